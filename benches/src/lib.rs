@@ -1,0 +1,1 @@
+//! Benchmarks live in `benches/`; this package has no library code.

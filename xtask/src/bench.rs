@@ -1,0 +1,96 @@
+//! `cargo xtask bench [FILTER]`: runs the criterion benches of `benches/` and rewrites the
+//! ratio table in docs/performance.md between the `bench:begin` / `bench:end` markers.
+//!
+//! Convention (see benches/README.md): a criterion group per operation, named `area/operation`,
+//! and in it one function per implementation: `ferrtc`, `webrtc-rs 0.17`, `rtc 0.21`,
+//! `str0m 0.25`, or `floor: …` for a raw-primitive lower bound. The table gives each other
+//! implementation's time divided by ferrtc's (above 1: ferrtc is faster).
+
+use crate::util;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const BEGIN: &str = "<!-- bench:begin -->";
+const END: &str = "<!-- bench:end -->";
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mut cargo_args = vec!["bench", "-p", "ferrtc-benches"];
+    if let Some(f) = args.first() {
+        cargo_args.extend(["--bench", f.as_str()]);
+    }
+    util::cargo(&cargo_args)?;
+    let table = table(&util::root().join("target/criterion"))?;
+    println!("{table}");
+    let doc = util::root().join("docs/performance.md");
+    let text = std::fs::read_to_string(&doc).map_err(|e| format!("{}: {e}", doc.display()))?;
+    let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
+        return Err("docs/performance.md has no bench:begin / bench:end markers".into());
+    };
+    let new = format!("{}{BEGIN}\n{table}\n{}", &text[..b], &text[e..]);
+    std::fs::write(&doc, new).map_err(|e| e.to_string())?;
+    eprintln!("rewrote {}", doc.display());
+    Ok(())
+}
+
+/// Mean time in ns per (group, function), from criterion's `new/` result directories.
+fn collect(dir: &Path, out: &mut BTreeMap<String, BTreeMap<String, f64>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n == "new") {
+                let bench = std::fs::read_to_string(p.join("benchmark.json")).ok();
+                let est = std::fs::read_to_string(p.join("estimates.json")).ok();
+                if let (Some(b), Some(e)) = (bench, est) {
+                    let b: Value = serde_json::from_str(&b).unwrap_or(Value::Null);
+                    let e: Value = serde_json::from_str(&e).unwrap_or(Value::Null);
+                    let group = b["group_id"].as_str().unwrap_or("?").to_string();
+                    let func = b["function_id"].as_str().unwrap_or("?").to_string();
+                    if let Some(ns) = e["mean"]["point_estimate"].as_f64() {
+                        out.entry(group).or_default().insert(func, ns);
+                    }
+                }
+            } else {
+                collect(&p, out);
+            }
+        }
+    }
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn table(dir: &Path) -> Result<String, String> {
+    let mut res = BTreeMap::new();
+    collect(dir, &mut res);
+    if res.is_empty() {
+        return Err(format!("no criterion results under {}", dir.display()));
+    }
+    let mut s = String::from(
+        "| benchmark | ferrtc | other | other's time | ratio (other / ferrtc) |\n|---|---|---|---|---|\n",
+    );
+    for (group, funcs) in &res {
+        let Some(ours) = funcs.get("ferrtc") else { continue };
+        let others: Vec<_> = funcs.iter().filter(|(f, _)| f.as_str() != "ferrtc").collect();
+        if others.is_empty() {
+            s += &format!("| {group} | {} | — | — | — |\n", fmt_ns(*ours));
+        }
+        for (name, t) in others {
+            s += &format!(
+                "| {group} | {} | {name} | {} | {:.2}× |\n",
+                fmt_ns(*ours),
+                fmt_ns(*t),
+                t / ours
+            );
+        }
+    }
+    Ok(s)
+}
