@@ -13,7 +13,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod bench;
+mod coturn;
+mod dtls_openssl;
 mod fuzz;
+mod ice_aioice;
+mod libsrtp;
 mod util;
 
 use std::process::ExitCode;
@@ -27,6 +31,10 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
     ("bench", "[FILTER]: run benches and rewrite docs/performance.md", bench::run, false),
     ("conformance", "run every conformance check and print one table", conformance, false),
     ("vectors", "RFC test vectors and real captures (cargo test of the vector suites)", vectors, true),
+    ("ice-aioice", "ferrtc ICE agent <-> aioice on loopback, both roles", ice_aioice::run, true),
+    ("libsrtp", "[PACKETS]: ferrtc-srtp <-> libsrtp (pylibsrtp), byte for byte, every profile", libsrtp::run, true),
+    ("dtls-openssl", "ferrtc-dtls <-> openssl s_server/s_client on loopback, keying material equal", dtls_openssl::run, true),
+    ("coturn", "ferrtc-turn-client and ferrtc-stun examples <-> coturn on loopback, UDP and TCP", coturn::run, true),
 ];
 
 fn main() -> ExitCode {

@@ -1,0 +1,261 @@
+//! DTLS: certificate generation and handshake cost, ferrtc-dtls (OpenSSL) beside webrtc-rs's
+//! `dtls` 0.17 (pure Rust, async).
+//!
+//! Same work on both sides: an ECDSA P-256 self-signed certificate; a DTLS 1.2 handshake with
+//! mutual certificate authentication, the peer certificate checked against a sha-256
+//! fingerprint, use_srtp (AEAD_AES_128_GCM preferred, AES128_CM_SHA1_80), and the SRTP keying
+//! material exported on both sides. Certificates are made once, outside the timing.
+//!
+//! Per-side CPU: ferrtc is sans-IO, so the time spent inside one side's calls is measured
+//! exactly. webrtc-rs runs each side on its own thread with its own tokio runtime, and the
+//! thread's CPU time (/proc/thread-self/schedstat) around `DTLSConn::new` is measured; it
+//! includes the runtime work that side needs, which is part of its cost.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::hint::black_box;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ferrtc_dtls::{
+    Certificate, Config, Dtls, DtlsContext, Event, Fingerprint, HashAlgorithm, KeyType, Role,
+};
+use webrtc_dtls::config::{ClientAuthType, Config as WConfig};
+use webrtc_dtls::conn::DTLSConn;
+use webrtc_dtls::crypto::Certificate as WCertificate;
+use webrtc_dtls::extension::extension_use_srtp::SrtpProtectionProfile;
+use webrtc_util::conn::conn_pipe::pipe;
+use webrtc_util::KeyingMaterialExporter;
+
+// ---------------------------------------------------------------- ferrtc
+
+struct Ferrtc {
+    client: DtlsContext,
+    server: DtlsContext,
+    client_fp: Fingerprint,
+    server_fp: Fingerprint,
+}
+
+fn ferrtc_setup() -> Ferrtc {
+    let (c, s) = (
+        Certificate::generate(KeyType::EcdsaP256).unwrap(),
+        Certificate::generate(KeyType::EcdsaP256).unwrap(),
+    );
+    Ferrtc {
+        client_fp: c.fingerprint().unwrap(),
+        server_fp: s.fingerprint().unwrap(),
+        client: DtlsContext::new(Config::new(c)).unwrap(),
+        server: DtlsContext::new(Config::new(s)).unwrap(),
+    }
+}
+
+/// One in-memory handshake; returns the time spent in the client's and the server's calls.
+fn ferrtc_handshake(f: &Ferrtc) -> (Duration, Duration) {
+    let now = Instant::now();
+    let (mut tc, mut ts) = (Duration::ZERO, Duration::ZERO);
+    let t = Instant::now();
+    let mut client = Dtls::new(&f.client, Role::Client, Some(f.server_fp.clone()), now).unwrap();
+    tc += t.elapsed();
+    let t = Instant::now();
+    let mut server = Dtls::new(&f.server, Role::Server, Some(f.client_fp.clone()), now).unwrap();
+    ts += t.elapsed();
+    let mut keys = [None, None];
+    for _ in 0..10 {
+        let t = Instant::now();
+        let out: Vec<_> = std::iter::from_fn(|| client.poll_transmit()).collect();
+        tc += t.elapsed();
+        let t = Instant::now();
+        for d in out {
+            server.handle_receive(now, d).unwrap();
+        }
+        let out: Vec<_> = std::iter::from_fn(|| server.poll_transmit()).collect();
+        while let Some(ev) = server.poll_event() {
+            if let Event::Connected { srtp, .. } = ev {
+                keys[1] = srtp;
+            }
+        }
+        ts += t.elapsed();
+        let t = Instant::now();
+        for d in out {
+            client.handle_receive(now, d).unwrap();
+        }
+        while let Some(ev) = client.poll_event() {
+            if let Event::Connected { srtp, .. } = ev {
+                keys[0] = srtp;
+            }
+        }
+        tc += t.elapsed();
+        if keys[0].is_some() && keys[1].is_some() {
+            break;
+        }
+    }
+    assert!(keys[0].is_some() && keys[0] == keys[1]);
+    black_box(keys);
+    (tc, ts)
+}
+
+// ---------------------------------------------------------------- webrtc-rs 0.17
+
+fn sha256(der: &[u8]) -> Vec<u8> {
+    Fingerprint::of_der(HashAlgorithm::Sha256, der)
+        .unwrap()
+        .value
+}
+
+fn webrtc_config(cert: &WCertificate, peer: &WCertificate) -> WConfig {
+    let expected = sha256(&peer.certificate[0]);
+    WConfig {
+        certificates: vec![cert.clone()],
+        insecure_skip_verify: true,
+        client_auth: ClientAuthType::RequireAnyClientCert,
+        srtp_protection_profiles: vec![
+            SrtpProtectionProfile::Srtp_Aead_Aes_128_Gcm,
+            SrtpProtectionProfile::Srtp_Aes128_Cm_Hmac_Sha1_80,
+        ],
+        verify_peer_certificate: Some(Arc::new(move |certs: &[Vec<u8>], _| match certs.first() {
+            Some(c) if sha256(c) == expected => Ok(()),
+            _ => Err(webrtc_dtls::Error::Other("fingerprint mismatch".into())),
+        })),
+        ..Default::default()
+    }
+}
+
+struct Webrtc {
+    client: WConfig,
+    server: WConfig,
+}
+
+fn webrtc_setup() -> Webrtc {
+    let c = WCertificate::generate_self_signed(vec!["WebRTC".to_owned()]).unwrap();
+    let s = WCertificate::generate_self_signed(vec!["WebRTC".to_owned()]).unwrap();
+    Webrtc {
+        client: webrtc_config(&c, &s),
+        server: webrtc_config(&s, &c),
+    }
+}
+
+async fn webrtc_side(
+    conn: Arc<dyn webrtc_util::Conn + Send + Sync>,
+    cfg: WConfig,
+    client: bool,
+) -> Vec<u8> {
+    let c = DTLSConn::new(conn, cfg, client, None).await.unwrap();
+    assert_eq!(
+        c.selected_srtpprotection_profile(),
+        SrtpProtectionProfile::Srtp_Aead_Aes_128_Gcm
+    );
+    let keys = c
+        .connection_state()
+        .await
+        .export_keying_material("EXTRACTOR-dtls_srtp", &[], 56)
+        .await
+        .unwrap();
+    black_box(&keys);
+    keys
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// Both sides on one current-thread runtime.
+fn webrtc_handshake(rt: &tokio::runtime::Runtime, w: &Webrtc) {
+    rt.block_on(async {
+        let (a, b) = pipe();
+        let (a, b): (
+            Arc<dyn webrtc_util::Conn + Send + Sync>,
+            Arc<dyn webrtc_util::Conn + Send + Sync>,
+        ) = (Arc::new(a), Arc::new(b));
+        let server = tokio::spawn(webrtc_side(b, w.server.clone(), false));
+        let kc = webrtc_side(a, w.client.clone(), true).await;
+        let ks = server.await.unwrap();
+        assert_eq!(kc, ks);
+    });
+}
+
+fn thread_cpu() -> Duration {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+    Duration::from_nanos(s.split_whitespace().next().unwrap().parse().unwrap())
+}
+
+/// Each side on its own thread and runtime; returns each side's thread CPU time.
+fn webrtc_handshake_per_side(w: &Webrtc) -> (Duration, Duration) {
+    let (a, b) = pipe();
+    let done = Arc::new(Barrier::new(2));
+    let side = |conn: Arc<dyn webrtc_util::Conn + Send + Sync>, cfg: WConfig, client: bool| {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let rt = runtime();
+            let t0 = thread_cpu();
+            rt.block_on(webrtc_side(conn, cfg, client));
+            let spent = thread_cpu() - t0;
+            done.wait(); // keep the runtime (and the peer's final flight) alive until both finish
+            spent
+        })
+    };
+    let s = side(Arc::new(b), w.server.clone(), false);
+    let c = side(Arc::new(a), w.client.clone(), true);
+    (c.join().unwrap(), s.join().unwrap())
+}
+
+// ---------------------------------------------------------------- benches
+
+fn certificate(c: &mut Criterion) {
+    let mut g = c.benchmark_group("dtls/certificate ECDSA P-256");
+    g.sample_size(50);
+    g.bench_function("ferrtc", |b| {
+        b.iter(|| black_box(Certificate::generate(KeyType::EcdsaP256).unwrap()))
+    });
+    g.bench_function("webrtc-rs 0.17", |b| {
+        b.iter(|| black_box(WCertificate::generate_self_signed(vec!["WebRTC".to_owned()]).unwrap()))
+    });
+    g.finish();
+}
+
+fn handshake(c: &mut Criterion) {
+    let f = ferrtc_setup();
+    let w = webrtc_setup();
+    let rt = runtime();
+    let mut g = c.benchmark_group("dtls/handshake both sides");
+    g.sample_size(20);
+    g.bench_function("ferrtc", |b| b.iter(|| ferrtc_handshake(&f)));
+    g.bench_function("webrtc-rs 0.17", |b| b.iter(|| webrtc_handshake(&rt, &w)));
+    g.finish();
+
+    for (name, pick) in [("client", 0usize), ("server", 1)] {
+        let mut g = c.benchmark_group(format!("dtls/handshake CPU {name} side"));
+        g.sample_size(20);
+        g.bench_function("ferrtc", |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let (tc, ts) = ferrtc_handshake(&f);
+                        [tc, ts][pick]
+                    })
+                    .sum()
+            })
+        });
+        g.bench_function("webrtc-rs 0.17", |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let (tc, ts) = webrtc_handshake_per_side(&w);
+                        [tc, ts][pick]
+                    })
+                    .sum()
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, certificate, handshake);
+criterion_main!(benches);

@@ -1,0 +1,176 @@
+//! Configuration, and the OpenSSL context built once from it and shared by connections.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openssl::ssl::{
+    SslContext, SslContextBuilder, SslMethod, SslOptions, SslSessionCacheMode, SslVerifyMode,
+    SslVersion,
+};
+
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+use crate::srtp::SrtpProfile;
+
+/// Receives key-log lines in the `SSLKEYLOGFILE` format (`CLIENT_RANDOM <hex> <hex>`), one call
+/// per line without the newline. Append them to a file and Wireshark decrypts the capture.
+pub type KeyLog = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// ECDHE with AES-GCM and ChaCha20-Poly1305, ECDSA before RSA: what browsers, aiortc and
+/// GStreamer offer. No CBC, no static RSA, no SHA-1 MACs.
+pub const DEFAULT_CIPHERS: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
+ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:\
+ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+/// Key exchange groups, in preference order.
+pub const DEFAULT_GROUPS: &str = "X25519:P-256:P-384";
+
+/// Settings of DTLS connections. Build a [`DtlsContext`] from it once and create every
+/// connection from that context.
+#[derive(Clone)]
+pub struct Config {
+    /// Our certificate (its fingerprint goes in the local SDP).
+    pub certificate: Certificate,
+    /// SRTP protection profiles to offer (client) or accept (server), most preferred first.
+    /// Empty: no `use_srtp` (a data-channel-only session).
+    pub srtp_profiles: Vec<SrtpProfile>,
+    /// Largest datagram we send (DTLS record header included). Default 1200, which fits any
+    /// path WebRTC runs on, including TURN over IPv6.
+    pub mtu: usize,
+    /// First handshake retransmission timeout. Default 100 ms (OpenSSL's own default, 1 s,
+    /// dominates connection setup under loss).
+    pub initial_retransmit: Duration,
+    /// Cap of the doubling retransmission timeout. Default 3.2 s.
+    pub max_retransmit: Duration,
+    /// Total time the handshake (and the wait for the remote fingerprint) may take before
+    /// [`Error::HandshakeTimeout`]. Default 20 s.
+    pub handshake_timeout: Duration,
+    /// OpenSSL cipher list. Default [`DEFAULT_CIPHERS`].
+    pub cipher_list: String,
+    /// Where to send `SSLKEYLOGFILE` lines (`None`: nowhere).
+    pub key_log: Option<KeyLog>,
+    /// Events kept before the oldest application data is dropped. Default 1024.
+    pub max_pending_events: usize,
+    /// Received datagrams kept while waiting for the remote fingerprint. Default 64.
+    pub max_buffered_datagrams: usize,
+    /// Times the side that sent the final flight resends it when the peer shows it did not get
+    /// it (RFC 6347 §4.2.4). Default 16.
+    pub max_final_flight_resends: u32,
+    /// Test hook: pad the client's ClientHello with this many bytes (in an ALPN extension the
+    /// server ignores) to exercise handshake fragmentation. 0 by default.
+    #[doc(hidden)]
+    pub client_hello_padding: usize,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("certificate", &self.certificate)
+            .field("srtp_profiles", &self.srtp_profiles)
+            .field("mtu", &self.mtu)
+            .field("initial_retransmit", &self.initial_retransmit)
+            .field("max_retransmit", &self.max_retransmit)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("cipher_list", &self.cipher_list)
+            .field("key_log", &self.key_log.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Defaults around a certificate.
+    pub fn new(certificate: Certificate) -> Self {
+        Config {
+            certificate,
+            srtp_profiles: SrtpProfile::DEFAULT.to_vec(),
+            mtu: 1200,
+            initial_retransmit: Duration::from_millis(100),
+            max_retransmit: Duration::from_millis(3200),
+            handshake_timeout: Duration::from_secs(20),
+            cipher_list: DEFAULT_CIPHERS.to_string(),
+            key_log: None,
+            max_pending_events: 1024,
+            max_buffered_datagrams: 64,
+            max_final_flight_resends: 16,
+            client_hello_padding: 0,
+        }
+    }
+}
+
+/// The OpenSSL context built from a [`Config`]: certificate, ciphers, SRTP profiles. Cheap to
+/// clone; build it once and create many connections from it.
+#[derive(Clone)]
+pub struct DtlsContext {
+    pub(crate) ctx: SslContext,
+    pub(crate) config: Arc<Config>,
+}
+
+impl fmt::Debug for DtlsContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DtlsContext")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DtlsContext {
+    /// Checks the configuration and builds the OpenSSL context.
+    pub fn new(config: Config) -> Result<Self> {
+        // OpenSSL refuses an MTU below 208 (256 minus its maximum overhead).
+        if !(256..=65_535).contains(&config.mtu) {
+            return Err(Error::Config(format!(
+                "mtu {} outside 256..=65535",
+                config.mtu
+            )));
+        }
+        if config.initial_retransmit.is_zero() || config.max_retransmit < config.initial_retransmit
+        {
+            return Err(Error::Config(
+                "retransmit timeouts must be > 0 and initial <= max".into(),
+            ));
+        }
+        let mut b = SslContextBuilder::new(SslMethod::dtls())?;
+        b.set_min_proto_version(Some(SslVersion::DTLS1_2))?;
+        b.set_max_proto_version(Some(SslVersion::DTLS1_2))?;
+        b.set_cipher_list(&config.cipher_list)?;
+        b.set_groups_list(DEFAULT_GROUPS)?;
+        b.set_certificate(config.certificate.x509())?;
+        b.set_private_key(config.certificate.key())?;
+        b.check_private_key()?;
+        // NO_QUERY_MTU: the MTU is ours (set per connection), not the kernel's.
+        // Extended master secret (RFC 7627) is on by default in OpenSSL >= 1.1.0.
+        b.set_options(
+            SslOptions::NO_QUERY_MTU
+                | SslOptions::NO_RENEGOTIATION
+                | SslOptions::NO_TICKET
+                | SslOptions::CIPHER_SERVER_PREFERENCE,
+        );
+        b.set_session_cache_mode(SslSessionCacheMode::OFF);
+        if !config.srtp_profiles.is_empty() {
+            // OpenSSL rejects a list naming a profile twice: keep the first mention.
+            let mut names: Vec<&str> = Vec::new();
+            for p in &config.srtp_profiles {
+                if !names.contains(&p.openssl_name()) {
+                    names.push(p.openssl_name());
+                }
+            }
+            b.set_tlsext_use_srtp(&names.join(":"))?;
+        }
+        // Peer certificates are self-signed; each connection pins it by fingerprint in its own
+        // verify callback (see `Dtls::new`).
+        b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+        if let Some(log) = config.key_log.clone() {
+            b.set_keylog_callback(move |_, line| log(line));
+        }
+        Ok(DtlsContext {
+            ctx: b.build(),
+            config: Arc::new(config),
+        })
+    }
+
+    /// The configuration this context was built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}

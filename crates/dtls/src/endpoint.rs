@@ -1,0 +1,710 @@
+//! One DTLS association: the sans-IO state machine around an OpenSSL `SSL`.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use openssl::ssl::{ErrorCode, Ssl, SslStream, SslVerifyMode};
+use openssl::x509::X509StoreContextRef;
+
+use crate::alert::{self, Alert, AlertLevel};
+use crate::bio::MemChannel;
+use crate::cert::Fingerprint;
+use crate::config::{Config, DtlsContext};
+use crate::error::{Error, Result};
+use crate::ffi;
+use crate::srtp::{SrtpKeyingMaterial, SrtpProfile};
+
+/// Which side of the handshake we are (from SDP `a=setup`: `active` is the client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sends the ClientHello.
+    Client,
+    /// Waits for it.
+    Server,
+}
+
+/// Where the association is.
+#[derive(Debug, Clone)]
+pub enum State {
+    /// Handshake in progress.
+    Handshaking,
+    /// OpenSSL finished the handshake but the remote fingerprint is not known yet
+    /// ([`Dtls::set_remote_fingerprint`]); nothing is reported or exported until it is.
+    AwaitingFingerprint,
+    /// Authenticated; keys exported; application data flows.
+    Connected,
+    /// Closed by close_notify (either side).
+    Closed,
+    /// Failed; the error says why.
+    Failed(Error),
+}
+
+impl PartialEq for State {
+    /// Same state; two failures are equal when their messages are.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (State::Failed(a), State::Failed(b)) => a.to_string() == b.to_string(),
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}
+
+/// What the layer above must learn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The handshake completed and the peer's certificate matched the remote fingerprint.
+    Connected {
+        /// Fingerprint of the peer's certificate (with the hash function of the remote SDP).
+        remote_fingerprint: Fingerprint,
+        /// Negotiated cipher suite (OpenSSL name).
+        cipher: String,
+        /// SRTP keys, if `use_srtp` was configured and negotiated.
+        srtp: Option<SrtpKeyingMaterial>,
+    },
+    /// Application data from the peer (one DTLS record).
+    ApplicationData(Bytes),
+    /// The peer sent an alert. A fatal one also fails the association.
+    Alert(Alert),
+    /// The peer closed the association (close_notify).
+    Closed,
+}
+
+/// What the certificate verify callback decided, shared with it.
+#[derive(Debug, Default)]
+struct Verify {
+    expected: Option<Fingerprint>,
+    failure: Option<Error>,
+}
+
+/// What caused OpenSSL output: decides whether it is a new flight (timer restarts from the
+/// initial timeout) or a retransmission (timer keeps backing off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Input,
+    Timer,
+}
+
+/// A DTLS 1.2 association, sans-IO: feed it datagrams ([`Dtls::handle_receive`]) and timeouts
+/// ([`Dtls::handle_timeout`]); take datagrams ([`Dtls::poll_transmit`]) and events
+/// ([`Dtls::poll_event`]) out.
+pub struct Dtls {
+    stream: SslStream<MemChannel>,
+    config: Arc<Config>,
+    role: Role,
+    state: State,
+    verify: Arc<Mutex<Verify>>,
+    transmits: VecDeque<Bytes>,
+    events: VecDeque<Event>,
+    /// Datagrams of the last flight we sent, for retransmission when OpenSSL's wall-clock timer
+    /// has not expired under a faster virtual clock.
+    flight: Vec<Bytes>,
+    /// We sent the final flight of the handshake: resend it if the peer retransmits.
+    final_flight_sender: bool,
+    final_flight_resends: u32,
+    rto: Duration,
+    next_retransmit: Option<Instant>,
+    deadline: Instant,
+    started: Instant,
+    srtp: Option<SrtpKeyingMaterial>,
+    read_buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Dtls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dtls")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("openssl_state", &self.stream.ssl().state_string_long())
+            .field("next_retransmit", &self.next_retransmit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// OpenSSL verify errors that only say "not signed by a CA we trust": expected for WebRTC's
+/// self-signed certificates, which are pinned by fingerprint instead.
+fn is_trust_error(code: i32) -> bool {
+    // 2 unable to get issuer cert, 18 depth-zero self-signed, 19 self-signed in chain,
+    // 20 unable to get issuer locally, 21 unable to verify leaf signature, 24 invalid CA,
+    // 26 invalid purpose, 27 cert untrusted, 32 key usage does not include cert signing.
+    matches!(code, 2 | 18 | 19 | 20 | 21 | 24 | 26 | 27 | 32)
+}
+
+fn verify_callback(shared: &Mutex<Verify>, preverify_ok: bool, ctx: &X509StoreContextRef) -> bool {
+    let mut v = shared.lock().unwrap_or_else(|p| p.into_inner());
+    if ctx.error_depth() != 0 {
+        // Only the leaf is pinned; intermediate certificates, if any, do not matter.
+        return true;
+    }
+    if !preverify_ok {
+        let err = ctx.error();
+        let code = err.as_raw();
+        match code {
+            // Validity is checked against the wall clock (OpenSSL's X509 time check).
+            9 => {
+                v.failure = Some(Error::CertificateExpired("certificate is not yet valid"));
+                return false;
+            }
+            10 => {
+                v.failure = Some(Error::CertificateExpired("certificate has expired"));
+                return false;
+            }
+            c if is_trust_error(c) => {}
+            _ => {
+                v.failure = Some(Error::CertificateInvalid(format!(
+                    "OpenSSL verify error {code}: {}",
+                    err.error_string()
+                )));
+                return false;
+            }
+        }
+    }
+    let Some(expected) = v.expected.clone() else {
+        // Not known yet: checked before the handshake is reported (AwaitingFingerprint).
+        return true;
+    };
+    let Some(cert) = ctx.current_cert() else {
+        v.failure = Some(Error::NoPeerCertificate);
+        return false;
+    };
+    match Fingerprint::of_x509(expected.algorithm, cert) {
+        Ok(actual) if actual == expected => true,
+        Ok(actual) => {
+            v.failure = Some(Error::FingerprintMismatch {
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            });
+            false
+        }
+        Err(e) => {
+            v.failure = Some(e);
+            false
+        }
+    }
+}
+
+/// DTLS record header: type(1) version(2) epoch(2) sequence(6) length(2).
+const RECORD_HEADER: usize = 13;
+
+/// Whether a datagram holds an epoch-0 handshake or ChangeCipherSpec record: after our
+/// handshake completed, that means the peer is retransmitting its last flight because it did
+/// not get ours.
+fn is_handshake_retransmission(mut d: &[u8]) -> bool {
+    for _ in 0..64 {
+        let (Some(&ty), Some(&[e0, e1]), Some(&[l0, l1])) = (d.first(), d.get(3..5), d.get(11..13))
+        else {
+            return false;
+        };
+        if (ty == 22 || ty == 20) && [e0, e1] == [0, 0] {
+            return true;
+        }
+        let len = usize::from(u16::from_be_bytes([l0, l1]));
+        match d.get(RECORD_HEADER + len..) {
+            Some(rest) if !rest.is_empty() => d = rest,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Per-record overhead with the configured AEAD suites: 13-byte header, 8-byte explicit
+/// nonce (AES-GCM), 16-byte tag.
+const RECORD_OVERHEAD: usize = 13 + 8 + 16;
+
+impl Dtls {
+    /// A new association. A client sends its ClientHello right away (see
+    /// [`Dtls::poll_transmit`]); a server waits for one. `remote_fingerprint` may be given
+    /// later with [`Dtls::set_remote_fingerprint`] (the SDP answer can arrive after the
+    /// handshake started).
+    pub fn new(
+        context: &DtlsContext,
+        role: Role,
+        remote_fingerprint: Option<Fingerprint>,
+        now: Instant,
+    ) -> Result<Self> {
+        let config = context.config.clone();
+        let mut ssl = Ssl::new(&context.ctx)?;
+        ssl.set_mtu(u32::try_from(config.mtu).unwrap_or(1200))?;
+        let verify = Arc::new(Mutex::new(Verify {
+            expected: remote_fingerprint,
+            failure: None,
+        }));
+        let shared = verify.clone();
+        ssl.set_verify_callback(
+            SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+            move |ok, ctx| verify_callback(&shared, ok, ctx),
+        );
+        ffi::install_timer_cb(&ssl);
+        match role {
+            Role::Client => {
+                ssl.set_connect_state();
+                if config.client_hello_padding > 0 {
+                    // ALPN protocol names of up to 255 bytes, each with a length prefix.
+                    let mut alpn = Vec::with_capacity(config.client_hello_padding + 256);
+                    let mut left = config.client_hello_padding;
+                    while left > 0 {
+                        let n = left.min(255);
+                        alpn.push(u8::try_from(n).unwrap_or(255));
+                        alpn.extend(std::iter::repeat_n(b'x', n));
+                        left -= n;
+                    }
+                    ssl.set_alpn_protos(&alpn)?;
+                }
+            }
+            Role::Server => ssl.set_accept_state(),
+        }
+        let stream = SslStream::new(ssl, MemChannel::default())?;
+        let mut dtls = Dtls {
+            stream,
+            role,
+            state: State::Handshaking,
+            verify,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            flight: Vec::new(),
+            final_flight_sender: false,
+            final_flight_resends: 0,
+            rto: config.initial_retransmit,
+            next_retransmit: None,
+            deadline: now + config.handshake_timeout,
+            started: now,
+            srtp: None,
+            read_buf: vec![0; 1 << 14],
+            config,
+        };
+        if role == Role::Client {
+            dtls.drive(now, Cause::Input);
+        }
+        Ok(dtls)
+    }
+
+    /// Our role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Where the association is.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Whether the handshake completed and the peer is authenticated.
+    pub fn is_connected(&self) -> bool {
+        self.state == State::Connected
+    }
+
+    /// SRTP keys, once connected (never before the fingerprint was verified).
+    pub fn srtp_keying_material(&self) -> Option<&SrtpKeyingMaterial> {
+        if self.is_connected() {
+            self.srtp.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Our certificate's sha-256 fingerprint.
+    pub fn local_fingerprint(&self) -> Result<Fingerprint> {
+        self.config.certificate.fingerprint()
+    }
+
+    /// Sets the remote fingerprint from the remote SDP. If the handshake already finished, the
+    /// peer is verified now: [`Event::Connected`] or an error (the association then fails).
+    pub fn set_remote_fingerprint(&mut self, fingerprint: Fingerprint, now: Instant) -> Result<()> {
+        self.verify
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .expected = Some(fingerprint);
+        if self.state == State::AwaitingFingerprint {
+            self.authenticate(now)?;
+        }
+        Ok(())
+    }
+
+    /// A datagram from the peer (already demultiplexed as DTLS: first byte 20..=63).
+    pub fn handle_receive(&mut self, now: Instant, datagram: Bytes) -> Result<()> {
+        if datagram.is_empty() {
+            // A zero-length read would look like end-of-file to OpenSSL.
+            return Ok(());
+        }
+        match &self.state {
+            State::Failed(_) | State::Closed => return Err(Error::Closed),
+            State::AwaitingFingerprint => {
+                if self.stream.get_ref().incoming.len() < self.config.max_buffered_datagrams {
+                    self.stream.get_mut().incoming.push_back(datagram);
+                } else {
+                    tracing::debug!(
+                        "dtls: buffer full while awaiting fingerprint, dropped datagram"
+                    );
+                }
+                return Ok(());
+            }
+            State::Handshaking | State::Connected => {}
+        }
+        let retransmission = self.state == State::Connected
+            && self.final_flight_sender
+            && is_handshake_retransmission(&datagram);
+        self.stream.get_mut().incoming.push_back(datagram);
+        let before = self.transmits.len();
+        self.drive(now, Cause::Input);
+        if retransmission
+            && self.transmits.len() == before
+            && self.final_flight_resends < self.config.max_final_flight_resends
+        {
+            // RFC 6347 §4.2.4: the peer did not get our final flight. OpenSSL drops its
+            // retransmission as a replay when it carries the same record numbers (a verbatim
+            // resend, see `handle_timeout`), so resend the flight ourselves.
+            self.final_flight_resends += 1;
+            tracing::debug!(
+                resend = self.final_flight_resends,
+                "dtls: resending final flight"
+            );
+            self.transmits.extend(self.flight.iter().cloned());
+        }
+        // Nothing OpenSSL did not consume stays queued.
+        self.stream.get_mut().incoming.clear();
+        match &self.state {
+            State::Failed(e) => Err(e.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Call when [`Dtls::poll_timeout`] is reached: retransmits the handshake flight, or gives
+    /// up when the handshake took longer than `handshake_timeout` in total.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<()> {
+        match self.state {
+            State::Handshaking | State::AwaitingFingerprint => {}
+            State::Failed(ref e) => return Err(e.clone()),
+            _ => return Ok(()),
+        }
+        if now >= self.deadline {
+            let err = Error::HandshakeTimeout(now.saturating_duration_since(self.started));
+            self.fail(err.clone());
+            return Err(err);
+        }
+        if self.state != State::Handshaking || self.next_retransmit.is_none_or(|t| now < t) {
+            return Ok(());
+        }
+        ffi::set_schedule(self.config.initial_retransmit, self.config.max_retransmit);
+        let before = self.stream.get_ref().outgoing.len();
+        let r = ffi::handle_timeout(self.stream.ssl());
+        if r < 0 {
+            let detail = openssl::error::ErrorStack::get().to_string();
+            let state = self.stream.ssl().state_string_long();
+            self.collect(now, Cause::Timer);
+            let err = Error::Handshake { state, detail };
+            self.fail(err.clone());
+            return Err(err);
+        }
+        let native = self.stream.get_ref().outgoing.len() > before;
+        if native {
+            tracing::debug!(rto = ?self.rto, "dtls: OpenSSL retransmitted its flight");
+            self.collect(now, Cause::Timer);
+        } else {
+            // OpenSSL's timer runs on the wall clock and has not expired yet (the caller's
+            // clock runs ahead of it, as in simulations): resend the cached datagrams. To the
+            // peer this is indistinguishable from a duplicate on the network.
+            tracing::debug!(rto = ?self.rto, n = self.flight.len(), "dtls: resending flight");
+            self.transmits.extend(self.flight.iter().cloned());
+        }
+        self.rto = (self.rto * 2).min(self.config.max_retransmit);
+        self.next_retransmit = Some(now + self.rto);
+        Ok(())
+    }
+
+    /// Next datagram to send to the peer.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.transmits.pop_front()
+    }
+
+    /// Next event for the layer above.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Dtls::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Handshaking => Some(
+                self.next_retransmit
+                    .map_or(self.deadline, |t| t.min(self.deadline)),
+            ),
+            State::AwaitingFingerprint => Some(self.deadline),
+            _ => None,
+        }
+    }
+
+    /// Largest application data [`Dtls::send`] accepts in one call (one record in one
+    /// datagram of `mtu` bytes).
+    pub fn max_send_len(&self) -> usize {
+        self.config.mtu.saturating_sub(RECORD_OVERHEAD)
+    }
+
+    /// Sends application data as one record.
+    pub fn send(&mut self, data: &[u8]) -> Result<()> {
+        match &self.state {
+            State::Connected => {}
+            State::Failed(_) | State::Closed => return Err(Error::Closed),
+            _ => return Err(Error::NotConnected("send application data")),
+        }
+        let max = self.max_send_len();
+        if data.len() > max {
+            return Err(Error::DataTooLarge {
+                len: data.len(),
+                max,
+            });
+        }
+        ffi::set_schedule(self.config.initial_retransmit, self.config.max_retransmit);
+        match self.stream.ssl_write(data) {
+            Ok(_) => {
+                self.transmits
+                    .extend(self.stream.get_mut().outgoing.drain(..));
+                Ok(())
+            }
+            Err(e) => {
+                let err = Error::Record(e.to_string());
+                self.fail(err.clone());
+                Err(err)
+            }
+        }
+    }
+
+    /// Sends close_notify and closes the association.
+    pub fn close(&mut self) {
+        if matches!(
+            self.state,
+            State::Connected | State::AwaitingFingerprint | State::Handshaking
+        ) {
+            let _ = self.stream.shutdown();
+            self.transmits
+                .extend(self.stream.get_mut().outgoing.drain(..));
+            self.state = State::Closed;
+            self.next_retransmit = None;
+        }
+    }
+
+    fn fail(&mut self, err: Error) {
+        tracing::debug!(error = %err, "dtls: association failed");
+        if matches!(self.state, State::Connected | State::AwaitingFingerprint) {
+            // The handshake is over, so OpenSSL cannot send a fatal alert for us: tell the peer
+            // with close_notify.
+            let _ = self.stream.shutdown();
+        }
+        self.transmits
+            .extend(self.stream.get_mut().outgoing.drain(..));
+        self.next_retransmit = None;
+        self.state = State::Failed(err);
+    }
+
+    /// Moves OpenSSL's output to the transmit queue; during the handshake remembers it as the
+    /// current flight and (re)arms the retransmission timer.
+    fn collect(&mut self, now: Instant, cause: Cause) {
+        let out: Vec<Bytes> = self.stream.get_mut().outgoing.drain(..).collect();
+        if out.is_empty() {
+            return;
+        }
+        if cause == Cause::Input {
+            // A new flight: back to the initial timeout (RFC 6347 §4.2.4.1).
+            self.flight.clone_from(&out);
+            self.rto = self.config.initial_retransmit;
+            self.next_retransmit = Some(now + self.rto);
+        }
+        self.transmits.extend(out);
+    }
+
+    fn drive(&mut self, now: Instant, cause: Cause) {
+        ffi::set_schedule(self.config.initial_retransmit, self.config.max_retransmit);
+        if self.state == State::Handshaking {
+            match self.stream.do_handshake() {
+                Ok(()) => {
+                    let sent_final = !self.stream.get_ref().outgoing.is_empty();
+                    self.collect(now, cause);
+                    self.next_retransmit = None;
+                    self.final_flight_sender = sent_final;
+                    if !sent_final {
+                        self.flight.clear();
+                    }
+                    tracing::debug!(role = ?self.role, "dtls: handshake done");
+                    self.state = State::AwaitingFingerprint;
+                    if self
+                        .verify
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .expected
+                        .is_some()
+                    {
+                        let _ = self.authenticate(now);
+                    }
+                }
+                Err(e) if matches!(e.code(), ErrorCode::WANT_READ | ErrorCode::WANT_WRITE) => {
+                    self.collect(now, cause);
+                }
+                Err(e) => {
+                    let failure = self
+                        .verify
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .failure
+                        .take();
+                    let alert = e.ssl_error().and_then(alert::from_openssl_errors);
+                    if let Some(a) = alert {
+                        self.events.push_back(Event::Alert(a));
+                    }
+                    let err = match (failure, alert) {
+                        (Some(f), _) => f,
+                        (None, Some(a)) => Error::AlertReceived(a),
+                        (None, None) => Error::Handshake {
+                            state: self.stream.ssl().state_string_long(),
+                            detail: e.to_string(),
+                        },
+                    };
+                    // OpenSSL queued a fatal alert for the peer: send it.
+                    self.collect(now, cause);
+                    self.fail(err);
+                }
+            }
+        } else if self.state == State::Connected {
+            self.read_records();
+        }
+    }
+
+    /// Verifies the peer against the remote fingerprint, checks SRTP, exports keys, and only
+    /// then reports the association connected.
+    fn authenticate(&mut self, now: Instant) -> Result<()> {
+        match self.verify_and_export() {
+            Ok((remote_fingerprint, srtp)) => {
+                self.srtp = srtp.clone();
+                self.state = State::Connected;
+                let cipher = self
+                    .stream
+                    .ssl()
+                    .current_cipher()
+                    .map(|c| c.name().to_string())
+                    .unwrap_or_default();
+                tracing::debug!(role = ?self.role, %cipher, "dtls: connected");
+                self.events.push_back(Event::Connected {
+                    remote_fingerprint,
+                    cipher,
+                    srtp,
+                });
+                // Records that arrived while we waited for the fingerprint.
+                self.drive(now, Cause::Input);
+                self.stream.get_mut().incoming.clear();
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    fn verify_and_export(&mut self) -> Result<(Fingerprint, Option<SrtpKeyingMaterial>)> {
+        let expected = self
+            .verify
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .expected
+            .clone()
+            .ok_or(Error::NotConnected(
+                "verify the peer without its fingerprint",
+            ))?;
+        let ssl = self.stream.ssl();
+        let cert = ssl.peer_certificate().ok_or(Error::NoPeerCertificate)?;
+        let actual = Fingerprint::of_x509(expected.algorithm, &cert)?;
+        if actual != expected {
+            return Err(Error::FingerprintMismatch {
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        if self.config.srtp_profiles.is_empty() {
+            return Ok((actual, None));
+        }
+        let offered = || {
+            self.config
+                .srtp_profiles
+                .iter()
+                .map(|p| p.openssl_name())
+                .collect::<Vec<_>>()
+                .join(":")
+        };
+        let profile = ssl
+            .selected_srtp_profile()
+            .and_then(|p| SrtpProfile::from_id(u16::try_from(p.id().as_raw()).unwrap_or(0)))
+            .filter(|p| self.config.srtp_profiles.contains(p))
+            .ok_or_else(|| Error::NoSrtpProfile { offered: offered() })?;
+        let mut material = vec![0u8; profile.keying_material_len()];
+        ssl.export_keying_material(&mut material, "EXTRACTOR-dtls_srtp", None)?;
+        let keys = SrtpKeyingMaterial::split(profile, &material)
+            .ok_or_else(|| Error::Config("exported keying material of the wrong length".into()))?;
+        Ok((actual, Some(keys)))
+    }
+
+    fn read_records(&mut self) {
+        // Bounded: each iteration consumes a record, and every datagram holds at most 64 KiB.
+        for _ in 0..4096 {
+            match self.stream.ssl_read(&mut self.read_buf) {
+                Ok(n) => {
+                    let data = Bytes::copy_from_slice(self.read_buf.get(..n).unwrap_or_default());
+                    if self.events.len() >= self.config.max_pending_events {
+                        tracing::warn!("dtls: event queue full, dropping application data");
+                    } else {
+                        self.events.push_back(Event::ApplicationData(data));
+                    }
+                }
+                Err(e) => {
+                    match e.code() {
+                        ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => {}
+                        ErrorCode::ZERO_RETURN => {
+                            tracing::debug!("dtls: close_notify received");
+                            self.events.push_back(Event::Alert(Alert {
+                                level: AlertLevel::Warning,
+                                description: 0,
+                            }));
+                            self.events.push_back(Event::Closed);
+                            // Answer with our close_notify.
+                            let _ = self.stream.shutdown();
+                            self.transmits
+                                .extend(self.stream.get_mut().outgoing.drain(..));
+                            self.state = State::Closed;
+                        }
+                        _ => {
+                            let alert = e.ssl_error().and_then(alert::from_openssl_errors);
+                            let err = match alert {
+                                Some(a) => {
+                                    self.events.push_back(Event::Alert(a));
+                                    Error::AlertReceived(a)
+                                }
+                                None => Error::Record(e.to_string()),
+                            };
+                            self.transmits
+                                .extend(self.stream.get_mut().outgoing.drain(..));
+                            self.fail(err);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_epoch0_handshake_records() {
+        let mut d = vec![22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 9, 9];
+        assert!(is_handshake_retransmission(&d));
+        d[4] = 1; // epoch 1
+        assert!(!is_handshake_retransmission(&d));
+        // Second record is a CCS in epoch 0.
+        d.extend_from_slice(&[20, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 1]);
+        assert!(is_handshake_retransmission(&d));
+        assert!(!is_handshake_retransmission(&d[..5]));
+        assert!(!is_handshake_retransmission(&[23; 40]));
+        assert!(!is_handshake_retransmission(&[]));
+    }
+}

@@ -1,0 +1,81 @@
+//! DTLS 1.2 for WebRTC over OpenSSL memory BIOs, sans-IO, with DTLS-SRTP (RFC 5764) keying.
+//!
+//! ```
+//! use std::time::Instant;
+//! use ferrtc_dtls::{Certificate, Config, Dtls, DtlsContext, Event, KeyType, Role};
+//!
+//! let now = Instant::now();
+//! let (a, b) = (Certificate::generate(KeyType::EcdsaP256)?, Certificate::generate(KeyType::EcdsaP256)?);
+//! let (fa, fb) = (a.fingerprint()?, b.fingerprint()?);   // exchanged in the SDP
+//! let mut client = Dtls::new(&DtlsContext::new(Config::new(a))?, Role::Client, Some(fb), now)?;
+//! let mut server = Dtls::new(&DtlsContext::new(Config::new(b))?, Role::Server, Some(fa), now)?;
+//! // Shuttle datagrams until both are connected (a real caller uses a socket).
+//! for _ in 0..10 {
+//!     while let Some(d) = client.poll_transmit() { server.handle_receive(now, d)?; }
+//!     while let Some(d) = server.poll_transmit() { client.handle_receive(now, d)?; }
+//! }
+//! let keys = |d: &mut Dtls| loop {
+//!     if let Some(Event::Connected { srtp, .. }) = d.poll_event() { break srtp.unwrap() }
+//! };
+//! assert_eq!(keys(&mut client), keys(&mut server));
+//! # Ok::<(), ferrtc_dtls::Error>(())
+//! ```
+//!
+//! # Authentication
+//!
+//! Certificates are self-signed and pinned by the remote SDP's `a=fingerprint`. The peer's
+//! certificate is compared in OpenSSL's verify callback (a mismatch aborts the handshake with a
+//! `bad_certificate` alert) and again before [`Event::Connected`] is emitted; no SRTP key
+//! leaves the crate before that. If the remote fingerprint is not known when the handshake
+//! ends, the association waits in [`State::AwaitingFingerprint`] (within the handshake
+//! timeout) for [`Dtls::set_remote_fingerprint`]. Expiry is checked, against the wall clock.
+//!
+//! # Time: what is virtual and what is not
+//!
+//! *Virtual* (the caller's `now`): the retransmission schedule ([`Config::initial_retransmit`],
+//! default 100 ms, doubling to [`Config::max_retransmit`]) returned by [`Dtls::poll_timeout`],
+//! and the total [`Config::handshake_timeout`] after which [`Error::HandshakeTimeout`] ends it.
+//!
+//! *Not virtual* (OpenSSL reads `gettimeofday` and cannot be given a clock): OpenSSL's own DTLS
+//! timer, certificate validity checks, and the randomness OpenSSL draws from its CSPRNG.
+//! OpenSSL's timer is given the same schedule through `DTLS_set_timer_cb` (src/ffi.rs), so with
+//! a real clock both timers expire together. When our virtual timer fires,
+//! [`Dtls::handle_timeout`] calls `DTLSv1_handle_timeout`:
+//! - if OpenSSL's wall-clock timer has also expired (normal operation), OpenSSL retransmits the
+//!   flight itself with fresh record sequence numbers and backs its timer off through our
+//!   callback;
+//! - if it has not (the caller's clock runs faster than the wall clock, as in a simulation),
+//!   OpenSSL does nothing, and we resend the datagrams of the last flight as they were. To the
+//!   peer this is a network duplicate: records it already has are dropped as replays, lost ones
+//!   are accepted. The one case a verbatim copy cannot cover is the final flight (the peer's
+//!   replay check drops our retransmitted Finished, so it would not learn that its last flight
+//!   was lost); there, the side that sent the final flight resends it when it sees the peer
+//!   retransmitting epoch-0 handshake records (RFC 6347 §4.2.4), which ferrtc does on both
+//!   sides.
+//!
+//! OpenSSL also checks its timer whenever it reads during the handshake and retransmits if it
+//! expired; with a real clock that can happen just before our timer fires and is harmless. The
+//! outcome of a run is therefore fully determined by the virtual clock and the inputs, except
+//! for such wall-clock-triggered retransmissions when a test runs slower than real time.
+//!
+//! # Unsafe code
+//!
+//! `#![deny(unsafe_code)]`, except `src/ffi.rs`: two openssl-sys calls (`DTLS_set_timer_cb`,
+//! `DTLSv1_handle_timeout`) that the `openssl` crate does not expose, each with a SAFETY note.
+#![deny(unsafe_code)]
+
+mod alert;
+mod bio;
+mod cert;
+mod config;
+mod endpoint;
+mod error;
+mod ffi;
+mod srtp;
+
+pub use alert::{Alert, AlertLevel};
+pub use cert::{Certificate, Fingerprint, HashAlgorithm, KeyType, DEFAULT_VALIDITY};
+pub use config::{Config, DtlsContext, KeyLog, DEFAULT_CIPHERS, DEFAULT_GROUPS};
+pub use endpoint::{Dtls, Event, Role, State};
+pub use error::{Error, Result};
+pub use srtp::{SrtpKeyingMaterial, SrtpProfile};

@@ -1,0 +1,285 @@
+//! The STUN (RFC 8489) view ICE needs, on top of `ferrtc-stun`: Binding requests, responses
+//! and errors with USERNAME, PRIORITY, USE-CANDIDATE, ICE-CONTROLLING/CONTROLLED,
+//! XOR-MAPPED-ADDRESS, ERROR-CODE, MESSAGE-INTEGRITY (short-term credentials) and FINGERPRINT.
+//!
+//! [`Message::parse`] checks structure and FINGERPRINT (in `ferrtc-stun`) and extracts the ICE
+//! attributes; the agent acts on a request or a check response only after
+//! [`Message::verify_integrity`] succeeded with the right password.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use ferrtc_stun::{Attribute, ErrorCode, IntegrityKey, MessageBuilder, MessageType, Method, Text};
+
+use crate::Error;
+
+/// STUN magic cookie (RFC 8489 §5).
+pub const MAGIC_COOKIE: u32 = ferrtc_stun::MAGIC_COOKIE;
+/// Binding method.
+pub const BINDING: u16 = 0x0001;
+/// Most attributes looked at in one message; more make the message invalid.
+pub const MAX_ATTRIBUTES: usize = 32;
+
+/// Message class (RFC 8489 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Request.
+    Request,
+    /// Indication.
+    Indication,
+    /// Success response.
+    Success,
+    /// Error response.
+    Error,
+}
+
+impl From<ferrtc_stun::Class> for Class {
+    fn from(c: ferrtc_stun::Class) -> Class {
+        match c {
+            ferrtc_stun::Class::Request => Class::Request,
+            ferrtc_stun::Class::Indication => Class::Indication,
+            ferrtc_stun::Class::SuccessResponse => Class::Success,
+            ferrtc_stun::Class::ErrorResponse => Class::Error,
+        }
+    }
+}
+
+impl From<Class> for ferrtc_stun::Class {
+    fn from(c: Class) -> ferrtc_stun::Class {
+        match c {
+            Class::Request => ferrtc_stun::Class::Request,
+            Class::Indication => ferrtc_stun::Class::Indication,
+            Class::Success => ferrtc_stun::Class::SuccessResponse,
+            Class::Error => ferrtc_stun::Class::ErrorResponse,
+        }
+    }
+}
+
+/// 96-bit transaction id.
+pub type TransactionId = [u8; 12];
+
+/// A parsed STUN message, with the ICE attributes extracted (not yet authenticated: see
+/// [`Message::verify_integrity`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Class.
+    pub class: Class,
+    /// Method (ICE uses only Binding).
+    pub method: u16,
+    /// Transaction id.
+    pub transaction_id: TransactionId,
+    /// USERNAME.
+    pub username: Option<Bytes>,
+    /// PRIORITY.
+    pub priority: Option<u32>,
+    /// USE-CANDIDATE present.
+    pub use_candidate: bool,
+    /// ICE-CONTROLLING tie-breaker.
+    pub ice_controlling: Option<u64>,
+    /// ICE-CONTROLLED tie-breaker.
+    pub ice_controlled: Option<u64>,
+    /// XOR-MAPPED-ADDRESS (or MAPPED-ADDRESS from an RFC 3489 server).
+    pub mapped_address: Option<SocketAddr>,
+    /// ERROR-CODE number (e.g. 487).
+    pub error_code: Option<u16>,
+    /// Whether MESSAGE-INTEGRITY (or -SHA256) is present.
+    pub has_integrity: bool,
+    raw: ferrtc_stun::Message,
+}
+
+/// Whether `buf` looks like a STUN message (RFC 7983 demultiplexing: top bits and the magic
+/// cookie).
+pub fn is_stun(buf: &[u8]) -> bool {
+    ferrtc_stun::is_stun(buf)
+}
+
+fn stun_err(e: ferrtc_stun::Error) -> Error {
+    Error::Stun(e.to_string())
+}
+
+impl Message {
+    /// Parses one STUN message; checks FINGERPRINT when present.
+    pub fn parse(buf: Bytes) -> Result<Message, Error> {
+        let limits = ferrtc_stun::ParseLimits {
+            max_attributes: MAX_ATTRIBUTES,
+        };
+        let raw = ferrtc_stun::Message::parse_with(buf, &limits).map_err(stun_err)?;
+        let mut m = Message {
+            class: raw.class().into(),
+            method: raw.method().value(),
+            transaction_id: *raw.transaction_id().as_bytes(),
+            username: None,
+            priority: None,
+            use_candidate: false,
+            ice_controlling: None,
+            ice_controlled: None,
+            mapped_address: None,
+            error_code: None,
+            has_integrity: raw.integrity().is_some(),
+            raw: raw.clone(),
+        };
+        // Extracted now, trusted only after verify_integrity (the agent's rule).
+        for a in raw.attributes_unverified().iter() {
+            match a.map_err(stun_err)? {
+                Attribute::Username(u) => {
+                    m.username = Some(Bytes::copy_from_slice(u.as_bytes()));
+                }
+                Attribute::Priority(p) => m.priority = Some(p),
+                Attribute::UseCandidate => m.use_candidate = true,
+                Attribute::IceControlling(t) => m.ice_controlling = Some(t),
+                Attribute::IceControlled(t) => m.ice_controlled = Some(t),
+                Attribute::XorMappedAddress(a) => m.mapped_address = Some(a),
+                Attribute::MappedAddress(a) if m.mapped_address.is_none() => {
+                    m.mapped_address = Some(a);
+                }
+                Attribute::ErrorCode(e) => m.error_code = Some(e.code),
+                _ => {}
+            }
+        }
+        Ok(m)
+    }
+
+    /// Checks MESSAGE-INTEGRITY with the short-term credential `key` (the ICE password).
+    pub fn verify_integrity(&self, key: &[u8]) -> Result<(), Error> {
+        let key = IntegrityKey::from_raw(key).map_err(|_| Error::Integrity("bad key"))?;
+        self.raw
+            .verify_integrity(&key)
+            .map(|_| ())
+            .map_err(|e| match e {
+                ferrtc_stun::Error::IntegrityMissing => Error::Integrity("no MESSAGE-INTEGRITY"),
+                _ => Error::Integrity("MESSAGE-INTEGRITY mismatch"),
+            })
+    }
+}
+
+/// Builds a STUN message attribute by attribute; finishes with MESSAGE-INTEGRITY (if a key is
+/// given) and FINGERPRINT.
+#[derive(Debug)]
+pub struct Builder {
+    b: MessageBuilder,
+}
+
+impl Builder {
+    /// Starts a message.
+    pub fn new(class: Class, method: u16, tid: &TransactionId) -> Builder {
+        let t = MessageType::new(Method::new(method), class.into());
+        Builder {
+            b: MessageBuilder::new(t, ferrtc_stun::TransactionId(*tid)),
+        }
+    }
+
+    fn add(&mut self, a: Attribute) -> &mut Self {
+        // Only values the agent controls are added; a rejected one (too long) is left out
+        // and the peer answers 400, which is visible in the pair's state.
+        if let Err(e) = self.b.add(&a) {
+            tracing::warn!(error = %e, "ice: STUN attribute not encodable");
+        }
+        self
+    }
+
+    /// USERNAME.
+    pub fn username(&mut self, u: &str) -> &mut Self {
+        self.add(Attribute::Username(Text::new(u)))
+    }
+    /// PRIORITY.
+    pub fn priority(&mut self, p: u32) -> &mut Self {
+        self.add(Attribute::Priority(p))
+    }
+    /// USE-CANDIDATE.
+    pub fn use_candidate(&mut self) -> &mut Self {
+        self.add(Attribute::UseCandidate)
+    }
+    /// ICE-CONTROLLING or ICE-CONTROLLED with the tie-breaker.
+    pub fn role(&mut self, controlling: bool, tie_breaker: u64) -> &mut Self {
+        self.add(if controlling {
+            Attribute::IceControlling(tie_breaker)
+        } else {
+            Attribute::IceControlled(tie_breaker)
+        })
+    }
+    /// ERROR-CODE.
+    pub fn error_code(&mut self, code: u16, reason: &str) -> &mut Self {
+        self.add(Attribute::ErrorCode(ErrorCode {
+            code,
+            reason: Text::new(reason),
+        }))
+    }
+    /// XOR-MAPPED-ADDRESS.
+    pub fn xor_mapped_address(&mut self, a: SocketAddr) -> &mut Self {
+        self.add(Attribute::XorMappedAddress(a))
+    }
+
+    /// Adds MESSAGE-INTEGRITY (when `key` is given) and FINGERPRINT, and returns the bytes.
+    pub fn finish(mut self, key: Option<&[u8]>) -> Bytes {
+        if let Some(key) = key {
+            match IntegrityKey::from_raw(key) {
+                Ok(k) => {
+                    let _ = self.b.add_message_integrity(&k);
+                }
+                Err(e) => tracing::warn!(error = %e, "ice: bad integrity key"),
+            }
+        }
+        let _ = self.b.add_fingerprint();
+        self.b.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc5769_sample_request() {
+        // RFC 5769 §2.1, password "VOkJxbRl1RmTxUk/WvJxBt".
+        let hex = "000100582112a442b7e7a701bc34d686fa87dfae802200105354554e207465737420636c69656e74002400046e0001ff80290008932ff9b151263b36000600096576746a3a68367659202020000800149aeaa70cbfd8cb56781ef2b5b2d3f249c1b571a280280004e57a3bcf";
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let m = Message::parse(Bytes::from(bytes)).unwrap();
+        assert_eq!(m.class, Class::Request);
+        assert_eq!(m.priority, Some(0x6e0001ff));
+        assert_eq!(m.ice_controlled, Some(0x932ff9b151263b36));
+        assert_eq!(m.username.as_deref(), Some(&b"evtj:h6vY"[..]));
+        m.verify_integrity(b"VOkJxbRl1RmTxUk/WvJxBt").unwrap();
+        assert!(m.verify_integrity(b"wrong").is_err());
+    }
+
+    #[test]
+    fn build_parse_round_trip() {
+        let tid = [7u8; 12];
+        for addr in [
+            "192.0.2.1:32853",
+            "[2001:db8:1234:5678:11:2233:4455:6677]:32853",
+        ] {
+            let a: SocketAddr = addr.parse().unwrap();
+            let mut b = Builder::new(Class::Success, BINDING, &tid);
+            b.xor_mapped_address(a);
+            let raw = b.finish(Some(b"pw"));
+            let m = Message::parse(raw.clone()).unwrap();
+            assert_eq!(m.class, Class::Success);
+            assert_eq!(m.mapped_address, Some(a));
+            m.verify_integrity(b"pw").unwrap();
+            // Every truncation is an error, and a flipped bit fails fingerprint or integrity.
+            for n in 0..raw.len() {
+                assert!(Message::parse(raw.slice(..n)).is_err());
+            }
+            let mut bad = raw.to_vec();
+            bad[25] ^= 1;
+            let r = Message::parse(Bytes::from(bad));
+            assert!(r.is_err() || r.unwrap().verify_integrity(b"pw").is_err());
+        }
+        let mut b = Builder::new(Class::Error, BINDING, &tid);
+        b.error_code(487, "Role Conflict")
+            .role(true, 42)
+            .use_candidate()
+            .priority(9)
+            .username("a:b");
+        let m = Message::parse(b.finish(None)).unwrap();
+        assert_eq!(m.error_code, Some(487));
+        assert_eq!(m.ice_controlling, Some(42));
+        assert!(m.use_candidate);
+        assert_eq!(m.priority, Some(9));
+        assert_eq!(m.class, Class::Error);
+    }
+}

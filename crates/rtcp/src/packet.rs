@@ -1,0 +1,416 @@
+//! The RTCP packet enum, the common header (RFC 3550 §6.4.1) and compound / reduced-size
+//! parsing (RFC 3550 §6.1, A.2; RFC 5506 §3).
+
+use bytes::{BufMut, Bytes};
+
+use crate::bye::{App, Bye, PT_APP, PT_BYE};
+use crate::ccfb::CongestionControlFeedback;
+use crate::psfb::{Fir, Pli, Remb, Sli, FMT_AFB, FMT_FIR, FMT_PLI, FMT_SLI, PT_PSFB};
+use crate::reader::Reader;
+use crate::report::{ReceiverReport, SenderReport, PT_RR, PT_SR};
+use crate::rtpfb::{Nack, Tmmb, FMT_CCFB, FMT_NACK, FMT_TMMBN, FMT_TMMBR, FMT_TWCC, PT_RTPFB};
+use crate::sdes::{Sdes, PT_SDES};
+use crate::twcc::TransportCc;
+use crate::xr::{ExtendedReport, PT_XR};
+use crate::Error;
+
+/// A packet this crate does not decode (unknown PT, or an unknown FMT of RTPFB/PSFB), kept raw.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RawPacket {
+    /// The 5-bit count / FMT field.
+    pub count: u8,
+    /// Packet type.
+    pub packet_type: u8,
+    /// Body after the 4-byte header, without padding (a multiple of 4 bytes; zeros are
+    /// appended when written otherwise).
+    pub body: Bytes,
+    /// Padding count (P bit) as received; 0 for none. Packets are 32-bit aligned, so with a
+    /// body that is a multiple of 4 this is a multiple of 4 too (zeros are inserted before the
+    /// padding otherwise, and become part of the body when parsed back).
+    pub padding: u8,
+}
+
+/// One RTCP packet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RtcpPacket {
+    /// Sender report.
+    SenderReport(SenderReport),
+    /// Receiver report.
+    ReceiverReport(ReceiverReport),
+    /// Source description.
+    Sdes(Sdes),
+    /// Goodbye.
+    Bye(Bye),
+    /// Application-defined.
+    App(App),
+    /// Generic NACK (RTPFB 1).
+    Nack(Nack),
+    /// TMMBR (RTPFB 3).
+    Tmmbr(Tmmb),
+    /// TMMBN (RTPFB 4).
+    Tmmbn(Tmmb),
+    /// RFC 8888 congestion control feedback (RTPFB 11).
+    CongestionControlFeedback(CongestionControlFeedback),
+    /// Transport-wide CC feedback (RTPFB 15).
+    TransportCc(TransportCc),
+    /// Picture loss indication (PSFB 1).
+    Pli(Pli),
+    /// Slice loss indication (PSFB 2).
+    Sli(Sli),
+    /// Full intra request (PSFB 4).
+    Fir(Fir),
+    /// Receiver estimated maximum bitrate (PSFB 15, "REMB").
+    Remb(Remb),
+    /// Extended report.
+    ExtendedReport(ExtendedReport),
+    /// Anything else.
+    Raw(RawPacket),
+}
+
+/// How a datagram of RTCP is validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A compound packet (RFC 3550 §6.1, A.2): the first packet is an SR or RR, only the last
+    /// one is padded, the lengths add up to the datagram.
+    Compound,
+    /// Reduced-size RTCP (RFC 5506 §3, negotiated with `a=rtcp-rsize`): any packet may come
+    /// first, alone or not; padding is allowed on any packet; lengths must add up.
+    ReducedSize,
+}
+
+/// Parsing limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most packets accepted in one datagram.
+    pub max_packets: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_packets: 64 }
+    }
+}
+
+struct Header {
+    padding: bool,
+    count: u8,
+    packet_type: u8,
+    /// Total length in bytes, header included.
+    len: usize,
+}
+
+fn parse_header(buf: &[u8], offset: usize) -> Result<Header, Error> {
+    let h: [u8; 4] = buf
+        .get(..4)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(Error::Truncated {
+            what: "RTCP header",
+            offset,
+            needed: 4,
+            available: buf.len(),
+        })?;
+    let version = h[0] >> 6;
+    if version != 2 {
+        return Err(Error::BadVersion { offset, version });
+    }
+    let len = 4 * (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1);
+    if len > buf.len() {
+        return Err(Error::BadLength {
+            offset,
+            length: len,
+            available: buf.len(),
+        });
+    }
+    Ok(Header {
+        padding: h[0] & 0x20 != 0,
+        count: h[0] & 0x1f,
+        packet_type: h[1],
+        len,
+    })
+}
+
+impl RtcpPacket {
+    /// Parses the first packet of `buf`; returns it and its length in bytes. `offset` is where
+    /// `buf` starts in the datagram, for error messages.
+    pub fn parse_one(buf: &Bytes, offset: usize) -> Result<(RtcpPacket, usize), Error> {
+        let h = parse_header(buf, offset)?;
+        let mut body_end = h.len;
+        let mut padding = 0u8;
+        if h.padding {
+            let count = buf.get(h.len - 1).copied().unwrap_or(0);
+            if count == 0 || usize::from(count) > h.len - 4 {
+                return Err(Error::BadPadding {
+                    offset,
+                    count,
+                    length: h.len,
+                });
+            }
+            padding = count;
+            body_end -= usize::from(count);
+        }
+        let mut r = Reader::range(buf, 4, body_end, offset);
+        let p = match (h.packet_type, h.count) {
+            (PT_SR, c) => RtcpPacket::SenderReport(SenderReport::parse(&mut r, c)?),
+            (PT_RR, c) => RtcpPacket::ReceiverReport(ReceiverReport::parse(&mut r, c)?),
+            (PT_SDES, c) => RtcpPacket::Sdes(Sdes::parse(&mut r, c)?),
+            (PT_BYE, c) => RtcpPacket::Bye(Bye::parse(&mut r, c)?),
+            (PT_APP, c) => RtcpPacket::App(App::parse(&mut r, c)?),
+            (PT_RTPFB, FMT_NACK) => RtcpPacket::Nack(Nack::parse(&mut r)?),
+            (PT_RTPFB, FMT_TMMBR) => RtcpPacket::Tmmbr(Tmmb::parse(&mut r)?),
+            (PT_RTPFB, FMT_TMMBN) => RtcpPacket::Tmmbn(Tmmb::parse(&mut r)?),
+            (PT_RTPFB, FMT_CCFB) => {
+                RtcpPacket::CongestionControlFeedback(CongestionControlFeedback::parse(&mut r)?)
+            }
+            (PT_RTPFB, FMT_TWCC) => {
+                let tail = buf.get(body_end..h.len).unwrap_or(&[]);
+                RtcpPacket::TransportCc(TransportCc::parse(&mut r, padding, tail)?)
+            }
+            (PT_PSFB, FMT_PLI) => RtcpPacket::Pli(Pli::parse(&mut r)?),
+            (PT_PSFB, FMT_SLI) => RtcpPacket::Sli(Sli::parse(&mut r)?),
+            (PT_PSFB, FMT_FIR) => RtcpPacket::Fir(Fir::parse(&mut r)?),
+            (PT_PSFB, FMT_AFB) if Remb::is_remb(buf.get(4..body_end).unwrap_or(&[])) => RtcpPacket::Remb(Remb::parse(&mut r)?),
+            (PT_XR, _) => RtcpPacket::ExtendedReport(ExtendedReport::parse(&mut r)?),
+            (packet_type, count) => RtcpPacket::Raw(RawPacket {
+                count,
+                packet_type,
+                body: r.rest(),
+                padding,
+            }),
+        };
+        Ok((p, h.len))
+    }
+
+    /// Parses a single packet that fills `buf` exactly.
+    pub fn parse(buf: Bytes) -> Result<RtcpPacket, Error> {
+        let (p, n) = Self::parse_one(&buf, 0)?;
+        if n != buf.len() {
+            return Err(Error::Invalid {
+                what: "RTCP packet",
+                offset: n,
+                why: "bytes left after the packet",
+            });
+        }
+        Ok(p)
+    }
+
+    /// Packet type.
+    pub fn packet_type(&self) -> u8 {
+        match self {
+            RtcpPacket::SenderReport(_) => PT_SR,
+            RtcpPacket::ReceiverReport(_) => PT_RR,
+            RtcpPacket::Sdes(_) => PT_SDES,
+            RtcpPacket::Bye(_) => PT_BYE,
+            RtcpPacket::App(_) => PT_APP,
+            RtcpPacket::Nack(_)
+            | RtcpPacket::Tmmbr(_)
+            | RtcpPacket::Tmmbn(_)
+            | RtcpPacket::CongestionControlFeedback(_)
+            | RtcpPacket::TransportCc(_) => PT_RTPFB,
+            RtcpPacket::Pli(_) | RtcpPacket::Sli(_) | RtcpPacket::Fir(_) | RtcpPacket::Remb(_) => {
+                PT_PSFB
+            }
+            RtcpPacket::ExtendedReport(_) => PT_XR,
+            RtcpPacket::Raw(r) => r.packet_type,
+        }
+    }
+
+    fn count(&self) -> u8 {
+        match self {
+            RtcpPacket::SenderReport(p) => p.count(),
+            RtcpPacket::ReceiverReport(p) => p.count(),
+            RtcpPacket::Sdes(p) => p.count(),
+            RtcpPacket::Bye(p) => p.count(),
+            RtcpPacket::App(p) => p.count(),
+            RtcpPacket::Nack(_) => FMT_NACK,
+            RtcpPacket::Tmmbr(_) => FMT_TMMBR,
+            RtcpPacket::Tmmbn(_) => FMT_TMMBN,
+            RtcpPacket::CongestionControlFeedback(_) => FMT_CCFB,
+            RtcpPacket::TransportCc(_) => FMT_TWCC,
+            RtcpPacket::Pli(_) => FMT_PLI,
+            RtcpPacket::Sli(_) => FMT_SLI,
+            RtcpPacket::Fir(_) => FMT_FIR,
+            RtcpPacket::Remb(_) => FMT_AFB,
+            RtcpPacket::ExtendedReport(_) => 0,
+            RtcpPacket::Raw(r) => r.count & 0x1f,
+        }
+    }
+
+    /// Padding count written after the body (0: P bit clear).
+    fn padding(&self) -> u8 {
+        match self {
+            RtcpPacket::TransportCc(p) => p.padding,
+            RtcpPacket::Raw(p) => p.padding,
+            _ => 0,
+        }
+    }
+
+    /// Body length without P-bit padding but with any alignment zeros.
+    fn body_len(&self) -> usize {
+        match self {
+            RtcpPacket::SenderReport(p) => p.body_len(),
+            RtcpPacket::ReceiverReport(p) => p.body_len(),
+            RtcpPacket::Sdes(p) => p.body_len(),
+            RtcpPacket::Bye(p) => p.body_len(),
+            RtcpPacket::App(p) => p.body_len(),
+            RtcpPacket::Nack(p) => p.body_len(),
+            RtcpPacket::Tmmbr(p) | RtcpPacket::Tmmbn(p) => p.body_len(),
+            RtcpPacket::CongestionControlFeedback(p) => p.body_len(),
+            // Includes its padding.
+            RtcpPacket::TransportCc(p) => p.body_len() - usize::from(p.padding),
+            RtcpPacket::Pli(_) => 8,
+            RtcpPacket::Sli(p) => p.body_len(),
+            RtcpPacket::Fir(p) => p.body_len(),
+            RtcpPacket::Remb(p) => p.body_len(),
+            RtcpPacket::ExtendedReport(p) => p.body_len(),
+            RtcpPacket::Raw(p) => {
+                p.body.len() + crate::reader::pad4(p.body.len() + usize::from(p.padding))
+            }
+        }
+    }
+
+    /// Encoded length in bytes.
+    pub fn encoded_len(&self) -> usize {
+        4 + self.body_len() + usize::from(self.padding())
+    }
+
+    /// Writes the packet.
+    pub fn write_to(&self, out: &mut impl BufMut) {
+        let padding = self.padding();
+        let len = self.encoded_len();
+        out.put_u8(0x80 | if padding != 0 { 0x20 } else { 0 } | self.count());
+        out.put_u8(self.packet_type());
+        out.put_u16((len / 4 - 1) as u16);
+        match self {
+            RtcpPacket::SenderReport(p) => p.write_body(out),
+            RtcpPacket::ReceiverReport(p) => p.write_body(out),
+            RtcpPacket::Sdes(p) => p.write_body(out),
+            RtcpPacket::Bye(p) => p.write_body(out),
+            RtcpPacket::App(p) => p.write_body(out),
+            RtcpPacket::Nack(p) => p.write_body(out),
+            RtcpPacket::Tmmbr(p) | RtcpPacket::Tmmbn(p) => p.write_body(out),
+            RtcpPacket::CongestionControlFeedback(p) => p.write_body(out),
+            RtcpPacket::TransportCc(p) => p.write_body(out),
+            RtcpPacket::Pli(p) => p.write_body(out),
+            RtcpPacket::Sli(p) => p.write_body(out),
+            RtcpPacket::Fir(p) => p.write_body(out),
+            RtcpPacket::Remb(p) => p.write_body(out),
+            RtcpPacket::ExtendedReport(p) => p.write_body(out),
+            RtcpPacket::Raw(p) => {
+                out.put_slice(&p.body);
+                out.put_bytes(0, crate::reader::pad4(p.body.len() + usize::from(padding)));
+            }
+        }
+        if padding != 0 {
+            out.put_bytes(0, usize::from(padding) - 1);
+            out.put_u8(padding);
+        }
+    }
+
+    /// Serializes into a new buffer.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut v = Vec::with_capacity(self.encoded_len());
+        self.write_to(&mut v);
+        Bytes::from(v)
+    }
+}
+
+/// Iterates the packets of a datagram without collecting them; checks only the structure of
+/// each packet (use [`parse_compound`] or [`parse_reduced_size`] for the datagram rules).
+#[derive(Clone, Debug)]
+pub struct PacketIter {
+    buf: Bytes,
+    offset: usize,
+    failed: bool,
+}
+
+impl PacketIter {
+    /// Iterates `buf`.
+    pub fn new(buf: Bytes) -> Self {
+        Self {
+            buf,
+            offset: 0,
+            failed: false,
+        }
+    }
+}
+
+impl Iterator for PacketIter {
+    type Item = Result<RtcpPacket, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.buf.is_empty() {
+            return None;
+        }
+        match RtcpPacket::parse_one(&self.buf, self.offset) {
+            Ok((p, n)) => {
+                self.offset += n;
+                bytes::Buf::advance(&mut self.buf, n);
+                Some(Ok(p))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Parses a datagram of RTCP under `mode` and `limits`.
+pub fn parse_with(buf: Bytes, mode: Mode, limits: Limits) -> Result<Vec<RtcpPacket>, Error> {
+    if buf.is_empty() {
+        return Err(Error::Empty);
+    }
+    let mut out = Vec::with_capacity(4);
+    let mut rest = buf;
+    let mut offset = 0;
+    while !rest.is_empty() {
+        if out.len() == limits.max_packets {
+            return Err(Error::TooManyPackets {
+                max: limits.max_packets,
+            });
+        }
+        let (p, n) = RtcpPacket::parse_one(&rest, offset)?;
+        if mode == Mode::Compound {
+            if out.is_empty()
+                && !matches!(
+                    p,
+                    RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
+                )
+            {
+                return Err(Error::FirstNotReport {
+                    packet_type: p.packet_type(),
+                });
+            }
+            let padded = rest.first().is_some_and(|b| b & 0x20 != 0);
+            if padded && n != rest.len() {
+                return Err(Error::PaddingNotLast { offset });
+            }
+        }
+        out.push(p);
+        bytes::Buf::advance(&mut rest, n);
+        offset += n;
+    }
+    Ok(out)
+}
+
+/// Parses a compound RTCP packet (RFC 3550 §6.1 rules, default limits).
+pub fn parse_compound(buf: Bytes) -> Result<Vec<RtcpPacket>, Error> {
+    parse_with(buf, Mode::Compound, Limits::default())
+}
+
+/// Parses reduced-size RTCP (RFC 5506, default limits).
+pub fn parse_reduced_size(buf: Bytes) -> Result<Vec<RtcpPacket>, Error> {
+    parse_with(buf, Mode::ReducedSize, Limits::default())
+}
+
+/// Encoded length of several packets.
+pub fn compound_len(packets: &[RtcpPacket]) -> usize {
+    packets.iter().map(RtcpPacket::encoded_len).sum()
+}
+
+/// Writes several packets back to back (a compound packet when the first is an SR or RR).
+pub fn write_compound(packets: &[RtcpPacket], out: &mut impl BufMut) {
+    for p in packets {
+        p.write_to(out);
+    }
+}

@@ -1,0 +1,671 @@
+//! Transport-wide congestion control feedback (RTPFB FMT 15,
+//! draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1).
+//!
+//! The packet chunks and receive deltas are kept as zero-copy slices of the input, checked
+//! when parsed and decoded on demand by [`TransportCc::chunks`] and [`TransportCc::packets`],
+//! so parsing allocates nothing. [`TransportCcBuilder`] makes feedback from
+//! (sequence number, arrival time) records; [`TransportCc::arrivals`] is the reverse.
+
+use bytes::{BufMut, Bytes};
+
+use crate::reader::{pad4, Reader};
+use crate::Error;
+
+/// Length of one receive-delta tick in microseconds.
+pub const DELTA_TICK_US: i64 = 250;
+/// Length of one reference-time unit in microseconds.
+pub const REFERENCE_TIME_UNIT_US: i64 = 64_000;
+
+/// The status of one packet (draft §3.1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PacketStatus {
+    /// 00: not received.
+    NotReceived,
+    /// 01: received, with a one-byte (small) delta.
+    SmallDelta,
+    /// 10: received, with a two-byte signed (large or negative) delta.
+    LargeDelta,
+    /// 11: reserved; carries no delta and is treated as not received.
+    Reserved,
+}
+
+impl PacketStatus {
+    fn from_bits(b: u16) -> Self {
+        match b & 3 {
+            0 => Self::NotReceived,
+            1 => Self::SmallDelta,
+            2 => Self::LargeDelta,
+            _ => Self::Reserved,
+        }
+    }
+
+    fn bits(self) -> u16 {
+        match self {
+            Self::NotReceived => 0,
+            Self::SmallDelta => 1,
+            Self::LargeDelta => 2,
+            Self::Reserved => 3,
+        }
+    }
+
+    /// Bytes of receive delta this status carries.
+    pub fn delta_len(self) -> usize {
+        match self {
+            Self::SmallDelta => 1,
+            Self::LargeDelta => 2,
+            _ => 0,
+        }
+    }
+}
+
+/// A packet status chunk (draft §3.1.3, §3.1.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PacketStatusChunk {
+    /// Run length chunk: `run_length` (13 bits) packets with the same status.
+    RunLength {
+        /// The status.
+        status: PacketStatus,
+        /// How many packets (0..=8191).
+        run_length: u16,
+    },
+    /// Status vector chunk with 14 one-bit symbols (not received / small delta).
+    OneBit([PacketStatus; 14]),
+    /// Status vector chunk with 7 two-bit symbols.
+    TwoBit([PacketStatus; 7]),
+}
+
+impl PacketStatusChunk {
+    /// Decodes a 16-bit chunk.
+    pub fn from_u16(v: u16) -> Self {
+        if v & 0x8000 == 0 {
+            Self::RunLength {
+                status: PacketStatus::from_bits(v >> 13),
+                run_length: v & 0x1fff,
+            }
+        } else if v & 0x4000 == 0 {
+            let mut s = [PacketStatus::NotReceived; 14];
+            for (i, slot) in s.iter_mut().enumerate() {
+                if v & (1 << (13 - i)) != 0 {
+                    *slot = PacketStatus::SmallDelta;
+                }
+            }
+            Self::OneBit(s)
+        } else {
+            let mut s = [PacketStatus::NotReceived; 7];
+            for (i, slot) in s.iter_mut().enumerate() {
+                *slot = PacketStatus::from_bits(v >> (12 - 2 * i));
+            }
+            Self::TwoBit(s)
+        }
+    }
+
+    /// Encodes the chunk. One-bit vectors can hold only NotReceived and SmallDelta; other
+    /// statuses are written as SmallDelta (received).
+    pub fn to_u16(&self) -> u16 {
+        match self {
+            Self::RunLength { status, run_length } => status.bits() << 13 | (run_length & 0x1fff),
+            Self::OneBit(s) => {
+                let mut v = 0x8000;
+                for (i, st) in s.iter().enumerate() {
+                    if *st != PacketStatus::NotReceived {
+                        v |= 1 << (13 - i);
+                    }
+                }
+                v
+            }
+            Self::TwoBit(s) => {
+                let mut v = 0xc000;
+                for (i, st) in s.iter().enumerate() {
+                    v |= st.bits() << (12 - 2 * i);
+                }
+                v
+            }
+        }
+    }
+
+    /// Number of packets the chunk describes.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::RunLength { run_length, .. } => usize::from(*run_length),
+            Self::OneBit(_) => 14,
+            Self::TwoBit(_) => 7,
+        }
+    }
+
+    /// True for an empty run.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The status of the `i`th packet of the chunk.
+    pub fn status(&self, i: usize) -> PacketStatus {
+        match self {
+            Self::RunLength { status, .. } => *status,
+            Self::OneBit(s) => s.get(i).copied().unwrap_or(PacketStatus::NotReceived),
+            Self::TwoBit(s) => s.get(i).copied().unwrap_or(PacketStatus::NotReceived),
+        }
+    }
+}
+
+/// One packet described by a feedback message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TwccPacket {
+    /// Transport-wide sequence number.
+    pub sequence_number: u16,
+    /// Its status.
+    pub status: PacketStatus,
+    /// Receive delta in 250 µs ticks, relative to the previous received packet (or to the
+    /// reference time for the first), when received.
+    pub delta_ticks: Option<i16>,
+}
+
+/// Transport-wide CC feedback.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TransportCc {
+    /// Sender of this feedback.
+    pub sender_ssrc: u32,
+    /// Media source field.
+    pub media_ssrc: u32,
+    /// First sequence number described.
+    pub base_sequence_number: u16,
+    /// Number of packets described.
+    pub packet_status_count: u16,
+    /// Reference time, 24 bits, in multiples of 64 ms.
+    pub reference_time: u32,
+    /// Feedback packet count, for detecting lost feedback.
+    pub feedback_packet_count: u8,
+    /// The packet status chunks, then the receive deltas.
+    data: Bytes,
+    /// Length of the chunks in `data`.
+    chunks_len: usize,
+    /// RTCP padding count (P bit) of this packet as received; 0 when it had none.
+    pub padding: u8,
+}
+
+fn chunk_at(chunks: &[u8], i: usize) -> Option<PacketStatusChunk> {
+    let b = chunks.get(2 * i..2 * i + 2)?;
+    Some(PacketStatusChunk::from_u16(u16::from_be_bytes([
+        *b.first()?,
+        *b.get(1)?,
+    ])))
+}
+
+/// Walks the chunks needed for `count` statuses; returns (chunk bytes, delta bytes).
+fn measure(chunks: &[u8], count: u16) -> Option<(usize, usize)> {
+    let mut left = usize::from(count);
+    let mut n = 0;
+    let mut delta_len = 0usize;
+    while left > 0 {
+        let c = chunk_at(chunks, n)?;
+        n += 1;
+        let take = c.len().min(left);
+        match c {
+            PacketStatusChunk::RunLength { status, .. } => delta_len += take * status.delta_len(),
+            _ => {
+                for i in 0..take {
+                    delta_len += c.status(i).delta_len();
+                }
+            }
+        }
+        left -= take;
+    }
+    Some((2 * n, delta_len))
+}
+
+impl TransportCc {
+    /// Makes feedback from decoded parts, checking that the chunks cover `packet_status_count`
+    /// packets and that `deltas` holds exactly the deltas they announce.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        sender_ssrc: u32,
+        media_ssrc: u32,
+        base_sequence_number: u16,
+        packet_status_count: u16,
+        reference_time: u32,
+        feedback_packet_count: u8,
+        chunks: &[PacketStatusChunk],
+        deltas: &[i16],
+    ) -> Result<Self, Error> {
+        let mut cbuf = Vec::with_capacity(2 * chunks.len());
+        for c in chunks {
+            cbuf.put_u16(c.to_u16());
+        }
+        let (clen, dlen) = measure(&cbuf, packet_status_count).ok_or(Error::Build {
+            what: "transport-cc feedback",
+            why: "the chunks cover fewer packets than packet_status_count",
+        })?;
+        if clen != cbuf.len() {
+            return Err(Error::Build {
+                what: "transport-cc feedback",
+                why: "more chunks than packet_status_count needs",
+            });
+        }
+        let mut fb = Self {
+            sender_ssrc,
+            media_ssrc,
+            base_sequence_number,
+            packet_status_count,
+            reference_time: reference_time & 0x00ff_ffff,
+            feedback_packet_count,
+            data: Bytes::new(),
+            chunks_len: clen,
+            padding: 0,
+        };
+        let mut dbuf = cbuf;
+        dbuf.reserve(dlen);
+        let mut d = deltas.iter();
+        let mut left = usize::from(packet_status_count);
+        let statuses = chunks.iter().flat_map(|c| {
+            let take = c.len().min(left);
+            left -= take;
+            (0..take).map(move |i| c.status(i))
+        });
+        for status in statuses {
+            match status {
+                PacketStatus::SmallDelta => {
+                    let v = d.next().copied().unwrap_or(0);
+                    let v = u8::try_from(v).map_err(|_| Error::Build {
+                        what: "transport-cc feedback",
+                        why: "a small delta is outside 0..=255 ticks",
+                    })?;
+                    dbuf.put_u8(v);
+                }
+                PacketStatus::LargeDelta => dbuf.put_i16(d.next().copied().unwrap_or(0)),
+                _ => {}
+            }
+        }
+        if dbuf.len() != clen + dlen || d.next().is_some() {
+            return Err(Error::Build {
+                what: "transport-cc feedback",
+                why: "the number of deltas does not match the received statuses",
+            });
+        }
+        fb.data = Bytes::from(dbuf);
+        Ok(fb)
+    }
+
+    pub(crate) fn parse(
+        r: &mut Reader<'_>,
+        padding: u8,
+        padded_tail: &[u8],
+    ) -> Result<Self, Error> {
+        let sender_ssrc = r.u32("TWCC sender SSRC")?;
+        let media_ssrc = r.u32("TWCC media SSRC")?;
+        let base_sequence_number = r.u16("TWCC base sequence number")?;
+        let packet_status_count = r.u16("TWCC packet status count")?;
+        let v = r.u32("TWCC reference time")?;
+        let start = r.offset();
+        let (body, body_pos) = r.peek_rest();
+        let (clen, dlen) = measure(body, packet_status_count).ok_or(Error::Truncated {
+            what: "TWCC packet status chunks",
+            offset: start,
+            needed: 2 * (body.len() / 2 + 1),
+            available: body.len(),
+        })?;
+        let data = if clen + dlen <= body.len() {
+            r.buf_slice(body_pos, body_pos + clen + dlen)
+        } else {
+            // Deltas that run into the RTCP padding: some senders (pion's test packets) do
+            // this; read them from the padding bytes rather than reject the packet.
+            let have = body.len().saturating_sub(clen);
+            match (body.get(clen..), padded_tail.get(..dlen - have)) {
+                (Some(part), Some(extra)) => {
+                    let mut v = Vec::with_capacity(clen + dlen);
+                    v.extend_from_slice(body.get(..clen).unwrap_or(&[]));
+                    v.extend_from_slice(part);
+                    v.extend_from_slice(extra);
+                    Bytes::from(v)
+                }
+                _ => {
+                    return Err(Error::Truncated {
+                        what: "TWCC receive deltas",
+                        offset: start + clen,
+                        needed: dlen,
+                        available: have,
+                    })
+                }
+            }
+        };
+        let trailing = body.len().saturating_sub(clen + dlen);
+        if trailing > 3 {
+            return Err(Error::Invalid {
+                what: "TWCC",
+                offset: start + clen + dlen,
+                why: "more than 3 bytes left after the receive deltas",
+            });
+        }
+        r.skip(r.remaining(), "TWCC")?;
+        Ok(Self {
+            sender_ssrc,
+            media_ssrc,
+            base_sequence_number,
+            packet_status_count,
+            reference_time: v >> 8,
+            feedback_packet_count: v as u8,
+            data,
+            chunks_len: clen,
+            padding,
+        })
+    }
+
+    /// The raw packet status chunks.
+    pub fn raw_chunks(&self) -> &[u8] {
+        self.data.get(..self.chunks_len).unwrap_or(&[])
+    }
+
+    /// The raw receive deltas.
+    pub fn raw_deltas(&self) -> &[u8] {
+        self.data.get(self.chunks_len..).unwrap_or(&[])
+    }
+
+    /// The packet status chunks.
+    pub fn chunks(&self) -> impl Iterator<Item = PacketStatusChunk> + '_ {
+        self.raw_chunks()
+            .chunks_exact(2)
+            .map(|b| PacketStatusChunk::from_u16(u16::from_be_bytes(b.try_into().unwrap_or([0; 2]))))
+    }
+
+    /// Every packet described, in sequence order, with its delta.
+    pub fn packets(&self) -> TwccPackets<'_> {
+        TwccPackets {
+            fb: self,
+            chunk: 0,
+            in_chunk: 0,
+            current: None,
+            delta_pos: 0,
+            index: 0,
+        }
+    }
+
+    /// The reverse of [`TransportCcBuilder`]: (sequence number, arrival time in µs) for each
+    /// packet, `None` when not received. Times are on the feedback sender's clock:
+    /// reference time × 64 ms plus the running sum of deltas.
+    pub fn arrivals(&self) -> impl Iterator<Item = (u16, Option<i64>)> + '_ {
+        let mut t = i64::from(self.reference_time) * REFERENCE_TIME_UNIT_US;
+        self.packets().map(move |p| match p.delta_ticks {
+            Some(d) => {
+                t += i64::from(d) * DELTA_TICK_US;
+                (p.sequence_number, Some(t))
+            }
+            None => (p.sequence_number, None),
+        })
+    }
+
+    fn unpadded_len(&self) -> usize {
+        16 + self.data.len()
+    }
+
+    pub(crate) fn body_len(&self) -> usize {
+        let n = self.unpadded_len();
+        if self.padding == 0 {
+            n + pad4(n)
+        } else {
+            let p = usize::from(self.padding);
+            n + pad4(n + p) + p
+        }
+    }
+
+    /// Body without the P-bit padding (which the caller writes).
+    pub(crate) fn write_body(&self, out: &mut impl BufMut) {
+        out.put_u32(self.sender_ssrc);
+        out.put_u32(self.media_ssrc);
+        out.put_u16(self.base_sequence_number);
+        out.put_u16(self.packet_status_count);
+        out.put_u32(self.reference_time << 8 | u32::from(self.feedback_packet_count));
+        out.put_slice(&self.data);
+        let n = self.unpadded_len();
+        if self.padding == 0 {
+            out.put_bytes(0, pad4(n));
+        } else {
+            out.put_bytes(0, pad4(n + usize::from(self.padding)));
+        }
+    }
+}
+
+/// Iterator over the packets of a feedback message; see [`TransportCc::packets`].
+#[derive(Clone, Debug)]
+pub struct TwccPackets<'a> {
+    fb: &'a TransportCc,
+    chunk: usize,
+    in_chunk: usize,
+    current: Option<PacketStatusChunk>,
+    delta_pos: usize,
+    index: u16,
+}
+
+impl Iterator for TwccPackets<'_> {
+    type Item = TwccPacket;
+
+    #[inline]
+    fn next(&mut self) -> Option<TwccPacket> {
+        if self.index >= self.fb.packet_status_count {
+            return None;
+        }
+        loop {
+            match self.current {
+                Some(c) if self.in_chunk < c.len() => break,
+                _ => {
+                    self.current = Some(chunk_at(self.fb.raw_chunks(), self.chunk)?);
+                    self.chunk += 1;
+                    self.in_chunk = 0;
+                }
+            }
+        }
+        let status = self.current?.status(self.in_chunk);
+        self.in_chunk += 1;
+        let d = self.fb.raw_deltas();
+        let delta_ticks = match status {
+            PacketStatus::SmallDelta => {
+                let v = d.get(self.delta_pos).copied()?;
+                self.delta_pos += 1;
+                Some(i16::from(v))
+            }
+            PacketStatus::LargeDelta => {
+                let b = d.get(self.delta_pos..self.delta_pos + 2)?;
+                self.delta_pos += 2;
+                Some(i16::from_be_bytes([*b.first()?, *b.get(1)?]))
+            }
+            _ => None,
+        };
+        let seq = self.fb.base_sequence_number.wrapping_add(self.index);
+        self.index += 1;
+        Some(TwccPacket {
+            sequence_number: seq,
+            status,
+            delta_ticks,
+        })
+    }
+}
+
+/// Builds transport-wide CC feedback from (sequence number, arrival time) records.
+///
+/// Records may come in any order; sequence numbers are unwrapped relative to the first one
+/// added, and packets between the lowest and highest that were not added are reported as not
+/// received. Arrival times are microseconds on the receiver's clock; deltas are rounded to
+/// 250 µs ticks without drift (each is taken from the rounded running time).
+#[derive(Clone, Debug, Default)]
+pub struct TransportCcBuilder {
+    records: Vec<(i64, i64)>,
+    first: Option<u16>,
+}
+
+impl TransportCcBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that packet `sequence_number` arrived at `arrival_us`.
+    pub fn add(&mut self, sequence_number: u16, arrival_us: i64) -> &mut Self {
+        let first = *self.first.get_or_insert(sequence_number);
+        let ext = i64::from(first) + i64::from(sequence_number.wrapping_sub(first) as i16);
+        self.records.push((ext, arrival_us));
+        self
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Builds the feedback. Fails when no packet was added, when the records span more than
+    /// 65535 sequence numbers, or when two consecutive arrivals are more than ±8.19 s apart
+    /// (the range of a large delta): split the records over several messages then.
+    pub fn build(
+        &self,
+        sender_ssrc: u32,
+        media_ssrc: u32,
+        feedback_packet_count: u8,
+    ) -> Result<TransportCc, Error> {
+        const WHAT: &str = "transport-cc feedback";
+        let mut recs = self.records.clone();
+        recs.sort_by_key(|r| r.0);
+        recs.dedup_by_key(|r| r.0);
+        let (Some(&(lo, _)), Some(&(hi, _))) = (recs.first(), recs.last()) else {
+            return Err(Error::Build {
+                what: WHAT,
+                why: "no packets",
+            });
+        };
+        let count = u16::try_from(hi - lo + 1).map_err(|_| Error::Build {
+            what: WHAT,
+            why: "records span more than 65535 sequence numbers",
+        })?;
+        // Reference time: the first arrival (in sequence order), floored to 64 ms.
+        let first_arrival = recs.first().map_or(0, |r| r.1);
+        let ref_units = first_arrival.div_euclid(REFERENCE_TIME_UNIT_US);
+        let mut t = ref_units * REFERENCE_TIME_UNIT_US;
+        let mut statuses = Vec::with_capacity(usize::from(count));
+        let mut deltas = Vec::with_capacity(recs.len());
+        let mut it = recs.iter().peekable();
+        for seq in lo..=hi {
+            match it.peek() {
+                Some(&&(s, arrival)) if s == seq => {
+                    it.next();
+                    let ticks = (arrival - t).div_euclid(DELTA_TICK_US);
+                    let d = i16::try_from(ticks).map_err(|_| Error::Build {
+                        what: WHAT,
+                        why: "two consecutive arrivals are more than 8.19 s apart",
+                    })?;
+                    t += i64::from(d) * DELTA_TICK_US;
+                    statuses.push(if (0..=255).contains(&d) {
+                        PacketStatus::SmallDelta
+                    } else {
+                        PacketStatus::LargeDelta
+                    });
+                    deltas.push(d);
+                }
+                _ => statuses.push(PacketStatus::NotReceived),
+            }
+        }
+        let chunks = encode_chunks(&statuses);
+        let mut fb = TransportCc::from_parts(
+            sender_ssrc,
+            media_ssrc,
+            lo as u16,
+            count,
+            (ref_units & 0x00ff_ffff) as u32,
+            feedback_packet_count,
+            &chunks,
+            &deltas,
+        )?;
+        // Align with RTCP padding (P bit), as libwebrtc does.
+        fb.padding = pad4(fb.unpadded_len()) as u8;
+        Ok(fb)
+    }
+}
+
+/// Encodes statuses into chunks: a run-length chunk for runs of 14 or more (or a run that ends
+/// the list), else a one-bit vector when the next 14 need no large delta, else a two-bit vector.
+fn encode_chunks(s: &[PacketStatus]) -> Vec<PacketStatusChunk> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&first) = s.get(i) {
+        let rest = s.get(i..).unwrap_or(&[]);
+        let run = rest.iter().take(8191).take_while(|&&x| x == first).count();
+        if run >= 14 || run == rest.len() {
+            out.push(PacketStatusChunk::RunLength {
+                status: first,
+                run_length: run as u16,
+            });
+            i += run;
+            continue;
+        }
+        let next14 = rest.get(..14.min(rest.len())).unwrap_or(&[]);
+        if next14
+            .iter()
+            .all(|&x| matches!(x, PacketStatus::NotReceived | PacketStatus::SmallDelta))
+        {
+            let mut v = [PacketStatus::NotReceived; 14];
+            for (slot, x) in v.iter_mut().zip(next14) {
+                *slot = *x;
+            }
+            out.push(PacketStatusChunk::OneBit(v));
+            i += 14;
+        } else {
+            let mut v = [PacketStatus::NotReceived; 7];
+            for (slot, x) in v.iter_mut().zip(rest.iter().take(7)) {
+                *slot = *x;
+            }
+            out.push(PacketStatusChunk::TwoBit(v));
+            i += 7;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draft_chunk_examples() {
+        // draft §3.1.3 / §3.1.4 examples.
+        assert_eq!(
+            PacketStatusChunk::from_u16(0x00dd),
+            PacketStatusChunk::RunLength {
+                status: PacketStatus::NotReceived,
+                run_length: 221
+            }
+        );
+        assert_eq!(
+            PacketStatusChunk::from_u16(0x6018),
+            PacketStatusChunk::RunLength {
+                status: PacketStatus::Reserved,
+                run_length: 24
+            }
+        );
+        for v in [0x00dd, 0x6018, 0x9f1c, 0xcd50] {
+            assert_eq!(PacketStatusChunk::from_u16(v).to_u16(), v);
+        }
+    }
+
+    #[test]
+    fn builder_round_trip() {
+        let mut b = TransportCcBuilder::new();
+        b.add(65534, 1_000_000)
+            .add(1, 1_010_000)
+            .add(0, 1_005_000)
+            .add(3, 900_000);
+        let fb = b.build(1, 2, 7).unwrap();
+        assert_eq!(fb.base_sequence_number, 65534);
+        assert_eq!(fb.packet_status_count, 6);
+        let a: Vec<_> = fb.arrivals().collect();
+        assert_eq!(
+            a,
+            vec![
+                (65534, Some(1_000_000)),
+                (65535, None),
+                (0, Some(1_005_000)),
+                (1, Some(1_010_000)),
+                (2, None),
+                (3, Some(900_000)),
+            ]
+        );
+    }
+}

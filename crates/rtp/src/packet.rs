@@ -1,0 +1,362 @@
+//! RTP fixed header and packet (RFC 3550 §5.1), parsed zero-copy from [`Bytes`].
+
+use bytes::{Buf, BufMut, Bytes};
+
+use crate::extension::HeaderExtensions;
+use crate::Error;
+
+/// Length of the fixed RTP header.
+pub const FIXED_HEADER_LEN: usize = 12;
+
+/// The CSRC list: at most 15 entries (the CC field has 4 bits), kept as the raw big-endian
+/// words. Most packets have none, which costs nothing; a parsed list is a zero-copy slice.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Csrcs(Bytes);
+
+impl Csrcs {
+    /// An empty list.
+    pub const fn new() -> Self {
+        Self(Bytes::new())
+    }
+
+    /// A list from a slice of at most 15 CSRCs.
+    pub fn from_slice(csrcs: &[u32]) -> Result<Self, Error> {
+        if csrcs.len() > 15 {
+            return Err(Error::TooManyCsrcs { count: csrcs.len() });
+        }
+        if csrcs.is_empty() {
+            return Ok(Self::new());
+        }
+        let mut v = Vec::with_capacity(4 * csrcs.len());
+        for c in csrcs {
+            v.put_u32(*c);
+        }
+        Ok(Self(Bytes::from(v)))
+    }
+
+    /// The CSRCs.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = u32> + '_ {
+        self.0
+            .chunks_exact(4)
+            .map(|c| u32::from_be_bytes(c.try_into().unwrap_or([0; 4])))
+    }
+
+    /// The `i`th CSRC.
+    pub fn get(&self, i: usize) -> Option<u32> {
+        let c = self.0.get(4 * i..4 * i + 4)?;
+        Some(u32::from_be_bytes(c.try_into().ok()?))
+    }
+
+    /// The CSRCs in a vector.
+    pub fn to_vec(&self) -> Vec<u32> {
+        self.iter().collect()
+    }
+
+    pub(crate) fn from_raw(raw: Bytes) -> Self {
+        Self(raw)
+    }
+
+    /// The raw list (4 bytes per CSRC).
+    pub fn raw(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Number of CSRCs.
+    pub fn len(&self) -> usize {
+        self.0.len() / 4
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Csrcs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// The RTP header: the fixed part, the CSRC list and the header extension.
+///
+/// The version is always 2 and the P (padding), X (extension) and CC bits are derived from
+/// [`RtpPacket::padding`], [`RtpHeader::extensions`] and [`RtpHeader::csrcs`], so a value can
+/// never disagree with its own flags.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RtpHeader {
+    /// M bit: meaning defined by the profile (end of a video frame, start of a talkspurt).
+    pub marker: bool,
+    /// PT, 7 bits.
+    pub payload_type: u8,
+    /// Sequence number.
+    pub sequence_number: u16,
+    /// Media timestamp.
+    pub timestamp: u32,
+    /// Synchronisation source.
+    pub ssrc: u32,
+    /// Contributing sources.
+    pub csrcs: Csrcs,
+    /// The header extension block, when X is set.
+    pub extensions: Option<HeaderExtensions>,
+}
+
+/// What a header-only parse learns besides the header itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderInfo {
+    /// Length of the header in bytes (fixed part, CSRCs and extension block).
+    pub header_len: usize,
+    /// True when the P bit is set (the payload is followed by padding).
+    pub padding: bool,
+}
+
+#[inline(always)]
+fn be_u16(b: &[u8; 2]) -> u16 {
+    u16::from_be_bytes(*b)
+}
+
+impl RtpHeader {
+    /// Parses the header at the start of `buf` without touching the payload or padding: the
+    /// hot path for routing (SSRC, PT, sequence number) and extensions. The extension block is
+    /// copied inline when short, else a zero-copy slice of `buf`.
+    #[inline]
+    pub fn parse(buf: &Bytes) -> Result<(RtpHeader, HeaderInfo), Error> {
+        let mut header = RtpHeader::default();
+        let info = header.parse_into(buf)?;
+        Ok((header, info))
+    }
+
+    /// Like [`parse`](Self::parse), into an existing header (every field is overwritten); this
+    /// avoids moving the header around on the hot path.
+    #[inline]
+    pub fn parse_into(&mut self, buf: &Bytes) -> Result<HeaderInfo, Error> {
+        let fixed: &[u8; FIXED_HEADER_LEN] = buf
+            .get(..FIXED_HEADER_LEN)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(Error::TooShort { len: buf.len() })?;
+        let b0 = fixed[0];
+        let version = b0 >> 6;
+        if version != 2 {
+            return Err(Error::BadVersion { version });
+        }
+        let padding = b0 & 0x20 != 0;
+        let has_ext = b0 & 0x10 != 0;
+        let cc = b0 & 0x0f;
+        let b1 = fixed[1];
+        self.marker = b1 & 0x80 != 0;
+        self.payload_type = b1 & 0x7f;
+        self.sequence_number = u16::from_be_bytes([fixed[2], fixed[3]]);
+        self.timestamp = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+        self.ssrc = u32::from_be_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]);
+        let mut off = FIXED_HEADER_LEN;
+        if cc != 0 {
+            let needed = off + 4 * usize::from(cc);
+            if needed > buf.len() {
+                return Err(Error::TruncatedCsrc {
+                    count: cc,
+                    needed,
+                    len: buf.len(),
+                });
+            }
+            self.csrcs = Csrcs(buf.slice(off..needed));
+            off = needed;
+        } else if !self.csrcs.is_empty() {
+            self.csrcs = Csrcs::new();
+        }
+        if has_ext {
+            let eh: &[u8; 4] = buf
+                .get(off..off + 4)
+                .and_then(|s| s.try_into().ok())
+                .ok_or(Error::TruncatedExtension {
+                    offset: off,
+                    needed: off + 4,
+                    len: buf.len(),
+                })?;
+            let profile = be_u16(&[eh[0], eh[1]]);
+            let words = usize::from(be_u16(&[eh[2], eh[3]]));
+            let start = off + 4;
+            let end = start + 4 * words;
+            if end > buf.len() {
+                return Err(Error::TruncatedExtension {
+                    offset: off,
+                    needed: end,
+                    len: buf.len(),
+                });
+            }
+            self.extensions = Some(HeaderExtensions::from_packet(profile, buf, start, end));
+            off = end;
+        } else {
+            self.extensions = None;
+        }
+        Ok(HeaderInfo {
+            header_len: off,
+            padding,
+        })
+    }
+
+    /// Encoded length of the header in bytes.
+    pub fn encoded_len(&self) -> usize {
+        FIXED_HEADER_LEN
+            + 4 * self.csrcs.len()
+            + self.extensions.as_ref().map_or(0, |e| 4 + e.data().len())
+    }
+
+    /// Writes the header; `padding` sets the P bit.
+    pub fn write_to(&self, padding: bool, out: &mut impl BufMut) {
+        let b0 = 0x80
+            | if padding { 0x20 } else { 0 }
+            | if self.extensions.is_some() { 0x10 } else { 0 }
+            | self.csrcs.len() as u8;
+        out.put_u8(b0);
+        out.put_u8(u8::from(self.marker) << 7 | (self.payload_type & 0x7f));
+        out.put_u16(self.sequence_number);
+        out.put_u32(self.timestamp);
+        out.put_u32(self.ssrc);
+        out.put_slice(self.csrcs.raw());
+        if let Some(ext) = &self.extensions {
+            out.put_u16(ext.profile());
+            // The block length is checked to fit 16 bits when the block is made.
+            out.put_u16((ext.data().len() / 4) as u16);
+            out.put_slice(ext.data());
+        }
+    }
+}
+
+/// An RTP packet: header, payload (a zero-copy slice of the parsed buffer) and padding.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RtpPacket {
+    /// The header.
+    pub header: RtpHeader,
+    /// The payload, without padding.
+    pub payload: Bytes,
+    /// Number of padding octets after the payload, the count octet included (0: no padding,
+    /// P bit clear). Padding is written as zeros followed by the count (RFC 3550 §5.1).
+    pub padding: u8,
+}
+
+impl RtpPacket {
+    /// Parses a whole RTP packet. The payload and the extension block are slices of `buf`:
+    /// nothing is copied and nothing is allocated (beyond what `bytes` does to share a buffer
+    /// that was never shared before).
+    #[inline]
+    pub fn parse(mut buf: Bytes) -> Result<RtpPacket, Error> {
+        let mut packet = RtpPacket::default();
+        let info = packet.header.parse_into(&buf)?;
+        let mut end = buf.len();
+        let mut padding = 0;
+        if info.padding {
+            let available = end - info.header_len;
+            let count = if available == 0 {
+                return Err(Error::PaddingTooLong {
+                    count: 0,
+                    offset: info.header_len,
+                    available,
+                });
+            } else {
+                buf.get(end - 1).copied().unwrap_or(0)
+            };
+            if count == 0 {
+                return Err(Error::ZeroPadding { offset: end - 1 });
+            }
+            if usize::from(count) > available {
+                return Err(Error::PaddingTooLong {
+                    count,
+                    offset: end - 1,
+                    available,
+                });
+            }
+            end -= usize::from(count);
+            padding = count;
+        }
+        buf.truncate(end);
+        buf.advance(info.header_len);
+        packet.payload = buf;
+        packet.padding = padding;
+        Ok(packet)
+    }
+
+    /// Encoded length in bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.header.encoded_len() + self.payload.len() + usize::from(self.padding)
+    }
+
+    /// Writes the packet.
+    pub fn write_to(&self, out: &mut impl BufMut) {
+        self.header.write_to(self.padding != 0, out);
+        out.put_slice(&self.payload);
+        if self.padding != 0 {
+            out.put_bytes(0, usize::from(self.padding) - 1);
+            out.put_u8(self.padding);
+        }
+    }
+
+    /// Serializes into a new buffer.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut v = Vec::with_capacity(self.encoded_len());
+        self.write_to(&mut v);
+        Bytes::from(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_header_fields() {
+        let raw = Bytes::from_static(&[
+            0x80, 0xe0, 0x12, 0x34, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3,
+        ]);
+        let p = RtpPacket::parse(raw.clone()).unwrap();
+        assert!(p.header.marker);
+        assert_eq!(p.header.payload_type, 0x60);
+        assert_eq!(p.header.sequence_number, 0x1234);
+        assert_eq!(p.header.timestamp, 1);
+        assert_eq!(p.header.ssrc, 0xdeadbeef);
+        assert_eq!(&p.payload[..], &[1, 2, 3]);
+        assert_eq!(p.to_bytes(), raw);
+    }
+
+    #[test]
+    fn padding() {
+        let raw = Bytes::from_static(&[0xa0, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 9, 9, 0, 0, 3]);
+        let p = RtpPacket::parse(raw.clone()).unwrap();
+        assert_eq!(p.padding, 3);
+        assert_eq!(&p.payload[..], &[9, 9]);
+        assert_eq!(p.to_bytes(), raw);
+        let zero = Bytes::from_static(&[0xa0, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0]);
+        assert!(matches!(
+            RtpPacket::parse(zero),
+            Err(Error::ZeroPadding { offset: 12 })
+        ));
+        let long = Bytes::from_static(&[0xa0, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 2]);
+        assert!(matches!(
+            RtpPacket::parse(long),
+            Err(Error::PaddingTooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_version() {
+        let raw = Bytes::from_static(&[0x40, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2]);
+        assert_eq!(RtpPacket::parse(raw), Err(Error::BadVersion { version: 1 }));
+    }
+
+    #[test]
+    fn csrcs() {
+        let mut h = RtpHeader {
+            payload_type: 96,
+            ..Default::default()
+        };
+        h.csrcs = Csrcs::from_slice(&[1, 2, 3]).unwrap();
+        let p = RtpPacket {
+            header: h,
+            payload: Bytes::from_static(b"x"),
+            padding: 0,
+        };
+        let b = p.to_bytes();
+        assert_eq!(b[0], 0x83);
+        assert_eq!(RtpPacket::parse(b).unwrap(), p);
+        assert!(Csrcs::from_slice(&[0; 16]).is_err());
+    }
+}

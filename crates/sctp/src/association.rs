@@ -1,0 +1,2275 @@
+//! The SCTP association as a sans-IO state machine (RFC 9260 §4–§10, RFC 3758, RFC 6525).
+//!
+//! One `Association` talks to one peer over one path (RFC 8261). The caller feeds received
+//! packets with [`Association::handle_receive`], timer expiries with
+//! [`Association::handle_timeout`], and drains [`Association::poll_transmit`] and
+//! [`Association::poll_event`]; [`Association::poll_timeout`] says when to call back.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use hmac::{Hmac, Mac};
+use rand_core::RngCore;
+use sha2::Sha256;
+use tracing::{debug, trace};
+
+use crate::chunk::{
+    cause_code, chunk_type, pad4, write_data_header, write_idata_header, Chunk, DataChunk, ErrorCause, ForwardTsnStream,
+    GapBlock, InitChunk, SackChunk, UnrecognizedAction, DATA_HEADER_LEN, IDATA_HEADER_LEN,
+};
+use crate::packet::{finish_checksum, write_common_header, ChecksumMode, CommonHeader, Packet, COMMON_HEADER_LEN};
+use crate::param::{reconfig_result, Param, ReconfigParam, EDMID_DTLS};
+use crate::{Config, Error};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Serial-number comparison of TSNs (RFC 9260 §1.6).
+fn tsn_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+fn tsn_le(a: u32, b: u32) -> bool {
+    a == b || tsn_lt(a, b)
+}
+
+/// Association state (RFC 9260 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// No association; an INIT may still be answered statelessly.
+    Closed,
+    /// INIT sent.
+    CookieWait,
+    /// COOKIE ECHO sent.
+    CookieEchoed,
+    /// Data may flow.
+    Established,
+    /// `shutdown()` called, waiting for outstanding data.
+    ShutdownPending,
+    /// SHUTDOWN sent.
+    ShutdownSent,
+    /// SHUTDOWN received, finishing outstanding data.
+    ShutdownReceived,
+    /// SHUTDOWN ACK sent.
+    ShutdownAckSent,
+}
+
+/// How a message is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SendOptions {
+    /// Deliver without regard to order (U bit).
+    pub unordered: bool,
+    /// PR-SCTP limited retransmissions: abandon after this many retransmissions.
+    pub max_retransmits: Option<u16>,
+    /// PR-SCTP limited lifetime: abandon when not delivered within this time.
+    pub lifetime: Option<Duration>,
+}
+
+/// A received user message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Stream identifier.
+    pub stream_id: u16,
+    /// Payload protocol identifier.
+    pub ppid: u32,
+    /// Whether it was sent unordered.
+    pub unordered: bool,
+    /// The message.
+    pub payload: Bytes,
+}
+
+/// What the association tells the layer above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The association is established.
+    Connected,
+    /// A user message arrived.
+    Message(Message),
+    /// Queued bytes dropped to the low-water mark.
+    SendBufferLow,
+    /// A stream's queued bytes dropped to its buffered-amount-low threshold.
+    BufferedAmountLow(u16),
+    /// Our outgoing streams were reset (RFC 6525): their sequence numbers restart at 0.
+    OutgoingStreamsReset(Vec<u16>),
+    /// The peer reset these streams towards us.
+    IncomingStreamsReset(Vec<u16>),
+    /// The peer denied our stream reset request.
+    StreamResetFailed(Vec<u16>),
+    /// The peer restarted the association (RFC 9260 §5.2.4 case A).
+    Restarted,
+    /// The association closed gracefully.
+    Closed,
+    /// The association was aborted (by the peer, by us, or on too many retransmissions).
+    Aborted {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Counters for tests and stats.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Packets sent.
+    pub packets_sent: u64,
+    /// Packets received and accepted.
+    pub packets_received: u64,
+    /// DATA chunks retransmitted.
+    pub retransmits: u64,
+    /// Fast retransmit events.
+    pub fast_retransmits: u64,
+    /// T3-rtx expiries.
+    pub t3_expiries: u64,
+    /// User messages abandoned by PR-SCTP on the sending side.
+    pub messages_abandoned: u64,
+    /// User messages delivered.
+    pub messages_received: u64,
+    /// Duplicate TSNs received.
+    pub duplicate_tsns: u64,
+    /// Packets dropped (checksum, tag, malformed).
+    pub packets_dropped: u64,
+}
+
+struct OutMessage {
+    id: u64,
+    ppid: u32,
+    payload: Bytes,
+    offset: usize,
+    unordered: bool,
+    /// SSN (DATA, ordered) or MID (I-DATA), assigned with the first fragment.
+    seq: u32,
+    /// Next FSN (I-DATA).
+    fsn: u32,
+    max_rtx: Option<u16>,
+    expires: Option<Instant>,
+}
+
+#[derive(Default)]
+struct OutStream {
+    queue: VecDeque<OutMessage>,
+    /// Next SSN (DATA) or ordered MID (I-DATA).
+    next_ssn: u32,
+    /// Next unordered MID (I-DATA).
+    next_umid: u32,
+    resetting: bool,
+    buffered: usize,
+    low_threshold: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SentState {
+    Outstanding,
+    NeedsRtx,
+    Acked,
+    Abandoned,
+}
+
+struct Sent {
+    tsn: u32,
+    stream_id: u16,
+    seq: u32,
+    fsn: u32,
+    ppid: u32,
+    flags: u8,
+    payload: Bytes,
+    msg_id: u64,
+    sent_at: Instant,
+    tx_count: u32,
+    state: SentState,
+    misses: u8,
+    max_rtx: Option<u16>,
+    expires: Option<Instant>,
+}
+
+struct Frag {
+    stream_id: u16,
+    ssn: u16,
+    ppid: u32,
+    flags: u8,
+    payload: Bytes,
+}
+
+#[derive(Default)]
+struct InStream {
+    /// Next SSN (DATA) or ordered MID (I-DATA) to deliver.
+    next_ssn: u32,
+    pending: BTreeMap<u32, Message>,
+}
+
+/// An I-DATA message being reassembled (RFC 8260 §2.1).
+#[derive(Default)]
+struct Partial {
+    frags: BTreeMap<u32, Bytes>,
+    ppid: u32,
+    last_fsn: Option<u32>,
+    bytes: usize,
+}
+
+struct Peer {
+    vtag: u32,
+    a_rwnd: u32,
+    initial_tsn: u32,
+    num_in: u16,
+    num_out: u16,
+    forward_tsn: bool,
+    reconfig: bool,
+    zero_checksum: bool,
+    idata: bool,
+}
+
+struct PendingReset {
+    req_seq: u32,
+    streams: Vec<u16>,
+    last_tsn: u32,
+}
+
+const COOKIE_BODY_LEN: usize = 4 * 7 + 2 * 2 + 1 + 8;
+const COOKIE_MAC_LEN: usize = 32;
+
+/// A sans-IO SCTP association.
+pub struct Association {
+    cfg: Config,
+    state: State,
+    epoch: Instant,
+    cookie_key: [u8; 32],
+    local_vtag: u32,
+    local_initial_tsn: u32,
+    peer: Option<Peer>,
+    cookie_to_echo: Option<Bytes>,
+    init_retransmits: u32,
+    t1: Option<Instant>,
+    t2: Option<Instant>,
+    t3: Option<Instant>,
+    ack_timer: Option<Instant>,
+    hb_timer: Option<Instant>,
+    hb_outstanding: bool,
+    reconfig_timer: Option<Instant>,
+    // --- send side ---
+    streams_out: HashMap<u16, OutStream>,
+    active: VecDeque<u16>,
+    current: Option<u16>,
+    next_msg_id: u64,
+    queued_bytes: usize,
+    above_low_water: bool,
+    next_tsn: u32,
+    cum_ack: u32,
+    inflight: VecDeque<Sent>,
+    flight_size: usize,
+    rtx_pending: usize,
+    fast_rtx_once: bool,
+    peer_rwnd: usize,
+    cwnd: usize,
+    ssthresh: usize,
+    partial_bytes_acked: usize,
+    fast_recovery_exit: Option<u32>,
+    srtt: Option<Duration>,
+    rttvar: Duration,
+    rto: Duration,
+    error_count: u32,
+    fwd_tsn_pending: bool,
+    // --- receive side ---
+    peer_cum: u32,
+    out_of_order: BTreeSet<u32>,
+    dups: Vec<u32>,
+    reasm: BTreeMap<u64, Frag>,
+    reasm_base: u32,
+    ireasm: HashMap<(u16, bool, u32), Partial>,
+    /// I-DATA negotiated: both ends listed it in Supported Extensions.
+    idata: bool,
+    streams_in: HashMap<u16, InStream>,
+    rx_buffered: usize,
+    /// Part of `rx_buffered` held in incomplete messages.
+    rx_partial: usize,
+    ack_now: bool,
+    ack_pending: bool,
+    packets_since_ack: u32,
+    last_advertised_rwnd: usize,
+    // --- reconfig ---
+    reset_queue: Vec<u16>,
+    reset_outstanding: Option<PendingReset>,
+    next_req_seq: u32,
+    peer_next_req_seq: u32,
+    deferred_incoming: Option<(u32, u32, Vec<u16>)>,
+    last_response: Option<(u32, u32)>,
+    // --- output ---
+    control: VecDeque<Chunk>,
+    transmits: VecDeque<Bytes>,
+    events: VecDeque<Event>,
+    stats: Stats,
+    shutdown_requested: bool,
+    /// Latest time the caller gave us; `poll_transmit` stamps packets with it.
+    now: Instant,
+}
+
+impl std::fmt::Debug for Association {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Association")
+            .field("state", &self.state)
+            .field("local_vtag", &self.local_vtag)
+            .field("cwnd", &self.cwnd)
+            .field("flight_size", &self.flight_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Association {
+    /// Creates an association in the CLOSED state. It answers a peer's INIT (passive open)
+    /// or starts one with [`connect`](Self::connect). Randomness (verification tag, initial
+    /// TSN, cookie key) comes from `rng`.
+    pub fn new(config: Config, now: Instant, rng: &mut impl RngCore) -> Self {
+        let mut cookie_key = [0u8; 32];
+        rng.fill_bytes(&mut cookie_key);
+        let mut local_vtag = rng.next_u32();
+        if local_vtag == 0 {
+            local_vtag = 1;
+        }
+        let local_initial_tsn = rng.next_u32();
+        let mtu = config.max_packet_size;
+        let rto = config.rto_initial;
+        let rwnd = config.receive_buffer_size;
+        Self {
+            state: State::Closed,
+            epoch: now,
+            cookie_key,
+            local_vtag,
+            local_initial_tsn,
+            peer: None,
+            cookie_to_echo: None,
+            init_retransmits: 0,
+            t1: None,
+            t2: None,
+            t3: None,
+            ack_timer: None,
+            hb_timer: None,
+            hb_outstanding: false,
+            reconfig_timer: None,
+            streams_out: HashMap::new(),
+            active: VecDeque::new(),
+            current: None,
+            next_msg_id: 0,
+            queued_bytes: 0,
+            above_low_water: false,
+            next_tsn: local_initial_tsn,
+            cum_ack: local_initial_tsn.wrapping_sub(1),
+            inflight: VecDeque::new(),
+            flight_size: 0,
+            rtx_pending: 0,
+            fast_rtx_once: false,
+            peer_rwnd: 0,
+            cwnd: (4 * mtu).min((2 * mtu).max(4380)),
+            ssthresh: usize::MAX,
+            partial_bytes_acked: 0,
+            fast_recovery_exit: None,
+            srtt: None,
+            rttvar: Duration::ZERO,
+            rto,
+            error_count: 0,
+            fwd_tsn_pending: false,
+            peer_cum: 0,
+            out_of_order: BTreeSet::new(),
+            dups: Vec::new(),
+            reasm: BTreeMap::new(),
+            reasm_base: 0,
+            ireasm: HashMap::new(),
+            idata: false,
+            streams_in: HashMap::new(),
+            rx_buffered: 0,
+            rx_partial: 0,
+            ack_now: false,
+            ack_pending: false,
+            packets_since_ack: 0,
+            last_advertised_rwnd: rwnd,
+            reset_queue: Vec::new(),
+            reset_outstanding: None,
+            next_req_seq: local_initial_tsn,
+            peer_next_req_seq: 0,
+            deferred_incoming: None,
+            last_response: None,
+            control: VecDeque::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            shutdown_requested: false,
+            now,
+            cfg: config,
+        }
+    }
+
+    /// Current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Our verification tag (the tag the peer puts in its packets).
+    pub fn local_verification_tag(&self) -> u32 {
+        self.local_vtag
+    }
+
+    /// Received bytes held in reassembly, reordering and undelivered messages; bounded by
+    /// `receive_buffer_size + 2 * max_message_size`.
+    pub fn received_bytes_buffered(&self) -> usize {
+        self.rx_buffered
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Current RTO.
+    pub fn rto(&self) -> Duration {
+        self.rto
+    }
+
+    /// Current congestion window in bytes.
+    pub fn cwnd(&self) -> usize {
+        self.cwnd
+    }
+
+    /// Bytes queued for sending and not yet handed to the network, over all streams.
+    pub fn buffered_amount_total(&self) -> usize {
+        self.queued_bytes
+    }
+
+    /// Bytes queued on `stream` and not yet sent (the W3C `bufferedAmount`).
+    pub fn buffered_amount(&self, stream: u16) -> usize {
+        self.streams_out.get(&stream).map_or(0, |s| s.buffered)
+    }
+
+    /// Sets the threshold below which [`Event::BufferedAmountLow`] fires for `stream`.
+    pub fn set_buffered_amount_low_threshold(&mut self, stream: u16, threshold: usize) {
+        self.streams_out.entry(stream).or_default().low_threshold = threshold;
+    }
+
+    /// Whether the peer negotiated PR-SCTP.
+    pub fn peer_supports_forward_tsn(&self) -> bool {
+        self.peer.as_ref().is_some_and(|p| p.forward_tsn)
+    }
+
+    /// Whether I-DATA (RFC 8260) is in use: both ends enabled it.
+    pub fn idata_negotiated(&self) -> bool {
+        self.idata
+    }
+
+    /// Whether zero checksums are in use in both directions (RFC 9653).
+    pub fn zero_checksum_negotiated(&self) -> bool {
+        self.cfg.zero_checksum && self.peer.as_ref().is_some_and(|p| p.zero_checksum)
+    }
+
+    fn mtu(&self) -> usize {
+        self.cfg.max_packet_size
+    }
+
+    fn now_ms(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.epoch).as_millis() as u64
+    }
+
+    // ------------------------------------------------------------------ handshake
+
+    fn init_params(&self) -> Vec<Param> {
+        let mut exts = vec![chunk_type::FORWARD_TSN, chunk_type::RE_CONFIG];
+        if self.cfg.enable_idata {
+            exts.push(chunk_type::I_DATA);
+            exts.push(chunk_type::I_FORWARD_TSN);
+        }
+        let mut params = vec![Param::ForwardTsnSupported, Param::SupportedExtensions(Bytes::from(exts))];
+        if self.cfg.zero_checksum {
+            params.push(Param::ZeroChecksumAcceptable { edmid: EDMID_DTLS });
+        }
+        params
+    }
+
+    /// Starts the handshake by sending INIT (active open). Both ends of a WebRTC
+    /// association usually do this at once; the INIT collision is handled (§5.2.1).
+    pub fn connect(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if self.state != State::Closed {
+            return;
+        }
+        self.state = State::CookieWait;
+        self.init_retransmits = 0;
+        self.send_init();
+        self.t1 = Some(now + self.rto);
+    }
+
+    fn send_init(&mut self) {
+        let init = InitChunk {
+            initiate_tag: self.local_vtag,
+            a_rwnd: self.cfg.receive_buffer_size as u32,
+            num_outbound_streams: self.cfg.num_streams,
+            num_inbound_streams: self.cfg.num_streams,
+            initial_tsn: self.local_initial_tsn,
+            params: self.init_params(),
+        };
+        self.send_single(0, Chunk::Init(init), true);
+    }
+
+    fn send_single(&mut self, vtag: u32, chunk: Chunk, crc: bool) {
+        let p = Packet {
+            header: CommonHeader {
+                src_port: self.cfg.local_port,
+                dst_port: self.cfg.remote_port,
+                verification_tag: vtag,
+            },
+            chunks: vec![chunk],
+        };
+        let zero = !crc && self.zero_checksum_negotiated();
+        self.transmits.push_back(p.to_bytes(zero));
+    }
+
+    fn peer_from_init(init: &InitChunk) -> Peer {
+        let mut p = Peer {
+            vtag: init.initiate_tag,
+            a_rwnd: init.a_rwnd,
+            initial_tsn: init.initial_tsn,
+            num_in: init.num_inbound_streams,
+            num_out: init.num_outbound_streams,
+            forward_tsn: false,
+            reconfig: false,
+            zero_checksum: false,
+            idata: false,
+        };
+        for param in &init.params {
+            match param {
+                Param::ForwardTsnSupported => p.forward_tsn = true,
+                Param::SupportedExtensions(e) => {
+                    p.reconfig |= e.contains(&chunk_type::RE_CONFIG);
+                    p.forward_tsn |= e.contains(&chunk_type::FORWARD_TSN);
+                    p.idata |= e.contains(&chunk_type::I_DATA) && e.contains(&chunk_type::I_FORWARD_TSN);
+                }
+                Param::ZeroChecksumAcceptable { edmid } => p.zero_checksum = *edmid == EDMID_DTLS,
+                _ => {}
+            }
+        }
+        p
+    }
+
+    fn make_cookie(&self, now: Instant, peer: &Peer) -> Bytes {
+        let mut b = BytesMut::with_capacity(COOKIE_BODY_LEN + COOKIE_MAC_LEN);
+        b.put_u32(peer.vtag);
+        b.put_u32(self.local_vtag);
+        b.put_u32(peer.a_rwnd);
+        b.put_u32(peer.initial_tsn);
+        b.put_u32(self.local_initial_tsn);
+        b.put_u32(0);
+        b.put_u32(0);
+        b.put_u16(peer.num_in);
+        b.put_u16(peer.num_out);
+        b.put_u8((peer.forward_tsn as u8) | (peer.reconfig as u8) << 1 | (peer.zero_checksum as u8) << 2 | (peer.idata as u8) << 3);
+        b.put_u64(self.now_ms(now));
+        let mac = self.cookie_mac(&b);
+        b.put_slice(&mac);
+        b.freeze()
+    }
+
+    fn cookie_mac(&self, body: &[u8]) -> [u8; 32] {
+        // HMAC accepts keys of any length, so new_from_slice cannot fail for 32 bytes.
+        let mut out = [0u8; 32];
+        if let Ok(mut m) = HmacSha256::new_from_slice(&self.cookie_key) {
+            m.update(body);
+            out.copy_from_slice(&m.finalize().into_bytes());
+        }
+        out
+    }
+
+    fn open_cookie(&self, now: Instant, cookie: &[u8]) -> Result<(Peer, u32), Error> {
+        if cookie.len() != COOKIE_BODY_LEN + COOKIE_MAC_LEN {
+            return Err(Error::BadCookie("wrong length"));
+        }
+        let (body, mac) = cookie.split_at(COOKIE_BODY_LEN);
+        let mut m = HmacSha256::new_from_slice(&self.cookie_key).map_err(|_| Error::BadCookie("key"))?;
+        m.update(body);
+        m.verify_slice(mac).map_err(|_| Error::BadCookie("MAC mismatch"))?;
+        let mut r = crate::chunk::Reader::new(body, 0, "state cookie");
+        let vtag = r.u32()?;
+        let local_tag = r.u32()?;
+        let a_rwnd = r.u32()?;
+        let initial_tsn = r.u32()?;
+        let _local_tsn = r.u32()?;
+        let _ = r.u32()?;
+        let _ = r.u32()?;
+        let num_in = r.u16()?;
+        let num_out = r.u16()?;
+        let f = r.u8()?;
+        let hi = r.u32()? as u64;
+        let lo = r.u32()? as u64;
+        let created = hi << 32 | lo;
+        let age = self.now_ms(now).saturating_sub(created);
+        if age > self.cfg.cookie_lifetime.as_millis() as u64 {
+            return Err(Error::BadCookie("stale"));
+        }
+        Ok((
+            Peer {
+                vtag,
+                a_rwnd,
+                initial_tsn,
+                num_in,
+                num_out,
+                forward_tsn: f & 1 != 0,
+                reconfig: f & 2 != 0,
+                zero_checksum: f & 4 != 0,
+                idata: f & 8 != 0,
+            },
+            local_tag,
+        ))
+    }
+
+    fn establish(&mut self, now: Instant, peer: Peer) {
+        self.peer_cum = peer.initial_tsn.wrapping_sub(1);
+        self.reasm_base = self.peer_cum;
+        self.peer_rwnd = peer.a_rwnd as usize;
+        self.ssthresh = peer.a_rwnd as usize;
+        self.peer_next_req_seq = peer.initial_tsn;
+        self.idata = self.cfg.enable_idata && peer.idata;
+        self.peer = Some(peer);
+        self.state = State::Established;
+        self.t1 = None;
+        self.cookie_to_echo = None;
+        self.error_count = 0;
+        self.hb_timer = self.cfg.heartbeat_interval.map(|i| now + i);
+        debug!(vtag = self.local_vtag, "sctp association established");
+        self.events.push_back(Event::Connected);
+    }
+
+    // ------------------------------------------------------------------ user commands
+
+    /// Queues a user message on `stream`.
+    pub fn send(&mut self, now: Instant, stream: u16, ppid: u32, payload: Bytes, opts: SendOptions) -> Result<(), Error> {
+        self.now = self.now.max(now);
+        match self.state {
+            State::Established => {}
+            State::Closed if self.peer.is_some() => return Err(Error::Closed),
+            State::Closed | State::CookieWait | State::CookieEchoed => return Err(Error::NotEstablished),
+            _ => return Err(Error::Closed),
+        }
+        if payload.is_empty() {
+            return Err(Error::EmptyMessage);
+        }
+        if payload.len() > self.cfg.max_message_size {
+            return Err(Error::MessageTooLarge { size: payload.len(), max: self.cfg.max_message_size });
+        }
+        let max_out = self.peer.as_ref().map_or(0, |p| p.num_in.min(self.cfg.num_streams));
+        if stream >= max_out {
+            return Err(Error::InvalidStream(stream));
+        }
+        if self.queued_bytes + payload.len() > self.cfg.send_buffer_size {
+            return Err(Error::SendBufferFull { buffered: self.queued_bytes, limit: self.cfg.send_buffer_size });
+        }
+        let s = self.streams_out.entry(stream).or_default();
+        if s.resetting {
+            return Err(Error::StreamResetting(stream));
+        }
+        let len = payload.len();
+        let was_empty = s.queue.is_empty();
+        s.queue.push_back(OutMessage {
+            id: self.next_msg_id,
+            ppid,
+            payload,
+            offset: 0,
+            unordered: opts.unordered,
+            seq: 0,
+            fsn: 0,
+            max_rtx: opts.max_retransmits,
+            expires: opts.lifetime.map(|l| now + l),
+        });
+        s.buffered += len;
+        self.next_msg_id += 1;
+        self.queued_bytes += len;
+        if self.queued_bytes > self.cfg.send_buffer_low_water {
+            self.above_low_water = true;
+        }
+        if was_empty && self.current != Some(stream) {
+            self.active.push_back(stream);
+        }
+        Ok(())
+    }
+
+    /// Resets outgoing streams (RFC 6525 §5.1.2), the way a data channel is closed. Queued
+    /// messages are sent first; new ones are refused until
+    /// [`Event::OutgoingStreamsReset`] arrives.
+    pub fn reset_streams(&mut self, streams: &[u16]) -> Result<(), Error> {
+        if self.state != State::Established {
+            return Err(Error::NotEstablished);
+        }
+        if !self.peer.as_ref().is_some_and(|p| p.reconfig) {
+            return Err(Error::Reset("peer does not support RE-CONFIG"));
+        }
+        for &s in streams {
+            self.streams_out.entry(s).or_default().resetting = true;
+            if !self.reset_queue.contains(&s) {
+                self.reset_queue.push(s);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a graceful shutdown (RFC 9260 §9.2): queued data is delivered first.
+    pub fn shutdown(&mut self, now: Instant) {
+        match self.state {
+            State::Established => {
+                self.state = State::ShutdownPending;
+                self.shutdown_requested = true;
+                self.maybe_progress_shutdown(now);
+            }
+            State::CookieWait | State::CookieEchoed => self.abort("shutdown before establishment"),
+            _ => {}
+        }
+    }
+
+    /// Aborts the association (RFC 9260 §9.1), telling the peer.
+    pub fn abort(&mut self, reason: &str) {
+        if let Some(p) = &self.peer {
+            if self.state != State::Closed {
+                let vtag = p.vtag;
+                let causes = vec![ErrorCause {
+                    code: cause_code::USER_INITIATED_ABORT,
+                    info: Bytes::copy_from_slice(reason.as_bytes()),
+                }];
+                self.send_single(vtag, Chunk::Abort { reflected_tag: false, causes }, true);
+            }
+        }
+        self.close_with(Event::Aborted { reason: reason.to_string() });
+    }
+
+    fn close_with(&mut self, ev: Event) {
+        if self.state == State::Closed && self.peer.is_none() {
+            if matches!(ev, Event::Aborted { .. }) {
+                self.events.push_back(ev);
+            }
+            return;
+        }
+        let was_closed = self.state == State::Closed;
+        self.state = State::Closed;
+        self.t1 = None;
+        self.t2 = None;
+        self.t3 = None;
+        self.ack_timer = None;
+        self.hb_timer = None;
+        self.reconfig_timer = None;
+        self.control.clear();
+        if !was_closed {
+            self.events.push_back(ev);
+        }
+        // Keep `peer` so `send` reports Closed.
+        if self.peer.is_none() {
+            self.peer = Some(Peer {
+                vtag: 0, a_rwnd: 0, initial_tsn: 0, num_in: 0, num_out: 0,
+                forward_tsn: false, reconfig: false, zero_checksum: false, idata: false,
+            });
+        }
+    }
+
+    // ------------------------------------------------------------------ receive
+
+    /// Processes one received SCTP packet.
+    pub fn handle_receive(&mut self, now: Instant, datagram: Bytes) -> Result<(), Error> {
+        self.now = self.now.max(now);
+        let mode = if self.cfg.zero_checksum { ChecksumMode::ZeroAllowed } else { ChecksumMode::Crc32c };
+        let res = self.receive_inner(now, datagram, mode);
+        if res.is_err() {
+            self.stats.packets_dropped += 1;
+        }
+        res
+    }
+
+    fn receive_inner(&mut self, now: Instant, datagram: Bytes, mode: ChecksumMode) -> Result<(), Error> {
+        let (header, iter) = Packet::parse_lazy(datagram, mode)?;
+        if header.dst_port != self.cfg.local_port || header.src_port != self.cfg.remote_port {
+            return Err(Error::InvalidValue { what: "SCTP port", offset: 0 });
+        }
+        // Parse every chunk first: a malformed packet is dropped as a whole.
+        let chunks: Vec<Chunk> = iter.collect::<Result<_, _>>()?;
+        let vtag = header.verification_tag;
+        let first = chunks.first().map(Chunk::chunk_type);
+        // Verification tag rules (RFC 9260 §8.5, §8.5.1).
+        match first {
+            Some(chunk_type::INIT) => {
+                if vtag != 0 || chunks.len() != 1 {
+                    return Err(Error::InvalidValue { what: "INIT packet", offset: 4 });
+                }
+            }
+            Some(chunk_type::ABORT) | Some(chunk_type::SHUTDOWN_COMPLETE) => {
+                let t = matches!(chunks.first(), Some(Chunk::Abort { reflected_tag: true, .. }) | Some(Chunk::ShutdownComplete { reflected_tag: true }));
+                let expected = if t { self.peer.as_ref().map_or(0, |p| p.vtag) } else { self.local_vtag };
+                if vtag != expected {
+                    return Err(Error::BadVerificationTag { received: vtag, expected });
+                }
+            }
+            Some(chunk_type::COOKIE_ECHO) => {} // checked against the cookie
+            Some(chunk_type::SHUTDOWN_ACK) if self.state == State::Closed || self.state == State::CookieWait => {
+                // §8.4 (5): reply SHUTDOWN COMPLETE with T bit.
+                self.send_single(vtag, Chunk::ShutdownComplete { reflected_tag: true }, true);
+                return Ok(());
+            }
+            _ => {
+                if vtag != self.local_vtag {
+                    return Err(Error::BadVerificationTag { received: vtag, expected: self.local_vtag });
+                }
+            }
+        }
+        self.stats.packets_received += 1;
+        let mut got_data = false;
+        let mut immediate = false;
+        for chunk in chunks {
+            match chunk {
+                Chunk::Data(d) if !self.idata => {
+                    if !matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownSent) {
+                        continue;
+                    }
+                    got_data = true;
+                    immediate |= d.immediate;
+                    self.on_data(d)?;
+                }
+                Chunk::IData(d) if self.idata => {
+                    if !matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownSent) {
+                        continue;
+                    }
+                    got_data = true;
+                    immediate |= d.immediate;
+                    self.on_idata(d);
+                }
+                Chunk::IForwardTsn { new_cum_tsn, streams } if self.idata => {
+                    got_data = true;
+                    let entries: Vec<(u16, bool, u32)> = streams.iter().map(|e| (e.stream_id, e.unordered, e.mid)).collect();
+                    self.on_forward_tsn(new_cum_tsn, &entries);
+                }
+                Chunk::Init(init) => self.on_init(now, init),
+                Chunk::InitAck(ack) => self.on_init_ack(now, ack),
+                Chunk::CookieEcho { cookie } => {
+                    if !self.on_cookie_echo(now, &cookie, vtag)? {
+                        return Ok(());
+                    }
+                }
+                Chunk::CookieAck => {
+                    if self.state == State::CookieEchoed {
+                        if let Some(peer) = self.peer.take() {
+                            self.establish(now, peer);
+                        }
+                    }
+                }
+                Chunk::Sack(s) => self.on_sack(now, s),
+                Chunk::Heartbeat { info } => {
+                    if let Some(p) = &self.peer {
+                        let vt = p.vtag;
+                        self.control.push_back(Chunk::HeartbeatAck { info });
+                        let _ = vt;
+                    }
+                }
+                Chunk::HeartbeatAck { info } => self.on_heartbeat_ack(now, &info),
+                Chunk::Abort { causes, .. } => {
+                    let reason = causes
+                        .first()
+                        .map(|c| format!("peer abort, cause {}", c.code))
+                        .unwrap_or_else(|| "peer abort".to_string());
+                    self.close_with(Event::Aborted { reason });
+                    return Ok(());
+                }
+                Chunk::Shutdown { cum_tsn_ack } => self.on_shutdown(now, cum_tsn_ack),
+                Chunk::ShutdownAck => {
+                    if matches!(self.state, State::ShutdownSent | State::ShutdownAckSent) {
+                        let vt = self.peer.as_ref().map_or(0, |p| p.vtag);
+                        self.send_single(vt, Chunk::ShutdownComplete { reflected_tag: false }, false);
+                        self.close_with(Event::Closed);
+                        return Ok(());
+                    }
+                }
+                Chunk::ShutdownComplete { .. } => {
+                    if self.state == State::ShutdownAckSent {
+                        self.close_with(Event::Closed);
+                        return Ok(());
+                    }
+                }
+                Chunk::Error { causes } => {
+                    for c in causes {
+                        debug!(code = c.code, "sctp peer reported error");
+                        if c.code == cause_code::STALE_COOKIE && self.state == State::CookieEchoed {
+                            // §5.2.6: restart the handshake.
+                            self.state = State::Closed;
+                            self.peer = None;
+                            self.connect(now);
+                        }
+                    }
+                }
+                Chunk::ForwardTsn { new_cum_tsn, streams } if !self.idata => {
+                    got_data = true;
+                    let entries: Vec<(u16, bool, u32)> = streams.iter().map(|e| (e.stream_id, false, u32::from(e.ssn))).collect();
+                    self.on_forward_tsn(new_cum_tsn, &entries);
+                }
+                Chunk::IData(_) | Chunk::IForwardTsn { .. } | Chunk::Data(_) | Chunk::ForwardTsn { .. } => {
+                    // The wrong one of DATA / I-DATA for what was negotiated (RFC 8260 §2.2).
+                    self.abort("DATA / I-DATA mismatch with negotiation");
+                    return Ok(());
+                }
+                Chunk::ReConfig { params } => self.on_reconfig(now, params),
+                Chunk::Pad { .. } => {}
+                Chunk::Unknown { chunk_type: t, value, flags } => match UnrecognizedAction::for_chunk_type(t) {
+                    UnrecognizedAction::Stop => break,
+                    UnrecognizedAction::StopAndReport => {
+                        self.report_unrecognized(t, flags, &value);
+                        break;
+                    }
+                    UnrecognizedAction::Skip => {}
+                    UnrecognizedAction::SkipAndReport => self.report_unrecognized(t, flags, &value),
+                },
+            }
+        }
+        if got_data {
+            self.packets_since_ack += 1;
+            if immediate || self.packets_since_ack >= 2 || !self.out_of_order.is_empty() || !self.dups.is_empty() {
+                self.ack_now = true;
+            } else {
+                self.ack_pending = true;
+                if self.ack_timer.is_none() {
+                    self.ack_timer = Some(now + self.cfg.delayed_ack);
+                }
+            }
+            if self.state == State::ShutdownSent {
+                // §9.2: answer DATA with SACK and SHUTDOWN.
+                self.ack_now = true;
+                self.control.push_back(Chunk::Shutdown { cum_tsn_ack: self.peer_cum });
+            }
+            self.process_deferred_reset(now);
+        }
+        self.maybe_progress_shutdown(now);
+        Ok(())
+    }
+
+    fn report_unrecognized(&mut self, t: u8, flags: u8, value: &Bytes) {
+        if self.peer.is_none() {
+            return;
+        }
+        let mut info = BytesMut::with_capacity(4 + value.len());
+        info.put_u8(t);
+        info.put_u8(flags);
+        info.put_u16((4 + value.len()) as u16);
+        info.put_slice(value);
+        self.control.push_back(Chunk::Error {
+            causes: vec![ErrorCause { code: cause_code::UNRECOGNIZED_CHUNK_TYPE, info: info.freeze() }],
+        });
+    }
+
+    fn on_init(&mut self, now: Instant, init: InitChunk) {
+        if matches!(self.state, State::ShutdownAckSent) {
+            return;
+        }
+        let peer = Self::peer_from_init(&init);
+        let cookie = self.make_cookie(now, &peer);
+        let mut params = self.init_params();
+        params.insert(0, Param::StateCookie(cookie));
+        let ack = InitChunk {
+            initiate_tag: self.local_vtag,
+            a_rwnd: self.cfg.receive_buffer_size as u32,
+            num_outbound_streams: self.cfg.num_streams.min(init.num_inbound_streams),
+            num_inbound_streams: self.cfg.num_streams,
+            initial_tsn: self.local_initial_tsn,
+            params,
+        };
+        self.send_single(init.initiate_tag, Chunk::InitAck(ack), true);
+    }
+
+    fn on_init_ack(&mut self, now: Instant, ack: InitChunk) {
+        if self.state != State::CookieWait {
+            return;
+        }
+        let cookie = ack.params.iter().find_map(|p| match p {
+            Param::StateCookie(c) => Some(c.clone()),
+            _ => None,
+        });
+        let Some(cookie) = cookie else {
+            self.abort("INIT ACK without state cookie");
+            return;
+        };
+        let peer = Self::peer_from_init(&ack);
+        let vt = peer.vtag;
+        self.peer = Some(peer);
+        self.state = State::CookieEchoed;
+        self.cookie_to_echo = Some(cookie.clone());
+        self.init_retransmits = 0;
+        self.t1 = Some(now + self.rto);
+        self.send_single(vt, Chunk::CookieEcho { cookie }, true);
+    }
+
+    /// Returns false when the rest of the packet must be dropped.
+    fn on_cookie_echo(&mut self, now: Instant, cookie: &[u8], vtag: u32) -> Result<bool, Error> {
+        let (peer, local_tag) = match self.open_cookie(now, cookie) {
+            Ok(x) => x,
+            Err(Error::BadCookie("stale")) => {
+                let causes = vec![ErrorCause { code: cause_code::STALE_COOKIE, info: Bytes::from_static(&[0, 0, 0, 0]) }];
+                if let Some(vt) = cookie.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_be_bytes) {
+                    self.send_single(vt, Chunk::Error { causes }, true);
+                }
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
+        if vtag != local_tag || local_tag != self.local_vtag {
+            return Err(Error::BadVerificationTag { received: vtag, expected: self.local_vtag });
+        }
+        let peer_vtag = peer.vtag;
+        match self.state {
+            State::Closed if self.peer.is_some() => return Ok(false),
+            State::Closed | State::CookieWait | State::CookieEchoed => {
+                self.establish(now, peer);
+            }
+            _ => {
+                let current = self.peer.as_ref().map_or(0, |p| p.vtag);
+                if current != peer_vtag {
+                    // §5.2.4 case A: the peer restarted.
+                    debug!("sctp peer restart");
+                    self.restart_state();
+                    self.establish(now, peer);
+                    self.events.retain(|e| *e != Event::Connected);
+                    self.events.push_back(Event::Restarted);
+                }
+            }
+        }
+        self.send_single(peer_vtag, Chunk::CookieAck, false);
+        Ok(true)
+    }
+
+    fn restart_state(&mut self) {
+        self.inflight.clear();
+        self.flight_size = 0;
+        self.rtx_pending = 0;
+        self.out_of_order.clear();
+        self.reasm.clear();
+        self.streams_in.clear();
+        for s in self.streams_out.values_mut() {
+            s.next_ssn = 0;
+        }
+        self.next_tsn = self.local_initial_tsn;
+        self.cum_ack = self.local_initial_tsn.wrapping_sub(1);
+        self.rx_buffered = 0;
+        self.rx_partial = 0;
+        self.ireasm.clear();
+        self.t3 = None;
+    }
+
+    // ---- DATA receive
+
+    /// Records a received TSN (§6.2): false when it is a duplicate or must be dropped.
+    fn accept_tsn(&mut self, tsn: u32, len: usize) -> bool {
+        if tsn_le(tsn, self.peer_cum) || self.out_of_order.contains(&tsn) {
+            self.stats.duplicate_tsns += 1;
+            if self.dups.len() < 16 {
+                self.dups.push(tsn);
+            }
+            return false;
+        }
+        let distance = tsn.wrapping_sub(self.peer_cum) as usize;
+        let max_ahead = (self.cfg.receive_buffer_size / 16).max(1024);
+        if distance > max_ahead {
+            return false; // far beyond any window we advertised
+        }
+        if distance != 1 && self.window_used() + len > self.cfg.receive_buffer_size {
+            return false; // no room: drop, the peer retransmits (§6.2)
+        }
+        // Hard memory bound; the next in-order chunk gets one more message of slack so the
+        // association cannot deadlock on incomplete messages.
+        let cap = self.cfg.receive_buffer_size + self.cfg.max_message_size * if distance == 1 { 2 } else { 1 };
+        if self.rx_buffered + len > cap {
+            return false;
+        }
+        if distance == 1 {
+            self.peer_cum = tsn;
+            while let Some(&n) = self.out_of_order.first() {
+                if n == self.peer_cum.wrapping_add(1) {
+                    self.peer_cum = n;
+                    self.out_of_order.pop_first();
+                } else {
+                    break;
+                }
+            }
+        } else {
+            if self.out_of_order.len() >= max_ahead {
+                return false;
+            }
+            self.out_of_order.insert(tsn);
+        }
+        self.rx_buffered += len;
+        true
+    }
+
+    fn on_data(&mut self, d: DataChunk) -> Result<(), Error> {
+        let tsn = d.tsn;
+        if !self.accept_tsn(tsn, d.payload.len()) {
+            return Ok(());
+        }
+        let flags = (d.ending as u8) | (d.beginning as u8) << 1 | (d.unordered as u8) << 2;
+        if d.beginning && d.ending {
+            let m = Message { stream_id: d.stream_id, ppid: d.ppid, unordered: d.unordered, payload: d.payload };
+            self.complete_message(m, u32::from(d.ssn));
+            return Ok(());
+        }
+        if self.reasm.is_empty() {
+            // Re-anchor the 64-bit key space so TSN wrap-around never reorders keys.
+            self.reasm_base = self.peer_cum;
+        }
+        let key = self.key_of(tsn);
+        let len = d.payload.len();
+        if let Some(old) = self.reasm.insert(key, Frag { stream_id: d.stream_id, ssn: d.ssn, ppid: d.ppid, flags, payload: d.payload }) {
+            self.rx_partial = self.rx_partial.saturating_sub(old.payload.len());
+        }
+        self.rx_partial += len;
+        // A message can only complete if this chunk ends it or closes a gap before an end.
+        if !d.ending && !self.reasm.contains_key(&(key + 1)) {
+            return Ok(());
+        }
+        self.try_reassemble(key)
+    }
+
+    /// I-DATA (RFC 8260 §2.1): fragments are collected per (stream, U, MID) by FSN, so
+    /// messages of different streams can interleave.
+    fn on_idata(&mut self, d: crate::chunk::IDataChunk) {
+        let len = d.payload.len();
+        if !self.accept_tsn(d.tsn, len) {
+            return;
+        }
+        if d.beginning && d.ending {
+            let m = Message { stream_id: d.stream_id, ppid: d.ppid_or_fsn, unordered: d.unordered, payload: d.payload };
+            self.complete_message(m, d.mid);
+            return;
+        }
+        let key = (d.stream_id, d.unordered, d.mid);
+        let fsn = d.fsn();
+        let p = self.ireasm.entry(key).or_default();
+        if d.beginning {
+            p.ppid = d.ppid_or_fsn;
+        }
+        if d.ending {
+            p.last_fsn = Some(fsn);
+        }
+        if let std::collections::btree_map::Entry::Vacant(e) = p.frags.entry(fsn) {
+            e.insert(d.payload);
+            p.bytes += len;
+            self.rx_partial += len;
+        } else {
+            // Same FSN under a new TSN: a hostile or confused peer; keep the first copy.
+            self.rx_buffered = self.rx_buffered.saturating_sub(len);
+        }
+        if p.bytes > self.cfg.max_message_size {
+            self.abort("received message exceeds max message size");
+            return;
+        }
+        let complete = p.last_fsn.is_some_and(|last| {
+            p.frags.len() as u64 == u64::from(last) + 1 && p.frags.last_key_value().is_some_and(|(k, _)| *k == last)
+        });
+        if !complete {
+            return;
+        }
+        let Some(p) = self.ireasm.remove(&key) else { return };
+        self.rx_partial = self.rx_partial.saturating_sub(p.bytes);
+        let mut buf = BytesMut::with_capacity(p.bytes);
+        for f in p.frags.values() {
+            buf.put_slice(f);
+        }
+        let m = Message { stream_id: d.stream_id, ppid: p.ppid, unordered: d.unordered, payload: buf.freeze() };
+        self.complete_message(m, d.mid);
+    }
+
+    /// Distance from `b` to `a` in the sequence space in use: 16-bit SSNs with DATA, 32-bit
+    /// MIDs with I-DATA.
+    fn seq_diff(&self, a: u32, b: u32) -> i64 {
+        if self.idata {
+            i64::from(a.wrapping_sub(b) as i32)
+        } else {
+            i64::from((a as u16).wrapping_sub(b as u16) as i16)
+        }
+    }
+
+    fn seq_next(&self, a: u32) -> u32 {
+        if self.idata {
+            a.wrapping_add(1)
+        } else {
+            u32::from((a as u16).wrapping_add(1))
+        }
+    }
+
+    /// Key of a TSN in the 64-bit reassembly space anchored at `reasm_base`.
+    fn key_of(&self, tsn: u32) -> u64 {
+        (1u64 << 32) + tsn.wrapping_sub(self.reasm_base) as u64
+    }
+
+    fn try_reassemble(&mut self, key: u64) -> Result<(), Error> {
+        let Some(f) = self.reasm.get(&key) else { return Ok(()) };
+        let stream = f.stream_id;
+        // Walk back to B.
+        let mut start = key;
+        loop {
+            let Some(fr) = self.reasm.get(&start) else { return Ok(()) };
+            if fr.stream_id != stream {
+                return Ok(());
+            }
+            if fr.flags & 2 != 0 {
+                break;
+            }
+            start -= 1;
+        }
+        // Walk forward to E.
+        let mut end = key;
+        let mut total = 0usize;
+        loop {
+            let Some(fr) = self.reasm.get(&end) else { return Ok(()) };
+            if fr.stream_id != stream || (end != start && fr.flags & 2 != 0) {
+                return Ok(());
+            }
+            if fr.flags & 1 != 0 {
+                break;
+            }
+            end += 1;
+        }
+        let mut k = start;
+        while k <= end {
+            total += self.reasm.get(&k).map_or(0, |f| f.payload.len());
+            k += 1;
+        }
+        if total > self.cfg.max_message_size {
+            self.abort("received message exceeds max message size");
+            return Ok(());
+        }
+        let mut buf = BytesMut::with_capacity(total);
+        let (mut ppid, mut ssn, mut unordered) = (0, 0, false);
+        for k in start..=end {
+            if let Some(fr) = self.reasm.remove(&k) {
+                self.rx_partial = self.rx_partial.saturating_sub(fr.payload.len());
+                if k == start {
+                    ppid = fr.ppid;
+                    ssn = fr.ssn;
+                    unordered = fr.flags & 4 != 0;
+                }
+                buf.put_slice(&fr.payload);
+            }
+        }
+        self.complete_message(Message { stream_id: stream, ppid, unordered, payload: buf.freeze() }, u32::from(ssn));
+        Ok(())
+    }
+
+    fn complete_message(&mut self, m: Message, seq: u32) {
+        if m.unordered {
+            self.deliver(m);
+            return;
+        }
+        let next = self.streams_in.get(&m.stream_id).map_or(0, |s| s.next_ssn);
+        let diff = self.seq_diff(seq, next);
+        let after = self.seq_next(seq);
+        let s = self.streams_in.entry(m.stream_id).or_default();
+        if diff == 0 {
+            s.next_ssn = after;
+            let stream = m.stream_id;
+            self.deliver(m);
+            self.drain_stream(stream);
+        } else if diff > 0 {
+            if let Some(old) = s.pending.insert(seq, m) {
+                self.rx_buffered = self.rx_buffered.saturating_sub(old.payload.len());
+            }
+        } else {
+            // An old sequence number (skipped by FORWARD-TSN): drop.
+            self.rx_buffered = self.rx_buffered.saturating_sub(m.payload.len());
+        }
+    }
+
+    fn drain_stream(&mut self, stream: u16) {
+        loop {
+            let Some(next) = self.streams_in.get(&stream).map(|s| s.next_ssn) else { return };
+            let after = self.seq_next(next);
+            let Some(s) = self.streams_in.get_mut(&stream) else { return };
+            let Some(m) = s.pending.remove(&next) else { return };
+            s.next_ssn = after;
+            self.deliver(m);
+        }
+    }
+
+    fn deliver(&mut self, m: Message) {
+        self.stats.messages_received += 1;
+        self.events.push_back(Event::Message(m));
+    }
+
+    /// FORWARD-TSN (RFC 3758 §3.6) and I-FORWARD-TSN (RFC 8260 §2.3): entries are
+    /// (stream, unordered, SSN or MID).
+    fn on_forward_tsn(&mut self, new_cum: u32, entries: &[(u16, bool, u32)]) {
+        if !matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownSent) {
+            return;
+        }
+        if tsn_le(new_cum, self.peer_cum) {
+            self.ack_now = true;
+            return;
+        }
+        let distance = new_cum.wrapping_sub(self.peer_cum) as usize;
+        if distance > (self.cfg.receive_buffer_size / 16).max(1024) * 4 {
+            return;
+        }
+        self.peer_cum = new_cum;
+        while let Some(&n) = self.out_of_order.first() {
+            if tsn_le(n, self.peer_cum) {
+                self.out_of_order.pop_first();
+            } else if n == self.peer_cum.wrapping_add(1) {
+                self.peer_cum = n;
+                self.out_of_order.pop_first();
+            } else {
+                break;
+            }
+        }
+        // DATA: drop reassembly state at or below the new cumulative TSN.
+        if !self.reasm.is_empty() {
+            let cut = self.key_of(new_cum) + 1;
+            let keep = self.reasm.split_off(&cut);
+            let dropped: usize = self.reasm.values().map(|f| f.payload.len()).sum();
+            self.rx_buffered = self.rx_buffered.saturating_sub(dropped);
+            self.rx_partial = self.rx_partial.saturating_sub(dropped);
+            self.reasm = keep;
+        }
+        for &(stream, unordered, seq) in entries.iter().take(4096) {
+            if self.idata {
+                // Drop partial messages up to the skipped MID.
+                let victims: Vec<(u16, bool, u32)> = self
+                    .ireasm
+                    .keys()
+                    .filter(|(s, u, m)| *s == stream && *u == unordered && (seq.wrapping_sub(*m) as i32) >= 0)
+                    .copied()
+                    .collect();
+                for v in victims {
+                    if let Some(p) = self.ireasm.remove(&v) {
+                        self.rx_buffered = self.rx_buffered.saturating_sub(p.bytes);
+                        self.rx_partial = self.rx_partial.saturating_sub(p.bytes);
+                    }
+                }
+            }
+            if unordered {
+                continue;
+            }
+            let next = self.streams_in.get(&stream).map_or(0, |s| s.next_ssn);
+            if self.seq_diff(seq, next) < 0 {
+                continue;
+            }
+            // Deliver complete messages up to the skipped one in order, then move past it.
+            let mut cur = next;
+            let mut deliver = Vec::new();
+            for _ in 0..=65536u32 {
+                if let Some(m) = self.streams_in.get_mut(&stream).and_then(|s| s.pending.remove(&cur)) {
+                    deliver.push(m);
+                }
+                if cur == seq {
+                    break;
+                }
+                cur = self.seq_next(cur);
+            }
+            let after = self.seq_next(seq);
+            self.streams_in.entry(stream).or_default().next_ssn = after;
+            for m in deliver {
+                self.deliver(m);
+            }
+            self.drain_stream(stream);
+        }
+        // The next in-order chunk may already be sitting in reassembly.
+        if let Some((&k, _)) = self.reasm.first_key_value() {
+            let _ = self.try_reassemble(k);
+        }
+    }
+
+    // ---- SACK receive
+
+    fn on_sack(&mut self, now: Instant, s: SackChunk) {
+        if !matches!(
+            self.state,
+            State::Established | State::ShutdownPending | State::ShutdownSent | State::ShutdownReceived
+        ) {
+            return;
+        }
+        let cum = s.cum_tsn_ack;
+        if tsn_lt(cum, self.cum_ack) {
+            return; // stale, §6.2.1 D i
+        }
+        if tsn_lt(self.next_tsn.wrapping_sub(1), cum) {
+            self.abort("SACK acknowledges a TSN never sent");
+            return;
+        }
+        let flight_before = self.flight_size;
+        let mut bytes_acked = 0usize;
+        let mut rtt_sample = None;
+        let advanced = cum != self.cum_ack;
+        // Cumulative ack.
+        while let Some(front) = self.inflight.front() {
+            if !tsn_le(front.tsn, cum) {
+                break;
+            }
+            let Some(c) = self.inflight.pop_front() else { break };
+            match c.state {
+                SentState::Outstanding => {
+                    self.flight_size -= c.payload.len();
+                    bytes_acked += c.payload.len();
+                    if c.tx_count == 1 {
+                        rtt_sample = Some(now.saturating_duration_since(c.sent_at));
+                    }
+                }
+                SentState::NeedsRtx => {
+                    self.rtx_pending -= 1;
+                    bytes_acked += c.payload.len();
+                }
+                SentState::Acked | SentState::Abandoned => {}
+            }
+        }
+        self.cum_ack = cum;
+        // Gap ack blocks.
+        let mut highest_newly_acked: Option<u32> = None;
+        for g in s.gap_blocks.iter().take(self.cfg.max_gap_blocks) {
+            if g.start == 0 || g.end < g.start {
+                continue;
+            }
+            let lo = g.start as usize - 1;
+            let hi = g.end as usize - 1;
+            for i in lo..=hi {
+                let Some(c) = self.inflight.get_mut(i) else { break };
+                match c.state {
+                    SentState::Outstanding => {
+                        self.flight_size -= c.payload.len();
+                        bytes_acked += c.payload.len();
+                        c.state = SentState::Acked;
+                        if c.tx_count == 1 {
+                            rtt_sample = Some(now.saturating_duration_since(c.sent_at));
+                        }
+                        highest_newly_acked = Some(c.tsn);
+                    }
+                    SentState::NeedsRtx => {
+                        self.rtx_pending -= 1;
+                        c.state = SentState::Acked;
+                        highest_newly_acked = Some(c.tsn);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(r) = rtt_sample {
+            self.update_rto(r);
+        }
+        // Miss indications and fast retransmit (§7.2.4).
+        if let Some(high) = highest_newly_acked {
+            let mut newly_marked = false;
+            let fr = self.fast_recovery_exit.is_some();
+            for c in self.inflight.iter_mut() {
+                if !tsn_lt(c.tsn, high) {
+                    break;
+                }
+                if c.state == SentState::Outstanding {
+                    c.misses = c.misses.saturating_add(1);
+                    if c.misses >= 3 {
+                        c.misses = 0;
+                        c.state = SentState::NeedsRtx;
+                        self.flight_size -= c.payload.len();
+                        self.rtx_pending += 1;
+                        newly_marked = true;
+                    }
+                }
+            }
+            if newly_marked {
+                self.stats.fast_retransmits += 1;
+                self.fast_rtx_once = true;
+                if !fr {
+                    self.ssthresh = (self.cwnd / 2).max(4 * self.mtu());
+                    self.cwnd = self.ssthresh;
+                    self.partial_bytes_acked = 0;
+                    self.fast_recovery_exit = Some(self.next_tsn.wrapping_sub(1));
+                }
+                self.abandon_marked(now);
+            }
+        }
+        if let Some(exit) = self.fast_recovery_exit {
+            if tsn_le(exit, cum) {
+                self.fast_recovery_exit = None;
+            }
+        }
+        // Congestion control (§7.2.1, §7.2.2).
+        if advanced && self.fast_recovery_exit.is_none() {
+            let mtu = self.mtu();
+            if self.cwnd <= self.ssthresh {
+                if flight_before + mtu >= self.cwnd {
+                    self.cwnd += bytes_acked.min(mtu);
+                }
+            } else {
+                self.partial_bytes_acked += bytes_acked;
+                if self.partial_bytes_acked >= self.cwnd && flight_before + mtu >= self.cwnd {
+                    self.partial_bytes_acked -= self.cwnd;
+                    self.cwnd += mtu;
+                }
+            }
+        }
+        if advanced {
+            self.error_count = 0;
+        }
+        self.peer_rwnd = (s.a_rwnd as usize).saturating_sub(self.flight_size);
+        // Max burst (§6.1 D).
+        let burst = self.cfg.max_burst * self.mtu();
+        if self.flight_size + burst < self.cwnd {
+            self.cwnd = self.flight_size + burst;
+        }
+        // T3-rtx (§6.3.2 R2, R3).
+        if self.flight_size == 0 && self.rtx_pending == 0 && !self.inflight.iter().any(|c| c.state == SentState::Abandoned) {
+            self.t3 = None;
+        } else if advanced {
+            self.t3 = Some(now + self.rto);
+        }
+        self.update_forward_tsn();
+        self.check_low_water();
+    }
+
+    fn update_rto(&mut self, r: Duration) {
+        // §6.3.1 with alpha 1/8, beta 1/4.
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(srtt) => {
+                let diff = srtt.abs_diff(r);
+                self.rttvar = self.rttvar * 3 / 4 + diff / 4;
+                self.srtt = Some(srtt * 7 / 8 + r / 8);
+            }
+        }
+        let srtt = self.srtt.unwrap_or(r);
+        let g = Duration::from_millis(1);
+        self.rto = (srtt + (4 * self.rttvar).max(g)).clamp(self.cfg.rto_min, self.cfg.rto_max);
+    }
+
+    /// PR-SCTP: abandon marked chunks whose policy is exhausted (RFC 3758 §3.5 A).
+    fn abandon_marked(&mut self, now: Instant) {
+        if !self.peer_supports_forward_tsn() {
+            return;
+        }
+        let mut abandon = Vec::new();
+        for c in &self.inflight {
+            if c.state == SentState::NeedsRtx || c.state == SentState::Outstanding {
+                let rtx_exhausted = c.max_rtx.is_some_and(|m| c.tx_count > m as u32);
+                let expired = c.expires.is_some_and(|e| e <= now);
+                if ((rtx_exhausted && c.state == SentState::NeedsRtx) || expired)
+                    && abandon.last() != Some(&c.msg_id) {
+                        abandon.push(c.msg_id);
+                    }
+            }
+        }
+        for id in abandon {
+            self.abandon_message(id);
+        }
+    }
+
+    fn abandon_message(&mut self, id: u64) {
+        let mut stream = None;
+        for c in self.inflight.iter_mut() {
+            if c.msg_id != id {
+                continue;
+            }
+            match c.state {
+                SentState::Outstanding => self.flight_size -= c.payload.len(),
+                SentState::NeedsRtx => self.rtx_pending -= 1,
+                _ => {}
+            }
+            if c.state != SentState::Acked {
+                c.state = SentState::Abandoned;
+            }
+            stream = Some(c.stream_id);
+        }
+        // Drop the unsent rest of the message (only the current message can be partial).
+        if let Some(st) = stream {
+            if let Some(s) = self.streams_out.get_mut(&st) {
+                if s.queue.front().is_some_and(|m| m.id == id) {
+                    if let Some(m) = s.queue.pop_front() {
+                        let rest = m.payload.len() - m.offset;
+                        s.buffered -= rest;
+                        self.queued_bytes -= rest;
+                    }
+                    if self.current == Some(st) {
+                        self.current = None;
+                        if !s.queue.is_empty() {
+                            self.active.push_back(st);
+                        }
+                    }
+                }
+            }
+        }
+        self.stats.messages_abandoned += 1;
+        self.fwd_tsn_pending = true;
+    }
+
+    fn update_forward_tsn(&mut self) {
+        if !self.peer_supports_forward_tsn() {
+            return;
+        }
+        // Advanced.Peer.Ack.Point: skip over abandoned (and gap-acked) chunks at the front.
+        let mut adv = self.cum_ack;
+        let mut entries: Vec<(u16, bool, u32)> = Vec::new();
+        for c in &self.inflight {
+            match c.state {
+                SentState::Abandoned => {
+                    adv = c.tsn;
+                    let unordered = c.flags & 4 != 0;
+                    // DATA lists ordered streams only; I-DATA lists every skipped message.
+                    if unordered && !self.idata {
+                        continue;
+                    }
+                    if let Some(e) = entries.iter_mut().find(|e| e.0 == c.stream_id && e.1 == unordered) {
+                        e.2 = c.seq;
+                    } else {
+                        entries.push((c.stream_id, unordered, c.seq));
+                    }
+                }
+                SentState::Acked => {}
+                _ => break,
+            }
+        }
+        if adv != self.cum_ack {
+            self.control.retain(|c| !matches!(c, Chunk::ForwardTsn { .. } | Chunk::IForwardTsn { .. }));
+            let chunk = if self.idata {
+                Chunk::IForwardTsn {
+                    new_cum_tsn: adv,
+                    streams: entries
+                        .into_iter()
+                        .map(|(stream_id, unordered, mid)| crate::chunk::IForwardTsnStream { stream_id, unordered, mid })
+                        .collect(),
+                }
+            } else {
+                Chunk::ForwardTsn {
+                    new_cum_tsn: adv,
+                    streams: entries
+                        .into_iter()
+                        .map(|(stream_id, _, ssn)| ForwardTsnStream { stream_id, ssn: ssn as u16 })
+                        .collect(),
+                }
+            };
+            self.control.push_back(chunk);
+            if self.t3.is_none() {
+                self.fwd_tsn_pending = true;
+            }
+        }
+    }
+
+    fn on_heartbeat_ack(&mut self, now: Instant, info: &Bytes) {
+        if info.len() != 8 {
+            return;
+        }
+        let mut a = [0u8; 8];
+        a.copy_from_slice(info);
+        let sent = u64::from_be_bytes(a);
+        let rtt = Duration::from_millis(self.now_ms(now).saturating_sub(sent));
+        self.hb_outstanding = false;
+        self.error_count = 0;
+        self.update_rto(rtt.max(Duration::from_micros(1)));
+    }
+
+    fn on_shutdown(&mut self, now: Instant, cum: u32) {
+        if !matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownSent | State::ShutdownReceived) {
+            return;
+        }
+        self.on_sack(
+            now,
+            SackChunk { cum_tsn_ack: cum, a_rwnd: self.peer_rwnd as u32 + self.flight_size as u32, gap_blocks: vec![], dup_tsns: vec![] },
+        );
+        if self.state == State::ShutdownSent {
+            // Both sides shut down at once: answer with SHUTDOWN ACK (§9.2).
+            self.state = State::ShutdownReceived;
+        }
+        if matches!(self.state, State::Established | State::ShutdownPending) {
+            self.state = State::ShutdownReceived;
+        }
+        self.maybe_progress_shutdown(now);
+    }
+
+    fn all_sent_and_acked(&self) -> bool {
+        self.inflight.is_empty() && self.queued_bytes == 0 && self.active.is_empty() && self.current.is_none()
+    }
+
+    fn maybe_progress_shutdown(&mut self, now: Instant) {
+        if !self.all_sent_and_acked() {
+            return;
+        }
+        let vt = self.peer.as_ref().map_or(0, |p| p.vtag);
+        match self.state {
+            State::ShutdownPending => {
+                self.state = State::ShutdownSent;
+                self.control.push_back(Chunk::Shutdown { cum_tsn_ack: self.peer_cum });
+                self.t2 = Some(now + self.rto);
+                self.t3 = None;
+            }
+            State::ShutdownReceived => {
+                self.state = State::ShutdownAckSent;
+                self.send_single(vt, Chunk::ShutdownAck, false);
+                self.t2 = Some(now + self.rto);
+                self.t3 = None;
+            }
+            _ => {}
+        }
+    }
+
+    // ---- RE-CONFIG
+
+    fn on_reconfig(&mut self, now: Instant, params: Vec<ReconfigParam>) {
+        if self.state != State::Established {
+            return;
+        }
+        for p in params {
+            match p {
+                ReconfigParam::OutgoingSsnReset { request_seq, last_tsn, streams, .. } => {
+                    if request_seq == self.peer_next_req_seq {
+                        self.peer_next_req_seq = request_seq.wrapping_add(1);
+                        if tsn_le(last_tsn, self.peer_cum) {
+                            self.reset_incoming(&streams);
+                            self.respond(request_seq, reconfig_result::SUCCESS_PERFORMED);
+                        } else {
+                            self.deferred_incoming = Some((request_seq, last_tsn, streams));
+                            self.respond(request_seq, reconfig_result::IN_PROGRESS);
+                        }
+                    } else if request_seq == self.peer_next_req_seq.wrapping_sub(1) {
+                        // Retransmission: repeat our answer.
+                        let result = match (&self.deferred_incoming, self.last_response) {
+                            (Some((seq, _, _)), _) if *seq == request_seq => reconfig_result::IN_PROGRESS,
+                            (_, Some((seq, r))) if seq == request_seq => r,
+                            _ => reconfig_result::SUCCESS_NOTHING_TO_DO,
+                        };
+                        self.respond(request_seq, result);
+                    } else {
+                        self.respond(request_seq, reconfig_result::ERROR_BAD_SEQUENCE_NUMBER);
+                    }
+                }
+                ReconfigParam::IncomingSsnReset { request_seq, .. }
+                | ReconfigParam::SsnTsnReset { request_seq }
+                | ReconfigParam::AddOutgoingStreams { request_seq, .. }
+                | ReconfigParam::AddIncomingStreams { request_seq, .. } => {
+                    if request_seq == self.peer_next_req_seq {
+                        self.peer_next_req_seq = request_seq.wrapping_add(1);
+                    }
+                    self.respond(request_seq, reconfig_result::DENIED);
+                }
+                ReconfigParam::Response { response_seq, result, .. } => {
+                    let Some(req) = &self.reset_outstanding else { continue };
+                    if req.req_seq != response_seq {
+                        continue;
+                    }
+                    match result {
+                        reconfig_result::SUCCESS_PERFORMED | reconfig_result::SUCCESS_NOTHING_TO_DO => {
+                            let streams = req.streams.clone();
+                            for s in &streams {
+                                if let Some(o) = self.streams_out.get_mut(s) {
+                                    o.next_ssn = 0;
+                                    o.next_umid = 0;
+                                    o.resetting = false;
+                                }
+                            }
+                            self.reset_outstanding = None;
+                            self.reconfig_timer = None;
+                            self.events.push_back(Event::OutgoingStreamsReset(streams));
+                        }
+                        reconfig_result::IN_PROGRESS => {
+                            self.reconfig_timer = Some(now + self.rto);
+                        }
+                        _ => {
+                            let streams = req.streams.clone();
+                            for s in &streams {
+                                if let Some(o) = self.streams_out.get_mut(s) {
+                                    o.resetting = false;
+                                }
+                            }
+                            self.reset_outstanding = None;
+                            self.reconfig_timer = None;
+                            self.events.push_back(Event::StreamResetFailed(streams));
+                        }
+                    }
+                }
+                ReconfigParam::Unknown { .. } => {}
+            }
+        }
+    }
+
+    fn respond(&mut self, seq: u32, result: u32) {
+        if result != reconfig_result::IN_PROGRESS {
+            self.last_response = Some((seq, result));
+        }
+        self.control.push_back(Chunk::ReConfig {
+            params: vec![ReconfigParam::Response { response_seq: seq, result, next_tsns: None }],
+        });
+    }
+
+    fn reset_incoming(&mut self, streams: &[u16]) {
+        if streams.is_empty() {
+            for s in self.streams_in.values_mut() {
+                s.next_ssn = 0;
+            }
+        }
+        for s in streams {
+            let st = self.streams_in.entry(*s).or_default();
+            st.next_ssn = 0;
+            st.pending.clear();
+        }
+        self.events.push_back(Event::IncomingStreamsReset(streams.to_vec()));
+    }
+
+    fn process_deferred_reset(&mut self, _now: Instant) {
+        let ready = matches!(&self.deferred_incoming, Some((_, last, _)) if tsn_le(*last, self.peer_cum));
+        if ready {
+            if let Some((seq, _, streams)) = self.deferred_incoming.take() {
+                self.reset_incoming(&streams);
+                self.respond(seq, reconfig_result::SUCCESS_PERFORMED);
+            }
+        }
+    }
+
+    fn maybe_start_reset(&mut self, now: Instant) {
+        if self.reset_outstanding.is_some() || self.reset_queue.is_empty() || self.state != State::Established {
+            return;
+        }
+        // Wait until every message queued on these streams has been handed out (chunked).
+        let busy = self.reset_queue.iter().any(|s| {
+            self.streams_out.get(s).is_some_and(|o| !o.queue.is_empty()) || self.current == Some(*s)
+        });
+        if busy {
+            return;
+        }
+        let streams = std::mem::take(&mut self.reset_queue);
+        let req = PendingReset { req_seq: self.next_req_seq, streams, last_tsn: self.next_tsn.wrapping_sub(1) };
+        self.next_req_seq = self.next_req_seq.wrapping_add(1);
+        self.reset_outstanding = Some(req);
+        self.send_reset_request();
+        self.reconfig_timer = Some(now + self.rto);
+    }
+
+    fn send_reset_request(&mut self) {
+        let Some(req) = &self.reset_outstanding else { return };
+        let chunk = Chunk::ReConfig {
+            params: vec![ReconfigParam::OutgoingSsnReset {
+                request_seq: req.req_seq,
+                response_seq: self.peer_next_req_seq.wrapping_sub(1),
+                last_tsn: req.last_tsn,
+                streams: req.streams.clone(),
+            }],
+        };
+        self.control.push_back(chunk);
+    }
+
+    fn check_low_water(&mut self) {
+        if self.above_low_water && self.queued_bytes <= self.cfg.send_buffer_low_water {
+            self.above_low_water = false;
+            self.events.push_back(Event::SendBufferLow);
+        }
+    }
+
+    // ------------------------------------------------------------------ timers
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.t1, self.t2, self.t3, self.ack_timer, self.hb_timer, self.reconfig_timer]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Processes timer expiries up to `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if self.t1.is_some_and(|t| t <= now) {
+            self.init_retransmits += 1;
+            if self.init_retransmits > self.cfg.max_init_retransmits {
+                self.close_with(Event::Aborted { reason: "handshake timed out".into() });
+                return;
+            }
+            self.rto = (self.rto * 2).min(self.cfg.rto_max);
+            match self.state {
+                State::CookieWait => self.send_init(),
+                State::CookieEchoed => {
+                    if let (Some(c), Some(p)) = (self.cookie_to_echo.clone(), &self.peer) {
+                        let vt = p.vtag;
+                        self.send_single(vt, Chunk::CookieEcho { cookie: c }, true);
+                    }
+                }
+                _ => {}
+            }
+            self.t1 = Some(now + self.rto);
+        }
+        if self.t2.is_some_and(|t| t <= now) {
+            self.error_count += 1;
+            if self.error_count > self.cfg.max_retransmits {
+                self.close_with(Event::Aborted { reason: "shutdown timed out".into() });
+                return;
+            }
+            self.rto = (self.rto * 2).min(self.cfg.rto_max);
+            let vt = self.peer.as_ref().map_or(0, |p| p.vtag);
+            match self.state {
+                State::ShutdownSent => self.control.push_back(Chunk::Shutdown { cum_tsn_ack: self.peer_cum }),
+                State::ShutdownAckSent => self.send_single(vt, Chunk::ShutdownAck, false),
+                _ => {}
+            }
+            self.t2 = Some(now + self.rto);
+        }
+        if self.t3.is_some_and(|t| t <= now) {
+            self.on_t3(now);
+            if self.state == State::Closed {
+                return;
+            }
+        }
+        if self.ack_timer.is_some_and(|t| t <= now) {
+            self.ack_timer = None;
+            if self.ack_pending {
+                self.ack_now = true;
+            }
+        }
+        if self.reconfig_timer.is_some_and(|t| t <= now) {
+            if self.reset_outstanding.is_some() {
+                self.send_reset_request();
+                self.reconfig_timer = Some(now + self.rto);
+            } else {
+                self.reconfig_timer = None;
+            }
+        }
+        if self.hb_timer.is_some_and(|t| t <= now) {
+            let interval = self.cfg.heartbeat_interval.unwrap_or(Duration::from_secs(30));
+            if self.state == State::Established {
+                if self.hb_outstanding {
+                    self.error_count += 1;
+                    if self.error_count > self.cfg.max_retransmits {
+                        self.close_with(Event::Aborted { reason: "peer unreachable (heartbeats)".into() });
+                        return;
+                    }
+                }
+                if self.inflight.is_empty() {
+                    let info = Bytes::copy_from_slice(&self.now_ms(now).to_be_bytes());
+                    self.control.push_back(Chunk::Heartbeat { info });
+                    self.hb_outstanding = true;
+                }
+            }
+            self.hb_timer = Some(now + interval + self.rto);
+        }
+    }
+
+    fn on_t3(&mut self, now: Instant) {
+        self.stats.t3_expiries += 1;
+        self.error_count += 1;
+        if self.error_count > self.cfg.max_retransmits {
+            self.abort("too many retransmissions");
+            return;
+        }
+        self.rto = (self.rto * 2).min(self.cfg.rto_max);
+        self.ssthresh = (self.cwnd / 2).max(4 * self.mtu());
+        self.cwnd = self.mtu();
+        self.partial_bytes_acked = 0;
+        self.fast_recovery_exit = None;
+        for c in self.inflight.iter_mut() {
+            if c.state == SentState::Outstanding {
+                c.state = SentState::NeedsRtx;
+                self.flight_size -= c.payload.len();
+                self.rtx_pending += 1;
+            }
+        }
+        self.abandon_marked(now);
+        self.update_forward_tsn();
+        self.t3 = Some(now + self.rto);
+        trace!(rto = ?self.rto, "sctp T3-rtx expired");
+    }
+
+    // ------------------------------------------------------------------ transmit
+
+    /// Next event for the layer above.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let ev = self.events.pop_front()?;
+        if let Event::Message(m) = &ev {
+            self.rx_buffered = self.rx_buffered.saturating_sub(m.payload.len());
+            // Window update when the window opens substantially (SWS avoidance, §6.2).
+            let rwnd = self.rwnd();
+            if rwnd >= self.last_advertised_rwnd + (self.cfg.receive_buffer_size / 2).min(4 * self.mtu())
+                && self.last_advertised_rwnd < self.cfg.receive_buffer_size / 2
+            {
+                self.ack_now = true;
+            }
+        }
+        Some(ev)
+    }
+
+    /// Bytes charged against the advertised window: everything buffered except up to one
+    /// maximum-size message still being reassembled, so a message as large as the receive
+    /// buffer cannot close the window on itself.
+    fn window_used(&self) -> usize {
+        self.rx_buffered - self.rx_partial.min(self.cfg.max_message_size).min(self.rx_buffered)
+    }
+
+    fn rwnd(&self) -> usize {
+        let free = self.cfg.receive_buffer_size.saturating_sub(self.window_used());
+        // SWS avoidance: advertise zero rather than a window smaller than one packet.
+        if free < self.mtu() {
+            0
+        } else {
+            free
+        }
+    }
+
+    fn build_sack(&mut self) -> SackChunk {
+        let mut gap_blocks = Vec::new();
+        let max_blocks = (self.mtu() - COMMON_HEADER_LEN - 16 - 64) / 4;
+        let mut iter = self.out_of_order.iter();
+        let mut run: Option<(u32, u32)> = None;
+        for &t in iter.by_ref() {
+            let off = t.wrapping_sub(self.peer_cum);
+            if off > u16::MAX as u32 {
+                break;
+            }
+            match run {
+                Some((s, e)) if off == e + 1 => run = Some((s, off)),
+                Some((s, e)) => {
+                    gap_blocks.push(GapBlock { start: s as u16, end: e as u16 });
+                    run = Some((off, off));
+                }
+                None => run = Some((off, off)),
+            }
+            if gap_blocks.len() >= max_blocks {
+                run = None;
+                break;
+            }
+        }
+        if let Some((s, e)) = run {
+            gap_blocks.push(GapBlock { start: s as u16, end: e as u16 });
+        }
+        let rwnd = self.rwnd();
+        self.last_advertised_rwnd = rwnd;
+        SackChunk {
+            cum_tsn_ack: self.peer_cum,
+            a_rwnd: rwnd.min(u32::MAX as usize) as u32,
+            gap_blocks,
+            dup_tsns: std::mem::take(&mut self.dups),
+        }
+    }
+
+    /// Next packet to send, or `None` when nothing is due.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        let now = self.now;
+        if let Some(t) = self.transmits.pop_front() {
+            self.stats.packets_sent += 1;
+            return Some(t);
+        }
+        if self.state == State::Closed {
+            return None;
+        }
+        self.maybe_start_reset(now);
+        let p = self.build_packet(now);
+        if p.is_some() {
+            self.stats.packets_sent += 1;
+        }
+        p
+    }
+
+    fn can_send_data(&self) -> bool {
+        matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownReceived)
+    }
+
+    fn build_packet(&mut self, now: Instant) -> Option<Bytes> {
+        let vt = self.peer.as_ref()?.vtag;
+        let mtu = self.mtu();
+        let mut buf = BytesMut::with_capacity(mtu);
+        write_common_header(&mut buf, &CommonHeader { src_port: self.cfg.local_port, dst_port: self.cfg.remote_port, verification_tag: vt });
+        let mut any = false;
+        let mut data_sent = false;
+        // SACK first when due.
+        if self.ack_now || (self.ack_pending && self.can_send_data() && self.has_data_to_send()) {
+            let sack = Chunk::Sack(self.build_sack());
+            sack.write_to(&mut buf);
+            self.ack_now = false;
+            self.ack_pending = false;
+            self.ack_timer = None;
+            self.packets_since_ack = 0;
+            any = true;
+        }
+        // Control chunks.
+        while let Some(c) = self.control.front() {
+            if buf.len() + c.encoded_len() > mtu && any {
+                break;
+            }
+            if let Some(c) = self.control.pop_front() {
+                c.write_to(&mut buf);
+                any = true;
+            }
+        }
+        if self.can_send_data() {
+            // Retransmissions first (§6.1 C).
+            if self.rtx_pending > 0 && (self.fast_rtx_once || self.flight_size < self.cwnd) {
+                self.fast_rtx_once = false;
+                for c in self.inflight.iter_mut() {
+                    if c.state != SentState::NeedsRtx {
+                        continue;
+                    }
+                    let hdr = if self.idata { IDATA_HEADER_LEN } else { DATA_HEADER_LEN };
+                    let need = pad4(hdr + c.payload.len());
+                    if buf.len() + need > mtu {
+                        break;
+                    }
+                    if self.idata {
+                        let f = if c.flags & 2 != 0 { c.ppid } else { c.fsn };
+                        write_idata_header(&mut buf, c.flags, c.tsn, c.stream_id, c.seq, f, c.payload.len());
+                    } else {
+                        write_data_header(&mut buf, c.flags, c.tsn, c.stream_id, c.seq as u16, c.ppid, c.payload.len());
+                    }
+                    buf.put_slice(&c.payload);
+                    buf.put_bytes(0, need - hdr - c.payload.len());
+                    c.state = SentState::Outstanding;
+                    c.tx_count += 1;
+                    c.misses = 0;
+                    c.sent_at = now;
+                    self.flight_size += c.payload.len();
+                    self.rtx_pending -= 1;
+                    self.stats.retransmits += 1;
+                    any = true;
+                    data_sent = true;
+                    if self.rtx_pending == 0 {
+                        break;
+                    }
+                }
+            }
+            // New data, within cwnd and the peer's window (§6.1 A, B).
+            if self.rtx_pending == 0 {
+                loop {
+                    let room = mtu.saturating_sub(buf.len());
+                    let window_ok = self.flight_size < self.cwnd
+                        && (self.peer_rwnd > 0 || self.flight_size == 0);
+                    if !window_ok {
+                        break;
+                    }
+                    if !self.push_new_chunk(now, &mut buf, room) {
+                        break;
+                    }
+                    any = true;
+                    data_sent = true;
+                }
+            }
+        }
+        if !any {
+            return None;
+        }
+        if data_sent && self.t3.is_none() {
+            self.t3 = Some(now + self.rto);
+        }
+        if data_sent {
+            self.hb_outstanding = false;
+        }
+        let zero = self.zero_checksum_negotiated();
+        finish_checksum(&mut buf, zero);
+        self.check_low_water();
+        Some(buf.freeze())
+    }
+
+    fn has_data_to_send(&self) -> bool {
+        self.rtx_pending > 0 || self.current.is_some() || !self.active.is_empty()
+    }
+
+    /// Takes the next fragment from the stream scheduler and writes it. Returns false when
+    /// nothing more fits or nothing is queued.
+    fn push_new_chunk(&mut self, now: Instant, buf: &mut BytesMut, room: usize) -> bool {
+        loop {
+            let stream = match self.current {
+                Some(s) => s,
+                None => match self.active.pop_front() {
+                    Some(s) => s,
+                    None => return false,
+                },
+            };
+            let Some(s) = self.streams_out.get_mut(&stream) else {
+                self.current = None;
+                continue;
+            };
+            let Some(m) = s.queue.front_mut() else {
+                self.current = None;
+                continue;
+            };
+            // PR-SCTP lifetime: a message that expired before its first byte left is dropped.
+            if m.offset == 0 && m.expires.is_some_and(|e| e <= now) && self.peer.as_ref().is_some_and(|p| p.forward_tsn) {
+                let len = m.payload.len();
+                s.queue.pop_front();
+                s.buffered -= len;
+                self.queued_bytes -= len;
+                self.stats.messages_abandoned += 1;
+                self.current = None;
+                if !s.queue.is_empty() {
+                    self.active.push_front(stream);
+                }
+                continue;
+            }
+            let hdr = if self.idata { IDATA_HEADER_LEN } else { DATA_HEADER_LEN };
+            if room < hdr + 4 {
+                // Put the stream back where it was.
+                if self.current.is_none() {
+                    self.active.push_front(stream);
+                }
+                return false;
+            }
+            let max_payload = room - hdr;
+            let max_payload = max_payload & !3; // keep chunks 4-aligned so they pack tightly
+            let remaining = m.payload.len() - m.offset;
+            let peer_window = if self.flight_size == 0 { usize::MAX } else { self.peer_rwnd };
+            let take = remaining.min(max_payload).min(peer_window.max(1));
+            if take == 0 || (take < remaining && take < max_payload && self.flight_size > 0) {
+                // Window-limited: wait rather than send a runt (SWS avoidance, §6.2.1).
+                if self.current.is_none() {
+                    self.active.push_front(stream);
+                }
+                return false;
+            }
+            if m.offset == 0 {
+                if self.idata {
+                    let ctr = if m.unordered { &mut s.next_umid } else { &mut s.next_ssn };
+                    m.seq = *ctr;
+                    *ctr = ctr.wrapping_add(1);
+                } else if !m.unordered {
+                    m.seq = s.next_ssn;
+                    s.next_ssn = u32::from((s.next_ssn as u16).wrapping_add(1));
+                }
+            }
+            let beginning = m.offset == 0;
+            let ending = m.offset + take == m.payload.len();
+            let payload = m.payload.slice(m.offset..m.offset + take);
+            m.offset += take;
+            let flags = (ending as u8) | (beginning as u8) << 1 | (m.unordered as u8) << 2;
+            let tsn = self.next_tsn;
+            self.next_tsn = tsn.wrapping_add(1);
+            let fsn = m.fsn;
+            m.fsn = m.fsn.wrapping_add(1);
+            if self.idata {
+                let f = if beginning { m.ppid } else { fsn };
+                write_idata_header(buf, flags, tsn, stream, m.seq, f, take);
+            } else {
+                write_data_header(buf, flags, tsn, stream, m.seq as u16, m.ppid, take);
+            }
+            buf.put_slice(&payload);
+            buf.put_bytes(0, pad4(take) - take);
+            let sent = Sent {
+                tsn,
+                stream_id: stream,
+                seq: m.seq,
+                fsn,
+                ppid: m.ppid,
+                flags,
+                payload,
+                msg_id: m.id,
+                sent_at: now,
+                tx_count: 1,
+                state: SentState::Outstanding,
+                misses: 0,
+                max_rtx: m.max_rtx,
+                expires: m.expires,
+            };
+            s.buffered -= take;
+            self.queued_bytes -= take;
+            self.flight_size += take;
+            self.peer_rwnd = self.peer_rwnd.saturating_sub(take);
+            let low = s.low_threshold;
+            let crossed = s.buffered <= low && s.buffered + take > low;
+            if ending {
+                s.queue.pop_front();
+                self.current = None;
+                if !s.queue.is_empty() {
+                    // Round robin between streams at message boundaries.
+                    self.active.push_back(stream);
+                }
+            } else if self.idata {
+                // I-DATA: rotate between streams at every fragment (RFC 8260 §1), so a large
+                // message does not hold back small ones on other streams.
+                self.current = None;
+                self.active.push_back(stream);
+            } else {
+                // DATA: the fragments of one message need consecutive TSNs.
+                self.current = Some(stream);
+            }
+            if crossed {
+                self.events.push_back(Event::BufferedAmountLow(stream));
+            }
+            self.inflight.push_back(sent);
+            return true;
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Typed views of the RFC 8866 description lines other than `a=`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::util::{
+    is_digits, is_non_ws, is_token, is_token_list, parse_u16, parse_u64, split_at_byte, split_sp,
+};
+
+type VResult<T> = Result<T, Cow<'static, str>>;
+
+/// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>`
+/// (RFC 8866 §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin<'a> {
+    /// User name, `-` when there is none.
+    pub username: &'a str,
+    /// Session id, digits (browsers use up to 19 digits; see [`Origin::session_id_u64`]).
+    pub session_id: &'a str,
+    /// Session version, digits.
+    pub session_version: &'a str,
+    /// `IN`.
+    pub nettype: &'a str,
+    /// `IP4` or `IP6`.
+    pub addrtype: &'a str,
+    /// Address or host name.
+    pub unicast_address: &'a str,
+}
+
+impl<'a> Origin<'a> {
+    pub(crate) fn parse(v: &'a str) -> VResult<Self> {
+        let mut it = v.split(' ');
+        let mut next = |what: &'static str| -> VResult<&'a str> {
+            match it.next() {
+                Some(s) if is_non_ws(s) => Ok(s),
+                _ => Err(format!(
+                    "expected 6 fields separated by single spaces, {what} is missing"
+                )
+                .into()),
+            }
+        };
+        let username = next("username")?;
+        let session_id = next("sess-id")?;
+        let session_version = next("sess-version")?;
+        let nettype = next("nettype")?;
+        let addrtype = next("addrtype")?;
+        let unicast_address = next("unicast-address")?;
+        if it.next().is_some() {
+            return Err("more than 6 fields".into());
+        }
+        if !is_digits(session_id) {
+            return Err(format!("sess-id {session_id:?} is not digits").into());
+        }
+        if !is_digits(session_version) {
+            return Err(format!("sess-version {session_version:?} is not digits").into());
+        }
+        if !is_token(nettype) || !is_token(addrtype) {
+            return Err("nettype and addrtype must be tokens".into());
+        }
+        Ok(Origin {
+            username,
+            session_id,
+            session_version,
+            nettype,
+            addrtype,
+            unicast_address,
+        })
+    }
+
+    /// The session id as a number, if it fits in 64 bits.
+    pub fn session_id_u64(&self) -> Option<u64> {
+        parse_u64(self.session_id)
+    }
+
+    /// The session version as a number, if it fits in 64 bits.
+    pub fn session_version_u64(&self) -> Option<u64> {
+        parse_u64(self.session_version)
+    }
+}
+
+impl fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} {} {} {}",
+            self.username,
+            self.session_id,
+            self.session_version,
+            self.nettype,
+            self.addrtype,
+            self.unicast_address
+        )
+    }
+}
+
+/// `c=<nettype> <addrtype> <connection-address>` (RFC 8866 §5.7); also the address part
+/// of `a=rtcp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connection<'a> {
+    /// `IN`.
+    pub nettype: &'a str,
+    /// `IP4` or `IP6`.
+    pub addrtype: &'a str,
+    /// The address, possibly with `/ttl` and `/count` for multicast.
+    pub address: &'a str,
+}
+
+impl<'a> Connection<'a> {
+    pub(crate) fn parse(v: &'a str) -> VResult<Self> {
+        let mut it = v.split(' ');
+        let (Some(nettype), Some(addrtype), Some(address), None) =
+            (it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(
+                "expected <nettype> <addrtype> <address> separated by single spaces".into(),
+            );
+        };
+        if !is_token(nettype) || !is_token(addrtype) || !is_non_ws(address) {
+            return Err("nettype and addrtype must be tokens and the address one word".into());
+        }
+        Ok(Connection {
+            nettype,
+            addrtype,
+            address,
+        })
+    }
+
+    /// The address without a multicast `/ttl` or `/count` suffix.
+    pub fn host(&self) -> &'a str {
+        self.address.split('/').next().unwrap_or(self.address)
+    }
+}
+
+impl fmt::Display for Connection<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.nettype, self.addrtype, self.address)
+    }
+}
+
+/// `b=<bwtype>:<bandwidth>` (RFC 8866 §5.8; `AS` in kbit/s, `TIAS` in bit/s per RFC 3890).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bandwidth<'a> {
+    /// `AS`, `CT`, `TIAS`, `RS`, `RR`, …
+    pub bwtype: &'a str,
+    /// The value, in the unit of the type.
+    pub bandwidth: u64,
+}
+
+impl<'a> Bandwidth<'a> {
+    pub(crate) fn parse(v: &'a str) -> VResult<Self> {
+        let (bwtype, bw) = split_at_byte(v, b':').ok_or("expected <bwtype>:<bandwidth>")?;
+        if !is_token(bwtype) {
+            return Err(format!("bandwidth type {bwtype:?} is not a token").into());
+        }
+        let bandwidth = parse_u64(bw).ok_or_else(|| format!("bandwidth {bw:?} is not a number"))?;
+        Ok(Bandwidth { bwtype, bandwidth })
+    }
+}
+
+impl fmt::Display for Bandwidth<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.bwtype, self.bandwidth)
+    }
+}
+
+/// `t=<start-time> <stop-time>` (RFC 8866 §5.9), NTP seconds; `0 0` is unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timing {
+    /// Start, NTP seconds.
+    pub start: u64,
+    /// Stop, NTP seconds.
+    pub stop: u64,
+}
+
+impl Timing {
+    pub(crate) fn parse(v: &str) -> VResult<Self> {
+        let (a, b) = v
+            .split_once(' ')
+            .ok_or("expected <start-time> <stop-time>")?;
+        let start = parse_u64(a).ok_or_else(|| format!("start time {a:?} is not a number"))?;
+        let stop = parse_u64(b).ok_or_else(|| format!("stop time {b:?} is not a number"))?;
+        Ok(Timing { start, stop })
+    }
+}
+
+impl fmt::Display for Timing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.start, self.stop)
+    }
+}
+
+/// RFC 8866 `typed-time`: digits with an optional `d`, `h`, `m` or `s` unit.
+fn is_typed_time(s: &str, allow_minus: bool) -> bool {
+    let s = if allow_minus {
+        s.strip_prefix('-').unwrap_or(s)
+    } else {
+        s
+    };
+    let digits = s.strip_suffix(['d', 'h', 'm', 's']).unwrap_or(s);
+    is_digits(digits)
+}
+
+/// `r=<repeat interval> <active duration> <offsets>…` (RFC 8866 §5.10).
+pub(crate) fn check_repeat(v: &str) -> VResult<()> {
+    let mut n = 0;
+    for w in v.split(' ') {
+        if !is_typed_time(w, false) {
+            return Err(format!("{w:?} is not a typed time").into());
+        }
+        n += 1;
+    }
+    if n < 3 {
+        return Err("expected <interval> <duration> <offset>…".into());
+    }
+    Ok(())
+}
+
+/// `z=<adjustment time> <offset> …` (RFC 8866 §5.11).
+pub(crate) fn check_zone(v: &str) -> VResult<()> {
+    let mut n = 0;
+    for (i, w) in v.split(' ').enumerate() {
+        let ok = if i % 2 == 0 {
+            is_digits(w)
+        } else {
+            is_typed_time(w, true)
+        };
+        if !ok {
+            return Err(format!("{w:?} is not a valid time or offset").into());
+        }
+        n += 1;
+    }
+    if n % 2 != 0 {
+        return Err("expected pairs of <adjustment time> <offset>".into());
+    }
+    Ok(())
+}
+
+/// `k=` (RFC 8866 §5.12, obsolete): `prompt`, `clear:…`, `base64:…` or `uri:…`.
+pub(crate) fn check_key(v: &str) -> VResult<()> {
+    let method = v.split(':').next().unwrap_or("");
+    if is_token(method) {
+        Ok(())
+    } else {
+        Err("expected <method>[:<key>]".into())
+    }
+}
+
+/// The kind of media of an `m=` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MediaKind<'a> {
+    /// `audio`
+    Audio,
+    /// `video`
+    Video,
+    /// `application` (data channels)
+    Application,
+    /// Anything else (`text`, `message`, `image`, …).
+    Other(&'a str),
+}
+
+impl<'a> MediaKind<'a> {
+    /// Types a media name.
+    pub fn from_name(s: &'a str) -> Self {
+        match s {
+            "audio" => MediaKind::Audio,
+            "video" => MediaKind::Video,
+            "application" => MediaKind::Application,
+            o => MediaKind::Other(o),
+        }
+    }
+
+    /// The media name.
+    pub fn as_str(&self) -> &'a str {
+        match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+            MediaKind::Application => "application",
+            MediaKind::Other(o) => o,
+        }
+    }
+}
+
+impl fmt::Display for MediaKind<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `m=<media> <port>[/<number of ports>] <proto> <fmt> …` (RFC 8866 §5.14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaLine<'a> {
+    /// audio, video, application, …
+    pub kind: MediaKind<'a>,
+    /// Transport port (9 is the WebRTC "discard" placeholder, 0 rejects the section).
+    pub port: u16,
+    /// Number of ports, if given.
+    pub num_ports: Option<u16>,
+    /// `UDP/TLS/RTP/SAVPF`, `UDP/DTLS/SCTP`, …
+    pub protocol: &'a str,
+    /// The media formats, space separated (see [`MediaLine::formats`]).
+    pub formats: &'a str,
+}
+
+impl<'a> MediaLine<'a> {
+    pub(crate) fn parse(v: &'a str) -> VResult<Self> {
+        let (kind, rest) = split_sp(v);
+        if !is_token(kind) {
+            return Err(format!("media type {kind:?} is not a token").into());
+        }
+        let rest = rest.ok_or("expected <media> <port> <proto> <fmt>…")?;
+        let (port_s, rest) = split_sp(rest);
+        let (port, num_ports) = match split_at_byte(port_s, b'/') {
+            Some((p, n)) => (p, Some(n)),
+            None => (port_s, None),
+        };
+        let port = parse_u16(port).ok_or_else(|| format!("port {port:?} is not 0-65535"))?;
+        let num_ports = match num_ports {
+            Some(n) => {
+                Some(parse_u16(n).ok_or_else(|| format!("number of ports {n:?} is not a number"))?)
+            }
+            None => None,
+        };
+        let rest = rest.ok_or("expected <proto> <fmt>… after the port")?;
+        let (protocol, formats) = split_sp(rest);
+        if protocol.is_empty() || !protocol.split('/').all(is_token) {
+            return Err(format!("protocol {protocol:?} is not token[/token]…").into());
+        }
+        let formats = formats.ok_or("expected at least one format after the protocol")?;
+        if !is_token_list(formats) {
+            return Err("formats must be tokens separated by single spaces".into());
+        }
+        Ok(MediaLine {
+            kind: MediaKind::from_name(kind),
+            port,
+            num_ports,
+            protocol,
+            formats,
+        })
+    }
+
+    /// The formats in order (payload types for RTP).
+    pub fn formats(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.formats.split(' ')
+    }
+}
+
+impl fmt::Display for MediaLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.port)?;
+        if let Some(n) = self.num_ports {
+            write!(f, "/{n}")?;
+        }
+        write!(f, " {} {}", self.protocol, self.formats)
+    }
+}

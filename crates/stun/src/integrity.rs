@@ -1,0 +1,431 @@
+//! Credentials and integrity keys: short-term and long-term (RFC 8489 §9), USERHASH,
+//! the nonce cookie with its security-feature bits (§9.2), and password preparation.
+//!
+//! # String preparation: what is and is not implemented
+//!
+//! RFC 8489 prepares passwords and realms with the OpaqueString profile of PRECIS
+//! (RFC 8265 §4.2); RFC 5389 (and its test vectors, RFC 5769) used SASLprep (RFC 4013).
+//! Full implementations need the Unicode character database. This crate implements the
+//! subset that matters for real credentials, without tables it cannot ship:
+//!
+//! [`opaque_string`]:
+//! - maps non-ASCII space characters (Unicode Zs) to U+0020 (RFC 8265 §4.2.2 rule 1);
+//! - rejects the empty string, control characters (Cc) and the default-ignorable and
+//!   noncharacter code points that PRECIS FreeformClass disallows (RFC 8264 §9);
+//! - does **not** apply Unicode NFC normalization and does not reject unassigned code
+//!   points. Text already in NFC (what keyboards, IMEs and password managers produce) is
+//!   therefore prepared exactly; ASCII passwords always are.
+//!
+//! [`saslprep`] (for peers that still follow RFC 5389):
+//! - maps the "commonly mapped to nothing" characters of RFC 3454 B.1 to nothing and
+//!   non-ASCII spaces to U+0020;
+//! - applies NFKC only to the compatibility characters that occur in practice and in
+//!   RFC 5769: feminine/masculine ordinals, superscript digits, Roman numerals U+2160–217F
+//!   and the fullwidth ASCII block U+FF01–FF5E;
+//! - rejects control characters and noncharacters.
+
+use crate::error::Error;
+use hmac::digest::KeyInit;
+use hmac::Hmac;
+use md5::Md5;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+/// The nonce cookie prefix that announces security features (RFC 8489 §9.2).
+pub const NONCE_COOKIE: &str = "obMatJos2";
+
+fn is_non_ascii_space(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}'
+    )
+}
+
+fn is_control(c: char) -> bool {
+    matches!(c, '\u{0000}'..='\u{001F}' | '\u{007F}'..='\u{009F}')
+}
+
+fn is_noncharacter(c: char) -> bool {
+    let v = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&v) || (v & 0xFFFE) == 0xFFFE
+}
+
+/// Default-ignorable code points (Unicode DerivedCoreProperties), disallowed by PRECIS.
+fn is_default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Prepare a password (or realm) with the OpaqueString profile (RFC 8265 §4.2), within the
+/// subset described in the [module documentation](self).
+pub fn opaque_string(s: &str) -> Result<String, Error> {
+    if s.is_empty() {
+        return Err(Error::InvalidCredential("OpaqueString must not be empty"));
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if is_non_ascii_space(c) {
+            out.push(' ');
+        } else if is_control(c) {
+            return Err(Error::InvalidCredential("control character"));
+        } else if is_default_ignorable(c) || is_noncharacter(c) {
+            return Err(Error::InvalidCredential(
+                "default-ignorable or noncharacter code point",
+            ));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// RFC 3454 table B.1: commonly mapped to nothing.
+fn mapped_to_nothing(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{1806}' | '\u{180B}'..='\u{180D}' | '\u{200B}'..='\u{200D}'
+        | '\u{2060}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}')
+}
+
+const ROMAN: [&str; 16] = [
+    "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "L", "C", "D", "M",
+];
+
+/// Prepare a password with SASLprep (RFC 4013), within the subset described in the
+/// [module documentation](self). Used by RFC 5389 peers and the RFC 5769 vectors.
+pub fn saslprep(s: &str) -> Result<String, Error> {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let v = u32::from(c);
+        if mapped_to_nothing(c) {
+            continue;
+        } else if is_non_ascii_space(c) {
+            out.push(' ');
+        } else if is_control(c) || is_noncharacter(c) {
+            return Err(Error::InvalidCredential(
+                "prohibited character for SASLprep",
+            ));
+        } else if c == '\u{00AA}' {
+            out.push('a');
+        } else if c == '\u{00BA}' {
+            out.push('o');
+        } else if c == '\u{00B9}' {
+            out.push('1');
+        } else if c == '\u{00B2}' {
+            out.push('2');
+        } else if c == '\u{00B3}' {
+            out.push('3');
+        } else if (0x2160..=0x216F).contains(&v) {
+            out.push_str(
+                ROMAN
+                    .get((v - 0x2160) as usize)
+                    .copied()
+                    .unwrap_or_default(),
+            );
+        } else if (0x2170..=0x217F).contains(&v) {
+            let r = ROMAN
+                .get((v - 0x2170) as usize)
+                .copied()
+                .unwrap_or_default();
+            out.push_str(&r.to_ascii_lowercase());
+        } else if (0xFF01..=0xFF5E).contains(&v) {
+            out.push(char::from_u32(v - 0xFEE0).unwrap_or(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+const SHA1_IV: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+
+fn sha1_blocks(state: &mut [u32; 5], block: &[u8; 64]) {
+    sha1::compress(state, &[(*block).into()]);
+}
+
+/// HMAC-SHA1 with the inner and outer hash states computed once per key (RFC 2104 §4).
+///
+/// MESSAGE-INTEGRITY is checked on every ICE connectivity check, so this is the hot path
+/// of STUN: a 92-byte Binding request costs exactly three SHA-1 compressions (two for the
+/// 60 covered bytes, one for the outer hash), with no buffering layers in between.
+#[derive(Clone)]
+pub(crate) struct Sha1Hmac {
+    inner: [u32; 5],
+    outer: [u32; 5],
+}
+
+impl Sha1Hmac {
+    fn new(key: &[u8]) -> Self {
+        use sha1::Digest;
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            let h = Sha1::digest(key);
+            if let Some(dst) = k.get_mut(..20) {
+                dst.copy_from_slice(&h);
+            }
+        } else if let Some(dst) = k.get_mut(..key.len()) {
+            dst.copy_from_slice(key);
+        }
+        let mut ipad = [0u8; 64];
+        let mut opad = [0u8; 64];
+        for ((i, o), b) in ipad.iter_mut().zip(opad.iter_mut()).zip(k) {
+            *i = b ^ 0x36;
+            *o = b ^ 0x5c;
+        }
+        let mut inner = SHA1_IV;
+        let mut outer = SHA1_IV;
+        sha1_blocks(&mut inner, &ipad);
+        sha1_blocks(&mut outer, &opad);
+        Sha1Hmac { inner, outer }
+    }
+
+    /// HMAC-SHA1 over the concatenation of `parts`.
+    pub(crate) fn tag(&self, parts: &[&[u8]]) -> [u8; 20] {
+        let mut st = self.inner;
+        let mut block = [0u8; 64];
+        let mut fill = 0usize;
+        let mut total: u64 = 64;
+        for part in parts {
+            let mut p: &[u8] = part;
+            total += p.len() as u64;
+            while !p.is_empty() {
+                let n = (64 - fill).min(p.len());
+                if let (Some(dst), Some(src)) = (block.get_mut(fill..fill + n), p.get(..n)) {
+                    dst.copy_from_slice(src);
+                }
+                fill += n;
+                p = p.get(n..).unwrap_or_default();
+                if fill == 64 {
+                    sha1_blocks(&mut st, &block);
+                    fill = 0;
+                }
+            }
+        }
+        // Padding: 0x80, zeros, 64-bit big-endian bit length (FIPS 180-4 §5.1.1).
+        if let Some(b) = block.get_mut(fill) {
+            *b = 0x80;
+        }
+        if let Some(rest) = block.get_mut(fill + 1..) {
+            rest.fill(0);
+        }
+        if fill + 1 > 56 {
+            sha1_blocks(&mut st, &block);
+            block = [0u8; 64];
+        }
+        if let Some(len) = block.get_mut(56..) {
+            len.copy_from_slice(&(total * 8).to_be_bytes());
+        }
+        sha1_blocks(&mut st, &block);
+
+        let mut ob = [0u8; 64];
+        for (chunk, w) in ob.chunks_exact_mut(4).zip(st) {
+            chunk.copy_from_slice(&w.to_be_bytes());
+        }
+        if let Some(b) = ob.get_mut(20) {
+            *b = 0x80;
+        }
+        if let Some(len) = ob.get_mut(56..) {
+            len.copy_from_slice(&((64u64 + 20) * 8).to_be_bytes());
+        }
+        let mut o = self.outer;
+        sha1_blocks(&mut o, &ob);
+        let mut out = [0u8; 20];
+        for (chunk, w) in out.chunks_exact_mut(4).zip(o) {
+            chunk.copy_from_slice(&w.to_be_bytes());
+        }
+        out
+    }
+}
+
+/// A precomputed HMAC key for MESSAGE-INTEGRITY and MESSAGE-INTEGRITY-SHA256.
+///
+/// Creating one hashes the key into the HMAC inner and outer states once; signing and
+/// verifying then start from copies of those states, which saves two hash compressions per
+/// message. Build it once per credential and keep it.
+#[derive(Clone)]
+pub struct IntegrityKey {
+    pub(crate) sha1: Sha1Hmac,
+    pub(crate) sha256: HmacSha256,
+}
+
+impl std::fmt::Debug for IntegrityKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IntegrityKey(<redacted>)")
+    }
+}
+
+impl IntegrityKey {
+    /// A key from raw bytes (already derived).
+    pub fn from_raw(key: &[u8]) -> Result<Self, Error> {
+        Ok(IntegrityKey {
+            sha1: Sha1Hmac::new(key),
+            sha256: <HmacSha256 as KeyInit>::new_from_slice(key)
+                .map_err(|_| Error::InvalidCredential("HMAC-SHA256 key"))?,
+        })
+    }
+
+    /// Short-term credential key: OpaqueString(password) (RFC 8489 §9.1.1). This is what
+    /// ICE connectivity checks use, with the remote ufrag's password.
+    pub fn short_term(password: &str) -> Result<Self, Error> {
+        Self::from_raw(opaque_string(password)?.as_bytes())
+    }
+
+    /// Long-term credential key (RFC 8489 §9.2.2), with `algorithm` one of
+    /// [`crate::PasswordAlgorithm::MD5`] or [`crate::PasswordAlgorithm::SHA256`]:
+    /// `H(username ":" OpaqueString(realm) ":" OpaqueString(password))`.
+    pub fn long_term(
+        username: &str,
+        realm: &str,
+        password: &str,
+        algorithm: u16,
+    ) -> Result<Self, Error> {
+        let realm = opaque_string(realm)?;
+        let password = opaque_string(password)?;
+        Self::from_raw(&long_term_key_bytes(
+            username, &realm, &password, algorithm,
+        )?)
+    }
+}
+
+/// The raw long-term key, with username, realm and password already prepared.
+pub fn long_term_key_bytes(
+    username: &str,
+    realm: &str,
+    password: &str,
+    algorithm: u16,
+) -> Result<Vec<u8>, Error> {
+    fn h<D: Digest>(u: &str, r: &str, p: &str) -> Vec<u8> {
+        let mut d = D::new();
+        d.update(u.as_bytes());
+        d.update(b":");
+        d.update(r.as_bytes());
+        d.update(b":");
+        d.update(p.as_bytes());
+        d.finalize().to_vec()
+    }
+    match algorithm {
+        crate::PasswordAlgorithm::MD5 => Ok(h::<Md5>(username, realm, password)),
+        crate::PasswordAlgorithm::SHA256 => Ok(h::<Sha256>(username, realm, password)),
+        _ => Err(Error::InvalidCredential("unsupported password algorithm")),
+    }
+}
+
+/// USERHASH = SHA-256(username ":" realm) (RFC 8489 §14.4), realm OpaqueString-prepared.
+pub fn userhash(username: &str, realm: &str) -> Result<[u8; 32], Error> {
+    let realm = opaque_string(realm)?;
+    let mut d = Sha256::new();
+    d.update(username.as_bytes());
+    d.update(b":");
+    d.update(realm.as_bytes());
+    Ok(d.finalize().into())
+}
+
+/// The STUN security features announced in a nonce cookie (RFC 8489 §9.2, §18.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SecurityFeatures(pub u32);
+
+impl SecurityFeatures {
+    /// Bit 0: the server supports PASSWORD-ALGORITHMS (bit 0 is the most significant).
+    pub const PASSWORD_ALGORITHMS: u32 = 1 << 23;
+    /// Bit 1: the server supports USERHASH (username anonymity).
+    pub const USERNAME_ANONYMITY: u32 = 1 << 22;
+
+    /// Read the features from a NONCE value; `None` when it carries no nonce cookie.
+    pub fn from_nonce(nonce: &str) -> Option<Self> {
+        let enc = nonce.strip_prefix(NONCE_COOKIE)?.get(..4)?;
+        let mut v = 0u32;
+        for c in enc.bytes() {
+            v = (v << 6) | u32::from(base64_value(c)?);
+        }
+        Some(SecurityFeatures(v))
+    }
+    /// The 13-character cookie prefix a server puts in front of its nonce.
+    pub fn nonce_cookie(self) -> String {
+        let mut s = String::from(NONCE_COOKIE);
+        for shift in [18u32, 12, 6, 0] {
+            let idx = ((self.0 >> shift) & 0x3F) as usize;
+            s.push(char::from(*BASE64.get(idx).unwrap_or(&b'A')));
+        }
+        s
+    }
+    /// Whether the password-algorithms feature is announced.
+    pub fn password_algorithms(self) -> bool {
+        self.0 & Self::PASSWORD_ALGORITHMS != 0
+    }
+    /// Whether the username-anonymity (USERHASH) feature is announced.
+    pub fn username_anonymity(self) -> bool {
+        self.0 & Self::USERNAME_ANONYMITY != 0
+    }
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn base64_value(c: u8) -> Option<u8> {
+    BASE64.iter().position(|&b| b == c).map(|p| p as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_hmac_matches_the_hmac_crate() {
+        use hmac::Mac;
+        let keys: [&[u8]; 4] = [b"", b"key", &[0x42; 64], &[0x17; 100]];
+        for key in keys {
+            let fast = Sha1Hmac::new(key);
+            for len in 0..200usize {
+                let msg: Vec<u8> = (0..len).map(|i| (i * 31 + len) as u8).collect();
+                let mut reference = <Hmac<Sha1> as KeyInit>::new_from_slice(key).unwrap();
+                reference.update(&msg);
+                let want = reference.finalize().into_bytes();
+                assert_eq!(fast.tag(&[&msg]), want[..], "len {len}");
+                let (a, b) = msg.split_at(len / 3);
+                assert_eq!(fast.tag(&[a, b, &[]]), want[..], "split len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn opaque_string_subset() {
+        assert_eq!(
+            opaque_string("VOkJxbRl1RmTxUk/WvJxBt").unwrap(),
+            "VOkJxbRl1RmTxUk/WvJxBt"
+        );
+        assert_eq!(opaque_string("a\u{00A0}b\u{3000}c").unwrap(), "a b c");
+        assert_eq!(opaque_string("пароль").unwrap(), "пароль");
+        assert!(opaque_string("").is_err());
+        assert!(opaque_string("a\u{0007}").is_err());
+        assert!(opaque_string("The\u{00AD}M").is_err());
+    }
+
+    #[test]
+    fn saslprep_rfc5769_password() {
+        assert_eq!(
+            saslprep("The\u{00AD}M\u{00AA}tr\u{2168}").unwrap(),
+            "TheMatrIX"
+        );
+        assert_eq!(saslprep("\u{FF21}\u{FF42}").unwrap(), "Ab");
+        assert!(saslprep("x\u{0000}").is_err());
+    }
+
+    #[test]
+    fn nonce_cookie_roundtrip() {
+        let f = SecurityFeatures(SecurityFeatures::PASSWORD_ALGORITHMS);
+        let cookie = f.nonce_cookie();
+        assert_eq!(cookie, "obMatJos2gAAA");
+        let parsed = SecurityFeatures::from_nonce(&(cookie + "xyz")).unwrap();
+        assert!(parsed.password_algorithms());
+        assert!(!parsed.username_anonymity());
+        assert_eq!(SecurityFeatures::from_nonce("plainnonce"), None);
+        assert_eq!(SecurityFeatures::from_nonce("obMatJos2A!AA"), None);
+        // The RFC 8489 Appendix B nonce: "AAAC" sets bit 22 only.
+        let b = SecurityFeatures::from_nonce("obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA").unwrap();
+        assert_eq!(b.0, 2);
+    }
+}

@@ -1,0 +1,209 @@
+//! `cargo xtask coturn`: ferrtc-turn-client and ferrtc-stun against a real coturn.
+//!
+//! Installs coturn with apt-get when missing, starts `turnserver` on 127.0.0.1 (a free port,
+//! a temporary directory, a short `--stale-nonce`), then runs:
+//! - the ignored integration tests `crates/turn-client/tests/coturn.rs` (allocate,
+//!   permission, Send/Data indication and ChannelData round trips with a UDP peer, refresh,
+//!   stale-nonce recovery, deallocate, over UDP and TCP; wrong password);
+//! - the `stun_client` example of ferrtc-stun against coturn's STUN service;
+//! - coturn's `turnutils_stunclient` against the `stun_server` example of ferrtc-stun.
+//!
+//! coturn and the example server are killed at the end, also on failure.
+
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util;
+
+/// Seconds after which coturn declares a nonce stale.
+const STALE_NONCE_SECS: u64 = 3;
+
+/// Kills the child process when dropped.
+struct Guard(Child, &'static str);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        eprintln!("stopped {}", self.1);
+    }
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1.
+fn free_port() -> Result<u16, String> {
+    for _ in 0..50 {
+        let udp = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let port = udp.local_addr().map_err(|e| e.to_string())?.port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err("no free port".into())
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| util::root().join("target"))
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+pub fn run(_args: &[String]) -> Result<(), String> {
+    util::ensure_apt("turnserver", &["coturn"])?;
+    let dir = std::env::temp_dir().join(format!("ferrtc-coturn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let result = run_in(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run_in(dir: &std::path::Path) -> Result<(), String> {
+    let port = free_port()?;
+    let relay_min = 49160 + (port % 500) * 20;
+    let log = std::fs::File::create(dir.join("turnserver.log")).map_err(|e| e.to_string())?;
+    let args: Vec<String> = vec![
+        "-n".into(),
+        "--listening-ip=127.0.0.1".into(),
+        "--relay-ip=127.0.0.1".into(),
+        format!("--listening-port={port}"),
+        format!("--min-port={relay_min}"),
+        format!("--max-port={}", relay_min + 19),
+        "--lt-cred-mech".into(),
+        "--user=test:test".into(),
+        "--realm=example.org".into(),
+        "--fingerprint".into(),
+        "--no-tls".into(),
+        "--no-dtls".into(),
+        "--no-cli".into(),
+        "--allow-loopback-peers".into(),
+        "--no-multicast-peers".into(),
+        format!("--stale-nonce={STALE_NONCE_SECS}"),
+        format!("--db={}", dir.join("turndb").display()),
+        format!("--pidfile={}", dir.join("turnserver.pid").display()),
+        "--log-file=stdout".into(),
+        "--simple-log".into(),
+    ];
+    eprintln!("$ turnserver {}", args.join(" "));
+    let child = Command::new("turnserver")
+        .args(&args)
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start turnserver: {e}"))?;
+    let _coturn = Guard(child, "coturn");
+    let server = format!("127.0.0.1:{port}");
+    let start = Instant::now();
+    while TcpStream::connect(&server).is_err() {
+        if start.elapsed() > Duration::from_secs(15) {
+            let log = std::fs::read_to_string(dir.join("turnserver.log")).unwrap_or_default();
+            return Err(format!(
+                "coturn did not start listening on {server}:\n{log}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("coturn listening on {server}");
+
+    let mut report = Vec::new();
+    let mut failed = 0;
+    let mut check = |name: &str, r: Result<(), String>| match &r {
+        Ok(()) => report.push(format!("PASS  {name}")),
+        Err(e) => {
+            failed += 1;
+            report.push(format!("FAIL  {name}: {e}"));
+        }
+    };
+
+    // 1. The TURN client scenarios.
+    let status = Command::new(cargo())
+        .args([
+            "test",
+            "-q",
+            "-p",
+            "ferrtc-turn-client",
+            "--test",
+            "coturn",
+            "--",
+            "--ignored",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .current_dir(util::root())
+        .env("FERRTC_TURN_SERVER", &server)
+        .env("FERRTC_TURN_USER", "test")
+        .env("FERRTC_TURN_PASS", "test")
+        .env("FERRTC_TURN_STALE_NONCE", STALE_NONCE_SECS.to_string())
+        .status()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    check(
+        "turn-client <-> coturn: allocate, permission, Send/Data indication, ChannelData, \
+         refresh, stale nonce, deallocate over UDP and TCP; wrong password",
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("cargo test failed ({status})"))
+        },
+    );
+
+    // 2. The STUN examples.
+    util::cargo(&["build", "-q", "-p", "ferrtc-stun", "--examples"])?;
+    let examples = target_dir().join("debug/examples");
+    let out = Command::new(examples.join("stun_client"))
+        .arg(&server)
+        .output()
+        .map_err(|e| format!("cannot run stun_client: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    check(
+        "stun_client example -> coturn Binding",
+        if out.status.success() && text.starts_with("127.0.0.1:") {
+            eprintln!("stun_client: reflexive address {text}");
+            Ok(())
+        } else {
+            Err(format!(
+                "status {}, stdout {text:?}, stderr {:?}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        },
+    );
+
+    let stun_port = free_port()?;
+    let srv = Command::new(examples.join("stun_server"))
+        .arg(format!("127.0.0.1:{stun_port}"))
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start stun_server: {e}"))?;
+    let _srv = Guard(srv, "stun_server example");
+    std::thread::sleep(Duration::from_millis(300));
+    let out = Command::new("turnutils_stunclient")
+        .args(["-p", &stun_port.to_string(), "127.0.0.1"])
+        .output()
+        .map_err(|e| format!("cannot run turnutils_stunclient: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check(
+        "turnutils_stunclient -> stun_server example",
+        if out.status.success() && text.contains("reflexive addr: 127.0.0.1:") {
+            Ok(())
+        } else {
+            Err(format!("status {}, output {text:?}", out.status))
+        },
+    );
+
+    for line in &report {
+        println!("{line}");
+    }
+    if failed > 0 {
+        Err(format!("{failed} coturn check(s) failed"))
+    } else {
+        Ok(())
+    }
+}
