@@ -6,10 +6,11 @@
 //! fingerprint, use_srtp (AEAD_AES_128_GCM preferred, AES128_CM_SHA1_80), and the SRTP keying
 //! material exported on both sides. Certificates are made once, outside the timing.
 //!
-//! Per-side CPU: ferrtc is sans-IO, so the time spent inside one side's calls is measured
-//! exactly. webrtc-rs runs each side on its own thread with its own tokio runtime, and the
-//! thread's CPU time (/proc/thread-self/schedstat) around `DTLSConn::new` is measured; it
-//! includes the runtime work that side needs, which is part of its cost.
+//! Everything is thread CPU time (CLOCK_THREAD_CPUTIME_ID), so the time the shared machine
+//! spends on other processes does not count. Per side: ferrtc is sans-IO, so the CPU time
+//! inside one side's calls is summed; webrtc-rs runs each side on its own thread with its own
+//! current-thread tokio runtime over its in-memory pipe, and that thread's CPU time from
+//! `DTLSConn::new` to having the SRTP keys is measured (its runtime work is part of its cost).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -54,22 +55,23 @@ fn ferrtc_setup() -> Ferrtc {
     }
 }
 
-/// One in-memory handshake; returns the time spent in the client's and the server's calls.
+/// One in-memory handshake; returns the thread CPU time spent in the client's and in the
+/// server's calls.
 fn ferrtc_handshake(f: &Ferrtc) -> (Duration, Duration) {
     let now = Instant::now();
     let (mut tc, mut ts) = (Duration::ZERO, Duration::ZERO);
-    let t = Instant::now();
+    let t = thread_cpu();
     let mut client = Dtls::new(&f.client, Role::Client, Some(f.server_fp.clone()), now).unwrap();
-    tc += t.elapsed();
-    let t = Instant::now();
+    tc += thread_cpu() - t;
+    let t = thread_cpu();
     let mut server = Dtls::new(&f.server, Role::Server, Some(f.client_fp.clone()), now).unwrap();
-    ts += t.elapsed();
+    ts += thread_cpu() - t;
     let mut keys = [None, None];
     for _ in 0..10 {
-        let t = Instant::now();
+        let t = thread_cpu();
         let out: Vec<_> = std::iter::from_fn(|| client.poll_transmit()).collect();
-        tc += t.elapsed();
-        let t = Instant::now();
+        tc += thread_cpu() - t;
+        let t = thread_cpu();
         for d in out {
             server.handle_receive(now, d).unwrap();
         }
@@ -79,8 +81,8 @@ fn ferrtc_handshake(f: &Ferrtc) -> (Duration, Duration) {
                 keys[1] = srtp;
             }
         }
-        ts += t.elapsed();
-        let t = Instant::now();
+        ts += thread_cpu() - t;
+        let t = thread_cpu();
         for d in out {
             client.handle_receive(now, d).unwrap();
         }
@@ -89,7 +91,7 @@ fn ferrtc_handshake(f: &Ferrtc) -> (Duration, Duration) {
                 keys[0] = srtp;
             }
         }
-        tc += t.elapsed();
+        tc += thread_cpu() - t;
         if keys[0].is_some() && keys[1].is_some() {
             break;
         }
@@ -181,9 +183,9 @@ fn webrtc_handshake(rt: &tokio::runtime::Runtime, w: &Webrtc) {
     });
 }
 
+/// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID: precise, unlike schedstat).
 fn thread_cpu() -> Duration {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
-    Duration::from_nanos(s.split_whitespace().next().unwrap().parse().unwrap())
+    cpu_time::ThreadTime::now().as_duration()
 }
 
 /// Each side on its own thread and runtime; returns each side's thread CPU time.
@@ -208,14 +210,35 @@ fn webrtc_handshake_per_side(w: &Webrtc) -> (Duration, Duration) {
 
 // ---------------------------------------------------------------- benches
 
+/// Thread CPU time of `iters` runs of `f`.
+fn cpu_of(iters: u64, mut f: impl FnMut()) -> Duration {
+    let t0 = thread_cpu();
+    for _ in 0..iters {
+        f();
+    }
+    thread_cpu() - t0
+}
+
 fn certificate(c: &mut Criterion) {
-    let mut g = c.benchmark_group("dtls/certificate ECDSA P-256");
+    let mut g = c.benchmark_group("dtls/certificate ECDSA P-256 (CPU)");
     g.sample_size(50);
     g.bench_function("ferrtc", |b| {
-        b.iter(|| black_box(Certificate::generate(KeyType::EcdsaP256).unwrap()))
+        b.iter_custom(|n| {
+            cpu_of(n, || {
+                drop(black_box(
+                    Certificate::generate(KeyType::EcdsaP256).unwrap(),
+                ))
+            })
+        })
     });
     g.bench_function("webrtc-rs 0.17", |b| {
-        b.iter(|| black_box(WCertificate::generate_self_signed(vec!["WebRTC".to_owned()]).unwrap()))
+        b.iter_custom(|n| {
+            cpu_of(n, || {
+                drop(black_box(
+                    WCertificate::generate_self_signed(vec!["WebRTC".to_owned()]).unwrap(),
+                ))
+            })
+        })
     });
     g.finish();
 }
@@ -224,10 +247,28 @@ fn handshake(c: &mut Criterion) {
     let f = ferrtc_setup();
     let w = webrtc_setup();
     let rt = runtime();
-    let mut g = c.benchmark_group("dtls/handshake both sides");
+    // Thread CPU time, not wall time: on a shared machine the wall time mostly measures the
+    // other processes.
+    let mut g = c.benchmark_group("dtls/handshake CPU both sides, one thread");
     g.sample_size(20);
-    g.bench_function("ferrtc", |b| b.iter(|| ferrtc_handshake(&f)));
-    g.bench_function("webrtc-rs 0.17", |b| b.iter(|| webrtc_handshake(&rt, &w)));
+    g.bench_function("ferrtc", |b| {
+        b.iter_custom(|iters| {
+            let t0 = thread_cpu();
+            for _ in 0..iters {
+                black_box(ferrtc_handshake(&f));
+            }
+            thread_cpu() - t0
+        })
+    });
+    g.bench_function("webrtc-rs 0.17", |b| {
+        b.iter_custom(|iters| {
+            let t0 = thread_cpu();
+            for _ in 0..iters {
+                webrtc_handshake(&rt, &w);
+            }
+            thread_cpu() - t0
+        })
+    });
     g.finish();
 
     for (name, pick) in [("client", 0usize), ("server", 1)] {

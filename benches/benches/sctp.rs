@@ -79,14 +79,26 @@ impl FerrtcPair {
             while sent < BATCH
                 && self
                     .a
-                    .send(self.now, 1, 53, payload.clone(), ferrtc_sctp::SendOptions::default())
+                    .send(
+                        self.now,
+                        1,
+                        53,
+                        payload.clone(),
+                        ferrtc_sctp::SendOptions::default(),
+                    )
                     .is_ok()
             {
                 sent += 1;
             }
             if !self.pump(&mut received) {
                 // Nothing in flight can move: let the delayed-ack timer fire.
-                if let Some(t) = self.a.poll_timeout().into_iter().chain(self.b.poll_timeout()).min() {
+                if let Some(t) = self
+                    .a
+                    .poll_timeout()
+                    .into_iter()
+                    .chain(self.b.poll_timeout())
+                    .min()
+                {
                     self.now = self.now.max(t);
                 }
                 self.a.handle_timeout(self.now);
@@ -113,8 +125,14 @@ mod wrtc {
         let (t1, r1) = mpsc::unbounded_channel();
         let (t2, r2) = mpsc::unbounded_channel();
         (
-            Arc::new(Pipe { tx: t1, rx: Mutex::new(r2) }),
-            Arc::new(Pipe { tx: t2, rx: Mutex::new(r1) }),
+            Arc::new(Pipe {
+                tx: t1,
+                rx: Mutex::new(r2),
+            }),
+            Arc::new(Pipe {
+                tx: t2,
+                rx: Mutex::new(r1),
+            }),
         )
     }
 
@@ -131,7 +149,10 @@ mod wrtc {
             buf[..n].copy_from_slice(&v[..n]);
             Ok(n)
         }
-        async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, std::net::SocketAddr)> {
+        async fn recv_from(
+            &self,
+            buf: &mut [u8],
+        ) -> webrtc_util::Result<(usize, std::net::SocketAddr)> {
             let n = self.recv(buf).await?;
             Ok((n, "127.0.0.1:5000".parse().unwrap()))
         }
@@ -141,7 +162,11 @@ mod wrtc {
                 .map_err(|_| webrtc_util::Error::Other("closed".into()))?;
             Ok(buf.len())
         }
-        async fn send_to(&self, buf: &[u8], _t: std::net::SocketAddr) -> webrtc_util::Result<usize> {
+        async fn send_to(
+            &self,
+            buf: &[u8],
+            _t: std::net::SocketAddr,
+        ) -> webrtc_util::Result<usize> {
             self.send(buf).await
         }
         fn local_addr(&self) -> webrtc_util::Result<std::net::SocketAddr> {
@@ -162,12 +187,18 @@ mod wrtc {
         pub rt: tokio::runtime::Runtime,
         pub tx: Arc<webrtc_sctp::stream::Stream>,
         pub rx: Arc<webrtc_sctp::stream::Stream>,
-        _assocs: (webrtc_sctp::association::Association, webrtc_sctp::association::Association),
+        _assocs: (
+            webrtc_sctp::association::Association,
+            webrtc_sctp::association::Association,
+        ),
     }
 
     impl WrtcPair {
         pub fn new() -> Self {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
             let (c1, c2) = pipe();
             let cfg = |c: Arc<Pipe>, name: &str| webrtc_sctp::association::Config {
                 net_conn: c,
@@ -181,12 +212,21 @@ mod wrtc {
             let (a, b, tx, rx) = rt.block_on(async {
                 let server = tokio::spawn({
                     let c = cfg(c2, "server");
-                    async move { webrtc_sctp::association::Association::server(c).await.unwrap() }
+                    async move {
+                        webrtc_sctp::association::Association::server(c)
+                            .await
+                            .unwrap()
+                    }
                 });
-                let a = webrtc_sctp::association::Association::client(cfg(c1, "client")).await.unwrap();
+                let a = webrtc_sctp::association::Association::client(cfg(c1, "client"))
+                    .await
+                    .unwrap();
                 let b = server.await.unwrap();
                 let tx = a
-                    .open_stream(1, webrtc_sctp::chunk::chunk_payload_data::PayloadProtocolIdentifier::Binary)
+                    .open_stream(
+                        1,
+                        webrtc_sctp::chunk::chunk_payload_data::PayloadProtocolIdentifier::Binary,
+                    )
                     .await
                     .unwrap();
                 // The stream appears at the server with the first message.
@@ -196,7 +236,12 @@ mod wrtc {
                 rx.read(&mut buf).await.unwrap();
                 (a, b, tx, rx)
             });
-            WrtcPair { rt, tx, rx, _assocs: (a, b) }
+            WrtcPair {
+                rt,
+                tx,
+                rx,
+                _assocs: (a, b),
+            }
         }
 
         pub fn transfer(&self, payload: &Bytes) {

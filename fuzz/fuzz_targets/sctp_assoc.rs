@@ -23,7 +23,10 @@ impl rand_core::RngCore for Lcg {
         self.next_u64() as u32
     }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 11
     }
     fn fill_bytes(&mut self, dst: &mut [u8]) {
@@ -86,11 +89,23 @@ fuzz_target!(|data: &[u8]| {
                 b.handle_timeout(now);
             }
             _ => {
-                let _ = a.send(now, u16::from(op >> 4), 53, Bytes::copy_from_slice(body), SendOptions {
-                    unordered: op & 0x8 != 0,
-                    ..SendOptions::default()
-                });
-                let _ = b.send(now, 1, 51, Bytes::copy_from_slice(body), SendOptions::default());
+                let _ = a.send(
+                    now,
+                    u16::from(op >> 4),
+                    53,
+                    Bytes::copy_from_slice(body),
+                    SendOptions {
+                        unordered: op & 0x8 != 0,
+                        ..SendOptions::default()
+                    },
+                );
+                let _ = b.send(
+                    now,
+                    1,
+                    51,
+                    Bytes::copy_from_slice(body),
+                    SendOptions::default(),
+                );
             }
         }
         exchange(&mut a, &mut b, now);

@@ -6,7 +6,10 @@
 //!   permission, Send/Data indication and ChannelData round trips with a UDP peer, refresh,
 //!   stale-nonce recovery, deallocate, over UDP and TCP; wrong password);
 //! - the `stun_client` example of ferrtc-stun against coturn's STUN service;
-//! - coturn's `turnutils_stunclient` against the `stun_server` example of ferrtc-stun.
+//! - coturn's `turnutils_stunclient` against the `stun_server` example of ferrtc-stun;
+//! - aioice's STUN codec (`xtask/scripts/stun_aioice.py`, aioice in `.venv`) against both
+//!   examples with short-term MESSAGE-INTEGRITY in both directions, and with a wrong
+//!   password, which must fail.
 //!
 //! coturn and the example server are killed at the end, also on failure.
 
@@ -198,6 +201,20 @@ fn run_in(dir: &std::path::Path) -> Result<(), String> {
         },
     );
 
+    // 3. aioice's STUN codec against both examples, with short-term integrity.
+    match aioice_python() {
+        Ok(python) => {
+            let r = aioice_checks(&python, &examples);
+            for (name, res) in r {
+                check(&name, res);
+            }
+        }
+        Err(e) => check(
+            "aioice STUN <-> examples",
+            Err(format!("aioice unavailable: {e}")),
+        ),
+    }
+
     for line in &report {
         println!("{line}");
     }
@@ -206,4 +223,120 @@ fn run_in(dir: &std::path::Path) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// The venv python with aioice importable (installed into `.venv` like `ice-aioice` does).
+fn aioice_python() -> Result<PathBuf, String> {
+    let venv = util::root().join(".venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        util::run("python3", &["-m", "venv", &venv.to_string_lossy()])?;
+    }
+    let ok = |p: &PathBuf| {
+        Command::new(p)
+            .args(["-c", "import aioice"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !ok(&python) {
+        util::run(
+            &venv.join("bin/pip").to_string_lossy(),
+            &["install", "-q", "aioice"],
+        )?;
+    }
+    if ok(&python) {
+        Ok(python)
+    } else {
+        Err("cannot import aioice".into())
+    }
+}
+
+fn aioice_checks(
+    python: &PathBuf,
+    examples: &std::path::Path,
+) -> Vec<(String, Result<(), String>)> {
+    use std::io::BufRead;
+    let script = util::root().join("xtask/scripts/stun_aioice.py");
+    let mut out = Vec::new();
+
+    // aioice client -> stun_server example (requires and signs MESSAGE-INTEGRITY).
+    let r = (|| -> Result<(), String> {
+        let port = free_port()?;
+        let srv = Command::new(examples.join("stun_server"))
+            .arg(format!("127.0.0.1:{port}"))
+            .env("FERRTC_STUN_PASSWORD", "ferrtc-pass")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start stun_server: {e}"))?;
+        let _srv = Guard(srv, "stun_server example");
+        std::thread::sleep(Duration::from_millis(300));
+        let run = |pass: &str| {
+            Command::new(python)
+                .arg(&script)
+                .args(["client", "127.0.0.1", &port.to_string(), "user", pass])
+                .output()
+                .map_err(|e| format!("cannot run python: {e}"))
+        };
+        let good = run("ferrtc-pass")?;
+        let text = String::from_utf8_lossy(&good.stdout).to_string();
+        if !good.status.success() || !text.contains("mapped 127.0.0.1:") {
+            return Err(format!(
+                "aioice client failed: {text} {}",
+                String::from_utf8_lossy(&good.stderr)
+            ));
+        }
+        if run("wrong-pass")?.status.success() {
+            return Err("aioice client with a wrong password succeeded".into());
+        }
+        Ok(())
+    })();
+    out.push((
+        "aioice STUN client -> stun_server example (MESSAGE-INTEGRITY both ways; wrong password rejected)"
+            .to_string(),
+        r,
+    ));
+
+    // stun_client example -> aioice server (checks our integrity, signs its response).
+    let r = (|| -> Result<(), String> {
+        for (pass, want_ok) in [("ferrtc-pass", true), ("wrong-pass", false)] {
+            let mut child = Command::new(python)
+                .arg(&script)
+                .args(["server", "ferrtc-pass"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot run python: {e}"))?;
+            let stdout = child.stdout.take().ok_or("no stdout")?;
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+            let port = first
+                .strip_prefix("listening ")
+                .ok_or_else(|| format!("unexpected aioice server output {first:?}"))?
+                .trim()
+                .to_string();
+            let _server = Guard(child, "aioice STUN server");
+            let res = Command::new(examples.join("stun_client"))
+                .arg(format!("127.0.0.1:{port}"))
+                .env("FERRTC_STUN_USERNAME", "user")
+                .env("FERRTC_STUN_PASSWORD", pass)
+                .output()
+                .map_err(|e| format!("cannot run stun_client: {e}"))?;
+            let text = String::from_utf8_lossy(&res.stdout).trim().to_string();
+            let ok = res.status.success() && text.starts_with("127.0.0.1:");
+            if ok != want_ok {
+                return Err(format!(
+                    "stun_client with {pass}: status {}, stdout {text:?}, stderr {:?}",
+                    res.status,
+                    String::from_utf8_lossy(&res.stderr)
+                ));
+            }
+        }
+        Ok(())
+    })();
+    out.push((
+        "stun_client example -> aioice STUN server (MESSAGE-INTEGRITY both ways; wrong password rejected)"
+            .to_string(),
+        r,
+    ));
+    out
 }

@@ -17,6 +17,7 @@ mod coturn;
 mod dtls_openssl;
 mod fuzz;
 mod ice_aioice;
+mod ice_nat;
 mod libsrtp;
 mod util;
 
@@ -32,6 +33,7 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
     ("conformance", "run every conformance check and print one table", conformance, false),
     ("vectors", "RFC test vectors and real captures (cargo test of the vector suites)", vectors, true),
     ("ice-aioice", "ferrtc ICE agent <-> aioice on loopback, both roles", ice_aioice::run, true),
+    ("ice-nat", "two ferrtc ICE agents behind EIM/symmetric NATs (netns, nftables) with coturn", ice_nat::run, true),
     ("libsrtp", "[PACKETS]: ferrtc-srtp <-> libsrtp (pylibsrtp), byte for byte, every profile", libsrtp::run, true),
     ("dtls-openssl", "ferrtc-dtls <-> openssl s_server/s_client on loopback, keying material equal", dtls_openssl::run, true),
     ("coturn", "ferrtc-turn-client and ferrtc-stun examples <-> coturn on loopback, UDP and TCP", coturn::run, true),

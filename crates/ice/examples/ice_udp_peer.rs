@@ -4,15 +4,18 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
-//! An ICE peer on a real UDP socket (127.0.0.1), driven by the sans-IO agent, with line-based
-//! signalling over stdin/stdout — used by `cargo xtask ice-aioice` to connect to aioice, and by
+//! An ICE peer on a real UDP socket (127.0.0.1 unless `--bind`), driven by the sans-IO agent,
+//! with line-based signalling over stdin/stdout — used by `cargo xtask ice-aioice` to connect
+//! to aioice, by `cargo xtask ice-nat` to connect through NATs in network namespaces, and by
 //! hand to connect two of these (pipe each one's stdout into the other's stdin).
 //!
 //! ```text
-//! usage: ice_udp_peer controlling|controlled [--lite] [--timeout SECS]
-//!                     [--turn ADDR,USER,PASS] [--relay-only]
+//! usage: ice_udp_peer controlling|controlled [--lite] [--timeout SECS] [--bind IP:PORT]
+//!                     [--stun ADDR] [--turn ADDR,USER,PASS] [--relay-only] [--rto-ms MS]
+//!                     [--max-transmissions N]
 //! out:   creds <ufrag> <pwd> | cand candidate:... | eoc        (signalling for the peer)
-//!        connected <local> <remote> <ms> | recv <text> | done   (progress)
+//!        connected <local> <remote> <ms> | pair <local type> <remote type>
+//!        recv <text> | done                                     (progress)
 //! in:    creds <ufrag> <pwd> | cand candidate:... | eoc | lite
 //! ```
 //!
@@ -42,19 +45,40 @@ fn main() {
         Some("controlling") => Role::Controlling,
         Some("controlled") => Role::Controlled,
         _ => {
-            eprintln!("usage: ice_udp_peer controlling|controlled [--lite] [--timeout SECS]");
+            eprintln!(
+                "usage: ice_udp_peer controlling|controlled [--lite] [--timeout SECS] \
+                 [--bind IP:PORT] [--stun ADDR] [--turn ADDR,USER,PASS] [--relay-only] \
+                 [--rto-ms MS] [--max-transmissions N]"
+            );
             std::process::exit(2);
         }
     };
     let lite = args.iter().any(|a| a == "--lite");
-    let timeout = args
-        .iter()
-        .position(|a| a == "--timeout")
-        .and_then(|i| args.get(i + 1))
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let timeout = value("--timeout")
         .and_then(|s| s.parse().ok())
         .unwrap_or(20u64);
+    let bind = value("--bind").unwrap_or_else(|| "127.0.0.1:0".into());
+    // --stun ADDR: learn a server-reflexive candidate from this STUN server.
+    let stun_servers: Vec<std::net::SocketAddr> = value("--stun")
+        .map(|s| vec![s.parse().expect("--stun wants IP:PORT")])
+        .unwrap_or_default();
+    let defaults = AgentConfig::default();
+    // --rto-ms / --max-transmissions: shorter check retransmission, so that a pair that cannot
+    // work fails (and the agent reaches Failed) in a few seconds.
+    let initial_rto = value("--rto-ms")
+        .and_then(|s| s.parse().ok())
+        .map_or(defaults.initial_rto, Duration::from_millis);
+    let max_transmissions = value("--max-transmissions")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(defaults.max_transmissions);
 
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let socket = UdpSocket::bind(bind.as_str()).unwrap();
     let local = socket.local_addr().unwrap();
     let start = Instant::now();
     // The agent is sans-IO: the seed of its CSPRNG comes from the OS here.
@@ -82,11 +106,15 @@ fn main() {
     let relay_only = args.iter().any(|a| a == "--relay-only");
     let config = AgentConfig {
         turn_servers,
+        stun_servers,
         relay_only,
+        initial_rto,
+        max_rto: defaults.max_rto.max(initial_rto),
+        max_transmissions,
         role,
         lite,
         include_loopback: true,
-        ..AgentConfig::default()
+        ..defaults
     };
     let mut agent = Agent::new(config, start, &mut rng);
     agent.gather(start, &[local]).unwrap();
@@ -174,6 +202,18 @@ fn main() {
                         let ms =
                             ready_at.map_or(0.0, |t| now.duration_since(t).as_secs_f64() * 1000.0);
                         out(&format!("connected {l} {r} {ms:.3}"));
+                        // Candidate types of the selected pair (relay, srflx, prflx, host).
+                        if let Some(p) = agent
+                            .pair_stats()
+                            .into_iter()
+                            .find(|p| p.local == l && p.remote == r)
+                        {
+                            out(&format!(
+                                "pair {} {}",
+                                p.local_type.as_str(),
+                                p.remote_type.as_str()
+                            ));
+                        }
                         agent
                             .send(Bytes::from_static(b"hello from ferrtc"))
                             .unwrap();

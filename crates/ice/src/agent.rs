@@ -146,6 +146,11 @@ pub struct AgentConfig {
     /// How long the controlling agent waits after the first valid pair for better pairs before
     /// it nominates one anyway.
     pub nomination_delay: Duration,
+    /// How long it waits instead when the best valid pair so far goes through a TURN relay and
+    /// a better pair is still being checked. Hole punching through two NATs often needs a
+    /// retransmission (both sides' first checks cross and are dropped as unsolicited), so a
+    /// relay pair validated first would otherwise win over a direct path that works.
+    pub relay_nomination_delay: Duration,
     /// Mean interval between consent checks (RFC 7675 §5.1: 5 s, randomised ±20 %).
     pub consent_interval: Duration,
     /// Consent lost (and the agent failed) when no consent response came for this long.
@@ -186,6 +191,7 @@ impl Default for AgentConfig {
             max_rto: Duration::from_millis(1600),
             max_transmissions: 7,
             nomination_delay: Duration::from_millis(200),
+            relay_nomination_delay: Duration::from_secs(2),
             consent_interval: Duration::from_secs(5),
             consent_timeout: Duration::from_secs(30),
             disconnected_timeout: Duration::from_secs(8),
@@ -810,7 +816,7 @@ impl Agent {
         }
         if let Some(fs) = self.first_success {
             if self.needs_nomination() {
-                at(fs + self.config.nomination_delay);
+                at(fs + self.nomination_wait());
             }
         }
         if let Some(sel) = &self.selected {
@@ -1802,8 +1808,30 @@ impl Agent {
             && self.pairs.iter().any(|p| p.state == PairState::Succeeded)
     }
 
+    /// How long after the first valid pair the controlling agent nominates the best valid pair
+    /// while better pairs are still pending: longer when that pair is relayed.
+    fn nomination_wait(&self) -> Duration {
+        let best_relayed = self
+            .pairs
+            .iter()
+            .filter(|p| p.state == PairState::Succeeded)
+            .max_by_key(|p| p.priority)
+            .is_some_and(|p| {
+                p.stats.local_type == CandidateType::Relayed
+                    || p.stats.remote_type == CandidateType::Relayed
+            });
+        if best_relayed {
+            self.config
+                .nomination_delay
+                .max(self.config.relay_nomination_delay)
+        } else {
+            self.config.nomination_delay
+        }
+    }
+
     /// Regular nomination (§8.1.1): once the best pair so far succeeded and no better pair is
-    /// still pending — or after `nomination_delay` — check it again with USE-CANDIDATE.
+    /// still pending — or after `nomination_delay` (`relay_nomination_delay` when that pair is
+    /// relayed) — check it again with USE-CANDIDATE.
     fn maybe_nominate(&mut self, now: Instant) {
         if !self.needs_nomination() || !self.can_check() {
             return;
@@ -1825,9 +1853,8 @@ impl Agent {
                     PairState::Frozen | PairState::Waiting | PairState::InProgress
                 )
         });
-        let waited = self
-            .first_success
-            .is_some_and(|t| now >= t + self.config.nomination_delay);
+        let wait = self.nomination_wait();
+        let waited = self.first_success.is_some_and(|t| now >= t + wait);
         if better_pending && !waited {
             return;
         }
@@ -2167,6 +2194,71 @@ mod tests {
             .add_local_interface(now, "10.0.0.1:1".parse().unwrap())
             .unwrap()
             .is_some());
+    }
+
+    /// a (one interface) and b, where b signals its second interface as a relayed candidate;
+    /// `lost` says which transmits are dropped. Returns the time to both selected, and a's pair.
+    fn direct_vs_relay(
+        lost: impl Fn(&Transmit) -> bool,
+    ) -> (Duration, Option<(SocketAddr, SocketAddr)>, Agent) {
+        let now = Instant::now();
+        let mut a = Agent::new(cfg(Role::Controlling), now, &mut Rng(7));
+        let mut b = Agent::new(cfg(Role::Controlled), now, &mut Rng(8));
+        let a_addr: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        let ca = a.add_local_interface(now, a_addr).unwrap().unwrap();
+        let direct = b.add_local_interface(now, B_DIRECT).unwrap().unwrap();
+        let mut relayed = b.add_local_interface(now, B_RELAYED).unwrap().unwrap();
+        relayed.typ = CandidateType::Relayed;
+        relayed.priority = candidate_priority(CandidateType::Relayed, 65535, 1);
+        relayed.foundation = "relay".into();
+        a.set_remote_credentials(now, b.local_credentials().clone());
+        b.set_remote_credentials(now, a.local_credentials().clone());
+        a.add_remote_candidate(now, direct).unwrap();
+        a.add_remote_candidate(now, relayed).unwrap();
+        b.add_remote_candidate(now, ca).unwrap();
+        a.end_of_remote_candidates(now);
+        b.end_of_remote_candidates(now);
+        let took = drive_lossy(&mut a, &mut b, now, lost, |a, b| {
+            a.selected_pair().is_some() && b.selected_pair().is_some()
+        });
+        let sel = a.selected_pair();
+        (took, sel, a)
+    }
+
+    const B_DIRECT: SocketAddr =
+        SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2)), 2000);
+    const B_RELAYED: SocketAddr =
+        SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 3)), 3000);
+
+    #[test]
+    fn relay_pair_does_not_win_over_a_direct_pair_that_needs_a_retransmission() {
+        // The first two packets of the direct path are lost (both sides' first checks crossing
+        // two NATs): the relay pair validates first, yet the direct pair is selected once its
+        // retransmission succeeds, well before `relay_nomination_delay`.
+        let dropped = std::cell::Cell::new(0);
+        let (took, sel, a) = direct_vs_relay(|t| {
+            let direct = t.source == B_DIRECT || t.destination == B_DIRECT;
+            if direct && dropped.get() < 2 {
+                dropped.set(dropped.get() + 1);
+                return true;
+            }
+            false
+        });
+        assert_eq!(dropped.get(), 2);
+        assert_eq!(sel.map(|s| s.1), Some(B_DIRECT), "{took:?}");
+        assert!(took >= a.config.initial_rto, "{took:?}");
+        assert!(took < a.config.relay_nomination_delay, "{took:?}");
+    }
+
+    #[test]
+    fn relay_pair_is_nominated_after_the_relay_delay_when_the_direct_path_is_dead() {
+        let (took, sel, a) = direct_vs_relay(|t| t.source == B_DIRECT || t.destination == B_DIRECT);
+        assert_eq!(sel.map(|s| s.1), Some(B_RELAYED));
+        assert!(took >= a.config.relay_nomination_delay, "{took:?}");
+        assert!(
+            took < a.config.relay_nomination_delay + Duration::from_millis(50),
+            "{took:?}"
+        );
     }
 
     #[test]

@@ -28,10 +28,8 @@ impl Bye {
         let reason = if r.remaining() > 0 {
             let len = r.u8("BYE reason length")?;
             let reason = r.bytes(usize::from(len), "BYE reason")?;
-            let pad = r.slice(pad4(1 + usize::from(len)), "BYE reason padding")?;
-            if pad.iter().any(|&b| b != 0) {
-                return Err(r.invalid("BYE reason padding", "non-zero padding"));
-            }
+            // Padding to 32 bits; its content is not checked (senders differ, as with SDES).
+            r.skip(pad4(1 + usize::from(len)), "BYE reason padding")?;
             Some(reason)
         } else {
             None
@@ -91,7 +89,10 @@ impl App {
         let name = r.array("APP name")?;
         if !r.remaining().is_multiple_of(4) {
             // Only possible when a padding count cut the data (RFC 3550 §6.7: 32-bit multiple).
-            return Err(r.invalid("APP data", "not a multiple of 32 bits once padding is removed"));
+            return Err(r.invalid(
+                "APP data",
+                "not a multiple of 32 bits once padding is removed",
+            ));
         }
         Ok(Self {
             subtype: count,

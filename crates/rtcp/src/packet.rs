@@ -168,7 +168,9 @@ impl RtcpPacket {
             (PT_PSFB, FMT_PLI) => RtcpPacket::Pli(Pli::parse(&mut r)?),
             (PT_PSFB, FMT_SLI) => RtcpPacket::Sli(Sli::parse(&mut r)?),
             (PT_PSFB, FMT_FIR) => RtcpPacket::Fir(Fir::parse(&mut r)?),
-            (PT_PSFB, FMT_AFB) if Remb::is_remb(buf.get(4..body_end).unwrap_or(&[])) => RtcpPacket::Remb(Remb::parse(&mut r)?),
+            (PT_PSFB, FMT_AFB) if Remb::is_remb(buf.get(4..body_end).unwrap_or(&[])) => {
+                RtcpPacket::Remb(Remb::parse(&mut r)?)
+            }
             (PT_XR, _) => RtcpPacket::ExtendedReport(ExtendedReport::parse(&mut r)?),
             (packet_type, count) => RtcpPacket::Raw(RawPacket {
                 count,
@@ -314,64 +316,51 @@ impl RtcpPacket {
     }
 }
 
-/// Iterates the packets of a datagram without collecting them; checks only the structure of
-/// each packet (use [`parse_compound`] or [`parse_reduced_size`] for the datagram rules).
+/// Iterates the packets of a datagram without collecting them (no allocation for the list),
+/// checking the same rules as [`parse_with`] as it goes: after an `Err` it ends.
 #[derive(Clone, Debug)]
 pub struct PacketIter {
     buf: Bytes,
     offset: usize,
+    count: usize,
+    mode: Mode,
+    limits: Limits,
     failed: bool,
 }
 
 impl PacketIter {
-    /// Iterates `buf`.
+    /// Iterates `buf` under reduced-size rules (any packet first; see [`Mode::ReducedSize`]).
     pub fn new(buf: Bytes) -> Self {
+        Self::with(buf, Mode::ReducedSize, Limits::default())
+    }
+
+    /// Iterates `buf` under compound rules (RFC 3550 §6.1; see [`Mode::Compound`]).
+    pub fn compound(buf: Bytes) -> Self {
+        Self::with(buf, Mode::Compound, Limits::default())
+    }
+
+    /// Iterates `buf` under `mode` and `limits`.
+    pub fn with(buf: Bytes, mode: Mode, limits: Limits) -> Self {
         Self {
             buf,
             offset: 0,
+            count: 0,
+            mode,
+            limits,
             failed: false,
         }
     }
-}
 
-impl Iterator for PacketIter {
-    type Item = Result<RtcpPacket, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.buf.is_empty() {
-            return None;
-        }
-        match RtcpPacket::parse_one(&self.buf, self.offset) {
-            Ok((p, n)) => {
-                self.offset += n;
-                bytes::Buf::advance(&mut self.buf, n);
-                Some(Ok(p))
-            }
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
-            }
-        }
-    }
-}
-
-/// Parses a datagram of RTCP under `mode` and `limits`.
-pub fn parse_with(buf: Bytes, mode: Mode, limits: Limits) -> Result<Vec<RtcpPacket>, Error> {
-    if buf.is_empty() {
-        return Err(Error::Empty);
-    }
-    let mut out = Vec::with_capacity(4);
-    let mut rest = buf;
-    let mut offset = 0;
-    while !rest.is_empty() {
-        if out.len() == limits.max_packets {
+    #[inline]
+    fn step(&mut self) -> Result<RtcpPacket, Error> {
+        if self.count == self.limits.max_packets {
             return Err(Error::TooManyPackets {
-                max: limits.max_packets,
+                max: self.limits.max_packets,
             });
         }
-        let (p, n) = RtcpPacket::parse_one(&rest, offset)?;
-        if mode == Mode::Compound {
-            if out.is_empty()
+        let (p, n) = RtcpPacket::parse_one(&self.buf, self.offset)?;
+        if self.mode == Mode::Compound {
+            if self.count == 0
                 && !matches!(
                     p,
                     RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
@@ -381,14 +370,46 @@ pub fn parse_with(buf: Bytes, mode: Mode, limits: Limits) -> Result<Vec<RtcpPack
                     packet_type: p.packet_type(),
                 });
             }
-            let padded = rest.first().is_some_and(|b| b & 0x20 != 0);
-            if padded && n != rest.len() {
-                return Err(Error::PaddingNotLast { offset });
+            let padded = self.buf.first().is_some_and(|b| b & 0x20 != 0);
+            if padded && n != self.buf.len() {
+                return Err(Error::PaddingNotLast {
+                    offset: self.offset,
+                });
             }
         }
-        out.push(p);
-        bytes::Buf::advance(&mut rest, n);
-        offset += n;
+        self.count += 1;
+        self.offset += n;
+        bytes::Buf::advance(&mut self.buf, n);
+        Ok(p)
+    }
+}
+
+impl Iterator for PacketIter {
+    type Item = Result<RtcpPacket, Error>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        if self.buf.is_empty() {
+            if self.count == 0 {
+                self.failed = true;
+                return Some(Err(Error::Empty));
+            }
+            return None;
+        }
+        let r = self.step();
+        self.failed = r.is_err();
+        Some(r)
+    }
+}
+
+/// Parses a datagram of RTCP under `mode` and `limits`.
+pub fn parse_with(buf: Bytes, mode: Mode, limits: Limits) -> Result<Vec<RtcpPacket>, Error> {
+    let mut out = Vec::with_capacity(4);
+    for p in PacketIter::with(buf, mode, limits) {
+        out.push(p?);
     }
     Ok(out)
 }

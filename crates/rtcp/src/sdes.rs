@@ -144,13 +144,10 @@ impl Sdes {
                     value,
                 });
             }
-            // Skip the rest of the null padding up to the next 32-bit boundary.
+            // Skip the padding up to the next 32-bit boundary. RFC 3550 §6.5 says null octets,
+            // but some stacks (webrtc-rs) end it with a count like RTCP padding: accept any.
             let used = start - r.remaining();
-            let pad = pad4(used);
-            let zeros = r.slice(pad, "SDES chunk padding")?;
-            if zeros.iter().any(|&b| b != 0) {
-                return Err(r.invalid("SDES chunk padding", "non-zero byte after the item list"));
-            }
+            r.skip(pad4(used), "SDES chunk padding")?;
             chunks.push(SdesChunk { ssrc, items });
         }
         if r.remaining() != 0 {

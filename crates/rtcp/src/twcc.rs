@@ -182,34 +182,49 @@ pub struct TransportCc {
     pub padding: u8,
 }
 
-fn chunk_at(chunks: &[u8], i: usize) -> Option<PacketStatusChunk> {
-    let b = chunks.get(2 * i..2 * i + 2)?;
-    Some(PacketStatusChunk::from_u16(u16::from_be_bytes([
-        *b.first()?,
-        *b.get(1)?,
-    ])))
+/// Bytes of delta carried by the first `take` symbols of a chunk.
+#[inline]
+fn chunk_delta_len(v: u16, take: usize) -> usize {
+    if v & 0x8000 == 0 {
+        take * PacketStatus::from_bits(v >> 13).delta_len()
+    } else if v & 0x4000 == 0 {
+        // 14 one-bit symbols, first in bit 13: a set bit is a small delta.
+        let mask = (0x3fffu16 >> (14 - take.min(14))) << (14 - take.min(14));
+        (v & mask).count_ones() as usize
+    } else {
+        // 7 two-bit symbols, first in bits 13-12.
+        (0..take.min(7))
+            .map(|i| PacketStatus::from_bits(v >> (12 - 2 * i)).delta_len())
+            .sum()
+    }
+}
+
+/// Symbols a chunk describes.
+#[inline]
+fn chunk_len(v: u16) -> usize {
+    if v & 0x8000 == 0 {
+        usize::from(v & 0x1fff)
+    } else if v & 0x4000 == 0 {
+        14
+    } else {
+        7
+    }
 }
 
 /// Walks the chunks needed for `count` statuses; returns (chunk bytes, delta bytes).
 fn measure(chunks: &[u8], count: u16) -> Option<(usize, usize)> {
     let mut left = usize::from(count);
-    let mut n = 0;
+    let mut rest = chunks;
     let mut delta_len = 0usize;
     while left > 0 {
-        let c = chunk_at(chunks, n)?;
-        n += 1;
-        let take = c.len().min(left);
-        match c {
-            PacketStatusChunk::RunLength { status, .. } => delta_len += take * status.delta_len(),
-            _ => {
-                for i in 0..take {
-                    delta_len += c.status(i).delta_len();
-                }
-            }
-        }
+        let (c, r) = rest.split_first_chunk::<2>()?;
+        rest = r;
+        let v = u16::from_be_bytes(*c);
+        let take = chunk_len(v).min(left);
+        delta_len += chunk_delta_len(v, take);
         left -= take;
     }
-    Some((2 * n, delta_len))
+    Some((chunks.len() - rest.len(), delta_len))
 }
 
 impl TransportCc {
@@ -360,20 +375,23 @@ impl TransportCc {
 
     /// The packet status chunks.
     pub fn chunks(&self) -> impl Iterator<Item = PacketStatusChunk> + '_ {
-        self.raw_chunks()
-            .chunks_exact(2)
-            .map(|b| PacketStatusChunk::from_u16(u16::from_be_bytes(b.try_into().unwrap_or([0; 2]))))
+        self.raw_chunks().chunks_exact(2).map(|b| {
+            PacketStatusChunk::from_u16(u16::from_be_bytes(b.try_into().unwrap_or([0; 2])))
+        })
     }
 
     /// Every packet described, in sequence order, with its delta.
     pub fn packets(&self) -> TwccPackets<'_> {
         TwccPackets {
-            fb: self,
-            chunk: 0,
-            in_chunk: 0,
-            current: None,
-            delta_pos: 0,
+            chunks: self.raw_chunks(),
+            deltas: self.raw_deltas(),
+            base: self.base_sequence_number,
             index: 0,
+            count: self.packet_status_count,
+            bits: 0,
+            width: 0,
+            run_status: 0,
+            left_in_chunk: 0,
         }
     }
 
@@ -425,12 +443,17 @@ impl TransportCc {
 /// Iterator over the packets of a feedback message; see [`TransportCc::packets`].
 #[derive(Clone, Debug)]
 pub struct TwccPackets<'a> {
-    fb: &'a TransportCc,
-    chunk: usize,
-    in_chunk: usize,
-    current: Option<PacketStatusChunk>,
-    delta_pos: usize,
+    chunks: &'a [u8],
+    deltas: &'a [u8],
+    base: u16,
     index: u16,
+    count: u16,
+    /// Symbols of the current chunk, next one in the top bits (status vectors).
+    bits: u16,
+    /// Bits per symbol: 0 for a run (then `run_status`), 1 or 2 for a status vector.
+    width: u32,
+    run_status: u16,
+    left_in_chunk: usize,
 }
 
 impl Iterator for TwccPackets<'_> {
@@ -438,39 +461,52 @@ impl Iterator for TwccPackets<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<TwccPacket> {
-        if self.index >= self.fb.packet_status_count {
+        if self.index >= self.count {
             return None;
         }
-        loop {
-            match self.current {
-                Some(c) if self.in_chunk < c.len() => break,
-                _ => {
-                    self.current = Some(chunk_at(self.fb.raw_chunks(), self.chunk)?);
-                    self.chunk += 1;
-                    self.in_chunk = 0;
-                }
+        while self.left_in_chunk == 0 {
+            let (c, rest) = self.chunks.split_first_chunk::<2>()?;
+            self.chunks = rest;
+            let v = u16::from_be_bytes(*c);
+            self.left_in_chunk = chunk_len(v);
+            if v & 0x8000 == 0 {
+                self.width = 0;
+                self.run_status = (v >> 13) & 3;
+            } else if v & 0x4000 == 0 {
+                self.width = 1;
+                self.bits = v << 2;
+            } else {
+                self.width = 2;
+                self.bits = v << 2;
             }
         }
-        let status = self.current?.status(self.in_chunk);
-        self.in_chunk += 1;
-        let d = self.fb.raw_deltas();
-        let delta_ticks = match status {
-            PacketStatus::SmallDelta => {
-                let v = d.get(self.delta_pos).copied()?;
-                self.delta_pos += 1;
-                Some(i16::from(v))
-            }
-            PacketStatus::LargeDelta => {
-                let b = d.get(self.delta_pos..self.delta_pos + 2)?;
-                self.delta_pos += 2;
-                Some(i16::from_be_bytes([*b.first()?, *b.get(1)?]))
-            }
-            _ => None,
+        // With one-bit symbols 0 and 1 mean what the two-bit codes 00 and 01 mean.
+        let code = if self.width == 0 {
+            self.run_status
+        } else {
+            let c = self.bits >> (16 - self.width);
+            self.bits <<= self.width;
+            c
         };
-        let seq = self.fb.base_sequence_number.wrapping_add(self.index);
+        self.left_in_chunk -= 1;
+        let (status, delta_ticks) = match code {
+            1 => {
+                let (&d, rest) = self.deltas.split_first()?;
+                self.deltas = rest;
+                (PacketStatus::SmallDelta, Some(i16::from(d)))
+            }
+            2 => {
+                let (d, rest) = self.deltas.split_first_chunk::<2>()?;
+                self.deltas = rest;
+                (PacketStatus::LargeDelta, Some(i16::from_be_bytes(*d)))
+            }
+            0 => (PacketStatus::NotReceived, None),
+            _ => (PacketStatus::Reserved, None),
+        };
+        let sequence_number = self.base.wrapping_add(self.index);
         self.index += 1;
         Some(TwccPacket {
-            sequence_number: seq,
+            sequence_number,
             status,
             delta_ticks,
         })

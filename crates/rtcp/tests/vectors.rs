@@ -311,5 +311,30 @@ fn fuzz_regressions() {
     // APP whose padding count leaves 11 bytes of data: must be refused, not re-serialized
     // differently (found by the rtcp fuzz target).
     let raw = Bytes::from(hex::decode("afcc0005fa17fa1743032fa00099001c0c01000008000001").unwrap());
-    assert!(matches!(parse_reduced_size(raw), Err(Error::Invalid { what: "APP data", .. })));
+    assert!(matches!(
+        parse_reduced_size(raw),
+        Err(Error::Invalid {
+            what: "APP data",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn sdes_padding_that_is_not_null_is_accepted() {
+    // webrtc-rs ends SDES chunk padding with a count byte instead of nulls.
+    let raw = Bytes::from(hex::decode("81ca000300000001010261620000").unwrap());
+    let raw = Bytes::from([&raw[..], &[0x00, 0x01]].concat());
+    let p = RtcpPacket::parse(raw).unwrap();
+    let RtcpPacket::Sdes(s) = &p else {
+        panic!("{p:?}")
+    };
+    assert_eq!(s.chunks[0].cname().map(|c| &c[..]), Some(&b"ab"[..]));
+    assert_eq!(s.chunks[0].items[0].item_type, SdesItemType::Cname);
+    assert_eq!(&s.chunks[0].items[0].value[..], b"ab");
+    // Written back with null padding.
+    assert_eq!(
+        hex::encode(p.to_bytes()),
+        "81ca00030000000101026162000000".to_owned() + "00"
+    );
 }

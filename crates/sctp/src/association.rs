@@ -15,10 +15,13 @@ use sha2::Sha256;
 use tracing::{debug, trace};
 
 use crate::chunk::{
-    cause_code, chunk_type, pad4, write_data_header, write_idata_header, Chunk, DataChunk, ErrorCause, ForwardTsnStream,
-    GapBlock, InitChunk, SackChunk, UnrecognizedAction, DATA_HEADER_LEN, IDATA_HEADER_LEN,
+    cause_code, chunk_type, pad4, write_data_header, write_idata_header, Chunk, DataChunk,
+    ErrorCause, ForwardTsnStream, GapBlock, InitChunk, SackChunk, UnrecognizedAction,
+    DATA_HEADER_LEN, IDATA_HEADER_LEN,
 };
-use crate::packet::{finish_checksum, write_common_header, ChecksumMode, CommonHeader, Packet, COMMON_HEADER_LEN};
+use crate::packet::{
+    finish_checksum, write_common_header, ChecksumMode, CommonHeader, Packet, COMMON_HEADER_LEN,
+};
 use crate::param::{reconfig_result, Param, ReconfigParam, EDMID_DTLS};
 use crate::{Config, Error};
 
@@ -126,6 +129,11 @@ pub struct Stats {
     pub duplicate_tsns: u64,
     /// Packets dropped (checksum, tag, malformed).
     pub packets_dropped: u64,
+    /// Incomplete received messages discarded because the peer skipped them (FORWARD-TSN).
+    pub partial_messages_skipped: u64,
+    /// Complete received messages discarded because their sequence number was already
+    /// skipped.
+    pub stale_messages_dropped: u64,
 }
 
 struct OutMessage {
@@ -255,6 +263,8 @@ pub struct Association {
     flight_size: usize,
     rtx_pending: usize,
     fast_rtx_once: bool,
+    /// Packets with new data that may still be sent before the next SACK (Max.Burst).
+    burst_budget: usize,
     peer_rwnd: usize,
     cwnd: usize,
     ssthresh: usize,
@@ -264,14 +274,13 @@ pub struct Association {
     rttvar: Duration,
     rto: Duration,
     error_count: u32,
-    fwd_tsn_pending: bool,
     // --- receive side ---
     peer_cum: u32,
     out_of_order: BTreeSet<u32>,
     dups: Vec<u32>,
     reasm: BTreeMap<u64, Frag>,
     reasm_base: u32,
-    ireasm: HashMap<(u16, bool, u32), Partial>,
+    ireasm: BTreeMap<(u16, bool, u32), Partial>,
     /// I-DATA negotiated: both ends listed it in Supported Extensions.
     idata: bool,
     streams_in: HashMap<u16, InStream>,
@@ -353,6 +362,7 @@ impl Association {
             flight_size: 0,
             rtx_pending: 0,
             fast_rtx_once: false,
+            burst_budget: config.max_burst,
             peer_rwnd: 0,
             cwnd: (4 * mtu).min((2 * mtu).max(4380)),
             ssthresh: usize::MAX,
@@ -362,13 +372,12 @@ impl Association {
             rttvar: Duration::ZERO,
             rto,
             error_count: 0,
-            fwd_tsn_pending: false,
             peer_cum: 0,
             out_of_order: BTreeSet::new(),
             dups: Vec::new(),
             reasm: BTreeMap::new(),
             reasm_base: 0,
-            ireasm: HashMap::new(),
+            ireasm: BTreeMap::new(),
             idata: false,
             streams_in: HashMap::new(),
             rx_buffered: 0,
@@ -409,6 +418,7 @@ impl Association {
         self.rx_buffered
     }
 
+    /// Counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
@@ -469,7 +479,10 @@ impl Association {
             exts.push(chunk_type::I_DATA);
             exts.push(chunk_type::I_FORWARD_TSN);
         }
-        let mut params = vec![Param::ForwardTsnSupported, Param::SupportedExtensions(Bytes::from(exts))];
+        let mut params = vec![
+            Param::ForwardTsnSupported,
+            Param::SupportedExtensions(Bytes::from(exts)),
+        ];
         if self.cfg.zero_checksum {
             params.push(Param::ZeroChecksumAcceptable { edmid: EDMID_DTLS });
         }
@@ -532,7 +545,8 @@ impl Association {
                 Param::SupportedExtensions(e) => {
                     p.reconfig |= e.contains(&chunk_type::RE_CONFIG);
                     p.forward_tsn |= e.contains(&chunk_type::FORWARD_TSN);
-                    p.idata |= e.contains(&chunk_type::I_DATA) && e.contains(&chunk_type::I_FORWARD_TSN);
+                    p.idata |=
+                        e.contains(&chunk_type::I_DATA) && e.contains(&chunk_type::I_FORWARD_TSN);
                 }
                 Param::ZeroChecksumAcceptable { edmid } => p.zero_checksum = *edmid == EDMID_DTLS,
                 _ => {}
@@ -552,7 +566,12 @@ impl Association {
         b.put_u32(0);
         b.put_u16(peer.num_in);
         b.put_u16(peer.num_out);
-        b.put_u8((peer.forward_tsn as u8) | (peer.reconfig as u8) << 1 | (peer.zero_checksum as u8) << 2 | (peer.idata as u8) << 3);
+        b.put_u8(
+            (peer.forward_tsn as u8)
+                | (peer.reconfig as u8) << 1
+                | (peer.zero_checksum as u8) << 2
+                | (peer.idata as u8) << 3,
+        );
         b.put_u64(self.now_ms(now));
         let mac = self.cookie_mac(&b);
         b.put_slice(&mac);
@@ -574,9 +593,11 @@ impl Association {
             return Err(Error::BadCookie("wrong length"));
         }
         let (body, mac) = cookie.split_at(COOKIE_BODY_LEN);
-        let mut m = HmacSha256::new_from_slice(&self.cookie_key).map_err(|_| Error::BadCookie("key"))?;
+        let mut m =
+            HmacSha256::new_from_slice(&self.cookie_key).map_err(|_| Error::BadCookie("key"))?;
         m.update(body);
-        m.verify_slice(mac).map_err(|_| Error::BadCookie("MAC mismatch"))?;
+        m.verify_slice(mac)
+            .map_err(|_| Error::BadCookie("MAC mismatch"))?;
         let mut r = crate::chunk::Reader::new(body, 0, "state cookie");
         let vtag = r.u32()?;
         let local_tag = r.u32()?;
@@ -631,26 +652,44 @@ impl Association {
     // ------------------------------------------------------------------ user commands
 
     /// Queues a user message on `stream`.
-    pub fn send(&mut self, now: Instant, stream: u16, ppid: u32, payload: Bytes, opts: SendOptions) -> Result<(), Error> {
+    pub fn send(
+        &mut self,
+        now: Instant,
+        stream: u16,
+        ppid: u32,
+        payload: Bytes,
+        opts: SendOptions,
+    ) -> Result<(), Error> {
         self.now = self.now.max(now);
         match self.state {
             State::Established => {}
             State::Closed if self.peer.is_some() => return Err(Error::Closed),
-            State::Closed | State::CookieWait | State::CookieEchoed => return Err(Error::NotEstablished),
+            State::Closed | State::CookieWait | State::CookieEchoed => {
+                return Err(Error::NotEstablished)
+            }
             _ => return Err(Error::Closed),
         }
         if payload.is_empty() {
             return Err(Error::EmptyMessage);
         }
         if payload.len() > self.cfg.max_message_size {
-            return Err(Error::MessageTooLarge { size: payload.len(), max: self.cfg.max_message_size });
+            return Err(Error::MessageTooLarge {
+                size: payload.len(),
+                max: self.cfg.max_message_size,
+            });
         }
-        let max_out = self.peer.as_ref().map_or(0, |p| p.num_in.min(self.cfg.num_streams));
+        let max_out = self
+            .peer
+            .as_ref()
+            .map_or(0, |p| p.num_in.min(self.cfg.num_streams));
         if stream >= max_out {
             return Err(Error::InvalidStream(stream));
         }
         if self.queued_bytes + payload.len() > self.cfg.send_buffer_size {
-            return Err(Error::SendBufferFull { buffered: self.queued_bytes, limit: self.cfg.send_buffer_size });
+            return Err(Error::SendBufferFull {
+                buffered: self.queued_bytes,
+                limit: self.cfg.send_buffer_size,
+            });
         }
         let s = self.streams_out.entry(stream).or_default();
         if s.resetting {
@@ -672,6 +711,10 @@ impl Association {
         s.buffered += len;
         self.next_msg_id += 1;
         self.queued_bytes += len;
+        if self.flight_size == 0 {
+            // Nothing in flight means no SACK will come to refill the burst budget.
+            self.burst_budget = self.burst_budget.max(self.cfg.max_burst);
+        }
         if self.queued_bytes > self.cfg.send_buffer_low_water {
             self.above_low_water = true;
         }
@@ -722,10 +765,19 @@ impl Association {
                     code: cause_code::USER_INITIATED_ABORT,
                     info: Bytes::copy_from_slice(reason.as_bytes()),
                 }];
-                self.send_single(vtag, Chunk::Abort { reflected_tag: false, causes }, true);
+                self.send_single(
+                    vtag,
+                    Chunk::Abort {
+                        reflected_tag: false,
+                        causes,
+                    },
+                    true,
+                );
             }
         }
-        self.close_with(Event::Aborted { reason: reason.to_string() });
+        self.close_with(Event::Aborted {
+            reason: reason.to_string(),
+        });
     }
 
     fn close_with(&mut self, ev: Event) {
@@ -750,8 +802,15 @@ impl Association {
         // Keep `peer` so `send` reports Closed.
         if self.peer.is_none() {
             self.peer = Some(Peer {
-                vtag: 0, a_rwnd: 0, initial_tsn: 0, num_in: 0, num_out: 0,
-                forward_tsn: false, reconfig: false, zero_checksum: false, idata: false,
+                vtag: 0,
+                a_rwnd: 0,
+                initial_tsn: 0,
+                num_in: 0,
+                num_out: 0,
+                forward_tsn: false,
+                reconfig: false,
+                zero_checksum: false,
+                idata: false,
             });
         }
     }
@@ -761,7 +820,11 @@ impl Association {
     /// Processes one received SCTP packet.
     pub fn handle_receive(&mut self, now: Instant, datagram: Bytes) -> Result<(), Error> {
         self.now = self.now.max(now);
-        let mode = if self.cfg.zero_checksum { ChecksumMode::ZeroAllowed } else { ChecksumMode::Crc32c };
+        let mode = if self.cfg.zero_checksum {
+            ChecksumMode::ZeroAllowed
+        } else {
+            ChecksumMode::Crc32c
+        };
         let res = self.receive_inner(now, datagram, mode);
         if res.is_err() {
             self.stats.packets_dropped += 1;
@@ -769,10 +832,18 @@ impl Association {
         res
     }
 
-    fn receive_inner(&mut self, now: Instant, datagram: Bytes, mode: ChecksumMode) -> Result<(), Error> {
+    fn receive_inner(
+        &mut self,
+        now: Instant,
+        datagram: Bytes,
+        mode: ChecksumMode,
+    ) -> Result<(), Error> {
         let (header, iter) = Packet::parse_lazy(datagram, mode)?;
         if header.dst_port != self.cfg.local_port || header.src_port != self.cfg.remote_port {
-            return Err(Error::InvalidValue { what: "SCTP port", offset: 0 });
+            return Err(Error::InvalidValue {
+                what: "SCTP port",
+                offset: 0,
+            });
         }
         // Parse every chunk first: a malformed packet is dropped as a whole.
         let chunks: Vec<Chunk> = iter.collect::<Result<_, _>>()?;
@@ -782,25 +853,54 @@ impl Association {
         match first {
             Some(chunk_type::INIT) => {
                 if vtag != 0 || chunks.len() != 1 {
-                    return Err(Error::InvalidValue { what: "INIT packet", offset: 4 });
+                    return Err(Error::InvalidValue {
+                        what: "INIT packet",
+                        offset: 4,
+                    });
                 }
             }
             Some(chunk_type::ABORT) | Some(chunk_type::SHUTDOWN_COMPLETE) => {
-                let t = matches!(chunks.first(), Some(Chunk::Abort { reflected_tag: true, .. }) | Some(Chunk::ShutdownComplete { reflected_tag: true }));
-                let expected = if t { self.peer.as_ref().map_or(0, |p| p.vtag) } else { self.local_vtag };
+                let t = matches!(
+                    chunks.first(),
+                    Some(Chunk::Abort {
+                        reflected_tag: true,
+                        ..
+                    }) | Some(Chunk::ShutdownComplete {
+                        reflected_tag: true
+                    })
+                );
+                let expected = if t {
+                    self.peer.as_ref().map_or(0, |p| p.vtag)
+                } else {
+                    self.local_vtag
+                };
                 if vtag != expected {
-                    return Err(Error::BadVerificationTag { received: vtag, expected });
+                    return Err(Error::BadVerificationTag {
+                        received: vtag,
+                        expected,
+                    });
                 }
             }
             Some(chunk_type::COOKIE_ECHO) => {} // checked against the cookie
-            Some(chunk_type::SHUTDOWN_ACK) if self.state == State::Closed || self.state == State::CookieWait => {
+            Some(chunk_type::SHUTDOWN_ACK)
+                if self.state == State::Closed || self.state == State::CookieWait =>
+            {
                 // §8.4 (5): reply SHUTDOWN COMPLETE with T bit.
-                self.send_single(vtag, Chunk::ShutdownComplete { reflected_tag: true }, true);
+                self.send_single(
+                    vtag,
+                    Chunk::ShutdownComplete {
+                        reflected_tag: true,
+                    },
+                    true,
+                );
                 return Ok(());
             }
             _ => {
                 if vtag != self.local_vtag {
-                    return Err(Error::BadVerificationTag { received: vtag, expected: self.local_vtag });
+                    return Err(Error::BadVerificationTag {
+                        received: vtag,
+                        expected: self.local_vtag,
+                    });
                 }
             }
         }
@@ -810,7 +910,10 @@ impl Association {
         for chunk in chunks {
             match chunk {
                 Chunk::Data(d) if !self.idata => {
-                    if !matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownSent) {
+                    if !matches!(
+                        self.state,
+                        State::Established | State::ShutdownPending | State::ShutdownSent
+                    ) {
                         continue;
                     }
                     got_data = true;
@@ -818,16 +921,25 @@ impl Association {
                     self.on_data(d)?;
                 }
                 Chunk::IData(d) if self.idata => {
-                    if !matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownSent) {
+                    if !matches!(
+                        self.state,
+                        State::Established | State::ShutdownPending | State::ShutdownSent
+                    ) {
                         continue;
                     }
                     got_data = true;
                     immediate |= d.immediate;
                     self.on_idata(d);
                 }
-                Chunk::IForwardTsn { new_cum_tsn, streams } if self.idata => {
+                Chunk::IForwardTsn {
+                    new_cum_tsn,
+                    streams,
+                } if self.idata => {
                     got_data = true;
-                    let entries: Vec<(u16, bool, u32)> = streams.iter().map(|e| (e.stream_id, e.unordered, e.mid)).collect();
+                    let entries: Vec<(u16, bool, u32)> = streams
+                        .iter()
+                        .map(|e| (e.stream_id, e.unordered, e.mid))
+                        .collect();
                     self.on_forward_tsn(new_cum_tsn, &entries);
                 }
                 Chunk::Init(init) => self.on_init(now, init),
@@ -865,7 +977,13 @@ impl Association {
                 Chunk::ShutdownAck => {
                     if matches!(self.state, State::ShutdownSent | State::ShutdownAckSent) {
                         let vt = self.peer.as_ref().map_or(0, |p| p.vtag);
-                        self.send_single(vt, Chunk::ShutdownComplete { reflected_tag: false }, false);
+                        self.send_single(
+                            vt,
+                            Chunk::ShutdownComplete {
+                                reflected_tag: false,
+                            },
+                            false,
+                        );
                         self.close_with(Event::Closed);
                         return Ok(());
                     }
@@ -887,19 +1005,32 @@ impl Association {
                         }
                     }
                 }
-                Chunk::ForwardTsn { new_cum_tsn, streams } if !self.idata => {
+                Chunk::ForwardTsn {
+                    new_cum_tsn,
+                    streams,
+                } if !self.idata => {
                     got_data = true;
-                    let entries: Vec<(u16, bool, u32)> = streams.iter().map(|e| (e.stream_id, false, u32::from(e.ssn))).collect();
+                    let entries: Vec<(u16, bool, u32)> = streams
+                        .iter()
+                        .map(|e| (e.stream_id, false, u32::from(e.ssn)))
+                        .collect();
                     self.on_forward_tsn(new_cum_tsn, &entries);
                 }
-                Chunk::IData(_) | Chunk::IForwardTsn { .. } | Chunk::Data(_) | Chunk::ForwardTsn { .. } => {
+                Chunk::IData(_)
+                | Chunk::IForwardTsn { .. }
+                | Chunk::Data(_)
+                | Chunk::ForwardTsn { .. } => {
                     // The wrong one of DATA / I-DATA for what was negotiated (RFC 8260 §2.2).
                     self.abort("DATA / I-DATA mismatch with negotiation");
                     return Ok(());
                 }
                 Chunk::ReConfig { params } => self.on_reconfig(now, params),
                 Chunk::Pad { .. } => {}
-                Chunk::Unknown { chunk_type: t, value, flags } => match UnrecognizedAction::for_chunk_type(t) {
+                Chunk::Unknown {
+                    chunk_type: t,
+                    value,
+                    flags,
+                } => match UnrecognizedAction::for_chunk_type(t) {
                     UnrecognizedAction::Stop => break,
                     UnrecognizedAction::StopAndReport => {
                         self.report_unrecognized(t, flags, &value);
@@ -912,7 +1043,11 @@ impl Association {
         }
         if got_data {
             self.packets_since_ack += 1;
-            if immediate || self.packets_since_ack >= 2 || !self.out_of_order.is_empty() || !self.dups.is_empty() {
+            if immediate
+                || self.packets_since_ack >= 2
+                || !self.out_of_order.is_empty()
+                || !self.dups.is_empty()
+            {
                 self.ack_now = true;
             } else {
                 self.ack_pending = true;
@@ -923,7 +1058,9 @@ impl Association {
             if self.state == State::ShutdownSent {
                 // §9.2: answer DATA with SACK and SHUTDOWN.
                 self.ack_now = true;
-                self.control.push_back(Chunk::Shutdown { cum_tsn_ack: self.peer_cum });
+                self.control.push_back(Chunk::Shutdown {
+                    cum_tsn_ack: self.peer_cum,
+                });
             }
             self.process_deferred_reset(now);
         }
@@ -941,7 +1078,10 @@ impl Association {
         info.put_u16((4 + value.len()) as u16);
         info.put_slice(value);
         self.control.push_back(Chunk::Error {
-            causes: vec![ErrorCause { code: cause_code::UNRECOGNIZED_CHUNK_TYPE, info: info.freeze() }],
+            causes: vec![ErrorCause {
+                code: cause_code::UNRECOGNIZED_CHUNK_TYPE,
+                info: info.freeze(),
+            }],
         });
     }
 
@@ -991,8 +1131,15 @@ impl Association {
         let (peer, local_tag) = match self.open_cookie(now, cookie) {
             Ok(x) => x,
             Err(Error::BadCookie("stale")) => {
-                let causes = vec![ErrorCause { code: cause_code::STALE_COOKIE, info: Bytes::from_static(&[0, 0, 0, 0]) }];
-                if let Some(vt) = cookie.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_be_bytes) {
+                let causes = vec![ErrorCause {
+                    code: cause_code::STALE_COOKIE,
+                    info: Bytes::from_static(&[0, 0, 0, 0]),
+                }];
+                if let Some(vt) = cookie
+                    .get(..4)
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map(u32::from_be_bytes)
+                {
                     self.send_single(vt, Chunk::Error { causes }, true);
                 }
                 return Ok(false);
@@ -1000,7 +1147,10 @@ impl Association {
             Err(e) => return Err(e),
         };
         if vtag != local_tag || local_tag != self.local_vtag {
-            return Err(Error::BadVerificationTag { received: vtag, expected: self.local_vtag });
+            return Err(Error::BadVerificationTag {
+                received: vtag,
+                expected: self.local_vtag,
+            });
         }
         let peer_vtag = peer.vtag;
         match self.state {
@@ -1063,7 +1213,8 @@ impl Association {
         }
         // Hard memory bound; the next in-order chunk gets one more message of slack so the
         // association cannot deadlock on incomplete messages.
-        let cap = self.cfg.receive_buffer_size + self.cfg.max_message_size * if distance == 1 { 2 } else { 1 };
+        let cap = self.cfg.receive_buffer_size
+            + self.cfg.max_message_size * if distance == 1 { 2 } else { 1 };
         if self.rx_buffered + len > cap {
             return false;
         }
@@ -1094,7 +1245,12 @@ impl Association {
         }
         let flags = (d.ending as u8) | (d.beginning as u8) << 1 | (d.unordered as u8) << 2;
         if d.beginning && d.ending {
-            let m = Message { stream_id: d.stream_id, ppid: d.ppid, unordered: d.unordered, payload: d.payload };
+            let m = Message {
+                stream_id: d.stream_id,
+                ppid: d.ppid,
+                unordered: d.unordered,
+                payload: d.payload,
+            };
             self.complete_message(m, u32::from(d.ssn));
             return Ok(());
         }
@@ -1104,7 +1260,16 @@ impl Association {
         }
         let key = self.key_of(tsn);
         let len = d.payload.len();
-        if let Some(old) = self.reasm.insert(key, Frag { stream_id: d.stream_id, ssn: d.ssn, ppid: d.ppid, flags, payload: d.payload }) {
+        if let Some(old) = self.reasm.insert(
+            key,
+            Frag {
+                stream_id: d.stream_id,
+                ssn: d.ssn,
+                ppid: d.ppid,
+                flags,
+                payload: d.payload,
+            },
+        ) {
             self.rx_partial = self.rx_partial.saturating_sub(old.payload.len());
         }
         self.rx_partial += len;
@@ -1123,7 +1288,12 @@ impl Association {
             return;
         }
         if d.beginning && d.ending {
-            let m = Message { stream_id: d.stream_id, ppid: d.ppid_or_fsn, unordered: d.unordered, payload: d.payload };
+            let m = Message {
+                stream_id: d.stream_id,
+                ppid: d.ppid_or_fsn,
+                unordered: d.unordered,
+                payload: d.payload,
+            };
             self.complete_message(m, d.mid);
             return;
         }
@@ -1149,18 +1319,26 @@ impl Association {
             return;
         }
         let complete = p.last_fsn.is_some_and(|last| {
-            p.frags.len() as u64 == u64::from(last) + 1 && p.frags.last_key_value().is_some_and(|(k, _)| *k == last)
+            p.frags.len() as u64 == u64::from(last) + 1
+                && p.frags.last_key_value().is_some_and(|(k, _)| *k == last)
         });
         if !complete {
             return;
         }
-        let Some(p) = self.ireasm.remove(&key) else { return };
+        let Some(p) = self.ireasm.remove(&key) else {
+            return;
+        };
         self.rx_partial = self.rx_partial.saturating_sub(p.bytes);
         let mut buf = BytesMut::with_capacity(p.bytes);
         for f in p.frags.values() {
             buf.put_slice(f);
         }
-        let m = Message { stream_id: d.stream_id, ppid: p.ppid, unordered: d.unordered, payload: buf.freeze() };
+        let m = Message {
+            stream_id: d.stream_id,
+            ppid: p.ppid,
+            unordered: d.unordered,
+            payload: buf.freeze(),
+        };
         self.complete_message(m, d.mid);
     }
 
@@ -1188,12 +1366,16 @@ impl Association {
     }
 
     fn try_reassemble(&mut self, key: u64) -> Result<(), Error> {
-        let Some(f) = self.reasm.get(&key) else { return Ok(()) };
+        let Some(f) = self.reasm.get(&key) else {
+            return Ok(());
+        };
         let stream = f.stream_id;
         // Walk back to B.
         let mut start = key;
         loop {
-            let Some(fr) = self.reasm.get(&start) else { return Ok(()) };
+            let Some(fr) = self.reasm.get(&start) else {
+                return Ok(());
+            };
             if fr.stream_id != stream {
                 return Ok(());
             }
@@ -1206,7 +1388,9 @@ impl Association {
         let mut end = key;
         let mut total = 0usize;
         loop {
-            let Some(fr) = self.reasm.get(&end) else { return Ok(()) };
+            let Some(fr) = self.reasm.get(&end) else {
+                return Ok(());
+            };
             if fr.stream_id != stream || (end != start && fr.flags & 2 != 0) {
                 return Ok(());
             }
@@ -1237,7 +1421,15 @@ impl Association {
                 buf.put_slice(&fr.payload);
             }
         }
-        self.complete_message(Message { stream_id: stream, ppid, unordered, payload: buf.freeze() }, u32::from(ssn));
+        self.complete_message(
+            Message {
+                stream_id: stream,
+                ppid,
+                unordered,
+                payload: buf.freeze(),
+            },
+            u32::from(ssn),
+        );
         Ok(())
     }
 
@@ -1261,16 +1453,23 @@ impl Association {
             }
         } else {
             // An old sequence number (skipped by FORWARD-TSN): drop.
+            self.stats.stale_messages_dropped += 1;
             self.rx_buffered = self.rx_buffered.saturating_sub(m.payload.len());
         }
     }
 
     fn drain_stream(&mut self, stream: u16) {
         loop {
-            let Some(next) = self.streams_in.get(&stream).map(|s| s.next_ssn) else { return };
+            let Some(next) = self.streams_in.get(&stream).map(|s| s.next_ssn) else {
+                return;
+            };
             let after = self.seq_next(next);
-            let Some(s) = self.streams_in.get_mut(&stream) else { return };
-            let Some(m) = s.pending.remove(&next) else { return };
+            let Some(s) = self.streams_in.get_mut(&stream) else {
+                return;
+            };
+            let Some(m) = s.pending.remove(&next) else {
+                return;
+            };
             s.next_ssn = after;
             self.deliver(m);
         }
@@ -1284,7 +1483,10 @@ impl Association {
     /// FORWARD-TSN (RFC 3758 §3.6) and I-FORWARD-TSN (RFC 8260 §2.3): entries are
     /// (stream, unordered, SSN or MID).
     fn on_forward_tsn(&mut self, new_cum: u32, entries: &[(u16, bool, u32)]) {
-        if !matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownSent) {
+        if !matches!(
+            self.state,
+            State::Established | State::ShutdownPending | State::ShutdownSent
+        ) {
             return;
         }
         if tsn_le(new_cum, self.peer_cum) {
@@ -1315,17 +1517,19 @@ impl Association {
             self.rx_partial = self.rx_partial.saturating_sub(dropped);
             self.reasm = keep;
         }
-        for &(stream, unordered, seq) in entries.iter().take(4096) {
+        // A chunk holds at most ~16k entries; one per stream is what a peer legitimately sends.
+        for &(stream, unordered, seq) in entries.iter().take(1024) {
             if self.idata {
-                // Drop partial messages up to the skipped MID.
+                // Drop partial messages of this stream up to the skipped MID.
                 let victims: Vec<(u16, bool, u32)> = self
                     .ireasm
-                    .keys()
-                    .filter(|(s, u, m)| *s == stream && *u == unordered && (seq.wrapping_sub(*m) as i32) >= 0)
-                    .copied()
+                    .range((stream, unordered, 0)..=(stream, unordered, u32::MAX))
+                    .map(|(k, _)| *k)
+                    .filter(|(_, _, m)| (seq.wrapping_sub(*m) as i32) >= 0)
                     .collect();
                 for v in victims {
                     if let Some(p) = self.ireasm.remove(&v) {
+                        self.stats.partial_messages_skipped += 1;
                         self.rx_buffered = self.rx_buffered.saturating_sub(p.bytes);
                         self.rx_partial = self.rx_partial.saturating_sub(p.bytes);
                     }
@@ -1339,16 +1543,26 @@ impl Association {
                 continue;
             }
             // Deliver complete messages up to the skipped one in order, then move past it.
-            let mut cur = next;
-            let mut deliver = Vec::new();
-            for _ in 0..=65536u32 {
-                if let Some(m) = self.streams_in.get_mut(&stream).and_then(|s| s.pending.remove(&cur)) {
-                    deliver.push(m);
+            let span = self.seq_diff(seq, next);
+            let mut keys: Vec<(i64, u32)> = self
+                .streams_in
+                .get(&stream)
+                .map(|s| {
+                    s.pending
+                        .keys()
+                        .map(|k| (self.seq_diff(*k, next), *k))
+                        .filter(|(d, _)| *d >= 0 && *d <= span)
+                        .collect()
+                })
+                .unwrap_or_default();
+            keys.sort_unstable();
+            let mut deliver = Vec::with_capacity(keys.len());
+            if let Some(s) = self.streams_in.get_mut(&stream) {
+                for (_, k) in keys {
+                    if let Some(m) = s.pending.remove(&k) {
+                        deliver.push(m);
+                    }
                 }
-                if cur == seq {
-                    break;
-                }
-                cur = self.seq_next(cur);
             }
             let after = self.seq_next(seq);
             self.streams_in.entry(stream).or_default().next_ssn = after;
@@ -1368,7 +1582,10 @@ impl Association {
     fn on_sack(&mut self, now: Instant, s: SackChunk) {
         if !matches!(
             self.state,
-            State::Established | State::ShutdownPending | State::ShutdownSent | State::ShutdownReceived
+            State::Established
+                | State::ShutdownPending
+                | State::ShutdownSent
+                | State::ShutdownReceived
         ) {
             return;
         }
@@ -1389,7 +1606,9 @@ impl Association {
             if !tsn_le(front.tsn, cum) {
                 break;
             }
-            let Some(c) = self.inflight.pop_front() else { break };
+            let Some(c) = self.inflight.pop_front() else {
+                break;
+            };
             match c.state {
                 SentState::Outstanding => {
                     self.flight_size -= c.payload.len();
@@ -1413,9 +1632,11 @@ impl Association {
                 continue;
             }
             let lo = g.start as usize - 1;
-            let hi = g.end as usize - 1;
+            let hi = (g.end as usize - 1).min(self.inflight.len().saturating_sub(1));
             for i in lo..=hi {
-                let Some(c) = self.inflight.get_mut(i) else { break };
+                let Some(c) = self.inflight.get_mut(i) else {
+                    break;
+                };
                 match c.state {
                     SentState::Outstanding => {
                         self.flight_size -= c.payload.len();
@@ -1479,7 +1700,10 @@ impl Association {
             let mtu = self.mtu();
             if self.cwnd <= self.ssthresh {
                 if flight_before + mtu >= self.cwnd {
-                    self.cwnd += bytes_acked.min(mtu);
+                    // RFC 9260 §7.2.1 allows one MTU per SACK. A SACK that covers many
+                    // packets (receive batching, ack compression) stands for the one SACK
+                    // per two packets the peer would otherwise send, so grow by that.
+                    self.cwnd += bytes_acked.min(mtu.max(bytes_acked / 2));
                 }
             } else {
                 self.partial_bytes_acked += bytes_acked;
@@ -1493,13 +1717,18 @@ impl Association {
             self.error_count = 0;
         }
         self.peer_rwnd = (s.a_rwnd as usize).saturating_sub(self.flight_size);
-        // Max burst (§6.1 D).
-        let burst = self.cfg.max_burst * self.mtu();
-        if self.flight_size + burst < self.cwnd {
-            self.cwnd = self.flight_size + burst;
-        }
+        // Max burst (§6.1 D): in reply to this SACK send at most what it acknowledged plus
+        // Max.Burst packets. (Lowering cwnd instead, as RFC 9260 allows, would collapse
+        // the window whenever a batch of packets is acknowledged at once.)
+        self.burst_budget = bytes_acked.div_ceil(self.mtu()) + self.cfg.max_burst;
         // T3-rtx (§6.3.2 R2, R3).
-        if self.flight_size == 0 && self.rtx_pending == 0 && !self.inflight.iter().any(|c| c.state == SentState::Abandoned) {
+        if self.flight_size == 0
+            && self.rtx_pending == 0
+            && !self
+                .inflight
+                .iter()
+                .any(|c| c.state == SentState::Abandoned)
+        {
             self.t3 = None;
         } else if advanced {
             self.t3 = Some(now + self.rto);
@@ -1537,11 +1766,14 @@ impl Association {
                 let rtx_exhausted = c.max_rtx.is_some_and(|m| c.tx_count > m as u32);
                 let expired = c.expires.is_some_and(|e| e <= now);
                 if ((rtx_exhausted && c.state == SentState::NeedsRtx) || expired)
-                    && abandon.last() != Some(&c.msg_id) {
-                        abandon.push(c.msg_id);
-                    }
+                    && abandon.last() != Some(&c.msg_id)
+                {
+                    abandon.push(c.msg_id);
+                }
             }
         }
+        abandon.sort_unstable();
+        abandon.dedup();
         for id in abandon {
             self.abandon_message(id);
         }
@@ -1558,9 +1790,9 @@ impl Association {
                 SentState::NeedsRtx => self.rtx_pending -= 1,
                 _ => {}
             }
-            if c.state != SentState::Acked {
-                c.state = SentState::Abandoned;
-            }
+            // Gap-acked fragments are marked too: the receiver may hold them in an incomplete
+            // message that only a FORWARD-TSN entry for this message will clear.
+            c.state = SentState::Abandoned;
             stream = Some(c.stream_id);
         }
         // Drop the unsent rest of the message (only the current message can be partial).
@@ -1571,6 +1803,28 @@ impl Association {
                         let rest = m.payload.len() - m.offset;
                         s.buffered -= rest;
                         self.queued_bytes -= rest;
+                        // The receiver may already hold every fragment that was sent; only a
+                        // FORWARD-TSN naming this message lets it drop them. Give the unsent
+                        // end a TSN that is never transmitted, so the Advanced.Peer.Ack.Point
+                        // can only pass it with a FORWARD-TSN.
+                        let tsn = self.next_tsn;
+                        self.next_tsn = tsn.wrapping_add(1);
+                        self.inflight.push_back(Sent {
+                            tsn,
+                            stream_id: st,
+                            seq: m.seq,
+                            fsn: m.fsn,
+                            ppid: m.ppid,
+                            flags: 1 | (m.unordered as u8) << 2,
+                            payload: Bytes::new(),
+                            msg_id: id,
+                            sent_at: self.now,
+                            tx_count: 1,
+                            state: SentState::Abandoned,
+                            misses: 0,
+                            max_rtx: m.max_rtx,
+                            expires: m.expires,
+                        });
                     }
                     if self.current == Some(st) {
                         self.current = None;
@@ -1582,7 +1836,6 @@ impl Association {
             }
         }
         self.stats.messages_abandoned += 1;
-        self.fwd_tsn_pending = true;
     }
 
     fn update_forward_tsn(&mut self) {
@@ -1601,7 +1854,10 @@ impl Association {
                     if unordered && !self.idata {
                         continue;
                     }
-                    if let Some(e) = entries.iter_mut().find(|e| e.0 == c.stream_id && e.1 == unordered) {
+                    if let Some(e) = entries
+                        .iter_mut()
+                        .find(|e| e.0 == c.stream_id && e.1 == unordered)
+                    {
                         e.2 = c.seq;
                     } else {
                         entries.push((c.stream_id, unordered, c.seq));
@@ -1612,13 +1868,20 @@ impl Association {
             }
         }
         if adv != self.cum_ack {
-            self.control.retain(|c| !matches!(c, Chunk::ForwardTsn { .. } | Chunk::IForwardTsn { .. }));
+            self.control
+                .retain(|c| !matches!(c, Chunk::ForwardTsn { .. } | Chunk::IForwardTsn { .. }));
             let chunk = if self.idata {
                 Chunk::IForwardTsn {
                     new_cum_tsn: adv,
                     streams: entries
                         .into_iter()
-                        .map(|(stream_id, unordered, mid)| crate::chunk::IForwardTsnStream { stream_id, unordered, mid })
+                        .map(
+                            |(stream_id, unordered, mid)| crate::chunk::IForwardTsnStream {
+                                stream_id,
+                                unordered,
+                                mid,
+                            },
+                        )
                         .collect(),
                 }
             } else {
@@ -1626,13 +1889,17 @@ impl Association {
                     new_cum_tsn: adv,
                     streams: entries
                         .into_iter()
-                        .map(|(stream_id, _, ssn)| ForwardTsnStream { stream_id, ssn: ssn as u16 })
+                        .map(|(stream_id, _, ssn)| ForwardTsnStream {
+                            stream_id,
+                            ssn: ssn as u16,
+                        })
                         .collect(),
                 }
             };
             self.control.push_back(chunk);
             if self.t3.is_none() {
-                self.fwd_tsn_pending = true;
+                // The FORWARD-TSN is retransmitted on T3 until the peer acknowledges it.
+                self.t3 = Some(self.now + self.rto);
             }
         }
     }
@@ -1651,12 +1918,23 @@ impl Association {
     }
 
     fn on_shutdown(&mut self, now: Instant, cum: u32) {
-        if !matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownSent | State::ShutdownReceived) {
+        if !matches!(
+            self.state,
+            State::Established
+                | State::ShutdownPending
+                | State::ShutdownSent
+                | State::ShutdownReceived
+        ) {
             return;
         }
         self.on_sack(
             now,
-            SackChunk { cum_tsn_ack: cum, a_rwnd: self.peer_rwnd as u32 + self.flight_size as u32, gap_blocks: vec![], dup_tsns: vec![] },
+            SackChunk {
+                cum_tsn_ack: cum,
+                a_rwnd: self.peer_rwnd as u32 + self.flight_size as u32,
+                gap_blocks: vec![],
+                dup_tsns: vec![],
+            },
         );
         if self.state == State::ShutdownSent {
             // Both sides shut down at once: answer with SHUTDOWN ACK (§9.2).
@@ -1669,7 +1947,10 @@ impl Association {
     }
 
     fn all_sent_and_acked(&self) -> bool {
-        self.inflight.is_empty() && self.queued_bytes == 0 && self.active.is_empty() && self.current.is_none()
+        self.inflight.is_empty()
+            && self.queued_bytes == 0
+            && self.active.is_empty()
+            && self.current.is_none()
     }
 
     fn maybe_progress_shutdown(&mut self, now: Instant) {
@@ -1680,7 +1961,9 @@ impl Association {
         match self.state {
             State::ShutdownPending => {
                 self.state = State::ShutdownSent;
-                self.control.push_back(Chunk::Shutdown { cum_tsn_ack: self.peer_cum });
+                self.control.push_back(Chunk::Shutdown {
+                    cum_tsn_ack: self.peer_cum,
+                });
                 self.t2 = Some(now + self.rto);
                 self.t3 = None;
             }
@@ -1702,7 +1985,12 @@ impl Association {
         }
         for p in params {
             match p {
-                ReconfigParam::OutgoingSsnReset { request_seq, last_tsn, streams, .. } => {
+                ReconfigParam::OutgoingSsnReset {
+                    request_seq,
+                    last_tsn,
+                    streams,
+                    ..
+                } => {
                     if request_seq == self.peer_next_req_seq {
                         self.peer_next_req_seq = request_seq.wrapping_add(1);
                         if tsn_le(last_tsn, self.peer_cum) {
@@ -1715,7 +2003,9 @@ impl Association {
                     } else if request_seq == self.peer_next_req_seq.wrapping_sub(1) {
                         // Retransmission: repeat our answer.
                         let result = match (&self.deferred_incoming, self.last_response) {
-                            (Some((seq, _, _)), _) if *seq == request_seq => reconfig_result::IN_PROGRESS,
+                            (Some((seq, _, _)), _) if *seq == request_seq => {
+                                reconfig_result::IN_PROGRESS
+                            }
                             (_, Some((seq, r))) if seq == request_seq => r,
                             _ => reconfig_result::SUCCESS_NOTHING_TO_DO,
                         };
@@ -1733,13 +2023,20 @@ impl Association {
                     }
                     self.respond(request_seq, reconfig_result::DENIED);
                 }
-                ReconfigParam::Response { response_seq, result, .. } => {
-                    let Some(req) = &self.reset_outstanding else { continue };
+                ReconfigParam::Response {
+                    response_seq,
+                    result,
+                    ..
+                } => {
+                    let Some(req) = &self.reset_outstanding else {
+                        continue;
+                    };
                     if req.req_seq != response_seq {
                         continue;
                     }
                     match result {
-                        reconfig_result::SUCCESS_PERFORMED | reconfig_result::SUCCESS_NOTHING_TO_DO => {
+                        reconfig_result::SUCCESS_PERFORMED
+                        | reconfig_result::SUCCESS_NOTHING_TO_DO => {
                             let streams = req.streams.clone();
                             for s in &streams {
                                 if let Some(o) = self.streams_out.get_mut(s) {
@@ -1778,7 +2075,11 @@ impl Association {
             self.last_response = Some((seq, result));
         }
         self.control.push_back(Chunk::ReConfig {
-            params: vec![ReconfigParam::Response { response_seq: seq, result, next_tsns: None }],
+            params: vec![ReconfigParam::Response {
+                response_seq: seq,
+                result,
+                next_tsns: None,
+            }],
         });
     }
 
@@ -1793,11 +2094,13 @@ impl Association {
             st.next_ssn = 0;
             st.pending.clear();
         }
-        self.events.push_back(Event::IncomingStreamsReset(streams.to_vec()));
+        self.events
+            .push_back(Event::IncomingStreamsReset(streams.to_vec()));
     }
 
     fn process_deferred_reset(&mut self, _now: Instant) {
-        let ready = matches!(&self.deferred_incoming, Some((_, last, _)) if tsn_le(*last, self.peer_cum));
+        let ready =
+            matches!(&self.deferred_incoming, Some((_, last, _)) if tsn_le(*last, self.peer_cum));
         if ready {
             if let Some((seq, _, streams)) = self.deferred_incoming.take() {
                 self.reset_incoming(&streams);
@@ -1807,7 +2110,10 @@ impl Association {
     }
 
     fn maybe_start_reset(&mut self, now: Instant) {
-        if self.reset_outstanding.is_some() || self.reset_queue.is_empty() || self.state != State::Established {
+        if self.reset_outstanding.is_some()
+            || self.reset_queue.is_empty()
+            || self.state != State::Established
+        {
             return;
         }
         // Wait until every message queued on these streams has been handed out (chunked).
@@ -1818,7 +2124,11 @@ impl Association {
             return;
         }
         let streams = std::mem::take(&mut self.reset_queue);
-        let req = PendingReset { req_seq: self.next_req_seq, streams, last_tsn: self.next_tsn.wrapping_sub(1) };
+        let req = PendingReset {
+            req_seq: self.next_req_seq,
+            streams,
+            last_tsn: self.next_tsn.wrapping_sub(1),
+        };
         self.next_req_seq = self.next_req_seq.wrapping_add(1);
         self.reset_outstanding = Some(req);
         self.send_reset_request();
@@ -1826,7 +2136,9 @@ impl Association {
     }
 
     fn send_reset_request(&mut self) {
-        let Some(req) = &self.reset_outstanding else { return };
+        let Some(req) = &self.reset_outstanding else {
+            return;
+        };
         let chunk = Chunk::ReConfig {
             params: vec![ReconfigParam::OutgoingSsnReset {
                 request_seq: req.req_seq,
@@ -1849,10 +2161,17 @@ impl Association {
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.t1, self.t2, self.t3, self.ack_timer, self.hb_timer, self.reconfig_timer]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.t1,
+            self.t2,
+            self.t3,
+            self.ack_timer,
+            self.hb_timer,
+            self.reconfig_timer,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Processes timer expiries up to `now`.
@@ -1861,7 +2180,9 @@ impl Association {
         if self.t1.is_some_and(|t| t <= now) {
             self.init_retransmits += 1;
             if self.init_retransmits > self.cfg.max_init_retransmits {
-                self.close_with(Event::Aborted { reason: "handshake timed out".into() });
+                self.close_with(Event::Aborted {
+                    reason: "handshake timed out".into(),
+                });
                 return;
             }
             self.rto = (self.rto * 2).min(self.cfg.rto_max);
@@ -1880,13 +2201,17 @@ impl Association {
         if self.t2.is_some_and(|t| t <= now) {
             self.error_count += 1;
             if self.error_count > self.cfg.max_retransmits {
-                self.close_with(Event::Aborted { reason: "shutdown timed out".into() });
+                self.close_with(Event::Aborted {
+                    reason: "shutdown timed out".into(),
+                });
                 return;
             }
             self.rto = (self.rto * 2).min(self.cfg.rto_max);
             let vt = self.peer.as_ref().map_or(0, |p| p.vtag);
             match self.state {
-                State::ShutdownSent => self.control.push_back(Chunk::Shutdown { cum_tsn_ack: self.peer_cum }),
+                State::ShutdownSent => self.control.push_back(Chunk::Shutdown {
+                    cum_tsn_ack: self.peer_cum,
+                }),
                 State::ShutdownAckSent => self.send_single(vt, Chunk::ShutdownAck, false),
                 _ => {}
             }
@@ -1913,12 +2238,17 @@ impl Association {
             }
         }
         if self.hb_timer.is_some_and(|t| t <= now) {
-            let interval = self.cfg.heartbeat_interval.unwrap_or(Duration::from_secs(30));
+            let interval = self
+                .cfg
+                .heartbeat_interval
+                .unwrap_or(Duration::from_secs(30));
             if self.state == State::Established {
                 if self.hb_outstanding {
                     self.error_count += 1;
                     if self.error_count > self.cfg.max_retransmits {
-                        self.close_with(Event::Aborted { reason: "peer unreachable (heartbeats)".into() });
+                        self.close_with(Event::Aborted {
+                            reason: "peer unreachable (heartbeats)".into(),
+                        });
                         return;
                     }
                 }
@@ -1944,6 +2274,7 @@ impl Association {
         self.cwnd = self.mtu();
         self.partial_bytes_acked = 0;
         self.fast_recovery_exit = None;
+        self.burst_budget = self.cfg.max_burst;
         for c in self.inflight.iter_mut() {
             if c.state == SentState::Outstanding {
                 c.state = SentState::NeedsRtx;
@@ -1966,7 +2297,9 @@ impl Association {
             self.rx_buffered = self.rx_buffered.saturating_sub(m.payload.len());
             // Window update when the window opens substantially (SWS avoidance, §6.2).
             let rwnd = self.rwnd();
-            if rwnd >= self.last_advertised_rwnd + (self.cfg.receive_buffer_size / 2).min(4 * self.mtu())
+            if rwnd
+                >= self.last_advertised_rwnd
+                    + (self.cfg.receive_buffer_size / 2).min(4 * self.mtu())
                 && self.last_advertised_rwnd < self.cfg.receive_buffer_size / 2
             {
                 self.ack_now = true;
@@ -1979,11 +2312,18 @@ impl Association {
     /// maximum-size message still being reassembled, so a message as large as the receive
     /// buffer cannot close the window on itself.
     fn window_used(&self) -> usize {
-        self.rx_buffered - self.rx_partial.min(self.cfg.max_message_size).min(self.rx_buffered)
+        self.rx_buffered
+            - self
+                .rx_partial
+                .min(self.cfg.max_message_size)
+                .min(self.rx_buffered)
     }
 
     fn rwnd(&self) -> usize {
-        let free = self.cfg.receive_buffer_size.saturating_sub(self.window_used());
+        let free = self
+            .cfg
+            .receive_buffer_size
+            .saturating_sub(self.window_used());
         // SWS avoidance: advertise zero rather than a window smaller than one packet.
         if free < self.mtu() {
             0
@@ -2005,7 +2345,10 @@ impl Association {
             match run {
                 Some((s, e)) if off == e + 1 => run = Some((s, off)),
                 Some((s, e)) => {
-                    gap_blocks.push(GapBlock { start: s as u16, end: e as u16 });
+                    gap_blocks.push(GapBlock {
+                        start: s as u16,
+                        end: e as u16,
+                    });
                     run = Some((off, off));
                 }
                 None => run = Some((off, off)),
@@ -2016,7 +2359,10 @@ impl Association {
             }
         }
         if let Some((s, e)) = run {
-            gap_blocks.push(GapBlock { start: s as u16, end: e as u16 });
+            gap_blocks.push(GapBlock {
+                start: s as u16,
+                end: e as u16,
+            });
         }
         let rwnd = self.rwnd();
         self.last_advertised_rwnd = rwnd;
@@ -2047,14 +2393,24 @@ impl Association {
     }
 
     fn can_send_data(&self) -> bool {
-        matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownReceived)
+        matches!(
+            self.state,
+            State::Established | State::ShutdownPending | State::ShutdownReceived
+        )
     }
 
     fn build_packet(&mut self, now: Instant) -> Option<Bytes> {
         let vt = self.peer.as_ref()?.vtag;
         let mtu = self.mtu();
         let mut buf = BytesMut::with_capacity(mtu);
-        write_common_header(&mut buf, &CommonHeader { src_port: self.cfg.local_port, dst_port: self.cfg.remote_port, verification_tag: vt });
+        write_common_header(
+            &mut buf,
+            &CommonHeader {
+                src_port: self.cfg.local_port,
+                dst_port: self.cfg.remote_port,
+                verification_tag: vt,
+            },
+        );
         let mut any = false;
         let mut data_sent = false;
         // SACK first when due.
@@ -2085,16 +2441,36 @@ impl Association {
                     if c.state != SentState::NeedsRtx {
                         continue;
                     }
-                    let hdr = if self.idata { IDATA_HEADER_LEN } else { DATA_HEADER_LEN };
+                    let hdr = if self.idata {
+                        IDATA_HEADER_LEN
+                    } else {
+                        DATA_HEADER_LEN
+                    };
                     let need = pad4(hdr + c.payload.len());
                     if buf.len() + need > mtu {
                         break;
                     }
                     if self.idata {
                         let f = if c.flags & 2 != 0 { c.ppid } else { c.fsn };
-                        write_idata_header(&mut buf, c.flags, c.tsn, c.stream_id, c.seq, f, c.payload.len());
+                        write_idata_header(
+                            &mut buf,
+                            c.flags,
+                            c.tsn,
+                            c.stream_id,
+                            c.seq,
+                            f,
+                            c.payload.len(),
+                        );
                     } else {
-                        write_data_header(&mut buf, c.flags, c.tsn, c.stream_id, c.seq as u16, c.ppid, c.payload.len());
+                        write_data_header(
+                            &mut buf,
+                            c.flags,
+                            c.tsn,
+                            c.stream_id,
+                            c.seq as u16,
+                            c.ppid,
+                            c.payload.len(),
+                        );
                     }
                     buf.put_slice(&c.payload);
                     buf.put_bytes(0, need - hdr - c.payload.len());
@@ -2114,9 +2490,11 @@ impl Association {
             }
             // New data, within cwnd and the peer's window (§6.1 A, B).
             if self.rtx_pending == 0 {
+                let mut new_data = false;
                 loop {
                     let room = mtu.saturating_sub(buf.len());
-                    let window_ok = self.flight_size < self.cwnd
+                    let window_ok = self.burst_budget > 0
+                        && self.flight_size < self.cwnd
                         && (self.peer_rwnd > 0 || self.flight_size == 0);
                     if !window_ok {
                         break;
@@ -2126,6 +2504,10 @@ impl Association {
                     }
                     any = true;
                     data_sent = true;
+                    new_data = true;
+                }
+                if new_data {
+                    self.burst_budget = self.burst_budget.saturating_sub(1);
                 }
             }
         }
@@ -2168,7 +2550,10 @@ impl Association {
                 continue;
             };
             // PR-SCTP lifetime: a message that expired before its first byte left is dropped.
-            if m.offset == 0 && m.expires.is_some_and(|e| e <= now) && self.peer.as_ref().is_some_and(|p| p.forward_tsn) {
+            if m.offset == 0
+                && m.expires.is_some_and(|e| e <= now)
+                && self.peer.as_ref().is_some_and(|p| p.forward_tsn)
+            {
                 let len = m.payload.len();
                 s.queue.pop_front();
                 s.buffered -= len;
@@ -2180,7 +2565,11 @@ impl Association {
                 }
                 continue;
             }
-            let hdr = if self.idata { IDATA_HEADER_LEN } else { DATA_HEADER_LEN };
+            let hdr = if self.idata {
+                IDATA_HEADER_LEN
+            } else {
+                DATA_HEADER_LEN
+            };
             if room < hdr + 4 {
                 // Put the stream back where it was.
                 if self.current.is_none() {
@@ -2191,7 +2580,11 @@ impl Association {
             let max_payload = room - hdr;
             let max_payload = max_payload & !3; // keep chunks 4-aligned so they pack tightly
             let remaining = m.payload.len() - m.offset;
-            let peer_window = if self.flight_size == 0 { usize::MAX } else { self.peer_rwnd };
+            let peer_window = if self.flight_size == 0 {
+                usize::MAX
+            } else {
+                self.peer_rwnd
+            };
             let take = remaining.min(max_payload).min(peer_window.max(1));
             if take == 0 || (take < remaining && take < max_payload && self.flight_size > 0) {
                 // Window-limited: wait rather than send a runt (SWS avoidance, §6.2.1).
@@ -2202,7 +2595,11 @@ impl Association {
             }
             if m.offset == 0 {
                 if self.idata {
-                    let ctr = if m.unordered { &mut s.next_umid } else { &mut s.next_ssn };
+                    let ctr = if m.unordered {
+                        &mut s.next_umid
+                    } else {
+                        &mut s.next_ssn
+                    };
                     m.seq = *ctr;
                     *ctr = ctr.wrapping_add(1);
                 } else if !m.unordered {

@@ -75,7 +75,12 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(buf: &'a [u8], base: usize, what: &'static str) -> Self {
-        Self { buf, pos: 0, base, what }
+        Self {
+            buf,
+            pos: 0,
+            base,
+            what,
+        }
     }
     fn take<const N: usize>(&mut self) -> Result<[u8; N], Error> {
         let s = self
@@ -407,13 +412,24 @@ fn parse_causes(value: &Bytes, base: usize) -> Result<Vec<ErrorCause>, Error> {
     let mut causes = Vec::new();
     let mut pos = 0usize;
     while pos < value.len() {
-        let mut r = Reader::new(value.get(pos..).unwrap_or_default(), base + pos, "error cause");
+        let mut r = Reader::new(
+            value.get(pos..).unwrap_or_default(),
+            base + pos,
+            "error cause",
+        );
         let code = r.u16()?;
         let len = r.u16()? as usize;
         if len < 4 || pos + len > value.len() {
-            return Err(Error::InvalidLength { what: "error cause", offset: base + pos, length: len });
+            return Err(Error::InvalidLength {
+                what: "error cause",
+                offset: base + pos,
+                length: len,
+            });
         }
-        causes.push(ErrorCause { code, info: value.slice(pos + 4..pos + len) });
+        causes.push(ErrorCause {
+            code,
+            info: value.slice(pos + 4..pos + len),
+        });
         pos = (pos + pad4(len)).min(value.len());
     }
     Ok(causes)
@@ -458,10 +474,17 @@ fn parse_heartbeat(value: &Bytes, base: usize) -> Result<Bytes, Error> {
     let t = r.u16()?;
     let len = r.u16()? as usize;
     if t != HEARTBEAT_INFO {
-        return Err(Error::InvalidValue { what: "HEARTBEAT info type", offset: base });
+        return Err(Error::InvalidValue {
+            what: "HEARTBEAT info type",
+            offset: base,
+        });
     }
     if len < 4 || len > value.len() {
-        return Err(Error::InvalidLength { what: "HEARTBEAT info", offset: base, length: len });
+        return Err(Error::InvalidLength {
+            what: "HEARTBEAT info",
+            offset: base,
+            length: len,
+        });
     }
     Ok(value.slice(4..len))
 }
@@ -479,7 +502,11 @@ impl Chunk {
                 let ssn = r.u16()?;
                 let ppid = r.u32()?;
                 if r.remaining() == 0 {
-                    return Err(Error::InvalidLength { what: "DATA (no user data)", offset: base, length: 16 });
+                    return Err(Error::InvalidLength {
+                        what: "DATA (no user data)",
+                        offset: base,
+                        length: 16,
+                    });
                 }
                 Chunk::Data(DataChunk {
                     tsn,
@@ -501,7 +528,11 @@ impl Chunk {
                 let mid = r.u32()?;
                 let ppid_or_fsn = r.u32()?;
                 if r.remaining() == 0 {
-                    return Err(Error::InvalidLength { what: "I-DATA (no user data)", offset: base, length: 20 });
+                    return Err(Error::InvalidLength {
+                        what: "I-DATA (no user data)",
+                        offset: base,
+                        length: 20,
+                    });
                 }
                 Chunk::IData(IDataChunk {
                     tsn,
@@ -518,10 +549,16 @@ impl Chunk {
             t::INIT | t::INIT_ACK => {
                 let init = parse_init(&value, base)?;
                 if init.initiate_tag == 0 {
-                    return Err(Error::InvalidValue { what: "INIT initiate tag 0", offset: base });
+                    return Err(Error::InvalidValue {
+                        what: "INIT initiate tag 0",
+                        offset: base,
+                    });
                 }
                 if init.num_inbound_streams == 0 || init.num_outbound_streams == 0 {
-                    return Err(Error::InvalidValue { what: "INIT stream count 0", offset: base + 8 });
+                    return Err(Error::InvalidValue {
+                        what: "INIT stream count 0",
+                        offset: base + 8,
+                    });
                 }
                 if ty == t::INIT {
                     Chunk::Init(init)
@@ -554,18 +591,36 @@ impl Chunk {
                 for _ in 0..ndup {
                     dup_tsns.push(r.u32()?);
                 }
-                Chunk::Sack(SackChunk { cum_tsn_ack, a_rwnd, gap_blocks, dup_tsns })
+                Chunk::Sack(SackChunk {
+                    cum_tsn_ack,
+                    a_rwnd,
+                    gap_blocks,
+                    dup_tsns,
+                })
             }
-            t::HEARTBEAT => Chunk::Heartbeat { info: parse_heartbeat(&value, base)? },
-            t::HEARTBEAT_ACK => Chunk::HeartbeatAck { info: parse_heartbeat(&value, base)? },
-            t::ABORT => Chunk::Abort { reflected_tag: flags & 1 != 0, causes: parse_causes(&value, base)? },
+            t::HEARTBEAT => Chunk::Heartbeat {
+                info: parse_heartbeat(&value, base)?,
+            },
+            t::HEARTBEAT_ACK => Chunk::HeartbeatAck {
+                info: parse_heartbeat(&value, base)?,
+            },
+            t::ABORT => Chunk::Abort {
+                reflected_tag: flags & 1 != 0,
+                causes: parse_causes(&value, base)?,
+            },
             t::SHUTDOWN => {
                 let mut r = Reader::new(&value, base, "SHUTDOWN");
-                Chunk::Shutdown { cum_tsn_ack: r.u32()? }
+                Chunk::Shutdown {
+                    cum_tsn_ack: r.u32()?,
+                }
             }
             t::SHUTDOWN_ACK => Chunk::ShutdownAck,
-            t::SHUTDOWN_COMPLETE => Chunk::ShutdownComplete { reflected_tag: flags & 1 != 0 },
-            t::ERROR => Chunk::Error { causes: parse_causes(&value, base)? },
+            t::SHUTDOWN_COMPLETE => Chunk::ShutdownComplete {
+                reflected_tag: flags & 1 != 0,
+            },
+            t::ERROR => Chunk::Error {
+                causes: parse_causes(&value, base)?,
+            },
             t::COOKIE_ECHO => Chunk::CookieEcho { cookie: value },
             t::COOKIE_ACK => Chunk::CookieAck,
             t::PAD => Chunk::Pad { data: value },
@@ -579,9 +634,16 @@ impl Chunk {
                     streams.push(ForwardTsnStream { stream_id, ssn });
                 }
                 if r.remaining() != 0 {
-                    return Err(Error::InvalidLength { what: "FORWARD-TSN", offset: base, length: value.len() + 4 });
+                    return Err(Error::InvalidLength {
+                        what: "FORWARD-TSN",
+                        offset: base,
+                        length: value.len() + 4,
+                    });
                 }
-                Chunk::ForwardTsn { new_cum_tsn, streams }
+                Chunk::ForwardTsn {
+                    new_cum_tsn,
+                    streams,
+                }
             }
             t::I_FORWARD_TSN => {
                 let mut r = Reader::new(&value, base, "I-FORWARD-TSN");
@@ -592,17 +654,37 @@ impl Chunk {
                     let f = r.u16()?;
                     let mid = r.u32()?;
                     if f & !1 != 0 {
-                        return Err(Error::InvalidValue { what: "I-FORWARD-TSN reserved bits", offset: base + r.pos() - 6 });
+                        return Err(Error::InvalidValue {
+                            what: "I-FORWARD-TSN reserved bits",
+                            offset: base + r.pos() - 6,
+                        });
                     }
-                    streams.push(IForwardTsnStream { stream_id, unordered: f & 1 != 0, mid });
+                    streams.push(IForwardTsnStream {
+                        stream_id,
+                        unordered: f & 1 != 0,
+                        mid,
+                    });
                 }
                 if r.remaining() != 0 {
-                    return Err(Error::InvalidLength { what: "I-FORWARD-TSN", offset: base, length: value.len() + 4 });
+                    return Err(Error::InvalidLength {
+                        what: "I-FORWARD-TSN",
+                        offset: base,
+                        length: value.len() + 4,
+                    });
                 }
-                Chunk::IForwardTsn { new_cum_tsn, streams }
+                Chunk::IForwardTsn {
+                    new_cum_tsn,
+                    streams,
+                }
             }
-            t::RE_CONFIG => Chunk::ReConfig { params: crate::param::parse_reconfig_params(&value, base)? },
-            _ => Chunk::Unknown { chunk_type: ty, flags, value },
+            t::RE_CONFIG => Chunk::ReConfig {
+                params: crate::param::parse_reconfig_params(&value, base)?,
+            },
+            _ => Chunk::Unknown {
+                chunk_type: ty,
+                flags,
+                value,
+            },
         };
         Ok(chunk)
     }
@@ -723,14 +805,20 @@ impl Chunk {
             Chunk::ShutdownAck | Chunk::ShutdownComplete { .. } | Chunk::CookieAck => {}
             Chunk::CookieEcho { cookie } => out.put_slice(cookie),
             Chunk::Pad { data } => out.put_slice(data),
-            Chunk::ForwardTsn { new_cum_tsn, streams } => {
+            Chunk::ForwardTsn {
+                new_cum_tsn,
+                streams,
+            } => {
                 out.put_u32(*new_cum_tsn);
                 for s in streams {
                     out.put_u16(s.stream_id);
                     out.put_u16(s.ssn);
                 }
             }
-            Chunk::IForwardTsn { new_cum_tsn, streams } => {
+            Chunk::IForwardTsn {
+                new_cum_tsn,
+                streams,
+            } => {
                 out.put_u32(*new_cum_tsn);
                 for s in streams {
                     out.put_u16(s.stream_id);

@@ -109,7 +109,11 @@ impl ChunkIter {
         let flags = r.u8()?;
         let len = r.u16()? as usize;
         if len < CHUNK_HEADER_LEN || pos + len > self.buf.len() {
-            return Err(Error::InvalidLength { what: "chunk", offset: pos, length: len });
+            return Err(Error::InvalidLength {
+                what: "chunk",
+                offset: pos,
+                length: len,
+            });
         }
         let value = self.buf.slice(pos + CHUNK_HEADER_LEN..pos + len);
         // Padding may be missing after the last chunk.
@@ -129,7 +133,13 @@ impl Packet {
             dst_port: r.u16()?,
             verification_tag: r.u32()?,
         };
-        Ok((header, ChunkIter { buf, pos: COMMON_HEADER_LEN }))
+        Ok((
+            header,
+            ChunkIter {
+                buf,
+                pos: COMMON_HEADER_LEN,
+            },
+        ))
     }
 
     /// Parses a whole packet, verifying its checksum.

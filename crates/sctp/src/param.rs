@@ -74,7 +74,9 @@ impl Param {
     }
     fn value_len(&self) -> usize {
         match self {
-            Param::StateCookie(b) | Param::SupportedExtensions(b) | Param::UnrecognizedParameter(b) => b.len(),
+            Param::StateCookie(b)
+            | Param::SupportedExtensions(b)
+            | Param::UnrecognizedParameter(b) => b.len(),
             Param::ForwardTsnSupported => 0,
             Param::ZeroChecksumAcceptable { .. } => 4,
             Param::Unknown { value, .. } => value.len(),
@@ -90,9 +92,9 @@ impl Param {
         out.put_u16(self.param_type());
         out.put_u16((4 + vlen) as u16);
         match self {
-            Param::StateCookie(b) | Param::SupportedExtensions(b) | Param::UnrecognizedParameter(b) => {
-                out.put_slice(b)
-            }
+            Param::StateCookie(b)
+            | Param::SupportedExtensions(b)
+            | Param::UnrecognizedParameter(b) => out.put_slice(b),
             Param::ForwardTsnSupported => {}
             Param::ZeroChecksumAcceptable { edmid } => out.put_u32(*edmid),
             Param::Unknown { value, .. } => out.put_slice(value),
@@ -114,7 +116,11 @@ fn for_each_tlv(
         let t = r.u16()?;
         let len = r.u16()? as usize;
         if len < 4 || pos + len > buf.len() {
-            return Err(Error::InvalidLength { what, offset: base + pos, length: len });
+            return Err(Error::InvalidLength {
+                what,
+                offset: base + pos,
+                length: len,
+            });
         }
         f(t, buf.slice(pos + 4..pos + len), base + pos)?;
         pos = (pos + pad4(len)).min(buf.len());
@@ -142,7 +148,10 @@ pub(crate) fn parse_params(buf: &Bytes, base: usize) -> Result<Vec<Param>, Error
                 let mut r = Reader::new(&value, off + 4, "Zero Checksum Acceptable parameter");
                 Param::ZeroChecksumAcceptable { edmid: r.u32()? }
             }
-            _ => Param::Unknown { param_type: t, value },
+            _ => Param::Unknown {
+                param_type: t,
+                value,
+            },
         };
         params.push(param);
         Ok(())
@@ -256,37 +265,70 @@ pub(crate) fn parse_reconfig_params(buf: &Bytes, base: usize) -> Result<Vec<Reco
                 let response_seq = r.u32()?;
                 let last_tsn = r.u32()?;
                 let streams = parse_stream_list(&mut r)?;
-                ReconfigParam::OutgoingSsnReset { request_seq, response_seq, last_tsn, streams }
+                ReconfigParam::OutgoingSsnReset {
+                    request_seq,
+                    response_seq,
+                    last_tsn,
+                    streams,
+                }
             }
             p::INCOMING_SSN_RESET => {
                 let request_seq = r.u32()?;
                 let streams = parse_stream_list(&mut r)?;
-                ReconfigParam::IncomingSsnReset { request_seq, streams }
+                ReconfigParam::IncomingSsnReset {
+                    request_seq,
+                    streams,
+                }
             }
-            p::SSN_TSN_RESET => ReconfigParam::SsnTsnReset { request_seq: r.u32()? },
+            p::SSN_TSN_RESET => ReconfigParam::SsnTsnReset {
+                request_seq: r.u32()?,
+            },
             p::RECONFIG_RESPONSE => {
                 let response_seq = r.u32()?;
                 let result = r.u32()?;
-                let next_tsns = if r.remaining() >= 8 { Some((r.u32()?, r.u32()?)) } else { None };
-                ReconfigParam::Response { response_seq, result, next_tsns }
+                let next_tsns = if r.remaining() >= 8 {
+                    Some((r.u32()?, r.u32()?))
+                } else {
+                    None
+                };
+                ReconfigParam::Response {
+                    response_seq,
+                    result,
+                    next_tsns,
+                }
             }
             p::ADD_OUTGOING_STREAMS | p::ADD_INCOMING_STREAMS => {
                 let request_seq = r.u32()?;
                 let new_streams = r.u16()?;
                 let _reserved = r.u16()?;
                 if t == p::ADD_OUTGOING_STREAMS {
-                    ReconfigParam::AddOutgoingStreams { request_seq, new_streams }
+                    ReconfigParam::AddOutgoingStreams {
+                        request_seq,
+                        new_streams,
+                    }
                 } else {
-                    ReconfigParam::AddIncomingStreams { request_seq, new_streams }
+                    ReconfigParam::AddIncomingStreams {
+                        request_seq,
+                        new_streams,
+                    }
                 }
             }
-            _ => return {
-                params.push(ReconfigParam::Unknown { param_type: t, value });
-                Ok(())
-            },
+            _ => {
+                return {
+                    params.push(ReconfigParam::Unknown {
+                        param_type: t,
+                        value,
+                    });
+                    Ok(())
+                }
+            }
         };
         if r.remaining() != 0 {
-            return Err(Error::InvalidLength { what: "RE-CONFIG parameter", offset: off, length: value.len() + 4 });
+            return Err(Error::InvalidLength {
+                what: "RE-CONFIG parameter",
+                offset: off,
+                length: value.len() + 4,
+            });
         }
         params.push(param);
         Ok(())
@@ -300,8 +342,12 @@ impl ReconfigParam {
             ReconfigParam::OutgoingSsnReset { streams, .. } => 12 + 2 * streams.len(),
             ReconfigParam::IncomingSsnReset { streams, .. } => 4 + 2 * streams.len(),
             ReconfigParam::SsnTsnReset { .. } => 4,
-            ReconfigParam::Response { next_tsns, .. } => 8 + if next_tsns.is_some() { 8 } else { 0 },
-            ReconfigParam::AddOutgoingStreams { .. } | ReconfigParam::AddIncomingStreams { .. } => 8,
+            ReconfigParam::Response { next_tsns, .. } => {
+                8 + if next_tsns.is_some() { 8 } else { 0 }
+            }
+            ReconfigParam::AddOutgoingStreams { .. } | ReconfigParam::AddIncomingStreams { .. } => {
+                8
+            }
             ReconfigParam::Unknown { value, .. } => value.len(),
         }
     }
@@ -325,18 +371,30 @@ impl ReconfigParam {
         out.put_u16(t);
         out.put_u16((4 + vlen) as u16);
         match self {
-            ReconfigParam::OutgoingSsnReset { request_seq, response_seq, last_tsn, streams } => {
+            ReconfigParam::OutgoingSsnReset {
+                request_seq,
+                response_seq,
+                last_tsn,
+                streams,
+            } => {
                 out.put_u32(*request_seq);
                 out.put_u32(*response_seq);
                 out.put_u32(*last_tsn);
                 streams.iter().for_each(|s| out.put_u16(*s));
             }
-            ReconfigParam::IncomingSsnReset { request_seq, streams } => {
+            ReconfigParam::IncomingSsnReset {
+                request_seq,
+                streams,
+            } => {
                 out.put_u32(*request_seq);
                 streams.iter().for_each(|s| out.put_u16(*s));
             }
             ReconfigParam::SsnTsnReset { request_seq } => out.put_u32(*request_seq),
-            ReconfigParam::Response { response_seq, result, next_tsns } => {
+            ReconfigParam::Response {
+                response_seq,
+                result,
+                next_tsns,
+            } => {
                 out.put_u32(*response_seq);
                 out.put_u32(*result);
                 if let Some((a, b)) = next_tsns {
@@ -344,8 +402,14 @@ impl ReconfigParam {
                     out.put_u32(*b);
                 }
             }
-            ReconfigParam::AddOutgoingStreams { request_seq, new_streams }
-            | ReconfigParam::AddIncomingStreams { request_seq, new_streams } => {
+            ReconfigParam::AddOutgoingStreams {
+                request_seq,
+                new_streams,
+            }
+            | ReconfigParam::AddIncomingStreams {
+                request_seq,
+                new_streams,
+            } => {
                 out.put_u32(*request_seq);
                 out.put_u16(*new_streams);
                 out.put_u16(0);

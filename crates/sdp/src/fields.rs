@@ -107,16 +107,14 @@ pub struct Connection<'a> {
 
 impl<'a> Connection<'a> {
     pub(crate) fn parse(v: &'a str) -> VResult<Self> {
-        let mut it = v.split(' ');
-        let (Some(nettype), Some(addrtype), Some(address), None) =
-            (it.next(), it.next(), it.next(), it.next())
-        else {
-            return Err(
-                "expected <nettype> <addrtype> <address> separated by single spaces".into(),
-            );
-        };
+        let (nettype, rest) = split_sp(v);
+        let (addrtype, address) = split_sp(rest.unwrap_or(""));
+        let address = address.unwrap_or("");
         if !is_token(nettype) || !is_token(addrtype) || !is_non_ws(address) {
-            return Err("nettype and addrtype must be tokens and the address one word".into());
+            return Err(
+                "expected <nettype> <addrtype> <address>: two tokens and an address, separated by single spaces"
+                    .into(),
+            );
         }
         Ok(Connection {
             nettype,

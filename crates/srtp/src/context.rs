@@ -22,7 +22,7 @@ const E_FLAG: u32 = 0x8000_0000;
 /// Limits and options of a [`Context`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// SRTP replay window in packets (rounded up to a multiple of 64). Default 1024, as
+    /// SRTP replay window in packets (rounded up to a power of two, at least 64). Default 1024, as
     /// libwebrtc uses; RFC 3711 requires at least 64.
     pub replay_window: usize,
     /// SRTCP replay window in packets. Default 1024.

@@ -1,6 +1,6 @@
 //! Sliding replay window over packet indices (RFC 3711 §3.3.2).
 //!
-//! The window is a ring bitmap of `size` bits (rounded up to a multiple of 64), where
+//! The window is a ring bitmap of `size` bits (rounded up to a power of two, at least 64), where
 //! bit `i % size` records whether index `i` was seen, for `i` in
 //! `(highest - size, highest]`. It is allocated once when the stream is created.
 
@@ -18,7 +18,7 @@ pub(crate) enum Check {
 #[derive(Debug, Clone)]
 pub(crate) struct ReplayWindow {
     bits: Vec<u64>,
-    /// Window size in packets (a multiple of 64, at least 64).
+    /// Window size in packets (a power of two, at least 64).
     size: u64,
     /// Highest index accepted so far; meaningless while `empty`.
     highest: u64,
@@ -26,9 +26,10 @@ pub(crate) struct ReplayWindow {
 }
 
 impl ReplayWindow {
-    /// A window of at least `size` packets (rounded up to a multiple of 64).
+    /// A window of at least `size` packets (rounded up to a power of two, at least 64).
     pub(crate) fn new(size: usize) -> Self {
-        let words = size.div_ceil(64).max(1);
+        // A power of two, so that the slot of an index is a mask, not a division.
+        let words = size.div_ceil(64).max(1).next_power_of_two();
         ReplayWindow {
             bits: vec![0; words],
             size: words as u64 * 64,
@@ -46,7 +47,7 @@ impl ReplayWindow {
     }
 
     fn bit(&self, index: u64) -> (usize, u64) {
-        let pos = index % self.size;
+        let pos = index & (self.size - 1);
         ((pos / 64) as usize, 1u64 << (pos % 64))
     }
 
@@ -71,6 +72,9 @@ impl ReplayWindow {
             self.bits.fill(0);
             self.highest = index;
             self.empty = false;
+        } else if index == self.highest + 1 {
+            // The common case, in order: only the new slot changes, and it is set below.
+            self.highest = index;
         } else if index > self.highest {
             let advance = index - self.highest;
             if advance >= self.size {

@@ -4,6 +4,9 @@
 //!
 //! Drives the sans-IO [`ClientTransaction`] with a std UDP socket: retransmits per RFC 8489
 //! §6.2.1 and exits non-zero on timeout or error response.
+//!
+//! With FERRTC_STUN_USERNAME and FERRTC_STUN_PASSWORD set, the request carries USERNAME and
+//! MESSAGE-INTEGRITY (short-term credential) and the response must verify with the same key.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -48,6 +51,18 @@ fn main() {
         "ferrtc-stun example",
     )))
     .unwrap();
+    let key = match (
+        std::env::var("FERRTC_STUN_USERNAME"),
+        std::env::var("FERRTC_STUN_PASSWORD"),
+    ) {
+        (Ok(user), Ok(pass)) => {
+            b.add(&Attribute::Username(Text::new(&user))).unwrap();
+            let key = IntegrityKey::short_term(&pass).expect("password");
+            b.add_message_integrity(&key).unwrap();
+            Some(key)
+        }
+        _ => None,
+    };
     b.add_fingerprint().unwrap();
     let config = TransactionConfig {
         rc: 4,
@@ -68,7 +83,16 @@ fn main() {
         if let Some(ev) = t.poll_event() {
             match ev {
                 TransactionEvent::Response(m) => {
-                    let a = m.attributes_unverified();
+                    let a = match &key {
+                        Some(key) => match m.verify_integrity(key) {
+                            Ok(a) => a,
+                            Err(e) => {
+                                eprintln!("response failed integrity: {e}");
+                                std::process::exit(3);
+                            }
+                        },
+                        None => m.attributes_unverified(),
+                    };
                     if let Some((code, reason)) = a.error_code().unwrap() {
                         eprintln!("error response {code} {reason}");
                         std::process::exit(1);

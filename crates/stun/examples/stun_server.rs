@@ -6,6 +6,10 @@
 //! era clients), SOFTWARE and FINGERPRINT; answers requests with unknown
 //! comprehension-required attributes with 420. With FERRTC_STUN_MAX=N it exits after N
 //! requests (for tests).
+//!
+//! With FERRTC_STUN_PASSWORD set, requests must carry USERNAME and a MESSAGE-INTEGRITY
+//! made with that short-term password (else 400 or 401, RFC 8489 §9.1.3), and responses
+//! are signed with it, as in an ICE connectivity check.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -24,6 +28,9 @@ fn main() {
     let max: Option<usize> = std::env::var("FERRTC_STUN_MAX")
         .ok()
         .and_then(|v| v.parse().ok());
+    let key = std::env::var("FERRTC_STUN_PASSWORD")
+        .ok()
+        .map(|p| IntegrityKey::short_term(&p).expect("password"));
     let sock = UdpSocket::bind(&addr).expect("bind");
     println!("listening on {}", sock.local_addr().unwrap());
     let mut buf = vec![0u8; 2048];
@@ -40,8 +47,29 @@ fn main() {
         if msg.method() != Method::BINDING || msg.class() != Class::Request {
             continue;
         }
+        // Integrity first: nothing of the request is believed before it is checked.
+        let auth_error = key.as_ref().and_then(|key| {
+            if msg.integrity().is_none() || msg.username().ok().flatten().is_none() {
+                return Some((error_code::BAD_REQUEST, "Bad Request"));
+            }
+            match msg.verify_integrity(key) {
+                Ok(_) => None,
+                Err(_) => Some((error_code::UNAUTHENTICATED, "Unauthenticated")),
+            }
+        });
         let unknown = msg.unknown_comprehension_required();
-        let mut b = if unknown.is_empty() {
+        let mut b = if let Some((code, reason)) = auth_error {
+            let mut b = MessageBuilder::new(
+                MessageType::new(Method::BINDING, Class::ErrorResponse),
+                msg.transaction_id(),
+            );
+            b.add(&Attribute::ErrorCode(ErrorCode {
+                code,
+                reason: Text::from_static(reason),
+            }))
+            .unwrap();
+            b
+        } else if unknown.is_empty() {
             let mut b = MessageBuilder::new(
                 MessageType::new(Method::BINDING, Class::SuccessResponse),
                 msg.transaction_id(),
@@ -69,6 +97,9 @@ fn main() {
             "ferrtc-stun example",
         )))
         .unwrap();
+        if let (Some(key), None) = (&key, auth_error) {
+            b.add_message_integrity(key).unwrap();
+        }
         b.add_fingerprint().unwrap();
         sock.send_to(&b.build(), from).expect("send");
         println!("{from}: binding request answered");

@@ -1,28 +1,8 @@
 //! Credentials and integrity keys: short-term and long-term (RFC 8489 §9), USERHASH,
 //! the nonce cookie with its security-feature bits (§9.2), and password preparation.
 //!
-//! # String preparation: what is and is not implemented
-//!
-//! RFC 8489 prepares passwords and realms with the OpaqueString profile of PRECIS
-//! (RFC 8265 §4.2); RFC 5389 (and its test vectors, RFC 5769) used SASLprep (RFC 4013).
-//! Full implementations need the Unicode character database. This crate implements the
-//! subset that matters for real credentials, without tables it cannot ship:
-//!
-//! [`opaque_string`]:
-//! - maps non-ASCII space characters (Unicode Zs) to U+0020 (RFC 8265 §4.2.2 rule 1);
-//! - rejects the empty string, control characters (Cc) and the default-ignorable and
-//!   noncharacter code points that PRECIS FreeformClass disallows (RFC 8264 §9);
-//! - does **not** apply Unicode NFC normalization and does not reject unassigned code
-//!   points. Text already in NFC (what keyboards, IMEs and password managers produce) is
-//!   therefore prepared exactly; ASCII passwords always are.
-//!
-//! [`saslprep`] (for peers that still follow RFC 5389):
-//! - maps the "commonly mapped to nothing" characters of RFC 3454 B.1 to nothing and
-//!   non-ASCII spaces to U+0020;
-//! - applies NFKC only to the compatibility characters that occur in practice and in
-//!   RFC 5769: feminine/masculine ordinals, superscript digits, Roman numerals U+2160–217F
-//!   and the fullwidth ASCII block U+FF01–FF5E;
-//! - rejects control characters and noncharacters.
+//! The string preparation subset is described in the crate documentation,
+//! section "String preparation".
 
 use crate::error::Error;
 use hmac::digest::KeyInit;
@@ -63,7 +43,7 @@ fn is_default_ignorable(c: char) -> bool {
 }
 
 /// Prepare a password (or realm) with the OpaqueString profile (RFC 8265 §4.2), within the
-/// subset described in the [module documentation](self).
+/// subset described in the [crate documentation](crate#string-preparation).
 pub fn opaque_string(s: &str) -> Result<String, Error> {
     if s.is_empty() {
         return Err(Error::InvalidCredential("OpaqueString must not be empty"));
@@ -97,7 +77,7 @@ const ROMAN: [&str; 16] = [
 ];
 
 /// Prepare a password with SASLprep (RFC 4013), within the subset described in the
-/// [module documentation](self). Used by RFC 5389 peers and the RFC 5769 vectors.
+/// [crate documentation](crate#string-preparation). Used by RFC 5389 peers and the RFC 5769 vectors.
 pub fn saslprep(s: &str) -> Result<String, Error> {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -142,7 +122,13 @@ pub fn saslprep(s: &str) -> Result<String, Error> {
     Ok(out)
 }
 
-const SHA1_IV: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+const SHA1_IV: [u32; 5] = [
+    0x6745_2301,
+    0xEFCD_AB89,
+    0x98BA_DCFE,
+    0x1032_5476,
+    0xC3D2_E1F0,
+];
 
 fn sha1_blocks(state: &mut [u32; 5], block: &[u8; 64]) {
     sha1::compress(state, &[(*block).into()]);
@@ -186,6 +172,48 @@ impl Sha1Hmac {
 
     /// HMAC-SHA1 over the concatenation of `parts`.
     pub(crate) fn tag(&self, parts: &[&[u8]]) -> [u8; 20] {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let st = if len <= 119 {
+            self.inner_short(parts, len)
+        } else {
+            self.inner_long(parts)
+        };
+        self.outer(st)
+    }
+
+    /// Inner hash of up to 119 bytes (one or two blocks with padding): one copy into a
+    /// stack buffer and a single call of the compression function.
+    fn inner_short(&self, parts: &[&[u8]], len: usize) -> [u32; 5] {
+        let mut buf = [0u8; 128];
+        let mut at = 0usize;
+        for part in parts {
+            if let Some(dst) = buf.get_mut(at..at + part.len()) {
+                dst.copy_from_slice(part);
+            }
+            at += part.len();
+        }
+        if let Some(b) = buf.get_mut(len) {
+            *b = 0x80;
+        }
+        let nblocks = if len <= 55 { 1 } else { 2 };
+        let bits = ((64 + len as u64) * 8).to_be_bytes();
+        if let Some(dst) = buf.get_mut(nblocks * 64 - 8..nblocks * 64) {
+            dst.copy_from_slice(&bits);
+        }
+        let mut st = self.inner;
+        let (b0, b1) = buf.split_at(64);
+        let b0: [u8; 64] = b0.try_into().unwrap_or([0; 64]);
+        let b1: [u8; 64] = b1.try_into().unwrap_or([0; 64]);
+        if nblocks == 1 {
+            sha1::compress(&mut st, &[b0.into()]);
+        } else {
+            sha1::compress(&mut st, &[b0.into(), b1.into()]);
+        }
+        st
+    }
+
+    /// Inner hash of any length, streamed block by block.
+    fn inner_long(&self, parts: &[&[u8]]) -> [u32; 5] {
         let mut st = self.inner;
         let mut block = [0u8; 64];
         let mut fill = 0usize;
@@ -221,7 +249,10 @@ impl Sha1Hmac {
             len.copy_from_slice(&(total * 8).to_be_bytes());
         }
         sha1_blocks(&mut st, &block);
+        st
+    }
 
+    fn outer(&self, st: [u32; 5]) -> [u8; 20] {
         let mut ob = [0u8; 64];
         for (chunk, w) in ob.chunks_exact_mut(4).zip(st) {
             chunk.copy_from_slice(&w.to_be_bytes());

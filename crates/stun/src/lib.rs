@@ -9,6 +9,33 @@
 //! - [`ClientTransaction`] retransmits requests (RFC 8489 §6.2) without doing any I/O.
 //! - [`demux`] tells STUN from DTLS, RTP/RTCP, ChannelData and ZRTP by the first byte
 //!   (RFC 7983).
+//!
+//! # String preparation
+//!
+//! RFC 8489 prepares passwords and realms with the OpaqueString profile of PRECIS
+//! (RFC 8265 §4.2); RFC 5389 (and its test vectors, RFC 5769) used SASLprep (RFC 4013).
+//! Full implementations need the Unicode character database. This crate implements the
+//! subset that matters for real credentials, without tables it cannot ship:
+//!
+//! [`opaque_string`] (what [`IntegrityKey`] uses):
+//! - maps non-ASCII space characters (Unicode Zs) to U+0020 (RFC 8265 §4.2.2 rule 1);
+//! - rejects the empty string, control characters (Cc) and the default-ignorable and
+//!   noncharacter code points that PRECIS FreeformClass disallows (RFC 8264 §9);
+//! - does **not** apply Unicode NFC normalization and does not reject unassigned code
+//!   points. Text already in NFC (what keyboards, IMEs and password managers produce) is
+//!   therefore prepared exactly; ASCII passwords always are.
+//!
+//! [`saslprep`] (for peers that still follow RFC 5389):
+//! - maps the "commonly mapped to nothing" characters of RFC 3454 B.1 to nothing and
+//!   non-ASCII spaces to U+0020;
+//! - applies NFKC only to the compatibility characters that occur in practice and in
+//!   RFC 5769: feminine/masculine ordinals, superscript digits, Roman numerals U+2160–217F
+//!   and the fullwidth ASCII block U+FF01–FF5E;
+//! - rejects control characters and noncharacters.
+//!
+//! RFC 8489 Appendix B.1 calls its password preparation OpaqueString, but the mapping it
+//! shows (soft hyphen dropped, U+00AA to `a`, U+2168 to `IX`) is SASLprep's; real
+//! OpaqueString rejects the soft hyphen. The vector tests use [`saslprep`] for it.
 #![forbid(unsafe_code)]
 
 mod attributes;

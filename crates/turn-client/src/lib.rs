@@ -3,7 +3,8 @@
 //! [`TurnClient`] allocates a relayed address with long-term credentials (401 challenge,
 //! 438 stale-nonce recovery), keeps the allocation, permissions and channel bindings
 //! refreshed, and relays data through Send/Data indications and ChannelData. It does no
-//! I/O: see the `turn_relay` example and `tests/coturn.rs` for a std-socket driver.
+//! I/O: `tests/coturn.rs` drives it with std sockets against a real coturn
+//! (`cargo xtask coturn`).
 //!
 //! The byte-stream transports (TCP and TLS) only differ in who owns the stream: hand the
 //! plaintext bytes to [`TurnClient::handle_stream_data`] and write what

@@ -1,0 +1,658 @@
+//! WebRTC data channels (RFC 8831) with DCEP (RFC 8832), as a sans-IO layer over a
+//! [`ferrtc_sctp::Association`].
+//!
+//! [`DataChannels`] owns the association and has the same shape: feed packets with
+//! [`handle_receive`](DataChannels::handle_receive), drain
+//! [`poll_transmit`](DataChannels::poll_transmit) and [`poll_event`](DataChannels::poll_event),
+//! call [`handle_timeout`](DataChannels::handle_timeout) at
+//! [`poll_timeout`](DataChannels::poll_timeout). Channels follow the W3C `RTCDataChannel`
+//! model: `readyState`, `ordered`, `maxRetransmits`, `maxPacketLifeTime`, `negotiated`/`id`,
+//! `bufferedAmount` and its low-threshold event, and `close()` through a stream reset.
+#![forbid(unsafe_code)]
+
+pub mod dcep;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use ferrtc_sctp::{ppid, Association, Config, Event as SctpEvent, SendOptions, State as SctpState};
+use rand_core::RngCore;
+use tracing::debug;
+
+pub use dcep::ChannelType;
+
+/// Errors of the data channel layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A DCEP message could not be parsed.
+    #[error("DCEP message at offset {offset}: {what}")]
+    Dcep {
+        /// What was wrong.
+        what: &'static str,
+        /// Offset in the message.
+        offset: usize,
+    },
+    /// No channel has this id.
+    #[error("data channel {0} does not exist")]
+    NoSuchChannel(u16),
+    /// The id is taken, or has the wrong parity for our DTLS role.
+    #[error("data channel id {0} is in use or not valid for this role")]
+    IdUnavailable(u16),
+    /// Every stream id of our parity is in use (the `max_channels` limit).
+    #[error("no free data channel id")]
+    NoFreeId,
+    /// The channel is not open.
+    #[error("data channel {0} is not open")]
+    NotOpen(u16),
+    /// Both maxRetransmits and maxPacketLifeTime were given (W3C: TypeError).
+    #[error("maxRetransmits and maxPacketLifeTime are mutually exclusive")]
+    BothReliabilityLimits,
+    /// Label or protocol longer than 65535 bytes.
+    #[error("data channel label or protocol too long")]
+    TooLong,
+    /// An error from the SCTP association.
+    #[error(transparent)]
+    Sctp(#[from] ferrtc_sctp::Error),
+}
+
+/// Which DTLS role this endpoint has; it decides the parity of the stream ids it picks
+/// (RFC 8832 §6: the DTLS client uses even ids, the server odd ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtlsRole {
+    /// DTLS client: even stream ids.
+    Client,
+    /// DTLS server: odd stream ids.
+    Server,
+}
+
+/// W3C `RTCDataChannelState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadyState {
+    /// Waiting for the association (or, for the opener, DCEP in flight).
+    Connecting,
+    /// Data may be sent.
+    Open,
+    /// `close()` called or the peer reset the stream; waiting for both resets.
+    Closing,
+    /// Closed; the id can be reused.
+    Closed,
+}
+
+/// W3C `RTCDataChannelInit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelInit {
+    /// Label.
+    pub label: String,
+    /// Sub-protocol.
+    pub protocol: String,
+    /// In-order delivery (default true).
+    pub ordered: bool,
+    /// Partial reliability by retransmissions.
+    pub max_retransmits: Option<u16>,
+    /// Partial reliability by lifetime, in milliseconds.
+    pub max_packet_life_time: Option<u16>,
+    /// Out-of-band negotiated channel with this id (no DCEP); `None` for DCEP.
+    pub negotiated: Option<u16>,
+    /// DCEP priority (256 = normal).
+    pub priority: u16,
+}
+
+impl Default for ChannelInit {
+    fn default() -> Self {
+        Self {
+            label: String::new(),
+            protocol: String::new(),
+            ordered: true,
+            max_retransmits: None,
+            max_packet_life_time: None,
+            negotiated: None,
+            priority: 256,
+        }
+    }
+}
+
+/// A channel's properties, as the W3C API exposes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelInfo {
+    /// Stream id.
+    pub id: u16,
+    /// Label.
+    pub label: String,
+    /// Sub-protocol.
+    pub protocol: String,
+    /// Ordered delivery.
+    pub ordered: bool,
+    /// maxRetransmits.
+    pub max_retransmits: Option<u16>,
+    /// maxPacketLifeTime (ms).
+    pub max_packet_life_time: Option<u16>,
+    /// Negotiated out of band.
+    pub negotiated: bool,
+    /// readyState.
+    pub ready_state: ReadyState,
+    /// DCEP priority.
+    pub priority: u16,
+}
+
+/// What the data channel layer tells the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The SCTP association is up.
+    Connected,
+    /// A channel became open (ours, or one the peer opened with DCEP: `RTCDataChannelEvent`).
+    ChannelOpen {
+        /// Stream id.
+        id: u16,
+        /// Whether the peer opened it.
+        remote: bool,
+    },
+    /// A message arrived.
+    Message {
+        /// Channel.
+        id: u16,
+        /// Payload (empty for the empty-string / empty-binary PPIDs).
+        data: Bytes,
+        /// Binary (PPID 53/57) or text (51/56).
+        binary: bool,
+    },
+    /// bufferedAmount dropped to the bufferedAmountLowThreshold.
+    BufferedAmountLow(u16),
+    /// The channel is closing.
+    ChannelClosing(u16),
+    /// The channel closed; its id is free again.
+    ChannelClosed(u16),
+    /// The association ended.
+    Closed {
+        /// Why.
+        reason: String,
+    },
+}
+
+struct Channel {
+    info: ChannelInfo,
+    /// Opener side waits for DATA_CHANNEL_ACK; until then messages go ordered (RFC 8832 §6).
+    awaiting_ack: bool,
+    /// DCEP OPEN must still be sent (association not up yet).
+    open_pending: bool,
+    outgoing_reset_done: bool,
+    incoming_reset_done: bool,
+    /// Deprecated partial PPIDs (52, 54): fragments collected until the final PPID.
+    partial: Option<BytesMut>,
+}
+
+/// Limits of the data channel layer.
+#[derive(Debug, Clone)]
+pub struct ChannelConfig {
+    /// Largest number of channels (open or closing) at once.
+    pub max_channels: usize,
+    /// Largest message assembled from deprecated partial-PPID fragments.
+    pub max_partial_message: usize,
+}
+
+impl Default for ChannelConfig {
+    fn default() -> Self {
+        Self {
+            max_channels: 65534,
+            max_partial_message: 256 * 1024,
+        }
+    }
+}
+
+/// Data channels over one SCTP association.
+pub struct DataChannels {
+    assoc: Association,
+    role: DtlsRole,
+    cfg: ChannelConfig,
+    channels: BTreeMap<u16, Channel>,
+    events: std::collections::VecDeque<Event>,
+    now: Instant,
+    connected: bool,
+}
+
+impl std::fmt::Debug for DataChannels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataChannels")
+            .field("role", &self.role)
+            .field("channels", &self.channels.len())
+            .field("assoc", &self.assoc)
+            .finish()
+    }
+}
+
+impl DataChannels {
+    /// Creates the layer and its association. Call [`connect`](Self::connect) on both ends
+    /// once DTLS is up (WebRTC peers both send INIT).
+    pub fn new(
+        role: DtlsRole,
+        sctp: Config,
+        cfg: ChannelConfig,
+        now: Instant,
+        rng: &mut impl RngCore,
+    ) -> Self {
+        Self {
+            assoc: Association::new(sctp, now, rng),
+            role,
+            cfg,
+            channels: BTreeMap::new(),
+            events: Default::default(),
+            now,
+            connected: false,
+        }
+    }
+
+    /// Starts the SCTP handshake.
+    pub fn connect(&mut self, now: Instant) {
+        self.now = now;
+        self.assoc.connect(now);
+    }
+
+    /// The underlying association.
+    pub fn association(&self) -> &Association {
+        &self.assoc
+    }
+
+    /// The underlying association, for what this layer does not wrap (stats, raw sends with
+    /// other PPIDs).
+    pub fn association_mut(&mut self) -> &mut Association {
+        &mut self.assoc
+    }
+
+    /// Creates a channel (W3C `createDataChannel`). With `negotiated`, the id is the
+    /// application's and no DCEP is sent; otherwise an id of our parity is chosen and
+    /// DATA_CHANNEL_OPEN is sent (at once, or when the association comes up).
+    pub fn create_channel(&mut self, init: ChannelInit) -> Result<u16, Error> {
+        if init.max_retransmits.is_some() && init.max_packet_life_time.is_some() {
+            return Err(Error::BothReliabilityLimits);
+        }
+        if init.label.len() > 65535 || init.protocol.len() > 65535 {
+            return Err(Error::TooLong);
+        }
+        if self.channels.len() >= self.cfg.max_channels {
+            return Err(Error::NoFreeId);
+        }
+        let id = match init.negotiated {
+            Some(id) => {
+                if self.channels.contains_key(&id) || id == 65535 {
+                    return Err(Error::IdUnavailable(id));
+                }
+                id
+            }
+            None => self.free_id()?,
+        };
+        let negotiated = init.negotiated.is_some();
+        let ch = Channel {
+            info: ChannelInfo {
+                id,
+                label: init.label,
+                protocol: init.protocol,
+                ordered: init.ordered,
+                max_retransmits: init.max_retransmits,
+                max_packet_life_time: init.max_packet_life_time,
+                negotiated,
+                ready_state: ReadyState::Connecting,
+                priority: init.priority,
+            },
+            awaiting_ack: !negotiated,
+            open_pending: !negotiated,
+            outgoing_reset_done: false,
+            incoming_reset_done: false,
+            partial: None,
+        };
+        self.channels.insert(id, ch);
+        if self.connected {
+            self.activate(id);
+        }
+        Ok(id)
+    }
+
+    fn free_id(&self) -> Result<u16, Error> {
+        let start = match self.role {
+            DtlsRole::Client => 0u16,
+            DtlsRole::Server => 1,
+        };
+        let mut id = start;
+        loop {
+            if !self.channels.contains_key(&id) {
+                return Ok(id);
+            }
+            id = match id.checked_add(2) {
+                Some(n) if n < 65535 => n,
+                _ => return Err(Error::NoFreeId),
+            };
+        }
+    }
+
+    /// Association is up: send pending OPENs and open negotiated channels.
+    fn activate(&mut self, id: u16) {
+        let Some(ch) = self.channels.get_mut(&id) else {
+            return;
+        };
+        if ch.info.ready_state != ReadyState::Connecting {
+            return;
+        }
+        if ch.open_pending {
+            let (channel_type, param) =
+                match (ch.info.max_retransmits, ch.info.max_packet_life_time) {
+                    (Some(n), _) => (ChannelType::PartialReliableRexmit, u32::from(n)),
+                    (None, Some(ms)) => (ChannelType::PartialReliableTimed, u32::from(ms)),
+                    _ => (ChannelType::Reliable, 0),
+                };
+            let open = dcep::Message::Open(dcep::Open {
+                channel_type,
+                unordered: !ch.info.ordered,
+                priority: ch.info.priority,
+                reliability_parameter: param,
+                label: ch.info.label.clone(),
+                protocol: ch.info.protocol.clone(),
+            });
+            // DCEP messages are always sent reliably and in order (RFC 8832 §6).
+            if let Err(e) = self.assoc.send(
+                self.now,
+                id,
+                ppid::DCEP,
+                open.to_bytes(),
+                SendOptions::default(),
+            ) {
+                debug!(id, error = %e, "DCEP OPEN not sent");
+                return;
+            }
+            ch.open_pending = false;
+        }
+        ch.info.ready_state = ReadyState::Open;
+        self.events
+            .push_back(Event::ChannelOpen { id, remote: false });
+    }
+
+    /// Properties of a channel.
+    pub fn channel(&self, id: u16) -> Option<&ChannelInfo> {
+        self.channels.get(&id).map(|c| &c.info)
+    }
+
+    /// Ids of all channels, ascending.
+    pub fn channel_ids(&self) -> impl Iterator<Item = u16> + '_ {
+        self.channels.keys().copied()
+    }
+
+    /// W3C `bufferedAmount`: bytes queued on the channel and not yet sent.
+    pub fn buffered_amount(&self, id: u16) -> usize {
+        self.assoc.buffered_amount(id)
+    }
+
+    /// W3C `bufferedAmountLowThreshold`.
+    pub fn set_buffered_amount_low_threshold(&mut self, id: u16, threshold: usize) {
+        self.assoc.set_buffered_amount_low_threshold(id, threshold);
+    }
+
+    fn send_options(&self, ch: &Channel) -> SendOptions {
+        SendOptions {
+            // Until the ACK arrives the opener sends in order (RFC 8832 §6).
+            unordered: !ch.info.ordered && !ch.awaiting_ack,
+            max_retransmits: ch.info.max_retransmits,
+            lifetime: ch
+                .info
+                .max_packet_life_time
+                .map(|ms| Duration::from_millis(u64::from(ms))),
+        }
+    }
+
+    fn send(&mut self, id: u16, data: Bytes, binary: bool) -> Result<(), Error> {
+        let ch = self.channels.get(&id).ok_or(Error::NoSuchChannel(id))?;
+        if ch.info.ready_state != ReadyState::Open {
+            return Err(Error::NotOpen(id));
+        }
+        let opts = self.send_options(ch);
+        // Empty messages use their own PPIDs with one byte of payload (RFC 8831 §6.6).
+        let (ppid, payload) = match (binary, data.is_empty()) {
+            (false, false) => (ppid::STRING, data),
+            (false, true) => (ppid::STRING_EMPTY, Bytes::from_static(&[0])),
+            (true, false) => (ppid::BINARY, data),
+            (true, true) => (ppid::BINARY_EMPTY, Bytes::from_static(&[0])),
+        };
+        self.assoc.send(self.now, id, ppid, payload, opts)?;
+        Ok(())
+    }
+
+    /// Sends a text message (`send(string)`).
+    pub fn send_text(&mut self, now: Instant, id: u16, text: &str) -> Result<(), Error> {
+        self.now = self.now.max(now);
+        self.send(id, Bytes::copy_from_slice(text.as_bytes()), false)
+    }
+
+    /// Sends a binary message (`send(ArrayBuffer)`).
+    pub fn send_binary(&mut self, now: Instant, id: u16, data: Bytes) -> Result<(), Error> {
+        self.now = self.now.max(now);
+        self.send(id, data, true)
+    }
+
+    /// W3C `close()`: the outgoing stream is reset once queued data is sent; the channel is
+    /// closed when both directions are reset (RFC 8831 §6.7).
+    pub fn close(&mut self, id: u16) -> Result<(), Error> {
+        let ch = self.channels.get_mut(&id).ok_or(Error::NoSuchChannel(id))?;
+        match ch.info.ready_state {
+            ReadyState::Closing | ReadyState::Closed => return Ok(()),
+            _ => {}
+        }
+        ch.info.ready_state = ReadyState::Closing;
+        self.events.push_back(Event::ChannelClosing(id));
+        if self.assoc.state() == SctpState::Established {
+            self.assoc.reset_streams(&[id])?;
+        } else {
+            self.finish_close(id);
+        }
+        Ok(())
+    }
+
+    fn finish_close(&mut self, id: u16) {
+        if self.channels.remove(&id).is_some() {
+            self.events.push_back(Event::ChannelClosed(id));
+        }
+    }
+
+    /// Feeds one received SCTP packet.
+    pub fn handle_receive(&mut self, now: Instant, packet: Bytes) -> Result<(), Error> {
+        self.now = self.now.max(now);
+        let r = self.assoc.handle_receive(now, packet);
+        self.process_events();
+        r.map_err(Error::from)
+    }
+
+    /// Timer expiry.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        self.assoc.handle_timeout(now);
+        self.process_events();
+    }
+
+    /// Next packet to send.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        let p = self.assoc.poll_transmit();
+        self.process_events();
+        p
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.assoc.poll_timeout()
+    }
+
+    /// Next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.process_events();
+        self.events.pop_front()
+    }
+
+    fn process_events(&mut self) {
+        while let Some(ev) = self.assoc.poll_event() {
+            match ev {
+                SctpEvent::Connected | SctpEvent::Restarted => {
+                    self.connected = true;
+                    self.events.push_back(Event::Connected);
+                    let ids: Vec<u16> = self.channels.keys().copied().collect();
+                    for id in ids {
+                        self.activate(id);
+                    }
+                }
+                SctpEvent::Message(m) => self.on_message(m),
+                SctpEvent::BufferedAmountLow(id) => {
+                    self.events.push_back(Event::BufferedAmountLow(id))
+                }
+                SctpEvent::SendBufferLow => {}
+                SctpEvent::OutgoingStreamsReset(ids) => {
+                    for id in ids {
+                        if let Some(ch) = self.channels.get_mut(&id) {
+                            ch.outgoing_reset_done = true;
+                            if ch.incoming_reset_done {
+                                self.finish_close(id);
+                            }
+                        }
+                    }
+                }
+                SctpEvent::IncomingStreamsReset(ids) => {
+                    for id in ids {
+                        let Some(ch) = self.channels.get_mut(&id) else {
+                            continue;
+                        };
+                        ch.incoming_reset_done = true;
+                        if ch.outgoing_reset_done {
+                            self.finish_close(id);
+                            continue;
+                        }
+                        if ch.info.ready_state != ReadyState::Closing {
+                            // The peer closed: close our side too.
+                            ch.info.ready_state = ReadyState::Closing;
+                            self.events.push_back(Event::ChannelClosing(id));
+                            if self.assoc.reset_streams(&[id]).is_err() {
+                                self.finish_close(id);
+                            }
+                        }
+                    }
+                }
+                SctpEvent::StreamResetFailed(ids) => {
+                    for id in ids {
+                        self.finish_close(id);
+                    }
+                }
+                SctpEvent::Closed | SctpEvent::Aborted { .. } => {
+                    let reason = match &ev {
+                        SctpEvent::Aborted { reason } => reason.clone(),
+                        _ => "closed".to_string(),
+                    };
+                    let ids: Vec<u16> = self.channels.keys().copied().collect();
+                    for id in ids {
+                        self.finish_close(id);
+                    }
+                    self.events.push_back(Event::Closed { reason });
+                }
+            }
+        }
+    }
+
+    fn on_message(&mut self, m: ferrtc_sctp::Message) {
+        let id = m.stream_id;
+        if m.ppid == ppid::DCEP {
+            match dcep::Message::parse(&m.payload) {
+                Ok(dcep::Message::Open(o)) => self.on_open(id, o),
+                Ok(dcep::Message::Ack) => {
+                    if let Some(ch) = self.channels.get_mut(&id) {
+                        ch.awaiting_ack = false;
+                    }
+                }
+                Err(e) => debug!(id, error = %e, "bad DCEP message ignored"),
+            }
+            return;
+        }
+        let Some(ch) = self.channels.get_mut(&id) else {
+            debug!(id, "message on a stream without a channel dropped");
+            return;
+        };
+        if ch.info.ready_state == ReadyState::Closed {
+            return;
+        }
+        // Any data from the peer implies it got our OPEN (RFC 8832 §6).
+        ch.awaiting_ack = false;
+        let (binary, data) = match m.ppid {
+            ppid::STRING => (false, m.payload),
+            ppid::BINARY => (true, m.payload),
+            ppid::STRING_EMPTY => (false, Bytes::new()),
+            ppid::BINARY_EMPTY => (true, Bytes::new()),
+            ppid::STRING_PARTIAL | ppid::BINARY_PARTIAL => {
+                // Deprecated (RFC 8831 §8): a fragment of a larger message.
+                let buf = ch.partial.get_or_insert_with(BytesMut::new);
+                if buf.len() + m.payload.len() > self.cfg.max_partial_message {
+                    ch.partial = None;
+                    debug!(id, "partial-PPID message too large, dropped");
+                } else {
+                    buf.extend_from_slice(&m.payload);
+                }
+                return;
+            }
+            other => {
+                debug!(id, ppid = other, "unknown PPID dropped");
+                return;
+            }
+        };
+        let data = match ch.partial.take() {
+            Some(mut head) => {
+                if head.len() + data.len() > self.cfg.max_partial_message {
+                    return;
+                }
+                head.extend_from_slice(&data);
+                head.freeze()
+            }
+            None => data,
+        };
+        self.events.push_back(Event::Message { id, data, binary });
+    }
+
+    fn on_open(&mut self, id: u16, o: dcep::Open) {
+        let theirs = match self.role {
+            DtlsRole::Client => !id.is_multiple_of(2),
+            DtlsRole::Server => id.is_multiple_of(2),
+        };
+        if self.channels.contains_key(&id)
+            || !theirs
+            || self.channels.len() >= self.cfg.max_channels
+        {
+            debug!(id, "DCEP OPEN for an id in use or of our parity: ignored");
+            return;
+        }
+        let (max_retransmits, max_packet_life_time) = match o.channel_type {
+            ChannelType::Reliable => (None, None),
+            ChannelType::PartialReliableRexmit => {
+                (Some(o.reliability_parameter.min(65535) as u16), None)
+            }
+            ChannelType::PartialReliableTimed => {
+                (None, Some(o.reliability_parameter.min(65535) as u16))
+            }
+        };
+        let ch = Channel {
+            info: ChannelInfo {
+                id,
+                label: o.label,
+                protocol: o.protocol,
+                ordered: !o.unordered,
+                max_retransmits,
+                max_packet_life_time,
+                negotiated: false,
+                ready_state: ReadyState::Open,
+                priority: o.priority,
+            },
+            awaiting_ack: false,
+            open_pending: false,
+            outgoing_reset_done: false,
+            incoming_reset_done: false,
+            partial: None,
+        };
+        self.channels.insert(id, ch);
+        let ack = dcep::Message::Ack.to_bytes();
+        if let Err(e) = self
+            .assoc
+            .send(self.now, id, ppid::DCEP, ack, SendOptions::default())
+        {
+            debug!(id, error = %e, "DCEP ACK not sent");
+        }
+        self.events
+            .push_back(Event::ChannelOpen { id, remote: true });
+    }
+}
