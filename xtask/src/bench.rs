@@ -35,7 +35,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
 /// Mean time in ns per (group, function), from criterion's `new/` result directories.
 fn collect(dir: &Path, out: &mut BTreeMap<String, BTreeMap<String, f64>>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let p = entry.path();
         if p.is_dir() {
@@ -78,8 +80,13 @@ fn table(dir: &Path) -> Result<String, String> {
         "| benchmark | ferrtc | other | other's time | ratio (other / ferrtc) |\n|---|---|---|---|---|\n",
     );
     for (group, funcs) in &res {
-        let Some(ours) = funcs.get("ferrtc") else { continue };
-        let others: Vec<_> = funcs.iter().filter(|(f, _)| f.as_str() != "ferrtc").collect();
+        let Some(ours) = funcs.get("ferrtc") else {
+            continue;
+        };
+        let others: Vec<_> = funcs
+            .iter()
+            .filter(|(f, _)| f.as_str() != "ferrtc")
+            .collect();
         if others.is_empty() {
             s += &format!("| {group} | {} | — | — | — |\n", fmt_ns(*ours));
         }

@@ -55,7 +55,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         if std::path::Path::new(&seeds).is_dir() {
             cmd_args.push(&seeds);
         }
-        cmd_args.extend(["--", &max_time, "-rss_limit_mb=2048", "-print_final_stats=1"]);
+        cmd_args.extend([
+            "--",
+            &max_time,
+            "-rss_limit_mb=2048",
+            "-print_final_stats=1",
+        ]);
         eprintln!("== fuzz {t} for {seconds} s");
         let status = Command::new("cargo")
             .args(&cmd_args)
@@ -66,10 +71,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
             failed.push(t.to_string());
         }
     }
-    println!("fuzz: {} target(s), {} failed {:?}", targets.len(), failed.len(), failed);
+    println!(
+        "fuzz: {} target(s), {} failed {:?}",
+        targets.len(),
+        failed.len(),
+        failed
+    );
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(format!("fuzz targets crashed: {failed:?} (see fuzz/artifacts/)"))
+        Err(format!(
+            "fuzz targets crashed: {failed:?} (see fuzz/artifacts/)"
+        ))
     }
 }

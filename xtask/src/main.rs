@@ -10,7 +10,12 @@
 //! Each checker against a real peer (coturn, libsrtp, OpenSSL, …) is a module with a
 //! `run(&[String]) -> Result<(), String>` and an entry in [`COMMANDS`].
 #![forbid(unsafe_code)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod bench;
 mod coturn;
@@ -27,16 +32,66 @@ type Command = fn(&[String]) -> Result<(), String>;
 
 /// Every subcommand: name, one-line help, entry point, and whether `conformance` runs it.
 const COMMANDS: &[(&str, &str, Command, bool)] = &[
-    ("ci", "fmt check, clippy with warnings denied, all tests", ci, false),
-    ("fuzz", "[--seconds N] [TARGET]: run the cargo-fuzz targets", fuzz::run, false),
-    ("bench", "[FILTER]: run benches and rewrite docs/performance.md", bench::run, false),
-    ("conformance", "run every conformance check and print one table", conformance, false),
-    ("vectors", "RFC test vectors and real captures (cargo test of the vector suites)", vectors, true),
-    ("ice-aioice", "ferrtc ICE agent <-> aioice on loopback, both roles", ice_aioice::run, true),
-    ("ice-nat", "two ferrtc ICE agents behind EIM/symmetric NATs (netns, nftables) with coturn", ice_nat::run, true),
-    ("libsrtp", "[PACKETS]: ferrtc-srtp <-> libsrtp (pylibsrtp), byte for byte, every profile", libsrtp::run, true),
-    ("dtls-openssl", "ferrtc-dtls <-> openssl s_server/s_client on loopback, keying material equal", dtls_openssl::run, true),
-    ("coturn", "ferrtc-turn-client and ferrtc-stun examples <-> coturn on loopback, UDP and TCP", coturn::run, true),
+    (
+        "ci",
+        "fmt check, clippy with warnings denied, all tests",
+        ci,
+        false,
+    ),
+    (
+        "fuzz",
+        "[--seconds N] [TARGET]: run the cargo-fuzz targets",
+        fuzz::run,
+        false,
+    ),
+    (
+        "bench",
+        "[FILTER]: run benches and rewrite docs/performance.md",
+        bench::run,
+        false,
+    ),
+    (
+        "conformance",
+        "run every conformance check and print one table",
+        conformance,
+        false,
+    ),
+    (
+        "vectors",
+        "RFC test vectors and real captures (cargo test of the vector suites)",
+        vectors,
+        true,
+    ),
+    (
+        "ice-aioice",
+        "ferrtc ICE agent <-> aioice on loopback, both roles",
+        ice_aioice::run,
+        true,
+    ),
+    (
+        "ice-nat",
+        "two ferrtc ICE agents behind EIM/symmetric NATs (netns, nftables) with coturn",
+        ice_nat::run,
+        true,
+    ),
+    (
+        "libsrtp",
+        "[PACKETS]: ferrtc-srtp <-> libsrtp (pylibsrtp), byte for byte, every profile",
+        libsrtp::run,
+        true,
+    ),
+    (
+        "dtls-openssl",
+        "ferrtc-dtls <-> openssl s_server/s_client on loopback, keying material equal",
+        dtls_openssl::run,
+        true,
+    ),
+    (
+        "coturn",
+        "ferrtc-turn-client and ferrtc-stun examples <-> coturn on loopback, UDP and TCP",
+        coturn::run,
+        true,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -68,7 +123,14 @@ fn usage() {
 
 fn ci(_args: &[String]) -> Result<(), String> {
     util::cargo(&["fmt", "--all", "--check"])?;
-    util::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    util::cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     util::cargo(&["test", "--workspace"])
 }
 
