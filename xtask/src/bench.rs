@@ -15,11 +15,15 @@ const BEGIN: &str = "<!-- bench:begin -->";
 const END: &str = "<!-- bench:end -->";
 
 pub fn run(args: &[String]) -> Result<(), String> {
+    // `--report`: only rebuild the table from the results criterion already has.
+    let report_only = args.iter().any(|a| a == "--report");
     let mut cargo_args = vec!["bench", "-p", "ferrtc-benches"];
-    if let Some(f) = args.first() {
+    if let Some(f) = args.iter().find(|a| !a.starts_with("--")) {
         cargo_args.extend(["--bench", f.as_str()]);
     }
-    util::cargo(&cargo_args)?;
+    if !report_only {
+        util::cargo(&cargo_args)?;
+    }
     let table = table(&util::root().join("target/criterion"))?;
     println!("{table}");
     let doc = util::root().join("docs/performance.md");

@@ -45,21 +45,23 @@ fn is_default_ignorable(c: char) -> bool {
 /// Prepare a password (or realm) with the OpaqueString profile (RFC 8265 §4.2), within the
 /// subset described in the [crate documentation](crate#string-preparation).
 pub fn opaque_string(s: &str) -> Result<String, Error> {
+    use unicode_normalization::UnicodeNormalization;
     if s.is_empty() {
         return Err(Error::InvalidCredential("OpaqueString must not be empty"));
     }
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if is_non_ascii_space(c) {
-            out.push(' ');
-        } else if is_control(c) {
+    // RFC 8265 §4.2.2: additional mapping (non-ASCII spaces to U+0020), then NFC, then the
+    // FreeformClass rules (RFC 8264 §8) on the result.
+    let mapped = s
+        .chars()
+        .map(|c| if is_non_ascii_space(c) { ' ' } else { c });
+    let out: String = mapped.nfc().collect();
+    for c in out.chars() {
+        if is_control(c) {
             return Err(Error::InvalidCredential("control character"));
         } else if is_default_ignorable(c) || is_noncharacter(c) {
             return Err(Error::InvalidCredential(
                 "default-ignorable or noncharacter code point",
             ));
-        } else {
-            out.push(c);
         }
     }
     Ok(out)
@@ -458,5 +460,23 @@ mod tests {
         // The RFC 8489 Appendix B nonce: "AAAC" sets bit 22 only.
         let b = SecurityFeatures::from_nonce("obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA").unwrap();
         assert_eq!(b.0, 2);
+    }
+}
+
+#[cfg(test)]
+mod nfc_tests {
+    use super::opaque_string;
+
+    #[test]
+    fn opaque_string_applies_nfc() {
+        // "e" + COMBINING ACUTE ACCENT composes to U+00E9 (RFC 8265 §4.2.2 rule 4).
+        assert_eq!(opaque_string("caf\u{0065}\u{0301}").unwrap(), "caf\u{00E9}");
+        // Already-NFC text and ASCII are unchanged; compatibility characters are kept (NFC, not NFKC).
+        assert_eq!(
+            opaque_string("pass\u{00AA}word").unwrap(),
+            "pass\u{00AA}word"
+        );
+        assert_eq!(opaque_string("a\u{3000}b").unwrap(), "a b");
+        assert!(opaque_string("a\u{0007}").is_err());
     }
 }

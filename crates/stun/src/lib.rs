@@ -21,9 +21,10 @@
 //! - maps non-ASCII space characters (Unicode Zs) to U+0020 (RFC 8265 §4.2.2 rule 1);
 //! - rejects the empty string, control characters (Cc) and the default-ignorable and
 //!   noncharacter code points that PRECIS FreeformClass disallows (RFC 8264 §9);
-//! - does **not** apply Unicode NFC normalization and does not reject unassigned code
-//!   points. Text already in NFC (what keyboards, IMEs and password managers produce) is
-//!   therefore prepared exactly; ASCII passwords always are.
+//! - applies Unicode NFC normalization (RFC 8265 §4.2.2 rule 4, with the
+//!   `unicode-normalization` crate);
+//! - does **not** reject code points unassigned in the Unicode version PRECIS is pinned to
+//!   (that needs the general-category tables); such passwords are prepared as given.
 //!
 //! [`saslprep`] (for peers that still follow RFC 5389):
 //! - maps the "commonly mapped to nothing" characters of RFC 3454 B.1 to nothing and
