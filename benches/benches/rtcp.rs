@@ -179,7 +179,6 @@ fn serialize(c: &mut Criterion) {
     });
     let mut buf = vec![0u8; 1500];
     g.bench_function("webrtc-rs 0.17", |b| {
-        use webrtc_util::marshal::{Marshal, MarshalSize};
         b.iter(|| {
             let mut off = 0;
             for p in black_box(&theirs) {
@@ -190,7 +189,6 @@ fn serialize(c: &mut Criterion) {
         })
     });
     g.bench_function("rtc 0.21", |b| {
-        use rtc_shared::marshal::{Marshal, MarshalSize};
         b.iter(|| {
             let mut off = 0;
             for p in black_box(&rtc) {
