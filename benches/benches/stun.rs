@@ -146,7 +146,7 @@ fn bench_build(c: &mut Criterion) {
             provider.crypto(),
         );
         let mut m = Message::new();
-        let mut check = || {
+        {
             m.reset();
             m.typ = BINDING_REQUEST;
             m.transaction_id = TransactionId(TID);
@@ -157,9 +157,7 @@ fn bench_build(c: &mut Criterion) {
             m.add(ATTR_USE_CANDIDATE, &[]);
             integrity.add_to(&mut m).unwrap();
             FINGERPRINT.add_to(&mut m).unwrap();
-        };
-        check();
-        drop(check);
+        }
         assert_eq!(m.raw, reference[..], "rtc-stun builds the same bytes");
         g.bench_function("rtc 0.21", |b| {
             b.iter(|| {
