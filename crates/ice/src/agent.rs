@@ -1858,12 +1858,20 @@ impl Agent {
         if better_pending && !waited {
             return;
         }
-        if let Some(p) = self.pairs.get_mut(bi) {
-            p.nominating = true;
-            let key = (p.stats.local, p.stats.remote);
-            self.triggered.retain(|k| *k != key);
-            self.triggered.push_front(key);
+        let Some(p) = self.pairs.get_mut(bi) else {
+            return;
+        };
+        p.nominating = true;
+        let key = (p.stats.local, p.stats.remote);
+        self.triggered.retain(|k| *k != key);
+        // The nominating check goes out at once instead of waiting for the next Ta slot: it
+        // is one packet, sent once per nomination, and waiting would add a Ta to every
+        // connection setup. If it cannot go now (TURN permission pending), it is queued as a
+        // triggered check.
+        if self.relay_ready(key.0, key.1) && self.send_check(now, bi).is_ok() {
+            return;
         }
+        self.triggered.push_front(key);
     }
 
     /// Selects the best nominated, succeeded pair (controlled: accepts aggressive nomination,
