@@ -44,8 +44,8 @@ struct Ferrtc {
 
 fn ferrtc_setup() -> Ferrtc {
     let (c, s) = (
-        Certificate::generate(KeyType::EcdsaP256).unwrap(),
-        Certificate::generate(KeyType::EcdsaP256).unwrap(),
+        Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap(),
+        Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap(),
     );
     Ferrtc {
         client_fp: c.fingerprint().unwrap(),
@@ -226,7 +226,8 @@ fn certificate(c: &mut Criterion) {
         b.iter_custom(|n| {
             cpu_of(n, || {
                 drop(black_box(
-                    Certificate::generate(KeyType::EcdsaP256).unwrap(),
+                    Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now())
+                        .unwrap(),
                 ))
             })
         })

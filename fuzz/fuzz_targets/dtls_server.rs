@@ -31,8 +31,8 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let (c, s) = (
-            Certificate::generate(KeyType::EcdsaP256).unwrap(),
-            Certificate::generate(KeyType::EcdsaP256).unwrap(),
+            Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap(),
+            Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap(),
         );
         Fixture {
             client_fp: c.fingerprint().unwrap(),

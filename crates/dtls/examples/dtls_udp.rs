@@ -55,7 +55,7 @@ fn main() {
     } else {
         KeyType::EcdsaP256
     };
-    let mut config = Config::new(Certificate::generate(kt).unwrap());
+    let mut config = Config::new(Certificate::generate(kt, std::time::SystemTime::now()).unwrap());
     if let Some(p) = arg(&args, "--profiles") {
         config.srtp_profiles = p.split(':').map(profile).collect();
     }

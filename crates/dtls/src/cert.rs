@@ -216,12 +216,11 @@ fn asn1_time(t: SystemTime) -> Result<Asn1Time> {
 }
 
 impl Certificate {
-    /// A new self-signed certificate valid from a day ago for [`DEFAULT_VALIDITY`].
+    /// A new self-signed certificate valid from a day before `now` for [`DEFAULT_VALIDITY`].
     ///
-    /// Reads the wall clock for the validity period and OpenSSL's CSPRNG for the key and
-    /// serial: certificate generation is setup, not part of the sans-IO state machine.
-    pub fn generate(key_type: KeyType) -> Result<Self> {
-        let now = SystemTime::now();
+    /// The caller passes the wall-clock time (sans-IO: no clock below the facade); the key
+    /// and serial come from OpenSSL's CSPRNG, which is key generation, not protocol state.
+    pub fn generate(key_type: KeyType, now: SystemTime) -> Result<Self> {
         let from = now
             .checked_sub(Duration::from_secs(24 * 3600))
             .unwrap_or(now);
@@ -310,7 +309,7 @@ mod tests {
 
     #[test]
     fn fingerprint_round_trips_and_rejects_junk() {
-        let cert = Certificate::generate(KeyType::EcdsaP256).unwrap();
+        let cert = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap();
         let fp = cert.fingerprint().unwrap();
         let text = fp.to_string();
         assert!(text.starts_with("sha-256 "));
@@ -346,7 +345,7 @@ mod tests {
 
     #[test]
     fn sha256_fingerprint_matches_an_independent_hash() {
-        let cert = Certificate::generate(KeyType::EcdsaP256).unwrap();
+        let cert = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap();
         let der = cert.der().unwrap();
         let direct = Fingerprint::of_der(HashAlgorithm::Sha256, &der).unwrap();
         assert_eq!(cert.fingerprint().unwrap(), direct);
@@ -355,11 +354,11 @@ mod tests {
     #[test]
     fn pem_round_trip_and_mismatch() {
         for kt in [KeyType::EcdsaP256, KeyType::Rsa2048] {
-            let cert = Certificate::generate(kt).unwrap();
+            let cert = Certificate::generate(kt, std::time::SystemTime::now()).unwrap();
             let (c, k) = cert.to_pem().unwrap();
             let back = Certificate::from_pem(c.as_bytes(), k.as_bytes()).unwrap();
             assert_eq!(back.fingerprint().unwrap(), cert.fingerprint().unwrap());
-            let other = Certificate::generate(kt).unwrap();
+            let other = Certificate::generate(kt, std::time::SystemTime::now()).unwrap();
             let (_, k2) = other.to_pem().unwrap();
             assert!(matches!(
                 Certificate::from_pem(c.as_bytes(), k2.as_bytes()),

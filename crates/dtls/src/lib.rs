@@ -5,7 +5,7 @@
 //! use ferrtc_dtls::{Certificate, Config, Dtls, DtlsContext, Event, KeyType, Role};
 //!
 //! let now = Instant::now();
-//! let (a, b) = (Certificate::generate(KeyType::EcdsaP256)?, Certificate::generate(KeyType::EcdsaP256)?);
+//! let (a, b) = (Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now())?, Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now())?);
 //! let (fa, fb) = (a.fingerprint()?, b.fingerprint()?);   // exchanged in the SDP
 //! let mut client = Dtls::new(&DtlsContext::new(Config::new(a))?, Role::Client, Some(fb), now)?;
 //! let mut server = Dtls::new(&DtlsContext::new(Config::new(b))?, Role::Server, Some(fa), now)?;

@@ -24,8 +24,8 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let c = Certificate::generate(KeyType::EcdsaP256).unwrap();
-        let s = Certificate::generate(KeyType::EcdsaP256).unwrap();
+        let c = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap();
+        let s = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap();
         Fixture {
             client_fp: c.fingerprint().unwrap(),
             server_fp: s.fingerprint().unwrap(),

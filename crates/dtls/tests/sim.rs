@@ -87,8 +87,8 @@ fn certs() -> &'static (Certificate, Certificate) {
     static C: OnceLock<(Certificate, Certificate)> = OnceLock::new();
     C.get_or_init(|| {
         (
-            Certificate::generate(KeyType::EcdsaP256).unwrap(),
-            Certificate::generate(KeyType::EcdsaP256).unwrap(),
+            Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap(),
+            Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap(),
         )
     })
 }
@@ -257,7 +257,7 @@ fn handshake_with_duplication_and_bursty_loss() {
 
 #[test]
 fn rsa_certificates_work_both_ways() {
-    let rsa = Certificate::generate(KeyType::Rsa2048).unwrap();
+    let rsa = Certificate::generate(KeyType::Rsa2048, std::time::SystemTime::now()).unwrap();
     let ec = certs().0.clone();
     for (client_cert, server_cert) in [(rsa.clone(), ec.clone()), (ec, rsa)] {
         let s = Setup {
