@@ -447,6 +447,11 @@ impl Agent {
         &self.local_creds
     }
 
+    /// The remote credentials, once known.
+    pub fn remote_credentials(&self) -> Option<&Credentials> {
+        self.remote_creds.as_ref()
+    }
+
     /// Current role.
     pub fn role(&self) -> Role {
         self.role
@@ -1051,8 +1056,11 @@ impl Agent {
         }
     }
 
-    fn set_role(&mut self, role: Role) {
-        if self.role == role {
+    /// Sets the role before checks start, as JSEP decides it (the offerer controls, RFC 8829
+    /// §5.10 / RFC 8445 §6.1.1); later changes come from role conflicts. A lite agent stays
+    /// controlled.
+    pub fn set_role(&mut self, role: Role) {
+        if self.role == role || (self.config.lite && role == Role::Controlling) {
             return;
         }
         self.role = role;

@@ -1,0 +1,102 @@
+//! A sans-IO `RTCPeerConnection` (W3C webrtc-pc): JSEP offer/answer (RFC 8829), BUNDLE
+//! (RFC 9143), ICE (ferrtc-ice), DTLS (ferrtc-dtls), SCTP and data channels (ferrtc-sctp,
+//! ferrtc-datachannel), the W3C state machines and getStats().
+//!
+//! Like every ferrtc state machine it owns no socket, clock or thread. The caller binds UDP
+//! sockets and hands their addresses in ([`PeerConnection::add_local_interface`]), feeds every
+//! datagram ([`PeerConnection::handle_receive`]) and calls [`PeerConnection::poll_output`]
+//! until it returns [`Output::Timeout`]: each [`Output::Transmit`] is sent from the socket
+//! named by its `source`, each [`Output::Event`] is for the application, and at the timeout
+//! [`PeerConnection::handle_timeout`] is due. The `ferrtc` crate does this with tokio.
+//!
+//! ```
+//! use std::time::Instant;
+//! use ferrtc_peerconnection::{Configuration, PeerConnection, ChannelInit, SdpType, OfferOptions};
+//! use ferrtc_dtls::{Certificate, KeyType};
+//!
+//! let cert = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now())?;
+//! let now = Instant::now();
+//! # use rand::SeedableRng;
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(7); // use a CSPRNG seeded from the OS
+//! let mut pc = PeerConnection::new(Configuration::new(cert)?, now, &mut rng)?;
+//! pc.add_local_interface(now, "192.0.2.1:40000".parse().unwrap())?;
+//! pc.end_of_local_interfaces(now);
+//! let chat = pc.create_data_channel(ChannelInit { label: "chat".into(), ..Default::default() })?;
+//! let offer = pc.create_offer(OfferOptions::default())?;
+//! assert_eq!(offer.sdp_type, SdpType::Offer);
+//! pc.set_local_description(now, offer)?;
+//! assert!(pc.local_description().unwrap().sdp.contains("a=candidate:"));
+//! # let _ = chat;
+//! # Ok::<(), ferrtc_peerconnection::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod config;
+mod connection;
+mod jsep;
+pub mod stats;
+
+pub use config::{
+    BundlePolicy, Configuration, IceScheme, IceServer, IceServerTransport, IceServerUrl,
+    IceTransportPolicy,
+};
+pub use connection::{
+    ChannelId, DataChannelInfo, DtlsTransportState, Event, IceCandidateInit, IceGatheringState,
+    OfferOptions, Output, PeerConnection, PeerConnectionState, SignalingState,
+};
+pub use ferrtc_datachannel::{ChannelInit, ReadyState};
+pub use ferrtc_ice::{ConnectionState as IceConnectionState, Datagram, Transmit};
+pub use ferrtc_sdp::{RtcSessionDescription, SdpType};
+
+/// Errors of the peer connection. Each names the W3C exception a browser would throw, so
+/// applications can map them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The call is not allowed in the current signaling state (W3C `InvalidStateError`).
+    #[error("InvalidStateError: {0}")]
+    InvalidState(String),
+    /// A description could not be parsed or used (W3C `InvalidAccessError` / `OperationError`).
+    #[error("invalid session description: {0}")]
+    InvalidDescription(String),
+    /// A configuration value is wrong (W3C `InvalidAccessError` / `SyntaxError`).
+    #[error("invalid configuration: {0}")]
+    InvalidConfiguration(String),
+    /// A candidate could not be parsed or used (W3C `OperationError`).
+    #[error("invalid ICE candidate: {0}")]
+    InvalidCandidate(String),
+    /// The data channel does not exist.
+    #[error("no such data channel")]
+    NoSuchChannel,
+    /// The message exceeds the remote `max-message-size` (W3C `TypeError`).
+    #[error("TypeError: message of {size} bytes exceeds the remote max-message-size {max}")]
+    MessageTooLarge {
+        /// Message size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The connection is closed (W3C `InvalidStateError`).
+    #[error("InvalidStateError: the peer connection is closed")]
+    Closed,
+    /// From the data channel layer.
+    #[error(transparent)]
+    DataChannel(#[from] ferrtc_datachannel::Error),
+    /// From DTLS.
+    #[error("DTLS: {0}")]
+    Dtls(String),
+    /// From ICE.
+    #[error(transparent)]
+    Ice(#[from] ferrtc_ice::Error),
+}
+
+impl From<ferrtc_dtls::Error> for Error {
+    fn from(e: ferrtc_dtls::Error) -> Self {
+        Error::Dtls(e.to_string())
+    }
+}
+
+impl From<ferrtc_sdp::Error> for Error {
+    fn from(e: ferrtc_sdp::Error) -> Self {
+        Error::InvalidDescription(e.to_string())
+    }
+}

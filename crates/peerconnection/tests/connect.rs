@@ -1,0 +1,449 @@
+//! Two peer connections through the simulated network: JSEP, ICE, DTLS, SCTP and data
+//! channels end to end, under impairments.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use ferrtc_dtls::{Certificate, KeyType};
+use ferrtc_peerconnection::{
+    ChannelId, ChannelInit, Configuration, Datagram, Event, IceCandidateInit, OfferOptions, Output,
+    PeerConnection, PeerConnectionState, ReadyState, RtcSessionDescription, SdpType,
+    SignalingState,
+};
+use ferrtc_testkit::{Endpoint, LinkConfig, Loss, Sim};
+use rand::SeedableRng;
+
+struct Peer {
+    addr: SocketAddr,
+    pc: PeerConnection,
+    events: Vec<Event>,
+}
+
+impl Endpoint for Peer {
+    fn handle_receive(&mut self, now: Instant, from: SocketAddr, data: Bytes) {
+        let _ = self.pc.handle_receive(
+            now,
+            Datagram {
+                source: from,
+                destination: self.addr,
+                contents: data,
+            },
+        );
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.pc.handle_timeout(now);
+    }
+    fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
+        loop {
+            match self.pc.poll_output() {
+                Output::Transmit(t) => return Some((t.destination, t.contents)),
+                Output::Event(e) => self.events.push(e),
+                Output::Timeout(_) => return None,
+            }
+        }
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+}
+
+fn config(seed: u64) -> Configuration {
+    let _ = seed;
+    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
+    Configuration::new(cert).unwrap()
+}
+
+fn peer(sim: &mut Sim<Peer>, addr: &str, cfg: Configuration) -> SocketAddr {
+    let addr: SocketAddr = addr.parse().unwrap();
+    let now = sim.now();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(sim.seed() ^ u64::from(addr.port()));
+    let mut pc = PeerConnection::new(cfg, now, &mut rng).unwrap();
+    pc.add_local_interface(now, addr).unwrap();
+    pc.end_of_local_interfaces(now);
+    sim.add_endpoint(
+        addr,
+        Peer {
+            addr,
+            pc,
+            events: Vec::new(),
+        },
+    );
+    addr
+}
+
+fn pc(sim: &mut Sim<Peer>, a: SocketAddr) -> &mut PeerConnection {
+    &mut sim.endpoint_mut(a).unwrap().pc
+}
+
+/// Offer from `a`, answer from `b`, complete descriptions (no trickle).
+fn negotiate(sim: &mut Sim<Peer>, a: SocketAddr, b: SocketAddr) {
+    let now = sim.now();
+    let offer = pc(sim, a).create_offer(OfferOptions::default()).unwrap();
+    pc(sim, a).set_local_description(now, offer).unwrap();
+    let offer = pc(sim, a).local_description().unwrap();
+    assert!(offer.sdp.contains("a=end-of-candidates"), "{}", offer.sdp);
+    pc(sim, b).set_remote_description(now, offer).unwrap();
+    let answer = pc(sim, b).create_answer().unwrap();
+    pc(sim, b).set_local_description(now, answer).unwrap();
+    let answer = pc(sim, b).local_description().unwrap();
+    pc(sim, a).set_remote_description(now, answer).unwrap();
+    assert_eq!(pc(sim, a).signaling_state(), SignalingState::Stable);
+    assert_eq!(pc(sim, b).signaling_state(), SignalingState::Stable);
+}
+
+fn open(sim: &Sim<Peer>, addr: SocketAddr, ch: ChannelId) -> bool {
+    sim.endpoint(addr)
+        .unwrap()
+        .pc
+        .channel(ch)
+        .is_some_and(|c| c.ready_state == ReadyState::Open)
+}
+
+fn remote_channel(sim: &Sim<Peer>, addr: SocketAddr, label: &str) -> Option<ChannelId> {
+    let p = sim.endpoint(addr).unwrap();
+    p.events.iter().find_map(|e| match e {
+        Event::DataChannel(id) if p.pc.channel(*id).unwrap().label == label => Some(*id),
+        _ => None,
+    })
+}
+
+fn messages(sim: &mut Sim<Peer>, addr: SocketAddr, ch: ChannelId) -> Vec<(Bytes, bool)> {
+    let p = sim.endpoint_mut(addr).unwrap();
+    let mut out = Vec::new();
+    p.events.retain(|e| match e {
+        Event::ChannelMessage {
+            channel,
+            data,
+            binary,
+        } if *channel == ch => {
+            out.push((data.clone(), *binary));
+            false
+        }
+        _ => true,
+    });
+    out
+}
+
+fn setup(seed: u64, link: LinkConfig) -> (Sim<Peer>, SocketAddr, SocketAddr, ChannelId) {
+    let mut sim = Sim::new(seed);
+    sim.set_default_link(link);
+    let a = peer(&mut sim, "10.0.0.1:40000", config(seed));
+    let b = peer(&mut sim, "10.0.0.2:50000", config(seed + 1));
+    let ch = pc(&mut sim, a)
+        .create_data_channel(ChannelInit {
+            label: "chat".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    negotiate(&mut sim, a, b);
+    (sim, a, b, ch)
+}
+
+#[test]
+fn connects_and_exchanges_messages() {
+    let (mut sim, a, b, ch) = setup(1, LinkConfig::default());
+    let t = sim
+        .run_until(Duration::from_secs(10), |s| {
+            open(s, a, ch) && remote_channel(s, b, "chat").is_some()
+        })
+        .unwrap();
+    assert!(t < Duration::from_millis(50), "took {t:?}");
+    assert_eq!(
+        sim.endpoint(a).unwrap().pc.connection_state(),
+        PeerConnectionState::Connected
+    );
+    let rb = remote_channel(&sim, b, "chat").unwrap();
+    // W3C order: datachannel then open.
+    pc(&mut sim, a).send_text(ch, "hello").unwrap();
+    pc(&mut sim, a)
+        .send_binary(ch, Bytes::from_static(&[1, 2, 3]))
+        .unwrap();
+    pc(&mut sim, a).send_text(ch, "").unwrap();
+    sim.run_for(Duration::from_millis(100)).unwrap();
+    let got = messages(&mut sim, b, rb);
+    assert_eq!(
+        got,
+        vec![
+            (Bytes::from_static(b"hello"), false),
+            (Bytes::from_static(&[1, 2, 3]), true),
+            (Bytes::new(), false)
+        ]
+    );
+    // Stats: the standard objects with their W3C names.
+    let stats = sim.endpoint(a).unwrap().pc.get_stats(1.0e12).to_json();
+    let types: Vec<&str> = stats
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v["type"].as_str().unwrap())
+        .collect();
+    for t in [
+        "peer-connection",
+        "transport",
+        "candidate-pair",
+        "local-candidate",
+        "remote-candidate",
+        "certificate",
+        "data-channel",
+    ] {
+        assert!(types.contains(&t), "{t} missing in {stats}");
+    }
+    let dc = stats
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|v| v["type"] == "data-channel")
+        .unwrap();
+    assert_eq!(dc["messagesSent"], 3);
+    assert_eq!(dc["label"], "chat");
+    assert_eq!(stats["T01"]["dtlsState"], "connected");
+    assert!(stats["T01"]["selectedCandidatePairId"].is_string());
+}
+
+#[test]
+fn large_messages_under_loss_arrive_intact_and_in_order() {
+    let link = LinkConfig {
+        delay: Duration::from_millis(20),
+        loss: Loss::Random(0.05),
+        ..Default::default()
+    };
+    let (mut sim, a, b, ch) = setup(7, link);
+    sim.run_until(Duration::from_secs(30), |s| {
+        open(s, a, ch) && remote_channel(s, b, "chat").is_some()
+    })
+    .unwrap();
+    let rb = remote_channel(&sim, b, "chat").unwrap();
+    let sizes = [1usize, 1000, 5000, 65_536, 200_000, 262_144];
+    for (i, n) in sizes.iter().enumerate() {
+        let data: Vec<u8> = (0..*n).map(|j| (i * 31 + j) as u8).collect();
+        pc(&mut sim, a).send_binary(ch, Bytes::from(data)).unwrap();
+    }
+    let mut got = Vec::new();
+    sim.run_until(Duration::from_secs(60), |s| {
+        got.extend(messages(s, b, rb));
+        got.len() == sizes.len()
+    })
+    .unwrap();
+    for (i, ((data, binary), n)) in got.iter().zip(sizes).enumerate() {
+        assert!(*binary);
+        assert_eq!(data.len(), n);
+        assert!(data
+            .iter()
+            .enumerate()
+            .all(|(j, x)| *x == (i * 31 + j) as u8));
+    }
+}
+
+#[test]
+fn negotiated_second_and_unordered_channels() {
+    let mut sim = Sim::new(3);
+    let a = peer(&mut sim, "10.0.0.1:40000", config(3));
+    let b = peer(&mut sim, "10.0.0.2:50000", config(4));
+    let neg = |label: &str| ChannelInit {
+        label: label.into(),
+        negotiated: Some(7),
+        ..Default::default()
+    };
+    let echo = pc(&mut sim, a)
+        .create_data_channel(ChannelInit {
+            label: "echo".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let na = pc(&mut sim, a)
+        .create_data_channel(neg("negotiated"))
+        .unwrap();
+    let un = pc(&mut sim, a)
+        .create_data_channel(ChannelInit {
+            label: "unordered".into(),
+            ordered: false,
+            max_retransmits: Some(0),
+            ..Default::default()
+        })
+        .unwrap();
+    let nb = pc(&mut sim, b)
+        .create_data_channel(neg("negotiated"))
+        .unwrap();
+    negotiate(&mut sim, a, b);
+    sim.run_until(Duration::from_secs(10), |s| {
+        open(s, a, echo) && open(s, a, un) && open(s, a, na) && open(s, b, nb)
+    })
+    .unwrap();
+    assert_eq!(sim.endpoint(a).unwrap().pc.channel(na).unwrap().id, Some(7));
+    // A channel created after connect needs no renegotiation.
+    let second = pc(&mut sim, a)
+        .create_data_channel(ChannelInit {
+            label: "second".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    sim.run_until(Duration::from_secs(10), |s| {
+        open(s, a, second) && remote_channel(s, b, "second").is_some()
+    })
+    .unwrap();
+    pc(&mut sim, a).send_text(na, "negotiated-hello").unwrap();
+    sim.run_for(Duration::from_millis(50)).unwrap();
+    assert_eq!(
+        messages(&mut sim, b, nb),
+        vec![(Bytes::from_static(b"negotiated-hello"), false)]
+    );
+    // The DTLS client (the answerer here) picks even ids, the offerer (server) odd ones.
+    let ids: Vec<u16> = [echo, un, second]
+        .iter()
+        .map(|c| sim.endpoint(a).unwrap().pc.channel(*c).unwrap().id.unwrap())
+        .collect();
+    assert!(ids.iter().all(|i| i % 2 == 1), "{ids:?}");
+    // Close one: both sides see it close.
+    pc(&mut sim, a).close_channel(second).unwrap();
+    let rb = remote_channel(&sim, b, "second").unwrap();
+    sim.run_until(Duration::from_secs(5), |s| {
+        s.endpoint(b)
+            .unwrap()
+            .events
+            .contains(&Event::ChannelClosed(rb))
+            && s.endpoint(a)
+                .unwrap()
+                .events
+                .contains(&Event::ChannelClosed(second))
+    })
+    .unwrap();
+}
+
+#[test]
+fn trickle_candidates_after_descriptions() {
+    let mut sim = Sim::new(11);
+    // No interfaces yet: the descriptions carry no candidates.
+    let addr_a: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+    let addr_b: SocketAddr = "10.0.0.2:50000".parse().unwrap();
+    let now = sim.now();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for addr in [addr_a, addr_b] {
+        let pc = PeerConnection::new(config(5), now, &mut rng).unwrap();
+        sim.add_endpoint(
+            addr,
+            Peer {
+                addr,
+                pc,
+                events: Vec::new(),
+            },
+        );
+    }
+    let ch = pc(&mut sim, addr_a)
+        .create_data_channel(ChannelInit {
+            label: "t".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let offer = pc(&mut sim, addr_a)
+        .create_offer(OfferOptions::default())
+        .unwrap();
+    assert!(!offer.sdp.contains("a=candidate"));
+    pc(&mut sim, addr_a)
+        .set_local_description(now, offer.clone())
+        .unwrap();
+    pc(&mut sim, addr_b)
+        .set_remote_description(now, offer)
+        .unwrap();
+    // The parameterless form: an empty sdp means "the answer I would create".
+    pc(&mut sim, addr_b)
+        .set_local_description(
+            now,
+            RtcSessionDescription {
+                sdp_type: SdpType::Answer,
+                sdp: String::new(),
+            },
+        )
+        .unwrap();
+    let answer = pc(&mut sim, addr_b).local_description().unwrap();
+    pc(&mut sim, addr_a)
+        .set_remote_description(now, answer)
+        .unwrap();
+    // Now gather, and trickle each side's candidates to the other through the events.
+    for addr in [addr_a, addr_b] {
+        pc(&mut sim, addr).add_local_interface(now, addr).unwrap();
+        pc(&mut sim, addr).end_of_local_interfaces(now);
+    }
+    for _ in 0..3 {
+        for (from, to) in [(addr_a, addr_b), (addr_b, addr_a)] {
+            let _ = sim.endpoint_mut(from).unwrap().poll_transmit();
+            let cands: Vec<Option<IceCandidateInit>> = sim
+                .endpoint_mut(from)
+                .unwrap()
+                .events
+                .drain(..)
+                .filter_map(|e| match e {
+                    Event::IceCandidate(c) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            for c in cands {
+                pc(&mut sim, to).add_ice_candidate(now, c).unwrap();
+            }
+        }
+    }
+    sim.run_until(Duration::from_secs(10), |s| open(s, addr_a, ch))
+        .unwrap();
+}
+
+#[test]
+fn wrong_fingerprint_fails_the_connection() {
+    let mut sim = Sim::new(21);
+    let a = peer(&mut sim, "10.0.0.1:40000", config(1));
+    let b = peer(&mut sim, "10.0.0.2:50000", config(2));
+    pc(&mut sim, a)
+        .create_data_channel(ChannelInit::default())
+        .unwrap();
+    let now = sim.now();
+    let offer = pc(&mut sim, a)
+        .create_offer(OfferOptions::default())
+        .unwrap();
+    pc(&mut sim, a).set_local_description(now, offer).unwrap();
+    let mut offer = pc(&mut sim, a).local_description().unwrap();
+    // An attacker in the signaling path cannot swap the fingerprint: flip one hex digit.
+    let i = offer.sdp.find("a=fingerprint:sha-256 ").unwrap() + 22;
+    let c = &offer.sdp[i..=i];
+    let flipped = if c == "A" { "B" } else { "A" };
+    offer.sdp.replace_range(i..=i, flipped);
+    pc(&mut sim, b).set_remote_description(now, offer).unwrap();
+    let answer = pc(&mut sim, b).create_answer().unwrap();
+    pc(&mut sim, b).set_local_description(now, answer).unwrap();
+    let answer = pc(&mut sim, b).local_description().unwrap();
+    pc(&mut sim, a).set_remote_description(now, answer).unwrap();
+    sim.run_until(Duration::from_secs(30), |s| {
+        s.endpoint(b).unwrap().pc.connection_state() == PeerConnectionState::Failed
+    })
+    .unwrap();
+    assert!(!sim
+        .endpoint(b)
+        .unwrap()
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::DataChannel(_) | Event::ChannelOpen(_))));
+}
+
+#[test]
+fn close_reaches_the_peer() {
+    let (mut sim, a, b, ch) = setup(31, LinkConfig::default());
+    sim.run_until(Duration::from_secs(10), |s| {
+        open(s, a, ch) && remote_channel(s, b, "chat").is_some()
+    })
+    .unwrap();
+    let rb = remote_channel(&sim, b, "chat").unwrap();
+    pc(&mut sim, a).close();
+    assert_eq!(pc(&mut sim, a).signaling_state(), SignalingState::Closed);
+    assert!(pc(&mut sim, a).send_text(ch, "x").is_err());
+    sim.run_until(Duration::from_secs(5), |s| {
+        s.endpoint(b)
+            .unwrap()
+            .events
+            .contains(&Event::ChannelClosed(rb))
+    })
+    .unwrap();
+}
