@@ -1,0 +1,150 @@
+//! The ferrtc demo: a web page that chats with this Rust process over a WebRTC data channel.
+//!
+//!     cargo run --release -p ferrtc --example demo        # then open http://127.0.0.1:8080
+//!     cargo run --release -p ferrtc --example demo -- --port 9000
+//!
+//! The page (examples/demo/index.html, embedded) connects through WHIP (`POST /whip`), opens
+//! the channel `chat` and shows the connection state and live stats; the server answers every
+//! message. `http://127.0.0.1:8080/?autotest` runs the page unattended: it sends one message,
+//! checks the answer and writes PASS/FAIL into `#result` (the page keeps loading until then,
+//! so `chromium --headless --dump-dom` prints the outcome).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use ferrtc::whip::WhipServer;
+use ferrtc::{DataChannel, DataChannelEvent, PeerConnection, PeerEvent, RtcConfiguration};
+use tokio::sync::Notify;
+
+const PAGE: &str = include_str!("demo/index.html");
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// The server's side of the conversation.
+fn answer(text: &str, count: usize, pc_stats: &str) -> String {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "help" => "I know: time, stats, help. Anything else I repeat.".to_owned(),
+        "time" => {
+            let t = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default();
+            format!("server time: {} s since 1970", t.as_secs())
+        }
+        "stats" => format!("my side of this connection: {pc_stats}"),
+        _ => format!(
+            "you said {text:?} ({} bytes; message #{count} on this channel)",
+            text.len()
+        ),
+    }
+}
+
+async fn chat(pc: PeerConnection, dc: DataChannel) {
+    let mut count = 0usize;
+    while let Some(ev) = dc.next_event().await {
+        match ev {
+            DataChannelEvent::Message(m) => {
+                count += 1;
+                let text = String::from_utf8_lossy(&m.data).into_owned();
+                let stats = match pc.get_stats().await {
+                    Ok(s) => {
+                        let j = s.to_json();
+                        let t = &j["T01"];
+                        format!(
+                            "{} bytes sent, {} received, DTLS {}",
+                            t["bytesSent"], t["bytesReceived"], t["dtlsCipher"]
+                        )
+                    }
+                    Err(_) => "unavailable".into(),
+                };
+                if dc.send_text(answer(&text, count, &stats)).await.is_err() {
+                    break;
+                }
+            }
+            DataChannelEvent::Close => break,
+            _ => {}
+        }
+    }
+}
+
+#[derive(Default)]
+struct Autotest {
+    result: Mutex<Option<String>>,
+    done: Notify,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let port: u16 = arg("--port").map_or(8080, |p| p.parse().expect("--port N"));
+    let config = RtcConfiguration {
+        include_loopback: true,
+        ..Default::default()
+    };
+    let whip = WhipServer::new(config, |pc: PeerConnection| async move {
+        let mut events = pc.events().unwrap();
+        let pc2 = pc.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = events.recv().await {
+                if let PeerEvent::DataChannel(dc) = ev {
+                    tokio::spawn(chat(pc2.clone(), dc));
+                }
+            }
+        });
+    });
+    let autotest = Arc::new(Autotest::default());
+    let (a1, a2) = (autotest.clone(), autotest.clone());
+    let app = whip
+        .router("/whip")
+        .route("/", get(|| async { Html(PAGE) }))
+        .route(
+            "/autotest/result",
+            post(move |body: String| async move {
+                println!("autotest: {body}");
+                *a1.result.lock().unwrap() = Some(body);
+                a1.done.notify_waiters();
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/autotest/wait",
+            get(move |headers: HeaderMap| async move {
+                // Only the autotest page waits (its Referer carries `?autotest`): the page's
+                // load event, and so `--dump-dom`, then comes after the result.
+                let referer = headers
+                    .get(header::REFERER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if referer.contains("autotest") {
+                    let wait = a2.done.notified();
+                    if a2.result.lock().unwrap().is_none() {
+                        let _ = tokio::time::timeout(Duration::from_secs(20), wait).await;
+                    }
+                }
+                ([(header::CONTENT_TYPE, "text/javascript")], "").into_response()
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind");
+    println!("ferrtc demo: open http://127.0.0.1:{port}/ in a browser");
+    axum::serve(listener, app).await.expect("serve");
+}

@@ -1,0 +1,91 @@
+//! ferrtc: WebRTC in Rust.
+//!
+//! One dependency gives the whole stack: every protocol crate is re-exported
+//! ([`sdp`], [`stun`], [`ice`], [`dtls`], [`srtp`], [`rtp`], [`rtcp`], [`sctp`],
+//! [`datachannel`], [`peerconnection`]), the sans-IO [`peerconnection::PeerConnection`] is there
+//! for people who drive their own event loop, and [`PeerConnection`] is the same thing driven by
+//! tokio with an API shaped like the browser's:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ferrtc::Error> {
+//! use ferrtc::{PeerConnection, RtcConfiguration, DataChannelInit};
+//!
+//! let offerer = PeerConnection::new(RtcConfiguration::default()).await?;
+//! let answerer = PeerConnection::new(RtcConfiguration::default()).await?;
+//! let chat = offerer.create_data_channel("chat", DataChannelInit::default()).await?;
+//! let offer = offerer.create_offer().await?;
+//! offerer.set_local_description(offer).await?;
+//! answerer.set_remote_description(offerer.gathered_local_description().await?).await?;
+//! let answer = answerer.create_answer().await?;
+//! answerer.set_local_description(answer).await?;
+//! offerer.set_remote_description(answerer.gathered_local_description().await?).await?;
+//! chat.wait_open().await?;
+//! chat.send_text("hello").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! [`whip`] has a WHIP/WHEP server (axum) and client (reqwest).
+#![forbid(unsafe_code)]
+
+mod driver;
+mod net;
+pub mod whip;
+
+pub use ferrtc_datachannel as datachannel;
+pub use ferrtc_dtls as dtls;
+pub use ferrtc_ice as ice;
+pub use ferrtc_peerconnection as peerconnection;
+pub use ferrtc_rtcp as rtcp;
+pub use ferrtc_rtp as rtp;
+pub use ferrtc_sctp as sctp;
+pub use ferrtc_sdp as sdp;
+pub use ferrtc_srtp as srtp;
+pub use ferrtc_stun as stun;
+pub use ferrtc_turn_client as turn_client;
+
+pub use driver::{
+    DataChannel, DataChannelEvent, DataChannelInit, Events, Message, PeerConnection, PeerEvent,
+    RtcConfiguration,
+};
+pub use ferrtc_peerconnection::stats::StatsReport;
+pub use ferrtc_peerconnection::{
+    BundlePolicy, IceCandidateInit, IceConnectionState, IceGatheringState, IceServer,
+    IceTransportPolicy, PeerConnectionState, ReadyState, RtcSessionDescription, SdpType,
+    SignalingState,
+};
+pub use net::UdpMux;
+
+/// Errors of the async API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// From the peer connection (signaling state, descriptions, data channels).
+    #[error(transparent)]
+    PeerConnection(#[from] ferrtc_peerconnection::Error),
+    /// A socket operation failed.
+    #[error("I/O: {0}")]
+    Io(String),
+    /// The connection's driver task has ended (closed, or the runtime shut down).
+    #[error("the peer connection is closed")]
+    Closed,
+    /// A timeout expired.
+    #[error("timed out: {0}")]
+    Timeout(&'static str),
+    /// WHIP/WHEP: HTTP or protocol failure.
+    #[error("WHIP: {0}")]
+    Whip(String),
+    /// Certificate generation.
+    #[error("DTLS: {0}")]
+    Dtls(String),
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e.to_string())
+    }
+}
+
+impl From<ferrtc_dtls::Error> for Error {
+    fn from(e: ferrtc_dtls::Error) -> Self {
+        Error::Dtls(e.to_string())
+    }
+}

@@ -1,0 +1,246 @@
+//! Sockets: host interfaces, one UDP socket per interface and connection, and [`UdpMux`] for
+//! many connections on one socket.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{debug, trace};
+
+use crate::driver::Input;
+use crate::Error;
+
+/// Largest datagram read (a UDP payload cannot be larger).
+const MAX_DATAGRAM: usize = 65_535;
+
+/// The machine's usable addresses: every up, non-loopback interface address (IPv6 link-local
+/// ones skipped, as browsers do), or the loopback addresses when there is nothing else (a
+/// loopback-only network namespace).
+pub(crate) fn host_addresses() -> Vec<IpAddr> {
+    let all = if_addrs::get_if_addrs().unwrap_or_default();
+    let usable = |ip: &IpAddr| match ip {
+        IpAddr::V4(v4) => !v4.is_unspecified() && !v4.is_link_local(),
+        IpAddr::V6(v6) => !v6.is_unspecified() && (v6.segments()[0] & 0xffc0) != 0xfe80,
+    };
+    let mut out: Vec<IpAddr> = all
+        .iter()
+        .map(|i| i.ip())
+        .filter(|ip| !ip.is_loopback() && usable(ip))
+        .collect();
+    if out.is_empty() {
+        out = all
+            .iter()
+            .map(|i| i.ip())
+            .filter(|ip| ip.is_loopback())
+            .collect();
+    }
+    if out.is_empty() {
+        out.push(IpAddr::from([127, 0, 0, 1]));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Reads datagrams from a socket into the driver's input queue until the driver is gone.
+pub(crate) fn spawn_reader(socket: Arc<UdpSocket>, tx: mpsc::Sender<Input>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let Ok(local) = socket.local_addr() else {
+            return;
+        };
+        let mut buf = BytesMut::with_capacity(4 * MAX_DATAGRAM);
+        loop {
+            if buf.capacity() < MAX_DATAGRAM {
+                buf = BytesMut::with_capacity(4 * MAX_DATAGRAM);
+            }
+            let r = socket.recv_buf_from(&mut buf).await;
+            match r {
+                Ok((_, from)) => {
+                    let data = buf.split().freeze();
+                    let d = ferrtc_ice::Datagram {
+                        source: from,
+                        destination: local,
+                        contents: data,
+                    };
+                    if tx.send(Input::Datagram(d)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // ICMP port unreachable and the like surface as errors on Linux: ignore.
+                    trace!(error = %e, "socket receive");
+                    buf.clear();
+                }
+            }
+        }
+    })
+}
+
+/// Many peer connections on one UDP socket, the way an SFU or a WHIP ingest server runs: each
+/// datagram is routed by the ICE username of its STUN checks (`USERNAME` = our ufrag + ":" + the
+/// peer's), then by the source address the checks came from. Use it with ICE-lite
+/// ([`crate::RtcConfiguration::ice_lite`]) on a server with a reachable address.
+#[derive(Clone, Debug)]
+pub struct UdpMux {
+    pub(crate) inner: Arc<MuxInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct MuxInner {
+    pub(crate) socket: Arc<UdpSocket>,
+    pub(crate) local: SocketAddr,
+    routes: Mutex<Routes>,
+    reader: Mutex<Option<JoinHandle<()>>>,
+}
+
+#[derive(Debug, Default)]
+struct Routes {
+    by_ufrag: HashMap<String, mpsc::Sender<Input>>,
+    by_addr: HashMap<SocketAddr, mpsc::Sender<Input>>,
+}
+
+impl Drop for MuxInner {
+    fn drop(&mut self) {
+        if let Ok(mut r) = self.reader.lock() {
+            if let Some(h) = r.take() {
+                h.abort();
+            }
+        }
+    }
+}
+
+/// The local ufrag of a STUN Binding request (`USERNAME` attribute 0x0006, RFC 8445 §7.2.2:
+/// "RFRAG:LFRAG" from the sender's view, so ours comes first).
+fn stun_local_ufrag(d: &[u8]) -> Option<&str> {
+    if d.len() < 20
+        || d.first().is_none_or(|b| b & 0xc0 != 0)
+        || d.get(4..8)? != [0x21, 0x12, 0xa4, 0x42]
+    {
+        return None;
+    }
+    let mut rest = d.get(20..)?;
+    for _ in 0..64 {
+        let t = u16::from_be_bytes([*rest.first()?, *rest.get(1)?]);
+        let l = usize::from(u16::from_be_bytes([*rest.get(2)?, *rest.get(3)?]));
+        let v = rest.get(4..4 + l)?;
+        if t == 0x0006 {
+            let s = std::str::from_utf8(v).ok()?;
+            return s.split(':').next();
+        }
+        rest = rest.get(4 + l.div_ceil(4) * 4..)?;
+    }
+    None
+}
+
+impl UdpMux {
+    /// Binds the shared socket. `addr` must be a specific address (it becomes the host
+    /// candidate of every connection on the mux).
+    pub async fn bind(addr: SocketAddr) -> Result<UdpMux, Error> {
+        if addr.ip().is_unspecified() {
+            return Err(Error::Io(
+                "UdpMux needs a specific address, not 0.0.0.0 / ::".into(),
+            ));
+        }
+        let socket = Arc::new(UdpSocket::bind(addr).await?);
+        let local = socket.local_addr()?;
+        let inner = Arc::new(MuxInner {
+            socket: socket.clone(),
+            local,
+            routes: Mutex::new(Routes::default()),
+            reader: Mutex::new(None),
+        });
+        let weak = Arc::downgrade(&inner);
+        let handle = tokio::spawn(async move {
+            let mut buf = BytesMut::with_capacity(4 * MAX_DATAGRAM);
+            loop {
+                if buf.capacity() < MAX_DATAGRAM {
+                    buf = BytesMut::with_capacity(4 * MAX_DATAGRAM);
+                }
+                let Ok((_, from)) = socket.recv_buf_from(&mut buf).await else {
+                    buf.clear();
+                    continue;
+                };
+                let data: Bytes = buf.split().freeze();
+                let Some(inner) = weak.upgrade() else { return };
+                let tx = {
+                    let Ok(mut routes) = inner.routes.lock() else {
+                        return;
+                    };
+                    let by_user =
+                        stun_local_ufrag(&data).and_then(|u| routes.by_ufrag.get(u).cloned());
+                    match by_user {
+                        Some(tx) => {
+                            routes.by_addr.insert(from, tx.clone());
+                            Some(tx)
+                        }
+                        None => routes.by_addr.get(&from).cloned(),
+                    }
+                };
+                let Some(tx) = tx else {
+                    debug!(%from, "mux: datagram for no connection dropped");
+                    continue;
+                };
+                let d = ferrtc_ice::Datagram {
+                    source: from,
+                    destination: local,
+                    contents: data,
+                };
+                // Never block the shared reader on one slow connection.
+                if tx.try_send(Input::Datagram(d)).is_err() {
+                    trace!(%from, "mux: connection queue full, datagram dropped");
+                }
+            }
+        });
+        if let Ok(mut r) = inner.reader.lock() {
+            *r = Some(handle);
+        }
+        Ok(UdpMux { inner })
+    }
+
+    /// The shared socket's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local
+    }
+
+    pub(crate) fn register(&self, ufrag: &str, tx: mpsc::Sender<Input>) {
+        if let Ok(mut r) = self.inner.routes.lock() {
+            r.by_ufrag.insert(ufrag.to_owned(), tx);
+        }
+    }
+
+    pub(crate) fn unregister(&self, tx: &mpsc::Sender<Input>) {
+        if let Ok(mut r) = self.inner.routes.lock() {
+            r.by_ufrag.retain(|_, t| !t.same_channel(tx));
+            r.by_addr.retain(|_, t| !t.same_channel(tx));
+        }
+    }
+
+    /// Connections currently registered.
+    pub fn connections(&self) -> usize {
+        self.inner
+            .routes
+            .lock()
+            .map(|r| r.by_ufrag.len())
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ufrag_from_binding_request() {
+        let mut m = vec![0x00, 0x01, 0x00, 0x10, 0x21, 0x12, 0xa4, 0x42];
+        m.extend([0u8; 12]);
+        m.extend([0x00, 0x06, 0x00, 0x09]);
+        m.extend(b"abcd:wxyz\0\0\0");
+        assert_eq!(stun_local_ufrag(&m), Some("abcd"));
+        assert_eq!(stun_local_ufrag(&m[..30]), None);
+        assert_eq!(stun_local_ufrag(&[0x80; 40]), None);
+    }
+}
