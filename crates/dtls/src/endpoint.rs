@@ -108,7 +108,6 @@ pub struct Dtls {
     deadline: Instant,
     started: Instant,
     srtp: Option<SrtpKeyingMaterial>,
-    read_buf: Vec<u8>,
 }
 
 impl std::fmt::Debug for Dtls {
@@ -182,6 +181,12 @@ fn verify_callback(shared: &Mutex<Verify>, preverify_ok: bool, ctx: &X509StoreCo
             false
         }
     }
+}
+
+thread_local! {
+    /// Scratch space for `SSL_read` (a record's plaintext is at most 2^14 bytes), shared by the
+    /// connections of a thread instead of 16 KiB kept by each idle one.
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 1 << 14]);
 }
 
 /// DTLS record header: type(1) version(2) epoch(2) sequence(6) length(2).
@@ -270,7 +275,6 @@ impl Dtls {
             deadline: now + config.handshake_timeout,
             started: now,
             srtp: None,
-            read_buf: vec![0; 1 << 14],
             config,
         };
         if role == Role::Client {
@@ -644,9 +648,14 @@ impl Dtls {
     fn read_records(&mut self) {
         // Bounded: each iteration consumes a record, and every datagram holds at most 64 KiB.
         for _ in 0..4096 {
-            match self.stream.ssl_read(&mut self.read_buf) {
-                Ok(n) => {
-                    let data = Bytes::copy_from_slice(self.read_buf.get(..n).unwrap_or_default());
+            let stream = &mut self.stream;
+            let read = READ_BUF.with_borrow_mut(|buf| {
+                stream
+                    .ssl_read(buf)
+                    .map(|n| Bytes::copy_from_slice(buf.get(..n).unwrap_or_default()))
+            });
+            match read {
+                Ok(data) => {
                     if self.events.len() >= self.config.max_pending_events {
                         tracing::warn!("dtls: event queue full, dropping application data");
                     } else {
