@@ -871,6 +871,19 @@ impl PeerConnection {
                 if self.current_remote.is_none() && !self.ice.is_lite() {
                     self.ice.set_role(IceRole::Controlled);
                 }
+                // The remote restarted ICE: so do we, so that our answer carries new
+                // credentials too (RFC 8445 §9, RFC 8829 §5.3.1).
+                let restarted = match (self.ice.remote_credentials(), &info.transport.creds) {
+                    (Some(old), Some(new)) => old.ufrag != new.ufrag || old.pwd != new.pwd,
+                    _ => false,
+                };
+                if restarted {
+                    debug!("pc: remote ICE restart");
+                    self.ice.restart(now);
+                    self.local_candidates.clear();
+                    self.gathering_done = false;
+                    self.pump();
+                }
                 self.remote = Some(info);
                 self.pending_remote = Some(Applied { desc });
                 self.set_signaling(SignalingState::HaveRemoteOffer);
@@ -929,14 +942,6 @@ impl PeerConnection {
         let Some(creds) = t.creds.clone() else {
             return Ok(());
         };
-        // A remote ICE restart (changed credentials) restarts ours too (RFC 8445 §9).
-        let restarted = self
-            .ice
-            .remote_credentials()
-            .is_some_and(|old| old.ufrag != creds.ufrag);
-        if restarted && self.signaling == SignalingState::Stable && self.last_answer.is_some() {
-            debug!("pc: remote ICE restart");
-        }
         self.ice.set_remote_lite(t.lite);
         self.ice.set_remote_credentials(now, creds.clone());
         let mut n = 0usize;

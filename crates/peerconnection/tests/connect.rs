@@ -447,3 +447,74 @@ fn close_reaches_the_peer() {
     })
     .unwrap();
 }
+
+#[test]
+fn ice_restart_keeps_the_channel_working() {
+    let (mut sim, a, b, ch) = setup(41, LinkConfig::default());
+    sim.run_until(Duration::from_secs(10), |s| {
+        open(s, a, ch) && remote_channel(s, b, "chat").is_some()
+    })
+    .unwrap();
+    let rb = remote_channel(&sim, b, "chat").unwrap();
+    let now = sim.now();
+    let offer = pc(&mut sim, a)
+        .create_offer(OfferOptions { ice_restart: true })
+        .unwrap();
+    pc(&mut sim, a).set_local_description(now, offer).unwrap();
+    let offer = pc(&mut sim, a).local_description().unwrap();
+    pc(&mut sim, b).set_remote_description(now, offer).unwrap();
+    let answer = pc(&mut sim, b).create_answer().unwrap();
+    pc(&mut sim, b).set_local_description(now, answer).unwrap();
+    let answer = pc(&mut sim, b).local_description().unwrap();
+    pc(&mut sim, a).set_remote_description(now, answer).unwrap();
+    sim.run_for(Duration::from_secs(2)).unwrap();
+    pc(&mut sim, a).send_text(ch, "after restart").unwrap();
+    sim.run_for(Duration::from_millis(200)).unwrap();
+    assert_eq!(
+        messages(&mut sim, b, rb),
+        vec![(Bytes::from_static(b"after restart"), false)]
+    );
+    assert_eq!(
+        sim.endpoint(a).unwrap().pc.connection_state(),
+        PeerConnectionState::Connected
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Hostile datagrams (arbitrary bytes, and mutated STUN / DTLS / SCTP-looking ones) at a
+    /// connected peer: never a panic, and the connection keeps working.
+    #[test]
+    fn hostile_datagrams_do_not_hurt(
+        junk in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), 1..20),
+        first in proptest::sample::select(vec![0u8, 1, 20, 22, 23, 64, 128, 200]),
+    ) {
+        let (mut sim, a, b, ch) = setup(51, LinkConfig::default());
+        sim.run_until(Duration::from_secs(10), |s| {
+            open(s, a, ch) && remote_channel(s, b, "chat").is_some()
+        })
+        .unwrap();
+        let rb = remote_channel(&sim, b, "chat").unwrap();
+        let now = sim.now();
+        for mut j in junk {
+            if let Some(x) = j.first_mut() {
+                *x = first;
+            }
+            let _ = pc(&mut sim, b).handle_receive(
+                now,
+                Datagram { source: a, destination: b, contents: Bytes::from(j.clone()) },
+            );
+            // Also from an address nobody signalled.
+            let _ = pc(&mut sim, b).handle_receive(
+                now,
+                Datagram { source: "10.9.9.9:9".parse().unwrap(), destination: b, contents: Bytes::from(j) },
+            );
+        }
+        pc(&mut sim, a).send_text(ch, "still here").unwrap();
+        sim.run_for(Duration::from_millis(200)).unwrap();
+        proptest::prop_assert_eq!(
+            messages(&mut sim, b, rb),
+            vec![(Bytes::from_static(b"still here"), false)]
+        );
+    }
+}
