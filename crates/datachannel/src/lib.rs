@@ -8,6 +8,13 @@
 //! [`poll_timeout`](DataChannels::poll_timeout). Channels follow the W3C `RTCDataChannel`
 //! model: `readyState`, `ordered`, `maxRetransmits`, `maxPacketLifeTime`, `negotiated`/`id`,
 //! `bufferedAmount` and its low-threshold event, and `close()` through a stream reset.
+//!
+//! Errors follow the W3C algorithms (`createDataChannel`, `send()`, `close()`): every
+//! [`Error`] says which exception the browser API throws for it ([`Error::w3c`]). The layer
+//! knows the remote's `max-message-size`
+//! ([`set_remote_max_message_size_from_sdp`](DataChannels::set_remote_max_message_size_from_sdp))
+//! and refuses larger messages; when the association fails, every channel closes with an
+//! error ([`close_error`](DataChannels::close_error)).
 #![forbid(unsafe_code)]
 
 pub mod dcep;
@@ -22,10 +29,35 @@ use tracing::debug;
 
 pub use dcep::ChannelType;
 
-/// Errors of the data channel layer.
+/// The exception the W3C WebRTC API throws for an [`Error`] (webrtc-pc §6.2, the
+/// `createDataChannel`, `send()` and `close()` algorithms). See [`Error::w3c`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum W3cError {
+    /// `TypeError`: the arguments can never work.
+    TypeError,
+    /// `InvalidStateError`: not in this state (the channel is not open).
+    InvalidStateError,
+    /// `OperationError`: the operation failed (id taken, no id left, buffer full).
+    OperationError,
+}
+
+impl W3cError {
+    /// The exception's name as JavaScript reports it.
+    pub fn name(self) -> &'static str {
+        match self {
+            W3cError::TypeError => "TypeError",
+            W3cError::InvalidStateError => "InvalidStateError",
+            W3cError::OperationError => "OperationError",
+        }
+    }
+}
+
+/// Errors of the data channel layer. Each variant's documentation names the exception the
+/// W3C API throws for it; [`Error::w3c`] returns it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// A DCEP message could not be parsed.
+    /// A DCEP message could not be parsed. Not thrown to the application: the message is
+    /// dropped (`OperationError` if it had to be named).
     #[error("DCEP message at offset {offset}: {what}")]
     Dcep {
         /// What was wrong.
@@ -33,27 +65,98 @@ pub enum Error {
         /// Offset in the message.
         offset: usize,
     },
-    /// No channel has this id.
+    /// No channel has this id: it never existed, or it closed and was forgotten
+    /// (`InvalidStateError`, as for a closed channel).
     #[error("data channel {0} does not exist")]
     NoSuchChannel(u16),
-    /// The id is taken, or has the wrong parity for our DTLS role.
+    /// The id is in use by another channel, or an automatically chosen id has the wrong
+    /// parity (`createDataChannel` step 18: `OperationError`).
     #[error("data channel id {0} is in use or not valid for this role")]
     IdUnavailable(u16),
-    /// Every stream id of our parity is in use (the `max_channels` limit).
+    /// Every stream id of our parity is in use, or the `max_channels` limit is reached
+    /// (`createDataChannel` step 18: `OperationError`).
     #[error("no free data channel id")]
     NoFreeId,
-    /// The channel is not open.
+    /// `send()` on a channel whose readyState is not "open": connecting, closing or closed
+    /// (`send()` step 3: `InvalidStateError`).
     #[error("data channel {0} is not open")]
     NotOpen(u16),
-    /// Both maxRetransmits and maxPacketLifeTime were given (W3C: TypeError).
+    /// Both maxRetransmits and maxPacketLifeTime were given (`createDataChannel` step 15:
+    /// `TypeError`).
     #[error("maxRetransmits and maxPacketLifeTime are mutually exclusive")]
     BothReliabilityLimits,
-    /// Label or protocol longer than 65535 bytes.
-    #[error("data channel label or protocol too long")]
+    /// Label or protocol longer than 65535 bytes of UTF-8 (`createDataChannel` steps 5 and 11:
+    /// `TypeError`).
+    #[error("data channel label or protocol longer than 65535 bytes")]
     TooLong,
-    /// An error from the SCTP association.
+    /// `negotiated` is true but no id was given (`createDataChannel` step 14: `TypeError`).
+    #[error("a negotiated data channel needs an id")]
+    NegotiatedWithoutId,
+    /// The id is 65535, above the largest allowed id 65534 (`createDataChannel` step 17:
+    /// `TypeError`).
+    #[error("data channel id {0} is out of range (at most 65534)")]
+    IdOutOfRange(u16),
+    /// The id is not below the number of streams of the connected association
+    /// (`RTCSctpTransport.maxChannels`, `createDataChannel` step 19: `OperationError`).
+    #[error("data channel id {id} is not below maxChannels {max}")]
+    IdBeyondMaxChannels {
+        /// The id asked for.
+        id: u16,
+        /// The association's outbound stream count.
+        max: u16,
+    },
+    /// The message is larger than `RTCSctpTransport.maxMessageSize`, the smaller of the
+    /// remote's `a=max-message-size` and our own limit (`send()` step 5: `TypeError`).
+    #[error("data channel message of {size} bytes exceeds maxMessageSize {max}")]
+    MessageTooLarge {
+        /// Byte size of the message.
+        size: usize,
+        /// The maxMessageSize in force.
+        max: usize,
+    },
+    /// An error from the SCTP association. A full send buffer is `OperationError`
+    /// (`send()` step 6), an association that is not up or is gone `InvalidStateError`;
+    /// see [`Error::w3c`].
     #[error(transparent)]
     Sctp(#[from] ferrtc_sctp::Error),
+}
+
+impl Error {
+    /// The exception the W3C API throws for this error.
+    pub fn w3c(&self) -> W3cError {
+        use ferrtc_sctp::Error as S;
+        match self {
+            Error::TooLong
+            | Error::BothReliabilityLimits
+            | Error::NegotiatedWithoutId
+            | Error::IdOutOfRange(_)
+            | Error::MessageTooLarge { .. } => W3cError::TypeError,
+            Error::NotOpen(_) | Error::NoSuchChannel(_) => W3cError::InvalidStateError,
+            Error::IdUnavailable(_)
+            | Error::NoFreeId
+            | Error::IdBeyondMaxChannels { .. }
+            | Error::Dcep { .. } => W3cError::OperationError,
+            Error::Sctp(e) => match e {
+                S::MessageTooLarge { .. } | S::EmptyMessage => W3cError::TypeError,
+                S::NotEstablished | S::Closed | S::StreamResetting(_) => {
+                    W3cError::InvalidStateError
+                }
+                _ => W3cError::OperationError,
+            },
+        }
+    }
+}
+
+/// Why a channel closed with an error: the W3C `RTCErrorEvent` fired at the channel before
+/// its `close` event (webrtc-pc §6.2 "announcing a data channel as closed", step 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelError {
+    /// `RTCError.errorDetail`: always "sctp-failure" here.
+    pub error_detail: &'static str,
+    /// `RTCError.sctpCauseCode`: the cause of the ABORT, when there was one.
+    pub sctp_cause_code: Option<u16>,
+    /// `message`: what happened.
+    pub message: String,
 }
 
 /// Which DTLS role this endpoint has; it decides the parity of the stream ids it picks
@@ -96,6 +199,20 @@ pub struct ChannelInit {
     pub negotiated: Option<u16>,
     /// DCEP priority (256 = normal).
     pub priority: u16,
+}
+
+impl ChannelInit {
+    /// The W3C `negotiated` and `id` members as this struct's `negotiated` field
+    /// (`createDataChannel` steps 13 and 14): the id counts only for a negotiated channel,
+    /// and a negotiated channel without an id is a `TypeError`
+    /// ([`Error::NegotiatedWithoutId`]).
+    pub fn negotiated_id(negotiated: bool, id: Option<u16>) -> Result<Option<u16>, Error> {
+        match (negotiated, id) {
+            (true, Some(id)) => Ok(Some(id)),
+            (true, None) => Err(Error::NegotiatedWithoutId),
+            (false, _) => Ok(None),
+        }
+    }
 }
 
 impl Default for ChannelInit {
@@ -179,6 +296,9 @@ struct Channel {
     incoming_reset_done: bool,
     /// Deprecated partial PPIDs (52, 54): fragments collected until the final PPID.
     partial: Option<BytesMut>,
+    /// Where our DCEP message sits in the stream's byte sequence (start, end): not
+    /// application data, so not part of `bufferedAmount`.
+    dcep_bytes: Option<(u64, u64)>,
 }
 
 /// Limits of the data channel layer.
@@ -188,6 +308,10 @@ pub struct ChannelConfig {
     pub max_channels: usize,
     /// Largest message assembled from deprecated partial-PPID fragments.
     pub max_partial_message: usize,
+    /// The remote's largest acceptable message (SDP `a=max-message-size`, RFC 8841 §6), when
+    /// known; `None`: only our own SCTP `max_message_size` applies. See
+    /// [`DataChannels::set_remote_max_message_size`].
+    pub remote_max_message_size: Option<usize>,
 }
 
 impl Default for ChannelConfig {
@@ -195,6 +319,7 @@ impl Default for ChannelConfig {
         Self {
             max_channels: 65534,
             max_partial_message: 256 * 1024,
+            remote_max_message_size: None,
         }
     }
 }
@@ -208,6 +333,10 @@ pub struct DataChannels {
     events: std::collections::VecDeque<Event>,
     now: Instant,
     connected: bool,
+    /// Ids of channels that closed and were not used again: `close()` on them is a no-op.
+    closed_ids: std::collections::BTreeSet<u16>,
+    /// Errors of channels that closed with one, until the id is used again.
+    close_errors: BTreeMap<u16, ChannelError>,
 }
 
 impl std::fmt::Debug for DataChannels {
@@ -238,6 +367,8 @@ impl DataChannels {
             events: Default::default(),
             now,
             connected: false,
+            closed_ids: Default::default(),
+            close_errors: BTreeMap::new(),
         }
     }
 
@@ -262,24 +393,36 @@ impl DataChannels {
     /// application's and no DCEP is sent; otherwise an id of our parity is chosen and
     /// DATA_CHANNEL_OPEN is sent (at once, or when the association comes up).
     pub fn create_channel(&mut self, init: ChannelInit) -> Result<u16, Error> {
+        // The checks in the order of the W3C createDataChannel algorithm.
+        if init.label.len() > 65535 || init.protocol.len() > 65535 {
+            return Err(Error::TooLong);
+        }
         if init.max_retransmits.is_some() && init.max_packet_life_time.is_some() {
             return Err(Error::BothReliabilityLimits);
         }
-        if init.label.len() > 65535 || init.protocol.len() > 65535 {
-            return Err(Error::TooLong);
+        if init.negotiated == Some(65535) {
+            return Err(Error::IdOutOfRange(65535));
         }
         if self.channels.len() >= self.cfg.max_channels {
             return Err(Error::NoFreeId);
         }
         let id = match init.negotiated {
             Some(id) => {
-                if self.channels.contains_key(&id) || id == 65535 {
+                if self.channels.contains_key(&id) {
                     return Err(Error::IdUnavailable(id));
                 }
                 id
             }
             None => self.free_id()?,
         };
+        if self.connected {
+            let max = self.assoc.outbound_streams();
+            if id >= max {
+                return Err(Error::IdBeyondMaxChannels { id, max });
+            }
+        }
+        self.closed_ids.remove(&id);
+        self.close_errors.remove(&id);
         let negotiated = init.negotiated.is_some();
         let ch = Channel {
             info: ChannelInfo {
@@ -298,6 +441,7 @@ impl DataChannels {
             outgoing_reset_done: false,
             incoming_reset_done: false,
             partial: None,
+            dcep_bytes: None,
         };
         self.channels.insert(id, ch);
         if self.connected {
@@ -311,26 +455,49 @@ impl DataChannels {
             DtlsRole::Client => 0u16,
             DtlsRole::Server => 1,
         };
+        // Once connected, only ids below the association's stream count can be used.
+        let limit = if self.connected {
+            self.assoc.outbound_streams()
+        } else {
+            65535
+        };
         let mut id = start;
         loop {
+            if id >= limit {
+                return Err(Error::NoFreeId);
+            }
             if !self.channels.contains_key(&id) {
                 return Ok(id);
             }
             id = match id.checked_add(2) {
-                Some(n) if n < 65535 => n,
-                _ => return Err(Error::NoFreeId),
+                Some(n) => n,
+                None => return Err(Error::NoFreeId),
             };
         }
     }
 
     /// Association is up: send pending OPENs and open negotiated channels.
     fn activate(&mut self, id: u16) {
+        let max = self.assoc.outbound_streams();
         let Some(ch) = self.channels.get_mut(&id) else {
             return;
         };
         if ch.info.ready_state != ReadyState::Connecting {
             return;
         }
+        if id >= max {
+            // W3C "RTCSctpTransport connected" procedure: a channel whose id is not below
+            // maxChannels closes with an error.
+            self.fail_channel(
+                id,
+                None,
+                format!("stream id {id} is not below the association's {max} streams"),
+            );
+            return;
+        }
+        let Some(ch) = self.channels.get_mut(&id) else {
+            return;
+        };
         if ch.open_pending {
             let (channel_type, param) =
                 match (ch.info.max_retransmits, ch.info.max_packet_life_time) {
@@ -347,16 +514,17 @@ impl DataChannels {
                 protocol: ch.info.protocol.clone(),
             });
             // DCEP messages are always sent reliably and in order (RFC 8832 §6).
-            if let Err(e) = self.assoc.send(
-                self.now,
-                id,
-                ppid::DCEP,
-                open.to_bytes(),
-                SendOptions::default(),
-            ) {
+            let open = open.to_bytes();
+            let len = open.len() as u64;
+            if let Err(e) = self
+                .assoc
+                .send(self.now, id, ppid::DCEP, open, SendOptions::default())
+            {
                 debug!(id, error = %e, "DCEP OPEN not sent");
                 return;
             }
+            let end = self.assoc.stream_bytes_queued(id);
+            ch.dcep_bytes = Some((end.saturating_sub(len), end));
             ch.open_pending = false;
         }
         ch.info.ready_state = ReadyState::Open;
@@ -374,9 +542,22 @@ impl DataChannels {
         self.channels.keys().copied()
     }
 
-    /// W3C `bufferedAmount`: bytes queued on the channel and not yet sent.
+    /// W3C `bufferedAmount`: bytes of application data queued with `send` and not yet sent.
+    /// It only grows while the channel is open and does not drop to zero when the channel
+    /// closes. Our DCEP message is not application data and is not counted; an empty
+    /// message counts as the 1 byte RFC 8831 §6.6 puts on the wire.
     pub fn buffered_amount(&self, id: u16) -> usize {
-        self.assoc.buffered_amount(id)
+        let queued = self.assoc.buffered_amount(id);
+        let Some((start, end)) = self.channels.get(&id).and_then(|c| c.dcep_bytes) else {
+            return queued;
+        };
+        // Bytes before `left` have left the queue.
+        let left = self
+            .assoc
+            .stream_bytes_queued(id)
+            .saturating_sub(queued as u64);
+        let dcep_unsent = end.saturating_sub(start.max(left));
+        queued.saturating_sub(usize::try_from(dcep_unsent).unwrap_or(usize::MAX))
     }
 
     /// W3C `bufferedAmountLowThreshold`.
@@ -397,9 +578,20 @@ impl DataChannels {
     }
 
     fn send(&mut self, id: u16, data: Bytes, binary: bool) -> Result<(), Error> {
-        let ch = self.channels.get(&id).ok_or(Error::NoSuchChannel(id))?;
+        let ch = match self.channels.get(&id) {
+            Some(ch) => ch,
+            None if self.closed_ids.contains(&id) => return Err(Error::NotOpen(id)),
+            None => return Err(Error::NoSuchChannel(id)),
+        };
         if ch.info.ready_state != ReadyState::Open {
             return Err(Error::NotOpen(id));
+        }
+        let max = self.max_message_size();
+        if data.len() > max {
+            return Err(Error::MessageTooLarge {
+                size: data.len(),
+                max,
+            });
         }
         let opts = self.send_options(ch);
         // Empty messages use their own PPIDs with one byte of payload (RFC 8831 §6.6).
@@ -426,8 +618,12 @@ impl DataChannels {
     }
 
     /// W3C `close()`: the outgoing stream is reset once queued data is sent; the channel is
-    /// closed when both directions are reset (RFC 8831 §6.7).
+    /// closed when both directions are reset (RFC 8831 §6.7). Closing a channel that is
+    /// closing or closed does nothing (W3C `close()` step 2).
     pub fn close(&mut self, id: u16) -> Result<(), Error> {
+        if !self.channels.contains_key(&id) && self.closed_ids.contains(&id) {
+            return Ok(());
+        }
         let ch = self.channels.get_mut(&id).ok_or(Error::NoSuchChannel(id))?;
         match ch.info.ready_state {
             ReadyState::Closing | ReadyState::Closed => return Ok(()),
@@ -445,8 +641,59 @@ impl DataChannels {
 
     fn finish_close(&mut self, id: u16) {
         if self.channels.remove(&id).is_some() {
+            self.closed_ids.insert(id);
             self.events.push_back(Event::ChannelClosed(id));
         }
+    }
+
+    /// Closes a channel because of an SCTP-level failure: the error is kept for
+    /// [`close_error`](Self::close_error), then [`Event::ChannelClosed`] follows.
+    fn fail_channel(&mut self, id: u16, sctp_cause_code: Option<u16>, message: String) {
+        if !self.channels.contains_key(&id) {
+            return;
+        }
+        self.close_errors.insert(
+            id,
+            ChannelError {
+                error_detail: "sctp-failure",
+                sctp_cause_code,
+                message,
+            },
+        );
+        self.finish_close(id);
+    }
+
+    /// The error a channel closed with, if it closed because of one (W3C: the `error` event
+    /// with errorDetail "sctp-failure" fired before `close`). Check it when
+    /// [`Event::ChannelClosed`] arrives; it is kept until the id is used again.
+    pub fn close_error(&self, id: u16) -> Option<&ChannelError> {
+        self.close_errors.get(&id)
+    }
+
+    /// `RTCSctpTransport.maxMessageSize`: the largest message `send` accepts, the smaller of
+    /// the remote's limit (when known) and our own SCTP `max_message_size`.
+    pub fn max_message_size(&self) -> usize {
+        let local = self.assoc.max_message_size();
+        self.cfg
+            .remote_max_message_size
+            .map_or(local, |r| r.min(local))
+    }
+
+    /// Sets the remote's largest acceptable message (its SDP `a=max-message-size`); `None`
+    /// when not known, so only our own limit applies.
+    pub fn set_remote_max_message_size(&mut self, max: Option<usize>) {
+        self.cfg.remote_max_message_size = max;
+    }
+
+    /// Sets the remote's limit from its SDP with the rules of RFC 8841 §6: no attribute
+    /// means 65536 bytes, 0 means no limit beyond our own.
+    pub fn set_remote_max_message_size_from_sdp(&mut self, attribute: Option<u64>) {
+        let max = match attribute {
+            None => Some(65536),
+            Some(0) => None,
+            Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        };
+        self.set_remote_max_message_size(max);
     }
 
     /// Feeds one received SCTP packet.
@@ -486,6 +733,25 @@ impl DataChannels {
         while let Some(ev) = self.assoc.poll_event() {
             match ev {
                 SctpEvent::Connected | SctpEvent::Restarted => {
+                    if ev == SctpEvent::Restarted {
+                        // RFC 9260 §5.2.4 A: the peer lost its association state, and with
+                        // it every channel (RFC 8831 has no way to bring them back). Close
+                        // ours with an error instead of leaving them open towards nobody;
+                        // channels still connecting open on the new association.
+                        let gone: Vec<u16> = self
+                            .channels
+                            .iter()
+                            .filter(|(_, c)| c.info.ready_state != ReadyState::Connecting)
+                            .map(|(id, _)| *id)
+                            .collect();
+                        for id in gone {
+                            self.fail_channel(
+                                id,
+                                None,
+                                "the peer restarted the SCTP association".into(),
+                            );
+                        }
+                    }
                     self.connected = true;
                     self.events.push_back(Event::Connected);
                     let ids: Vec<u16> = self.channels.keys().copied().collect();
@@ -497,7 +763,9 @@ impl DataChannels {
                 SctpEvent::BufferedAmountLow(id) => {
                     self.events.push_back(Event::BufferedAmountLow(id))
                 }
-                SctpEvent::SendBufferLow => {}
+                SctpEvent::SendBufferLow
+                | SctpEvent::StreamsAdded { .. }
+                | SctpEvent::AddStreamsDenied { .. } => {}
                 SctpEvent::OutgoingStreamsReset(ids) => {
                     for id in ids {
                         if let Some(ch) = self.channels.get_mut(&id) {
@@ -530,7 +798,7 @@ impl DataChannels {
                 }
                 SctpEvent::StreamResetFailed(ids) => {
                     for id in ids {
-                        self.finish_close(id);
+                        self.fail_channel(id, None, "the peer refused the stream reset".into());
                     }
                 }
                 SctpEvent::Closed | SctpEvent::Aborted { .. } => {
@@ -539,8 +807,16 @@ impl DataChannels {
                         _ => "closed".to_string(),
                     };
                     let ids: Vec<u16> = self.channels.keys().copied().collect();
+                    let aborted = matches!(ev, SctpEvent::Aborted { .. });
+                    let cause = self.assoc.abort_cause();
                     for id in ids {
-                        self.finish_close(id);
+                        if aborted {
+                            // W3C: the transport closed with an error; every channel gets an
+                            // `error` (sctp-failure) and then `close`.
+                            self.fail_channel(id, cause, reason.clone());
+                        } else {
+                            self.finish_close(id);
+                        }
                     }
                     self.events.push_back(Event::Closed { reason });
                 }
@@ -617,6 +893,8 @@ impl DataChannels {
             debug!(id, "DCEP OPEN for an id in use or of our parity: ignored");
             return;
         }
+        self.closed_ids.remove(&id);
+        self.close_errors.remove(&id);
         let (max_retransmits, max_packet_life_time) = match o.channel_type {
             ChannelType::Reliable => (None, None),
             ChannelType::PartialReliableRexmit => {
@@ -643,14 +921,22 @@ impl DataChannels {
             outgoing_reset_done: false,
             incoming_reset_done: false,
             partial: None,
+            dcep_bytes: None,
         };
         self.channels.insert(id, ch);
         let ack = dcep::Message::Ack.to_bytes();
-        if let Err(e) = self
+        let len = ack.len() as u64;
+        match self
             .assoc
             .send(self.now, id, ppid::DCEP, ack, SendOptions::default())
         {
-            debug!(id, error = %e, "DCEP ACK not sent");
+            Ok(()) => {
+                let end = self.assoc.stream_bytes_queued(id);
+                if let Some(ch) = self.channels.get_mut(&id) {
+                    ch.dcep_bytes = Some((end.saturating_sub(len), end));
+                }
+            }
+            Err(e) => debug!(id, error = %e, "DCEP ACK not sent"),
         }
         self.events
             .push_back(Event::ChannelOpen { id, remote: true });

@@ -27,6 +27,11 @@ use crate::{Config, Error};
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// Initial congestion window (RFC 9260 §7.2.1).
+fn initial_cwnd(mtu: usize) -> usize {
+    (4 * mtu).min((2 * mtu).max(4380))
+}
+
 /// Serial-number comparison of TSNs (RFC 9260 §1.6).
 fn tsn_lt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
@@ -97,8 +102,24 @@ pub enum Event {
     IncomingStreamsReset(Vec<u16>),
     /// The peer denied our stream reset request.
     StreamResetFailed(Vec<u16>),
-    /// The peer restarted the association (RFC 9260 §5.2.4 case A).
+    /// The peer restarted the association (RFC 9260 §5.2.4 case A). Messages in flight
+    /// were dropped; queued ones are sent on the new association; stream sequence numbers
+    /// start again at 0.
     Restarted,
+    /// Streams were added (RFC 6525 §5.1.5, §5.2.5): the usable counts now.
+    StreamsAdded {
+        /// Streams we may send on (ids `0..outgoing`).
+        outgoing: u16,
+        /// Streams the peer may send on.
+        incoming: u16,
+    },
+    /// The peer denied our request to add streams (RFC 6525 §4.4 result "Denied").
+    AddStreamsDenied {
+        /// Outgoing streams asked for in the denied request.
+        outgoing: u16,
+        /// Incoming streams asked for in the denied request.
+        incoming: u16,
+    },
     /// The association closed gracefully.
     Closed,
     /// The association was aborted (by the peer, by us, or on too many retransmissions).
@@ -160,6 +181,9 @@ struct OutStream {
     resetting: bool,
     buffered: usize,
     low_threshold: usize,
+    /// Bytes ever queued on the stream; with `buffered`, tells where in the stream's byte
+    /// sequence the sender is.
+    queued_total: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,14 +247,45 @@ struct Peer {
     idata: bool,
 }
 
-struct PendingReset {
-    req_seq: u32,
-    streams: Vec<u16>,
-    last_tsn: u32,
+/// What one of our RE-CONFIG requests asks for (RFC 6525 §4).
+#[derive(Debug, Clone)]
+enum ReqKind {
+    /// Outgoing SSN Reset Request (§5.1.2).
+    ResetOutgoing { streams: Vec<u16>, last_tsn: u32 },
+    /// Add Outgoing Streams Request (§5.1.5).
+    AddOutgoing(u16),
+    /// Add Incoming Streams Request (§5.1.6).
+    AddIncoming(u16),
 }
+
+/// A RE-CONFIG request of ours awaiting its response.
+#[derive(Debug, Clone)]
+struct PendingReq {
+    seq: u32,
+    kind: ReqKind,
+}
+
+/// Responses remembered so a retransmitted request gets the same answer (RFC 6525 §5.2.1).
+const REMEMBERED_RESPONSES: usize = 4;
 
 const COOKIE_BODY_LEN: usize = 4 * 7 + 2 * 2 + 1 + 8;
 const COOKIE_MAC_LEN: usize = 32;
+
+/// The contents of a State Cookie that passed its MAC (RFC 9260 §5.1.3, §5.2.2).
+struct Cookie {
+    /// The peer as its INIT described it.
+    peer: Peer,
+    /// The Initiate Tag of our INIT ACK: our tag in the association the cookie sets up.
+    local_tag: u32,
+    /// The Initial TSN of our INIT ACK.
+    local_tsn: u32,
+    /// Local-Tie-Tag: our tag in the association that existed when the cookie was made (0: none).
+    local_tie: u32,
+    /// Peer's-Tie-Tag: the peer's tag in that association (0: none).
+    peer_tie: u32,
+    /// How long ago the cookie expired (microseconds), if it has.
+    stale_by_us: Option<u64>,
+}
 
 /// A sans-IO SCTP association.
 pub struct Association {
@@ -293,11 +348,29 @@ pub struct Association {
     last_advertised_rwnd: usize,
     // --- reconfig ---
     reset_queue: Vec<u16>,
-    reset_outstanding: Option<PendingReset>,
+    /// Requests in the RE-CONFIG chunk in flight (one chunk at a time, at most two
+    /// requests, RFC 6525 §3.1).
+    reconfig_inflight: Vec<PendingReq>,
+    /// Streams to add, not yet requested.
+    add_out_queue: u32,
+    add_in_queue: u32,
     next_req_seq: u32,
     peer_next_req_seq: u32,
     deferred_incoming: Option<(u32, u32, Vec<u16>)>,
-    last_response: Option<(u32, u32)>,
+    last_responses: VecDeque<(u32, u32)>,
+    /// Stream counts usable now (RFC 9260 §5.1.1: the smaller of what each side offered),
+    /// grown by RE-CONFIG add requests (RFC 6525 §5.1.5, §5.2.5).
+    out_streams: u16,
+    in_streams: u16,
+    /// Counter for tags and TSNs drawn after construction (restart, stale cookie retry).
+    tag_counter: u64,
+    /// Handshakes started again after a Stale Cookie error (§5.2.6).
+    stale_retries: u32,
+    /// First error cause of the ABORT that ended the association, if any.
+    abort_cause: Option<u16>,
+    /// Peer tags this association moved away from in a collision (§5.2.4 B): the peer
+    /// never uses them again, so cookies naming them are old duplicates.
+    abandoned_peer_tags: VecDeque<u32>,
     // --- output ---
     control: VecDeque<Chunk>,
     transmits: VecDeque<Bytes>,
@@ -364,7 +437,7 @@ impl Association {
             fast_rtx_once: false,
             burst_budget: config.max_burst,
             peer_rwnd: 0,
-            cwnd: (4 * mtu).min((2 * mtu).max(4380)),
+            cwnd: initial_cwnd(mtu),
             ssthresh: usize::MAX,
             partial_bytes_acked: 0,
             fast_recovery_exit: None,
@@ -387,11 +460,19 @@ impl Association {
             packets_since_ack: 0,
             last_advertised_rwnd: rwnd,
             reset_queue: Vec::new(),
-            reset_outstanding: None,
+            reconfig_inflight: Vec::new(),
+            add_out_queue: 0,
+            add_in_queue: 0,
             next_req_seq: local_initial_tsn,
             peer_next_req_seq: 0,
             deferred_incoming: None,
-            last_response: None,
+            last_responses: VecDeque::new(),
+            out_streams: 0,
+            in_streams: 0,
+            tag_counter: 0,
+            stale_retries: 0,
+            abort_cause: None,
+            abandoned_peer_tags: VecDeque::new(),
             control: VecDeque::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -441,6 +522,13 @@ impl Association {
     /// Bytes queued on `stream` and not yet sent (the W3C `bufferedAmount`).
     pub fn buffered_amount(&self, stream: u16) -> usize {
         self.streams_out.get(&stream).map_or(0, |s| s.buffered)
+    }
+
+    /// Bytes ever queued on `stream` with [`send`](Self::send). Minus
+    /// [`buffered_amount`](Self::buffered_amount), the position in the stream's byte
+    /// sequence up to which data has left the queue (sent or abandoned).
+    pub fn stream_bytes_queued(&self, stream: u16) -> u64 {
+        self.streams_out.get(&stream).map_or(0, |s| s.queued_total)
     }
 
     /// Sets the threshold below which [`Event::BufferedAmountLow`] fires for `stream`.
@@ -555,15 +643,25 @@ impl Association {
         p
     }
 
-    fn make_cookie(&self, now: Instant, peer: &Peer) -> Bytes {
+    /// Builds the State Cookie of an INIT ACK (RFC 9260 §5.1.3): everything needed to create
+    /// the association later, the Tie-Tags of §5.2.2 and a timestamp, under an HMAC-SHA256
+    /// with a key only we know.
+    fn make_cookie(
+        &self,
+        now: Instant,
+        peer: &Peer,
+        local_tag: u32,
+        local_tsn: u32,
+        tie: (u32, u32),
+    ) -> Bytes {
         let mut b = BytesMut::with_capacity(COOKIE_BODY_LEN + COOKIE_MAC_LEN);
         b.put_u32(peer.vtag);
-        b.put_u32(self.local_vtag);
+        b.put_u32(local_tag);
         b.put_u32(peer.a_rwnd);
         b.put_u32(peer.initial_tsn);
-        b.put_u32(self.local_initial_tsn);
-        b.put_u32(0);
-        b.put_u32(0);
+        b.put_u32(local_tsn);
+        b.put_u32(tie.0);
+        b.put_u32(tie.1);
         b.put_u16(peer.num_in);
         b.put_u16(peer.num_out);
         b.put_u8(
@@ -578,6 +676,24 @@ impl Association {
         b.freeze()
     }
 
+    /// A fresh, unpredictable 32-bit value (new Initiate Tags and initial TSNs after
+    /// construction, RFC 9260 §5.3.1). Derived with HMAC-SHA256 from the secret key drawn from
+    /// the caller's RNG, so the state machine needs no RNG after `new` and stays deterministic
+    /// for a given seed.
+    fn fresh_u32(&mut self) -> u32 {
+        self.tag_counter = self.tag_counter.wrapping_add(1);
+        let mut input = [0u8; 24];
+        input[..16].copy_from_slice(b"ferrtc-sctp-tag\0");
+        input[16..].copy_from_slice(&self.tag_counter.to_be_bytes());
+        let mac = self.cookie_mac(&input);
+        let v = u32::from_be_bytes([mac[0], mac[1], mac[2], mac[3]]);
+        if v == 0 {
+            1
+        } else {
+            v
+        }
+    }
+
     fn cookie_mac(&self, body: &[u8]) -> [u8; 32] {
         // HMAC accepts keys of any length, so new_from_slice cannot fail for 32 bytes.
         let mut out = [0u8; 32];
@@ -588,7 +704,10 @@ impl Association {
         out
     }
 
-    fn open_cookie(&self, now: Instant, cookie: &[u8]) -> Result<(Peer, u32), Error> {
+    /// Checks a State Cookie's MAC and unpacks it (RFC 9260 §5.1.5 steps 1, 2). Its age is
+    /// reported, not judged: whether a stale cookie is still acceptable depends on the
+    /// association's tags (§5.2.4 step 3).
+    fn open_cookie(&self, now: Instant, cookie: &[u8]) -> Result<Cookie, Error> {
         if cookie.len() != COOKIE_BODY_LEN + COOKIE_MAC_LEN {
             return Err(Error::BadCookie("wrong length"));
         }
@@ -603,9 +722,9 @@ impl Association {
         let local_tag = r.u32()?;
         let a_rwnd = r.u32()?;
         let initial_tsn = r.u32()?;
-        let _local_tsn = r.u32()?;
-        let _ = r.u32()?;
-        let _ = r.u32()?;
+        let local_tsn = r.u32()?;
+        let local_tie = r.u32()?;
+        let peer_tie = r.u32()?;
         let num_in = r.u16()?;
         let num_out = r.u16()?;
         let f = r.u8()?;
@@ -613,11 +732,10 @@ impl Association {
         let lo = r.u32()? as u64;
         let created = hi << 32 | lo;
         let age = self.now_ms(now).saturating_sub(created);
-        if age > self.cfg.cookie_lifetime.as_millis() as u64 {
-            return Err(Error::BadCookie("stale"));
-        }
-        Ok((
-            Peer {
+        let life = self.cfg.cookie_lifetime.as_millis() as u64;
+        let stale_by_us = (age > life).then(|| (age - life).saturating_mul(1000));
+        Ok(Cookie {
+            peer: Peer {
                 vtag,
                 a_rwnd,
                 initial_tsn,
@@ -629,7 +747,11 @@ impl Association {
                 idata: f & 8 != 0,
             },
             local_tag,
-        ))
+            local_tsn,
+            local_tie,
+            peer_tie,
+            stale_by_us,
+        })
     }
 
     fn establish(&mut self, now: Instant, peer: Peer) {
@@ -639,6 +761,9 @@ impl Association {
         self.ssthresh = peer.a_rwnd as usize;
         self.peer_next_req_seq = peer.initial_tsn;
         self.idata = self.cfg.enable_idata && peer.idata;
+        // Usable streams: what we offered and what the peer can take (RFC 9260 §5.1.1).
+        self.out_streams = self.cfg.num_streams.min(peer.num_in);
+        self.in_streams = self.cfg.num_streams.min(peer.num_out);
         self.peer = Some(peer);
         self.state = State::Established;
         self.t1 = None;
@@ -678,11 +803,7 @@ impl Association {
                 max: self.cfg.max_message_size,
             });
         }
-        let max_out = self
-            .peer
-            .as_ref()
-            .map_or(0, |p| p.num_in.min(self.cfg.num_streams));
-        if stream >= max_out {
+        if stream >= self.out_streams {
             return Err(Error::InvalidStream(stream));
         }
         if self.queued_bytes + payload.len() > self.cfg.send_buffer_size {
@@ -709,6 +830,7 @@ impl Association {
             expires: opts.lifetime.map(|l| now + l),
         });
         s.buffered += len;
+        s.queued_total += len as u64;
         self.next_msg_id += 1;
         self.queued_bytes += len;
         if self.flight_size == 0 {
@@ -743,6 +865,54 @@ impl Association {
         Ok(())
     }
 
+    /// Asks the peer to add streams (RFC 6525 §5.1.5, §5.1.6): `outgoing` more streams for
+    /// us to send on, `incoming` more for the peer to send on. New outgoing streams can be
+    /// used once [`Event::StreamsAdded`] reports them; a refusal gives
+    /// [`Event::AddStreamsDenied`].
+    pub fn add_streams(&mut self, outgoing: u16, incoming: u16) -> Result<(), Error> {
+        if self.state != State::Established {
+            return Err(Error::NotEstablished);
+        }
+        if !self.peer.as_ref().is_some_and(|p| p.reconfig) {
+            return Err(Error::Reset("peer does not support RE-CONFIG"));
+        }
+        let out_total = u32::from(self.out_streams)
+            + self.add_out_queue
+            + self.inflight_add_out()
+            + u32::from(outgoing);
+        let in_total = u32::from(self.in_streams) + self.add_in_queue + u32::from(incoming);
+        if out_total > u32::from(u16::MAX) || in_total > u32::from(u16::MAX) {
+            return Err(Error::Reset(
+                "an association has at most 65535 streams each way",
+            ));
+        }
+        self.add_out_queue += u32::from(outgoing);
+        self.add_in_queue += u32::from(incoming);
+        Ok(())
+    }
+
+    /// The SCTP cause code (RFC 9260 §3.3.10) of the ABORT that ended the association: the
+    /// peer's first cause, or User-Initiated Abort for [`abort`](Self::abort). `None` while
+    /// the association lives, and when it failed without an ABORT carrying a cause (timeouts).
+    pub fn abort_cause(&self) -> Option<u16> {
+        self.abort_cause
+    }
+
+    /// Largest user message this association sends or reassembles (`Config::max_message_size`).
+    pub fn max_message_size(&self) -> usize {
+        self.cfg.max_message_size
+    }
+
+    /// Streams we may send on now (ids `0..n`), as negotiated and added.
+    pub fn outbound_streams(&self) -> u16 {
+        self.out_streams
+    }
+
+    /// Streams the peer may send on now.
+    pub fn inbound_streams(&self) -> u16 {
+        self.in_streams
+    }
+
     /// Starts a graceful shutdown (RFC 9260 §9.2): queued data is delivered first.
     pub fn shutdown(&mut self, now: Instant) {
         match self.state {
@@ -760,6 +930,7 @@ impl Association {
     pub fn abort(&mut self, reason: &str) {
         if let Some(p) = &self.peer {
             if self.state != State::Closed {
+                self.abort_cause = Some(cause_code::USER_INITIATED_ABORT);
                 let vtag = p.vtag;
                 let causes = vec![ErrorCause {
                     code: cause_code::USER_INITIATED_ABORT,
@@ -966,6 +1137,7 @@ impl Association {
                 }
                 Chunk::HeartbeatAck { info } => self.on_heartbeat_ack(now, &info),
                 Chunk::Abort { causes, .. } => {
+                    self.abort_cause = causes.first().map(|c| c.code);
                     let reason = causes
                         .first()
                         .map(|c| format!("peer abort, cause {}", c.code))
@@ -998,10 +1170,8 @@ impl Association {
                     for c in causes {
                         debug!(code = c.code, "sctp peer reported error");
                         if c.code == cause_code::STALE_COOKIE && self.state == State::CookieEchoed {
-                            // §5.2.6: restart the handshake.
-                            self.state = State::Closed;
-                            self.peer = None;
-                            self.connect(now);
+                            self.on_stale_cookie(now);
+                            return Ok(());
                         }
                     }
                 }
@@ -1068,6 +1238,31 @@ impl Association {
         Ok(())
     }
 
+    /// §5.2.6 alternative 1: a Stale Cookie error in COOKIE-ECHOED starts the handshake
+    /// again with a new INIT (other states discard the error). The retry uses a new tag, so a
+    /// late COOKIE ECHO of the old attempt cannot be confused with the new one (§5.2.4 C),
+    /// and counts against Max.Init.Retransmits so a peer cannot keep us retrying forever.
+    fn on_stale_cookie(&mut self, now: Instant) {
+        self.stale_retries += 1;
+        if self.stale_retries > self.cfg.max_init_retransmits {
+            self.close_with(Event::Aborted {
+                reason: "handshake failed: state cookies kept going stale".into(),
+            });
+            return;
+        }
+        self.local_vtag = self.fresh_u32();
+        self.local_initial_tsn = self.fresh_u32();
+        self.next_tsn = self.local_initial_tsn;
+        self.cum_ack = self.local_initial_tsn.wrapping_sub(1);
+        self.next_req_seq = self.local_initial_tsn;
+        self.peer = None;
+        self.cookie_to_echo = None;
+        self.state = State::CookieWait;
+        self.init_retransmits = 0;
+        self.send_init();
+        self.t1 = Some(now + self.rto);
+    }
+
     fn report_unrecognized(&mut self, t: u8, flags: u8, value: &Bytes) {
         if self.peer.is_none() {
             return;
@@ -1085,20 +1280,61 @@ impl Association {
         });
     }
 
+    /// INIT: answered statelessly with an INIT ACK and a cookie when there is no association;
+    /// collisions and unexpected INITs follow RFC 9260 §5.2.1 and §5.2.2.
     fn on_init(&mut self, now: Instant, init: InitChunk) {
-        if matches!(self.state, State::ShutdownAckSent) {
-            return;
-        }
+        let current_peer = self.peer.as_ref().map(|p| p.vtag);
+        let (local_tag, local_tsn, tie) = match self.state {
+            // §9.2: the SHUTDOWN COMPLETE was probably lost; discard and repeat SHUTDOWN ACK.
+            State::ShutdownAckSent => {
+                let vt = current_peer.unwrap_or(0);
+                self.send_single(vt, Chunk::ShutdownAck, false);
+                return;
+            }
+            State::Closed if self.peer.is_some() => {
+                // This association has ended and cannot be set up again: say so at once
+                // (ABORT with the INIT's Initiate Tag, T bit clear, §8.4 / §8.5.1 B).
+                self.send_single(
+                    init.initiate_tag,
+                    Chunk::Abort {
+                        reflected_tag: false,
+                        causes: vec![],
+                    },
+                    true,
+                );
+                return;
+            }
+            // No TCB, or INIT sent (§5.2.1): our original parameters, no Tie-Tags.
+            State::Closed | State::CookieWait => (self.local_vtag, self.local_initial_tsn, (0, 0)),
+            // §5.2.1: the original parameters, and Tie-Tags so a COOKIE ECHO of this cookie
+            // can be matched against the forming association.
+            State::CookieEchoed => (
+                self.local_vtag,
+                self.local_initial_tsn,
+                (self.local_vtag, current_peer.unwrap_or(0)),
+            ),
+            // §5.2.2: an established association answers with a new Initiate Tag and the
+            // current tags as Tie-Tags, and changes nothing. Only a COOKIE ECHO of this
+            // cookie that matches the Tie-Tags can then restart the association (§5.2.4 A).
+            State::Established
+            | State::ShutdownPending
+            | State::ShutdownSent
+            | State::ShutdownReceived => {
+                let tag = self.fresh_u32();
+                let tsn = self.fresh_u32();
+                (tag, tsn, (self.local_vtag, current_peer.unwrap_or(0)))
+            }
+        };
         let peer = Self::peer_from_init(&init);
-        let cookie = self.make_cookie(now, &peer);
+        let cookie = self.make_cookie(now, &peer, local_tag, local_tsn, tie);
         let mut params = self.init_params();
         params.insert(0, Param::StateCookie(cookie));
         let ack = InitChunk {
-            initiate_tag: self.local_vtag,
+            initiate_tag: local_tag,
             a_rwnd: self.cfg.receive_buffer_size as u32,
             num_outbound_streams: self.cfg.num_streams.min(init.num_inbound_streams),
             num_inbound_streams: self.cfg.num_streams,
-            initial_tsn: self.local_initial_tsn,
+            initial_tsn: local_tsn,
             params,
         };
         self.send_single(init.initiate_tag, Chunk::InitAck(ack), true);
@@ -1126,70 +1362,217 @@ impl Association {
         self.send_single(vt, Chunk::CookieEcho { cookie }, true);
     }
 
-    /// Returns false when the rest of the packet must be dropped.
+    /// COOKIE ECHO (RFC 9260 §5.1.5, and §5.2.4 when an association exists). Returns false
+    /// when the rest of the packet must be dropped.
     fn on_cookie_echo(&mut self, now: Instant, cookie: &[u8], vtag: u32) -> Result<bool, Error> {
-        let (peer, local_tag) = match self.open_cookie(now, cookie) {
-            Ok(x) => x,
-            Err(Error::BadCookie("stale")) => {
-                let causes = vec![ErrorCause {
-                    code: cause_code::STALE_COOKIE,
-                    info: Bytes::from_static(&[0, 0, 0, 0]),
-                }];
-                if let Some(vt) = cookie
-                    .get(..4)
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                    .map(u32::from_be_bytes)
-                {
-                    self.send_single(vt, Chunk::Error { causes }, true);
-                }
-                return Ok(false);
-            }
-            Err(e) => return Err(e),
-        };
-        if vtag != local_tag || local_tag != self.local_vtag {
+        let c = self.open_cookie(now, cookie)?;
+        // §8.5.1 D / §5.1.5 step 3: the packet carries the tag we chose in the INIT ACK.
+        if vtag != c.local_tag {
             return Err(Error::BadVerificationTag {
                 received: vtag,
-                expected: self.local_vtag,
+                expected: c.local_tag,
             });
         }
-        let peer_vtag = peer.vtag;
-        match self.state {
-            State::Closed if self.peer.is_some() => return Ok(false),
-            State::Closed | State::CookieWait | State::CookieEchoed => {
-                self.establish(now, peer);
+        if self.state == State::Closed && self.peer.is_some() {
+            // This association is over; an Association object is not set up twice.
+            return Ok(false);
+        }
+        let tcb = self.state != State::Closed;
+        let cur_local = self.local_vtag;
+        // The peer's tag is known once its INIT ACK arrived (COOKIE-ECHOED and later).
+        let cur_peer = match self.state {
+            State::Closed | State::CookieWait => None,
+            _ => self.peer.as_ref().map(|p| p.vtag),
+        };
+        let local_m = c.local_tag == cur_local;
+        let peer_m = cur_peer == Some(c.peer.vtag);
+        if let Some(stale_by) = c.stale_by_us {
+            // §5.2.4 step 3: an old cookie is still good when both of its tags are those of
+            // the current association (case E, a retransmitted COOKIE ECHO); otherwise it
+            // is answered with a Stale Cookie error (§5.1.5 step 3).
+            if !(tcb && local_m && peer_m) {
+                let staleness = u32::try_from(stale_by).unwrap_or(u32::MAX);
+                let causes = vec![ErrorCause {
+                    code: cause_code::STALE_COOKIE,
+                    info: Bytes::copy_from_slice(&staleness.to_be_bytes()),
+                }];
+                self.send_single(c.peer.vtag, Chunk::Error { causes }, true);
+                return Ok(false);
             }
-            _ => {
-                let current = self.peer.as_ref().map_or(0, |p| p.vtag);
-                if current != peer_vtag {
-                    // §5.2.4 case A: the peer restarted.
-                    debug!("sctp peer restart");
-                    self.restart_state();
-                    self.establish(now, peer);
-                    self.events.retain(|e| *e != Event::Connected);
-                    self.events.push_back(Event::Restarted);
+        }
+        let peer_vtag = c.peer.vtag;
+        if !tcb {
+            // No association yet (§5.1.5): the cookie must be from an INIT ACK we sent for it.
+            if !local_m {
+                return Err(Error::BadCookie("tag of another association"));
+            }
+            self.establish(now, c.peer);
+            self.send_single(peer_vtag, Chunk::CookieAck, false);
+            return Ok(true);
+        }
+        // §5.2.4 Table 12.
+        let ties_m = c.local_tie == cur_local && Some(c.peer_tie) == cur_peer;
+        let ties_0 = c.local_tie == 0 && c.peer_tie == 0;
+        if !local_m && !peer_m && ties_m {
+            // Action A: the peer restarted.
+            if self.state == State::ShutdownAckSent {
+                let vt = cur_peer.unwrap_or(0);
+                self.send_single(vt, Chunk::ShutdownAck, false);
+                self.send_single(
+                    peer_vtag,
+                    Chunk::Error {
+                        causes: vec![ErrorCause {
+                            code: cause_code::COOKIE_WHILE_SHUTTING_DOWN,
+                            info: Bytes::new(),
+                        }],
+                    },
+                    true,
+                );
+                return Ok(false);
+            }
+            debug!(old = cur_local, new = c.local_tag, "sctp peer restart");
+            self.restart(now, c);
+        } else if local_m && peer_m {
+            // Action D: both tags match. In COOKIE-ECHOED this is the normal end of an INIT
+            // collision; when established, a retransmitted COOKIE ECHO (case E).
+            if self.state == State::CookieEchoed {
+                self.establish(now, c.peer);
+            }
+        } else if local_m {
+            // Action B: the peer picked a new tag after answering our INIT. Take its tag;
+            // still forming, the cookie describes the peer completely.
+            if self.abandoned_peer_tags.contains(&peer_vtag) {
+                // A duplicate of a cookie from an attempt we already moved away from:
+                // taking it would switch back to a peer tag nobody uses any more.
+                trace!("sctp COOKIE ECHO for an abandoned peer tag discarded");
+                return Ok(false);
+            }
+            if let Some(old) = cur_peer {
+                if self.abandoned_peer_tags.len() >= 8 {
+                    self.abandoned_peer_tags.pop_front();
                 }
+                self.abandoned_peer_tags.push_back(old);
             }
+            match self.state {
+                State::CookieWait | State::CookieEchoed => self.establish(now, c.peer),
+                _ => self.adopt_peer(c.peer),
+            }
+            self.t1 = None;
+        } else if peer_m && ties_0 {
+            // Action C: our own cookie arrived late; silently discard.
+            trace!("sctp late COOKIE ECHO discarded (RFC 9260 §5.2.4 C)");
+            return Ok(false);
+        } else {
+            // Not in Table 12: silently discard.
+            trace!("sctp COOKIE ECHO matching no case of RFC 9260 §5.2.4 discarded");
+            return Ok(false);
         }
         self.send_single(peer_vtag, Chunk::CookieAck, false);
         Ok(true)
+    }
+
+    /// §5.2.4 action B when already established: the peer we are talking to is the one that
+    /// sent the cookie's INIT. Besides its tag, take its initial TSN (what we received from
+    /// an earlier attempt of the peer is in another TSN space and is dropped) and its
+    /// parameters. Our send side is kept: what is in flight is retransmitted with the TSNs
+    /// the peer expects from our INIT ACK.
+    fn adopt_peer(&mut self, peer: Peer) {
+        let same_tsn = self
+            .peer
+            .as_ref()
+            .is_some_and(|p| p.initial_tsn == peer.initial_tsn);
+        if !same_tsn {
+            self.peer_cum = peer.initial_tsn.wrapping_sub(1);
+            self.reasm_base = self.peer_cum;
+            self.peer_next_req_seq = peer.initial_tsn;
+            self.out_of_order.clear();
+            self.dups.clear();
+            self.reasm.clear();
+            self.ireasm.clear();
+            self.streams_in.clear();
+            self.rx_buffered = 0;
+            self.rx_partial = 0;
+            self.deferred_incoming = None;
+            self.last_responses.clear();
+        }
+        if self.next_tsn == self.local_initial_tsn {
+            // Nothing sent yet: the data format can still follow the new negotiation.
+            self.idata = self.cfg.enable_idata && peer.idata;
+        }
+        self.out_streams = self.cfg.num_streams.min(peer.num_in);
+        self.in_streams = self.cfg.num_streams.min(peer.num_out);
+        self.peer = Some(peer);
+    }
+
+    /// §5.2.4 action A: the peer restarted. The association starts over with the tags and
+    /// TSNs of the cookie, as if an ABORT and a new COOKIE ECHO had arrived, except that the
+    /// layer above gets [`Event::Restarted`] and queued, unsent user messages are kept.
+    fn restart(&mut self, now: Instant, c: Cookie) {
+        self.local_vtag = c.local_tag;
+        self.local_initial_tsn = c.local_tsn;
+        self.restart_state();
+        self.establish(now, c.peer);
+        self.events.retain(|e| *e != Event::Connected);
+        self.events.push_back(Event::Restarted);
     }
 
     fn restart_state(&mut self) {
         self.inflight.clear();
         self.flight_size = 0;
         self.rtx_pending = 0;
+        self.fast_rtx_once = false;
         self.out_of_order.clear();
+        self.dups.clear();
         self.reasm.clear();
+        self.ireasm.clear();
         self.streams_in.clear();
-        for s in self.streams_out.values_mut() {
-            s.next_ssn = 0;
-        }
-        self.next_tsn = self.local_initial_tsn;
-        self.cum_ack = self.local_initial_tsn.wrapping_sub(1);
         self.rx_buffered = 0;
         self.rx_partial = 0;
-        self.ireasm.clear();
+        // Messages partly handed out start again from their first byte.
+        let mut ids: Vec<u16> = Vec::new();
+        for (id, s) in self.streams_out.iter_mut() {
+            s.next_ssn = 0;
+            s.next_umid = 0;
+            if let Some(m) = s.queue.front_mut() {
+                if m.offset > 0 {
+                    s.buffered += m.offset;
+                    self.queued_bytes += m.offset;
+                    m.offset = 0;
+                    m.fsn = 0;
+                }
+            }
+            if !s.queue.is_empty() {
+                ids.push(*id);
+            }
+        }
+        ids.sort_unstable();
+        self.current = None;
+        self.active = ids.into();
+        self.next_tsn = self.local_initial_tsn;
+        self.cum_ack = self.local_initial_tsn.wrapping_sub(1);
+        // Congestion control starts over (§5.2.4 A).
+        self.cwnd = initial_cwnd(self.mtu());
+        self.ssthresh = usize::MAX;
+        self.partial_bytes_acked = 0;
+        self.fast_recovery_exit = None;
+        self.burst_budget = self.cfg.max_burst;
+        self.srtt = None;
+        self.rttvar = Duration::ZERO;
+        self.rto = self.cfg.rto_initial;
         self.t3 = None;
+        self.ack_timer = None;
+        self.ack_now = false;
+        self.ack_pending = false;
+        self.packets_since_ack = 0;
+        self.hb_outstanding = false;
+        self.control.clear();
+        // RE-CONFIG sequence numbers restart from the new initial TSNs; a reset that was in
+        // flight is asked for again.
+        self.next_req_seq = self.local_initial_tsn;
+        self.requeue_reconfig();
+        self.deferred_incoming = None;
+        self.last_responses.clear();
+        self.reconfig_timer = None;
     }
 
     // ---- DATA receive
@@ -1238,8 +1621,32 @@ impl Association {
         true
     }
 
+    /// DATA or I-DATA on a stream the peer may not use (RFC 9260 §6.5): the TSN is
+    /// acknowledged, the payload dropped, and an ERROR reports the stream (once per packet).
+    fn invalid_stream(&mut self, tsn: u32, stream: u16) {
+        self.accept_tsn(tsn, 0);
+        let queued = self.control.iter().any(|c| {
+            matches!(c, Chunk::Error { causes } if causes.iter().any(|x| x.code == cause_code::INVALID_STREAM_IDENTIFIER))
+        });
+        if !queued {
+            let mut info = BytesMut::with_capacity(4);
+            info.put_u16(stream);
+            info.put_u16(0);
+            self.control.push_back(Chunk::Error {
+                causes: vec![ErrorCause {
+                    code: cause_code::INVALID_STREAM_IDENTIFIER,
+                    info: info.freeze(),
+                }],
+            });
+        }
+    }
+
     fn on_data(&mut self, d: DataChunk) -> Result<(), Error> {
         let tsn = d.tsn;
+        if d.stream_id >= self.in_streams {
+            self.invalid_stream(tsn, d.stream_id);
+            return Ok(());
+        }
         if !self.accept_tsn(tsn, d.payload.len()) {
             return Ok(());
         }
@@ -1284,6 +1691,10 @@ impl Association {
     /// messages of different streams can interleave.
     fn on_idata(&mut self, d: crate::chunk::IDataChunk) {
         let len = d.payload.len();
+        if d.stream_id >= self.in_streams {
+            self.invalid_stream(d.tsn, d.stream_id);
+            return;
+        }
         if !self.accept_tsn(d.tsn, len) {
             return;
         }
@@ -1991,35 +2402,79 @@ impl Association {
                     streams,
                     ..
                 } => {
-                    if request_seq == self.peer_next_req_seq {
-                        self.peer_next_req_seq = request_seq.wrapping_add(1);
-                        if tsn_le(last_tsn, self.peer_cum) {
-                            self.reset_incoming(&streams);
-                            self.respond(request_seq, reconfig_result::SUCCESS_PERFORMED);
-                        } else {
-                            self.deferred_incoming = Some((request_seq, last_tsn, streams));
-                            self.respond(request_seq, reconfig_result::IN_PROGRESS);
-                        }
-                    } else if request_seq == self.peer_next_req_seq.wrapping_sub(1) {
-                        // Retransmission: repeat our answer.
-                        let result = match (&self.deferred_incoming, self.last_response) {
-                            (Some((seq, _, _)), _) if *seq == request_seq => {
+                    if let Some(known) = self.check_request_seq(request_seq) {
+                        let result = match &self.deferred_incoming {
+                            Some((seq, _, _)) if *seq == request_seq => {
                                 reconfig_result::IN_PROGRESS
                             }
-                            (_, Some((seq, r))) if seq == request_seq => r,
-                            _ => reconfig_result::SUCCESS_NOTHING_TO_DO,
+                            _ => known,
                         };
                         self.respond(request_seq, result);
+                        continue;
+                    }
+                    if tsn_le(last_tsn, self.peer_cum) {
+                        self.reset_incoming(&streams);
+                        self.respond(request_seq, reconfig_result::SUCCESS_PERFORMED);
                     } else {
-                        self.respond(request_seq, reconfig_result::ERROR_BAD_SEQUENCE_NUMBER);
+                        self.deferred_incoming = Some((request_seq, last_tsn, streams));
+                        self.respond(request_seq, reconfig_result::IN_PROGRESS);
                     }
                 }
+                ReconfigParam::AddOutgoingStreams {
+                    request_seq,
+                    new_streams,
+                } => {
+                    if let Some(known) = self.check_request_seq(request_seq) {
+                        self.respond(request_seq, known);
+                        continue;
+                    }
+                    // §5.2.5: the peer adds outgoing streams, which are our incoming ones.
+                    let total = u32::from(self.in_streams) + u32::from(new_streams);
+                    let result = if new_streams == 0 {
+                        reconfig_result::SUCCESS_NOTHING_TO_DO
+                    } else if total > u32::from(self.cfg.max_streams) {
+                        reconfig_result::DENIED
+                    } else {
+                        self.in_streams = total as u16;
+                        self.events.push_back(Event::StreamsAdded {
+                            outgoing: self.out_streams,
+                            incoming: self.in_streams,
+                        });
+                        reconfig_result::SUCCESS_PERFORMED
+                    };
+                    self.respond(request_seq, result);
+                }
+                ReconfigParam::AddIncomingStreams {
+                    request_seq,
+                    new_streams,
+                } => {
+                    if let Some(known) = self.check_request_seq(request_seq) {
+                        self.respond(request_seq, known);
+                        continue;
+                    }
+                    // §5.2.6: the peer wants more streams towards it: we ask to add outgoing
+                    // streams (§5.1.5), within our limit, and confirm.
+                    let total = u32::from(self.out_streams)
+                        + self.add_out_queue
+                        + self.inflight_add_out()
+                        + u32::from(new_streams);
+                    let result = if new_streams == 0 {
+                        reconfig_result::SUCCESS_NOTHING_TO_DO
+                    } else if total > u32::from(self.cfg.max_streams) {
+                        reconfig_result::DENIED
+                    } else {
+                        self.add_out_queue += u32::from(new_streams);
+                        reconfig_result::SUCCESS_PERFORMED
+                    };
+                    self.respond(request_seq, result);
+                }
                 ReconfigParam::IncomingSsnReset { request_seq, .. }
-                | ReconfigParam::SsnTsnReset { request_seq }
-                | ReconfigParam::AddOutgoingStreams { request_seq, .. }
-                | ReconfigParam::AddIncomingStreams { request_seq, .. } => {
-                    if request_seq == self.peer_next_req_seq {
-                        self.peer_next_req_seq = request_seq.wrapping_add(1);
+                | ReconfigParam::SsnTsnReset { request_seq } => {
+                    // Not used by WebRTC (RFC 8831 closes channels with outgoing resets);
+                    // denying is allowed (RFC 6525 §5.2.1).
+                    if let Some(known) = self.check_request_seq(request_seq) {
+                        self.respond(request_seq, known);
+                        continue;
                     }
                     self.respond(request_seq, reconfig_result::DENIED);
                 }
@@ -2027,52 +2482,112 @@ impl Association {
                     response_seq,
                     result,
                     ..
-                } => {
-                    let Some(req) = &self.reset_outstanding else {
-                        continue;
-                    };
-                    if req.req_seq != response_seq {
-                        continue;
-                    }
-                    match result {
-                        reconfig_result::SUCCESS_PERFORMED
-                        | reconfig_result::SUCCESS_NOTHING_TO_DO => {
-                            let streams = req.streams.clone();
-                            for s in &streams {
-                                if let Some(o) = self.streams_out.get_mut(s) {
-                                    o.next_ssn = 0;
-                                    o.next_umid = 0;
-                                    o.resetting = false;
-                                }
-                            }
-                            self.reset_outstanding = None;
-                            self.reconfig_timer = None;
-                            self.events.push_back(Event::OutgoingStreamsReset(streams));
-                        }
-                        reconfig_result::IN_PROGRESS => {
-                            self.reconfig_timer = Some(now + self.rto);
-                        }
-                        _ => {
-                            let streams = req.streams.clone();
-                            for s in &streams {
-                                if let Some(o) = self.streams_out.get_mut(s) {
-                                    o.resetting = false;
-                                }
-                            }
-                            self.reset_outstanding = None;
-                            self.reconfig_timer = None;
-                            self.events.push_back(Event::StreamResetFailed(streams));
-                        }
-                    }
-                }
+                } => self.on_reconfig_response(now, response_seq, result),
                 ReconfigParam::Unknown { .. } => {}
             }
         }
     }
 
+    /// Sequence-number check of a received request (RFC 6525 §5.2.1, Table 3). `None`: a
+    /// new request, to be processed (the expected sequence number advances). `Some(result)`:
+    /// not to be processed, answer with `result` (the earlier answer to a retransmission,
+    /// or "bad sequence number").
+    fn check_request_seq(&mut self, seq: u32) -> Option<u32> {
+        if seq == self.peer_next_req_seq {
+            self.peer_next_req_seq = seq.wrapping_add(1);
+            return None;
+        }
+        let behind = self.peer_next_req_seq.wrapping_sub(seq);
+        if (1..=REMEMBERED_RESPONSES as u32).contains(&behind) {
+            let earlier = self
+                .last_responses
+                .iter()
+                .find(|(s, _)| *s == seq)
+                .map_or(reconfig_result::SUCCESS_NOTHING_TO_DO, |(_, r)| *r);
+            return Some(earlier);
+        }
+        Some(reconfig_result::ERROR_BAD_SEQUENCE_NUMBER)
+    }
+
+    fn inflight_add_out(&self) -> u32 {
+        self.reconfig_inflight
+            .iter()
+            .map(|r| match r.kind {
+                ReqKind::AddOutgoing(n) => u32::from(n),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    fn on_reconfig_response(&mut self, now: Instant, seq: u32, result: u32) {
+        let Some(pos) = self.reconfig_inflight.iter().position(|r| r.seq == seq) else {
+            return;
+        };
+        if result == reconfig_result::IN_PROGRESS {
+            // §5.2.7 H2: ask again when the timer expires.
+            self.reconfig_timer = Some(now + self.rto);
+            return;
+        }
+        let req = self.reconfig_inflight.remove(pos);
+        if self.reconfig_inflight.is_empty() {
+            self.reconfig_timer = None;
+        }
+        let ok = matches!(
+            result,
+            reconfig_result::SUCCESS_PERFORMED | reconfig_result::SUCCESS_NOTHING_TO_DO
+        );
+        match req.kind {
+            ReqKind::ResetOutgoing { streams, .. } => {
+                for s in &streams {
+                    if let Some(o) = self.streams_out.get_mut(s) {
+                        if ok {
+                            o.next_ssn = 0;
+                            o.next_umid = 0;
+                        }
+                        o.resetting = false;
+                    }
+                }
+                self.events.push_back(if ok {
+                    Event::OutgoingStreamsReset(streams)
+                } else {
+                    Event::StreamResetFailed(streams)
+                });
+            }
+            ReqKind::AddOutgoing(n) => {
+                if ok {
+                    self.out_streams = self.out_streams.saturating_add(n);
+                    self.events.push_back(Event::StreamsAdded {
+                        outgoing: self.out_streams,
+                        incoming: self.in_streams,
+                    });
+                } else {
+                    self.events.push_back(Event::AddStreamsDenied {
+                        outgoing: n,
+                        incoming: 0,
+                    });
+                }
+            }
+            ReqKind::AddIncoming(n) => {
+                // Success: the peer now sends its own Add Outgoing Streams request.
+                if !ok {
+                    self.events.push_back(Event::AddStreamsDenied {
+                        outgoing: 0,
+                        incoming: n,
+                    });
+                }
+            }
+        }
+    }
+
     fn respond(&mut self, seq: u32, result: u32) {
-        if result != reconfig_result::IN_PROGRESS {
-            self.last_response = Some((seq, result));
+        if result != reconfig_result::IN_PROGRESS
+            && result != reconfig_result::ERROR_BAD_SEQUENCE_NUMBER
+        {
+            self.last_responses.retain(|(s, _)| *s != seq);
+            if self.last_responses.len() >= REMEMBERED_RESPONSES {
+                self.last_responses.pop_front();
+            }
+            self.last_responses.push_back((seq, result));
         }
         self.control.push_back(Chunk::ReConfig {
             params: vec![ReconfigParam::Response {
@@ -2109,45 +2624,98 @@ impl Association {
         }
     }
 
-    fn maybe_start_reset(&mut self, now: Instant) {
-        if self.reset_outstanding.is_some()
-            || self.reset_queue.is_empty()
-            || self.state != State::Established
-        {
+    /// Puts requests that were in flight back in the queues (after a restart).
+    fn requeue_reconfig(&mut self) {
+        for r in std::mem::take(&mut self.reconfig_inflight) {
+            match r.kind {
+                ReqKind::ResetOutgoing { streams, .. } => {
+                    for s in streams {
+                        if !self.reset_queue.contains(&s) {
+                            self.reset_queue.push(s);
+                        }
+                    }
+                }
+                ReqKind::AddOutgoing(n) => self.add_out_queue += u32::from(n),
+                ReqKind::AddIncoming(n) => self.add_in_queue += u32::from(n),
+            }
+        }
+    }
+
+    /// Sends the next RE-CONFIG request when none is in flight (RFC 6525 §5.1.1): a stream
+    /// reset once every message queued on its streams has been handed out, else the
+    /// add-streams requests (which may share one chunk, §3.1).
+    fn maybe_start_reconfig(&mut self, now: Instant) {
+        if !self.reconfig_inflight.is_empty() || self.state != State::Established {
             return;
         }
-        // Wait until every message queued on these streams has been handed out (chunked).
         let busy = self.reset_queue.iter().any(|s| {
             self.streams_out.get(s).is_some_and(|o| !o.queue.is_empty()) || self.current == Some(*s)
         });
-        if busy {
+        if !self.reset_queue.is_empty() && !busy {
+            let streams = std::mem::take(&mut self.reset_queue);
+            let seq = self.next_req_seq;
+            self.next_req_seq = seq.wrapping_add(1);
+            self.reconfig_inflight.push(PendingReq {
+                seq,
+                kind: ReqKind::ResetOutgoing {
+                    streams,
+                    last_tsn: self.next_tsn.wrapping_sub(1),
+                },
+            });
+        } else if self.add_out_queue > 0 || self.add_in_queue > 0 {
+            if self.add_out_queue > 0 {
+                let n = self.add_out_queue.min(u32::from(u16::MAX)) as u16;
+                self.add_out_queue -= u32::from(n);
+                let seq = self.next_req_seq;
+                self.next_req_seq = seq.wrapping_add(1);
+                self.reconfig_inflight.push(PendingReq {
+                    seq,
+                    kind: ReqKind::AddOutgoing(n),
+                });
+            }
+            if self.add_in_queue > 0 {
+                let n = self.add_in_queue.min(u32::from(u16::MAX)) as u16;
+                self.add_in_queue -= u32::from(n);
+                let seq = self.next_req_seq;
+                self.next_req_seq = seq.wrapping_add(1);
+                self.reconfig_inflight.push(PendingReq {
+                    seq,
+                    kind: ReqKind::AddIncoming(n),
+                });
+            }
+        } else {
             return;
         }
-        let streams = std::mem::take(&mut self.reset_queue);
-        let req = PendingReset {
-            req_seq: self.next_req_seq,
-            streams,
-            last_tsn: self.next_tsn.wrapping_sub(1),
-        };
-        self.next_req_seq = self.next_req_seq.wrapping_add(1);
-        self.reset_outstanding = Some(req);
-        self.send_reset_request();
+        self.send_reconfig_request();
         self.reconfig_timer = Some(now + self.rto);
     }
 
-    fn send_reset_request(&mut self) {
-        let Some(req) = &self.reset_outstanding else {
-            return;
-        };
-        let chunk = Chunk::ReConfig {
-            params: vec![ReconfigParam::OutgoingSsnReset {
-                request_seq: req.req_seq,
-                response_seq: self.peer_next_req_seq.wrapping_sub(1),
-                last_tsn: req.last_tsn,
-                streams: req.streams.clone(),
-            }],
-        };
-        self.control.push_back(chunk);
+    /// (Re)sends the requests in flight in one RE-CONFIG chunk.
+    fn send_reconfig_request(&mut self) {
+        let response_seq = self.peer_next_req_seq.wrapping_sub(1);
+        let params: Vec<ReconfigParam> = self
+            .reconfig_inflight
+            .iter()
+            .map(|r| match &r.kind {
+                ReqKind::ResetOutgoing { streams, last_tsn } => ReconfigParam::OutgoingSsnReset {
+                    request_seq: r.seq,
+                    response_seq,
+                    last_tsn: *last_tsn,
+                    streams: streams.clone(),
+                },
+                ReqKind::AddOutgoing(n) => ReconfigParam::AddOutgoingStreams {
+                    request_seq: r.seq,
+                    new_streams: *n,
+                },
+                ReqKind::AddIncoming(n) => ReconfigParam::AddIncomingStreams {
+                    request_seq: r.seq,
+                    new_streams: *n,
+                },
+            })
+            .collect();
+        if !params.is_empty() {
+            self.control.push_back(Chunk::ReConfig { params });
+        }
     }
 
     fn check_low_water(&mut self) {
@@ -2230,8 +2798,8 @@ impl Association {
             }
         }
         if self.reconfig_timer.is_some_and(|t| t <= now) {
-            if self.reset_outstanding.is_some() {
-                self.send_reset_request();
+            if !self.reconfig_inflight.is_empty() {
+                self.send_reconfig_request();
                 self.reconfig_timer = Some(now + self.rto);
             } else {
                 self.reconfig_timer = None;
@@ -2384,7 +2952,7 @@ impl Association {
         if self.state == State::Closed {
             return None;
         }
-        self.maybe_start_reset(now);
+        self.maybe_start_reconfig(now);
         let p = self.build_packet(now);
         if p.is_some() {
             self.stats.packets_sent += 1;

@@ -54,6 +54,9 @@ pub struct Config {
     pub max_gap_blocks: usize,
     /// Offer I-DATA (RFC 8260) so large messages do not block other streams.
     pub enable_idata: bool,
+    /// Largest number of streams, in each direction, that RE-CONFIG add-stream requests may
+    /// grow the association to (RFC 6525 §5.2.5, §5.2.6); requests beyond it are denied.
+    pub max_streams: u16,
 }
 
 impl Default for Config {
@@ -79,6 +82,7 @@ impl Default for Config {
             zero_checksum: true,
             max_gap_blocks: 256,
             enable_idata: false,
+            max_streams: 65535,
         }
     }
 }

@@ -6,6 +6,12 @@
 //! machine. It knows nothing of DTLS, sockets or clocks: the caller passes time and
 //! randomness in and moves packets out.
 //!
+//! The handshake follows RFC 9260 §5.1 and §5.2: HMAC-signed, time-limited state cookies
+//! carrying Tie-Tags, INIT collisions (both WebRTC peers send INIT at once), unexpected INITs
+//! answered with a new tag, the COOKIE ECHO actions A–D (peer restart, collisions, late
+//! cookies) and Stale Cookie errors. RE-CONFIG (RFC 6525) resets streams (how data channels
+//! close) and adds streams within [`Config::max_streams`] ([`Association::add_streams`]).
+//!
 //! ```
 //! use std::time::Instant;
 //! use bytes::Bytes;

@@ -622,3 +622,48 @@ fn idata_small_message_not_blocked_by_large() {
         "DATA: {b_data:?} vs I-DATA {b_idata:?}"
     );
 }
+
+/// Both ends send INIT at once (the WebRTC case, RFC 9260 §5.2.1) over lossy, reordering,
+/// duplicating links with delays from 0 to 200 ms: every run ends in exactly one association
+/// (one Connected, no Restarted, no abort on either side) that carries data both ways.
+#[test]
+fn simultaneous_open_under_loss_reordering_and_duplication() {
+    for_each_seed(40..70, |seed| {
+        let delay = Duration::from_millis((seed % 5) * 50);
+        let link = LinkConfig::with_delay(delay)
+            .jitter(Duration::from_millis(seed % 3 * 10))
+            .reorder(0.2, Duration::from_millis(40))
+            .duplicate(0.2)
+            .loss(Loss::Random(0.2));
+        let mut sim = pair(seed, link, Config::default());
+        queue(
+            &mut sim,
+            1,
+            [(0u16, message(1, 500), SendOptions::default())],
+        );
+        queue(
+            &mut sim,
+            2,
+            [(1u16, message(2, 500), SendOptions::default())],
+        );
+        sim.run_until(Duration::from_secs(120), |s| {
+            !s.endpoint(addr(1)).unwrap().messages.is_empty()
+                && !s.endpoint(addr(2)).unwrap().messages.is_empty()
+        })
+        .unwrap_or_else(|e| panic!("seed {seed}: {e:?}"));
+        sim.run_for(Duration::from_secs(5)).unwrap();
+        for n in [1u8, 2] {
+            let node = sim.endpoint(addr(n)).unwrap();
+            let connected = node
+                .events
+                .iter()
+                .filter(|e| **e == Event::Connected)
+                .count();
+            assert_eq!(connected, 1, "seed {seed} node {n}: {:?}", node.events);
+            assert!(!node.events.contains(&Event::Restarted), "seed {seed}");
+            assert!(!node.aborted, "seed {seed}");
+            assert_eq!(node.messages.len(), 1, "seed {seed}: exactly once");
+            assert_eq!(node.assoc.state(), State::Established);
+        }
+    });
+}
