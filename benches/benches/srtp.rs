@@ -1,5 +1,5 @@
 //! SRTP protect/unprotect: ferrtc beside rtc-srtp 0.21 (ring) and webrtc-srtp 0.17, and
-//! the raw-primitive floors.
+//! the raw-primitive floors (ring's and aws-lc's AES-GCM seal: ferrtc uses aws-lc-rs).
 //!
 //! Every implementation gets the same packets: a 12-byte RTP header and a 1200- or
 //! 160-byte payload, one SSRC, the sequence number advancing by one per packet (so the
@@ -142,6 +142,33 @@ impl GcmFloor {
     }
 }
 
+/// Raw AES-128-GCM seal with aws-lc-rs (ferrtc's default GCM backend) over the payload,
+/// header as AAD.
+struct GcmFloorAwsLc(aws_lc_rs::aead::LessSafeKey);
+
+impl GcmFloorAwsLc {
+    fn new() -> Self {
+        let k = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_128_GCM, &GCM_KEY).unwrap();
+        GcmFloorAwsLc(aws_lc_rs::aead::LessSafeKey::new(k))
+    }
+
+    fn run(&self, pkt: &mut BytesMut, seq: u16) {
+        let mut iv = GCM_SALT;
+        iv[10] ^= (seq >> 8) as u8;
+        iv[11] ^= seq as u8;
+        let (hdr, payload) = pkt.split_at_mut(12);
+        let tag = self
+            .0
+            .seal_in_place_separate_tag(
+                aws_lc_rs::aead::Nonce::assume_unique_for_key(iv),
+                aws_lc_rs::aead::Aad::from(&*hdr),
+                payload,
+            )
+            .unwrap();
+        pkt.extend_from_slice(tag.as_ref());
+    }
+}
+
 fn protect(c: &mut Criterion) {
     for case in cases() {
         for payload in [1200usize, 160] {
@@ -210,6 +237,20 @@ fn protect(c: &mut Criterion) {
             } else {
                 let floor = GcmFloor::new();
                 g.bench_function("floor: ring AES-128-GCM seal", |b| {
+                    b.iter_batched_ref(
+                        || {
+                            seq = seq.wrapping_add(1);
+                            (plain(seq, payload), seq)
+                        },
+                        |(pkt, s)| {
+                            floor.run(pkt, *s);
+                            black_box(&pkt[..]);
+                        },
+                        BatchSize::SmallInput,
+                    )
+                });
+                let floor = GcmFloorAwsLc::new();
+                g.bench_function("floor: aws-lc AES-128-GCM seal", |b| {
                     b.iter_batched_ref(
                         || {
                             seq = seq.wrapping_add(1);

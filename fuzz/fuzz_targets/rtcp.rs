@@ -1,5 +1,6 @@
-//! RTCP: parse arbitrary bytes as reduced-size and compound RTCP; whatever parses must
-//! re-serialize and re-parse to the same value.
+//! RTCP: parse arbitrary bytes as reduced-size, compound and strict compound RTCP (the modes
+//! must agree with each other and with `validate_compound`); whatever parses must re-serialize
+//! and re-parse to the same value; walking a borrowed datagram equals walking an owned one.
 #![no_main]
 #![allow(
     clippy::unwrap_used,
@@ -9,16 +10,36 @@
 )]
 
 use bytes::Bytes;
-use ferrtc_rtcp::{parse_compound, parse_reduced_size, write_compound, PacketIter, RtcpPacket};
+use ferrtc_rtcp::{
+    parse_compound, parse_reduced_size, parse_strict_compound, validate_compound, write_compound,
+    Limits, Mode, PacketIter, RtcpPacket,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let raw = Bytes::copy_from_slice(data);
+    // Walking a borrowed datagram gives exactly what walking an owned one does, errors included.
+    for mode in [Mode::ReducedSize, Mode::Compound, Mode::StrictCompound] {
+        let owned: Vec<_> = PacketIter::with(raw.clone(), mode, Limits::default()).collect();
+        let borrowed: Vec<_> = PacketIter::with(&raw, mode, Limits::default()).collect();
+        assert_eq!(owned, borrowed);
+    }
     let compound = parse_compound(raw.clone());
+    let strict = parse_strict_compound(raw.clone());
     let Ok(packets) = parse_reduced_size(raw.clone()) else {
         assert!(compound.is_err());
+        assert!(strict.is_err());
         return;
     };
+    // Strict = compound + a CNAME; on packets that passed the wire checks, validate_compound
+    // decides the same.
+    assert_eq!(
+        strict.is_ok(),
+        compound.is_ok() && validate_compound(&packets).is_ok()
+    );
+    if let Ok(s) = strict {
+        assert_eq!(s, packets);
+    }
     if let Ok(c) = compound {
         assert_eq!(c, packets);
     }

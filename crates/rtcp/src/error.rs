@@ -62,6 +62,9 @@ pub enum Error {
         /// Offset of the packet.
         offset: usize,
     },
+    /// A compound packet without an SDES CNAME item (RFC 3550 §6.1), in strict mode.
+    #[error("compound RTCP has no SDES packet with a CNAME item (RFC 3550 §6.1)")]
+    MissingCname,
     /// More packets than the configured limit.
     #[error("compound RTCP has more than {max} packets")]
     TooManyPackets {

@@ -1,9 +1,11 @@
 //! RTCP compound packets, feedback (NACK, PLI, FIR, REMB, TWCC, RFC 8888) and XR.
 //!
-//! Parse a datagram with [`parse_compound`] (RFC 3550 §6.1 rules) or [`parse_reduced_size`]
-//! (RFC 5506), or walk it with [`PacketIter`]; every packet is an [`RtcpPacket`]. Variable
-//! data (SDES values, BYE reasons, APP data, TWCC chunks and deltas) are zero-copy slices of
-//! the input. Packet types this crate does not decode are kept raw ([`RawPacket`]).
+//! Parse a datagram with [`parse`] (the WebRTC default: reduced-size RTCP, RFC 5506, which also
+//! accepts every compound packet), [`parse_compound`] (RFC 3550 A.2 checks) or
+//! [`parse_strict_compound`] (also requires the SDES CNAME of RFC 3550 §6.1), or walk it with
+//! [`PacketIter`]; [`validate_compound`] checks a list of packets against §6.1. Every packet is
+//! an [`RtcpPacket`]. Variable data (SDES values, BYE reasons, APP data, TWCC chunks and
+//! deltas) are zero-copy slices of the input. Packet types this crate does not decode are kept raw ([`RawPacket`]).
 //!
 //! ```
 //! use bytes::Bytes;
@@ -38,12 +40,12 @@ pub use bye::{App, Bye};
 pub use ccfb::{CcfbReportBlock, CongestionControlFeedback, PacketMetric};
 pub use error::Error;
 pub use packet::{
-    compound_len, parse_compound, parse_reduced_size, parse_with, write_compound, Limits, Mode,
-    PacketIter, RawPacket, RtcpPacket,
+    compound_len, parse, parse_compound, parse_reduced_size, parse_strict_compound, parse_with,
+    validate_compound, write_compound, Limits, Mode, PacketIter, RawPacket, RtcpPacket,
 };
 pub use psfb::{Fir, FirEntry, Pli, Remb, Sli, SliEntry};
-pub use report::{ReceiverReport, ReportBlock, SenderReport};
+pub use report::{ReceiverReport, ReportBlock, ReportBlocks, SenderReport};
 pub use rtpfb::{Nack, NackPair, Tmmb, TmmbItem};
-pub use sdes::{Sdes, SdesChunk, SdesItem, SdesItemType};
+pub use sdes::{Sdes, SdesChunk, SdesChunks, SdesItem, SdesItemType, SdesItems};
 pub use twcc::{PacketStatus, PacketStatusChunk, TransportCc, TransportCcBuilder, TwccPacket};
 pub use xr::{DlrrItem, ExtendedReport, XrBlock};

@@ -1,6 +1,8 @@
 //! The RTCP packet enum, the common header (RFC 3550 §6.4.1) and compound / reduced-size
 //! parsing (RFC 3550 §6.1, A.2; RFC 5506 §3).
 
+use std::borrow::Borrow;
+
 use bytes::{BufMut, Bytes};
 
 use crate::bye::{App, Bye, PT_APP, PT_BYE};
@@ -74,8 +76,19 @@ pub enum Mode {
     /// one is padded, the lengths add up to the datagram.
     Compound,
     /// Reduced-size RTCP (RFC 5506 §3, negotiated with `a=rtcp-rsize`): any packet may come
-    /// first, alone or not; padding is allowed on any packet; lengths must add up.
+    /// first, alone or not; padding is allowed on any packet; lengths must add up. Every valid
+    /// compound packet is also valid here, so this is the default for WebRTC ([`parse`]).
     ReducedSize,
+    /// [`Mode::Compound`] and also RFC 3550 §6.1's content rule: an SDES packet with a CNAME
+    /// item must be present ("a CNAME item MUST be included in each compound RTCP packet").
+    /// For endpoints that did not negotiate reduced-size RTCP and want to hold peers to it.
+    StrictCompound,
+}
+
+impl Mode {
+    fn is_compound(self) -> bool {
+        matches!(self, Mode::Compound | Mode::StrictCompound)
+    }
 }
 
 /// Parsing limits.
@@ -133,14 +146,28 @@ impl RtcpPacket {
     /// Parses the first packet of `buf`; returns it and its length in bytes. `offset` is where
     /// `buf` starts in the datagram, for error messages.
     pub fn parse_one(buf: &Bytes, offset: usize) -> Result<(RtcpPacket, usize), Error> {
-        let h = parse_header(buf, offset)?;
+        Self::parse_at(buf, 0, offset)
+    }
+
+    /// Parses the packet that starts at `buf[start..]`; returns it and its length in bytes.
+    /// `base` is where `buf` starts in the datagram, for error messages. Slices of the packet
+    /// are taken from `buf` itself, so a caller walking a datagram needs no `Bytes` of its own
+    /// per packet (each one costs a reference-count update).
+    #[inline]
+    pub(crate) fn parse_at(
+        buf: &Bytes,
+        start: usize,
+        base: usize,
+    ) -> Result<(RtcpPacket, usize), Error> {
+        let data = buf.get(start..).unwrap_or(&[]);
+        let h = parse_header(data, base + start)?;
         let mut body_end = h.len;
         let mut padding = 0u8;
         if h.padding {
-            let count = buf.get(h.len - 1).copied().unwrap_or(0);
+            let count = data.get(h.len - 1).copied().unwrap_or(0);
             if count == 0 || usize::from(count) > h.len - 4 {
                 return Err(Error::BadPadding {
-                    offset,
+                    offset: base + start,
                     count,
                     length: h.len,
                 });
@@ -148,7 +175,8 @@ impl RtcpPacket {
             padding = count;
             body_end -= usize::from(count);
         }
-        let mut r = Reader::range(buf, 4, body_end, offset);
+        // Positions in the reader are positions in `buf`.
+        let mut r = Reader::range(buf, start + 4, start + body_end, base);
         let p = match (h.packet_type, h.count) {
             (PT_SR, c) => RtcpPacket::SenderReport(SenderReport::parse(&mut r, c)?),
             (PT_RR, c) => RtcpPacket::ReceiverReport(ReceiverReport::parse(&mut r, c)?),
@@ -162,13 +190,13 @@ impl RtcpPacket {
                 RtcpPacket::CongestionControlFeedback(CongestionControlFeedback::parse(&mut r)?)
             }
             (PT_RTPFB, FMT_TWCC) => {
-                let tail = buf.get(body_end..h.len).unwrap_or(&[]);
+                let tail = data.get(body_end..h.len).unwrap_or(&[]);
                 RtcpPacket::TransportCc(TransportCc::parse(&mut r, padding, tail)?)
             }
             (PT_PSFB, FMT_PLI) => RtcpPacket::Pli(Pli::parse(&mut r)?),
             (PT_PSFB, FMT_SLI) => RtcpPacket::Sli(Sli::parse(&mut r)?),
             (PT_PSFB, FMT_FIR) => RtcpPacket::Fir(Fir::parse(&mut r)?),
-            (PT_PSFB, FMT_AFB) if Remb::is_remb(buf.get(4..body_end).unwrap_or(&[])) => {
+            (PT_PSFB, FMT_AFB) if Remb::is_remb(data.get(4..body_end).unwrap_or(&[])) => {
                 RtcpPacket::Remb(Remb::parse(&mut r)?)
             }
             (PT_XR, _) => RtcpPacket::ExtendedReport(ExtendedReport::parse(&mut r)?),
@@ -318,29 +346,36 @@ impl RtcpPacket {
 
 /// Iterates the packets of a datagram without collecting them (no allocation for the list),
 /// checking the same rules as [`parse_with`] as it goes: after an `Err` it ends.
+///
+/// It owns the datagram (`PacketIter::new(bytes)`) or borrows it (`PacketIter::new(&bytes)`):
+/// borrowing saves the caller a `Bytes` clone; the packets it yields hold their own slices
+/// either way.
 #[derive(Clone, Debug)]
-pub struct PacketIter {
-    buf: Bytes,
+pub struct PacketIter<B: Borrow<Bytes> = Bytes> {
+    buf: B,
+    /// Where the next packet starts in `buf`.
     offset: usize,
     count: usize,
     mode: Mode,
     limits: Limits,
     failed: bool,
+    /// An SDES packet with a CNAME item was seen ([`Mode::StrictCompound`]).
+    cname_seen: bool,
 }
 
-impl PacketIter {
+impl<B: Borrow<Bytes>> PacketIter<B> {
     /// Iterates `buf` under reduced-size rules (any packet first; see [`Mode::ReducedSize`]).
-    pub fn new(buf: Bytes) -> Self {
+    pub fn new(buf: B) -> Self {
         Self::with(buf, Mode::ReducedSize, Limits::default())
     }
 
     /// Iterates `buf` under compound rules (RFC 3550 §6.1; see [`Mode::Compound`]).
-    pub fn compound(buf: Bytes) -> Self {
+    pub fn compound(buf: B) -> Self {
         Self::with(buf, Mode::Compound, Limits::default())
     }
 
     /// Iterates `buf` under `mode` and `limits`.
-    pub fn with(buf: Bytes, mode: Mode, limits: Limits) -> Self {
+    pub fn with(buf: B, mode: Mode, limits: Limits) -> Self {
         Self {
             buf,
             offset: 0,
@@ -348,6 +383,7 @@ impl PacketIter {
             mode,
             limits,
             failed: false,
+            cname_seen: false,
         }
     }
 
@@ -358,8 +394,9 @@ impl PacketIter {
                 max: self.limits.max_packets,
             });
         }
-        let (p, n) = RtcpPacket::parse_one(&self.buf, self.offset)?;
-        if self.mode == Mode::Compound {
+        let buf = self.buf.borrow();
+        let (p, n) = RtcpPacket::parse_at(buf, self.offset, 0)?;
+        if self.mode.is_compound() {
             if self.count == 0
                 && !matches!(
                     p,
@@ -370,21 +407,23 @@ impl PacketIter {
                     packet_type: p.packet_type(),
                 });
             }
-            let padded = self.buf.first().is_some_and(|b| b & 0x20 != 0);
-            if padded && n != self.buf.len() {
+            let padded = buf.get(self.offset).is_some_and(|b| b & 0x20 != 0);
+            if padded && self.offset + n != buf.len() {
                 return Err(Error::PaddingNotLast {
                     offset: self.offset,
                 });
             }
         }
+        if self.mode == Mode::StrictCompound && !self.cname_seen {
+            self.cname_seen = has_cname(&p);
+        }
         self.count += 1;
         self.offset += n;
-        bytes::Buf::advance(&mut self.buf, n);
         Ok(p)
     }
 }
 
-impl Iterator for PacketIter {
+impl<B: Borrow<Bytes>> Iterator for PacketIter<B> {
     type Item = Result<RtcpPacket, Error>;
 
     #[inline]
@@ -392,10 +431,13 @@ impl Iterator for PacketIter {
         if self.failed {
             return None;
         }
-        if self.buf.is_empty() {
+        if self.offset >= self.buf.borrow().len() {
+            self.failed = true;
             if self.count == 0 {
-                self.failed = true;
                 return Some(Err(Error::Empty));
+            }
+            if self.mode == Mode::StrictCompound && !self.cname_seen {
+                return Some(Err(Error::MissingCname));
             }
             return None;
         }
@@ -414,9 +456,56 @@ pub fn parse_with(buf: Bytes, mode: Mode, limits: Limits) -> Result<Vec<RtcpPack
     Ok(out)
 }
 
-/// Parses a compound RTCP packet (RFC 3550 §6.1 rules, default limits).
+/// Parses a datagram of RTCP the way a WebRTC endpoint should by default: under reduced-size
+/// rules (RFC 5506 §3, which WebRTC endpoints must support, RFC 8834 §4.6), which also accept every valid
+/// compound packet. Default limits.
+pub fn parse(buf: Bytes) -> Result<Vec<RtcpPacket>, Error> {
+    parse_with(buf, Mode::ReducedSize, Limits::default())
+}
+
+/// Parses a compound RTCP packet (the validity checks of RFC 3550 A.2: first packet SR or RR,
+/// only the last padded, lengths add up; default limits). It does not require a CNAME: use
+/// [`Mode::StrictCompound`] or [`validate_compound`] for that.
 pub fn parse_compound(buf: Bytes) -> Result<Vec<RtcpPacket>, Error> {
     parse_with(buf, Mode::Compound, Limits::default())
+}
+
+/// Parses a compound RTCP packet under all of RFC 3550 §6.1: [`parse_compound`]'s checks and
+/// an SDES CNAME ([`Mode::StrictCompound`]).
+pub fn parse_strict_compound(buf: Bytes) -> Result<Vec<RtcpPacket>, Error> {
+    parse_with(buf, Mode::StrictCompound, Limits::default())
+}
+
+fn has_cname(p: &RtcpPacket) -> bool {
+    matches!(p, RtcpPacket::Sdes(s) if s.chunks.iter().any(|c| c.cname().is_some()))
+}
+
+/// Checks packets already parsed (or about to be sent) against the compound rules of
+/// RFC 3550 §6.1: at least one packet, the first an SR or RR, only the last one padded, and an
+/// SDES packet with a CNAME item among them. Use it on what you build before sending to a
+/// peer that did not negotiate reduced-size RTCP (`a=rtcp-rsize`), or on what
+/// [`parse`] accepted when the compound rules must hold.
+pub fn validate_compound(packets: &[RtcpPacket]) -> Result<(), Error> {
+    let first = packets.first().ok_or(Error::Empty)?;
+    if !matches!(
+        first,
+        RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
+    ) {
+        return Err(Error::FirstNotReport {
+            packet_type: first.packet_type(),
+        });
+    }
+    let mut offset = 0;
+    for p in packets.iter().take(packets.len() - 1) {
+        if p.padding() != 0 {
+            return Err(Error::PaddingNotLast { offset });
+        }
+        offset += p.encoded_len();
+    }
+    if !packets.iter().any(has_cname) {
+        return Err(Error::MissingCname);
+    }
+    Ok(())
 }
 
 /// Parses reduced-size RTCP (RFC 5506, default limits).

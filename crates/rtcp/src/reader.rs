@@ -16,6 +16,7 @@ pub(crate) struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// A reader over `buf[start..end]` (checked by the caller to be in bounds); `base` is the
     /// absolute offset of `buf[0]`.
+    #[inline]
     pub(crate) fn range(buf: &'a Bytes, start: usize, end: usize, base: usize) -> Self {
         Self {
             buf,
@@ -26,30 +27,46 @@ impl<'a> Reader<'a> {
     }
 
     /// The rest as a borrowed slice, without consuming it; and where it starts in `buf`.
+    #[inline]
     pub(crate) fn peek_rest(&self) -> (&'a [u8], usize) {
         (self.buf.get(self.pos..self.end).unwrap_or(&[]), self.pos)
     }
 
     /// A zero-copy slice of the underlying buffer.
+    #[inline]
     pub(crate) fn buf_slice(&self, start: usize, end: usize) -> Bytes {
         self.buf.slice(start..end)
     }
 
+    #[inline]
     pub(crate) fn remaining(&self) -> usize {
         self.end - self.pos
     }
 
+    #[inline]
     pub(crate) fn offset(&self) -> usize {
         self.base + self.pos
     }
 
+    /// The next `N` bytes, copied.
     #[inline]
     pub(crate) fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Error> {
-        let s = self
-            .buf
+        self.array_ref(what).copied()
+    }
+
+    /// The next `N` bytes, borrowed from the input. Fields are then read straight from the
+    /// packet's memory: copying a fixed header into a stack array first and reading it back at
+    /// other widths defeats store-to-load forwarding, which cost more than the parsing itself.
+    #[inline]
+    pub(crate) fn array_ref<const N: usize>(
+        &mut self,
+        what: &'static str,
+    ) -> Result<&'a [u8; N], Error> {
+        let buf: &'a Bytes = self.buf;
+        let s = buf
             .get(self.pos..self.pos + N)
             .filter(|_| self.pos + N <= self.end)
-            .and_then(|s| <[u8; N]>::try_from(s).ok())
+            .and_then(|s| <&[u8; N]>::try_from(s).ok())
             .ok_or(Error::Truncated {
                 what,
                 offset: self.base + self.pos,
@@ -62,23 +79,23 @@ impl<'a> Reader<'a> {
 
     #[inline]
     pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8, Error> {
-        let [b] = self.array::<1>(what)?;
+        let [b] = *self.array_ref::<1>(what)?;
         Ok(b)
     }
 
     #[inline]
     pub(crate) fn u16(&mut self, what: &'static str) -> Result<u16, Error> {
-        Ok(u16::from_be_bytes(self.array(what)?))
+        Ok(u16::from_be_bytes(*self.array_ref(what)?))
     }
 
     #[inline]
     pub(crate) fn u32(&mut self, what: &'static str) -> Result<u32, Error> {
-        Ok(u32::from_be_bytes(self.array(what)?))
+        Ok(u32::from_be_bytes(*self.array_ref(what)?))
     }
 
     #[inline]
     pub(crate) fn u64(&mut self, what: &'static str) -> Result<u64, Error> {
-        Ok(u64::from_be_bytes(self.array(what)?))
+        Ok(u64::from_be_bytes(*self.array_ref(what)?))
     }
 
     /// `n` bytes as a borrowed slice.
@@ -107,12 +124,14 @@ impl<'a> Reader<'a> {
     }
 
     /// The rest, zero-copy.
+    #[inline]
     pub(crate) fn rest(&mut self) -> Bytes {
         let start = self.pos;
         self.pos = self.end;
         self.buf.slice(start..self.end)
     }
 
+    #[inline]
     pub(crate) fn skip(&mut self, n: usize, what: &'static str) -> Result<(), Error> {
         self.slice(n, what).map(|_| ())
     }

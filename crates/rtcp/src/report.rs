@@ -1,6 +1,7 @@
 //! Sender and receiver reports (RFC 3550 §6.4).
 
 use bytes::{BufMut, Bytes};
+use smallvec::SmallVec;
 
 use crate::reader::Reader;
 use crate::Error;
@@ -9,6 +10,11 @@ use crate::Error;
 pub const PT_SR: u8 = 200;
 /// PT of a receiver report.
 pub const PT_RR: u8 = 201;
+
+/// The report blocks of an SR or RR: up to two are stored inline (one per media source of a
+/// typical audio + video session), so parsing a report does not allocate. Derefs to a slice;
+/// build one with `vec![..].into()`, `smallvec::smallvec![..]` or `collect()`.
+pub type ReportBlocks = SmallVec<[ReportBlock; 2]>;
 
 /// A reception report block (RFC 3550 §6.4.1): one per source heard from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -33,12 +39,13 @@ impl ReportBlock {
     /// Encoded length.
     pub const LEN: usize = 24;
 
-    pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let b: [u8; 24] = r.array("report block")?;
+    /// Decodes one block from its 24 bytes (infallible: every bit pattern is a block).
+    #[inline(always)]
+    fn from_bytes(b: &[u8; 24]) -> Self {
         let lost = u32::from_be_bytes([0, b[5], b[6], b[7]]);
         // Sign-extend the 24-bit cumulative loss.
         let cumulative_lost = ((lost << 8) as i32) >> 8;
-        Ok(Self {
+        Self {
             ssrc: u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
             fraction_lost: b[4],
             cumulative_lost,
@@ -46,7 +53,7 @@ impl ReportBlock {
             jitter: u32::from_be_bytes([b[12], b[13], b[14], b[15]]),
             last_sr: u32::from_be_bytes([b[16], b[17], b[18], b[19]]),
             delay_since_last_sr: u32::from_be_bytes([b[20], b[21], b[22], b[23]]),
-        })
+        }
     }
 
     /// Writes the block; `cumulative_lost` is clamped to 24 bits.
@@ -61,6 +68,7 @@ impl ReportBlock {
     }
 }
 
+#[inline]
 fn profile_extensions(r: &mut Reader<'_>) -> Result<Bytes, Error> {
     if !r.remaining().is_multiple_of(4) {
         // Only possible when a padding count cut it (RFC 3550 §6.4.1: 32-bit multiple).
@@ -72,20 +80,25 @@ fn profile_extensions(r: &mut Reader<'_>) -> Result<Bytes, Error> {
     Ok(r.rest())
 }
 
-fn parse_blocks(r: &mut Reader<'_>, count: u8) -> Result<Vec<ReportBlock>, Error> {
-    if usize::from(count) * ReportBlock::LEN > r.remaining() {
+/// All `count` blocks: the length is checked once, then each block is decoded straight from
+/// the packet (no `Result` per block to write out and read back).
+#[inline(always)]
+fn parse_blocks(r: &mut Reader<'_>, count: u8) -> Result<ReportBlocks, Error> {
+    let n = usize::from(count) * ReportBlock::LEN;
+    if n > r.remaining() {
         return Err(Error::Truncated {
             what: "report blocks",
             offset: r.offset(),
-            needed: usize::from(count) * ReportBlock::LEN,
+            needed: n,
             available: r.remaining(),
         });
     }
-    let mut v = Vec::with_capacity(usize::from(count));
-    for _ in 0..count {
-        v.push(ReportBlock::parse(r)?);
-    }
-    Ok(v)
+    let blocks = r.slice(n, "report blocks")?;
+    Ok(blocks
+        .chunks_exact(ReportBlock::LEN)
+        .filter_map(|b| <&[u8; 24]>::try_from(b).ok())
+        .map(ReportBlock::from_bytes)
+        .collect())
 }
 
 /// A sender report (SR, PT 200).
@@ -102,14 +115,15 @@ pub struct SenderReport {
     /// Payload octets sent.
     pub octet_count: u32,
     /// Reception report blocks (at most 31 are written).
-    pub reports: Vec<ReportBlock>,
+    pub reports: ReportBlocks,
     /// Profile-specific extension after the blocks (a multiple of 4 bytes), kept raw.
     pub profile_extensions: Bytes,
 }
 
 impl SenderReport {
+    #[inline]
     pub(crate) fn parse(r: &mut Reader<'_>, count: u8) -> Result<Self, Error> {
-        let f: [u8; 24] = r.array("sender info")?;
+        let f: &[u8; 24] = r.array_ref("sender info")?;
         let reports = parse_blocks(r, count)?;
         Ok(Self {
             ssrc: u32::from_be_bytes([f[0], f[1], f[2], f[3]]),
@@ -149,7 +163,7 @@ pub struct ReceiverReport {
     /// The reporter.
     pub ssrc: u32,
     /// Reception report blocks (at most 31 are written).
-    pub reports: Vec<ReportBlock>,
+    pub reports: ReportBlocks,
     /// Profile-specific extension after the blocks (a multiple of 4 bytes), kept raw.
     pub profile_extensions: Bytes,
 }

@@ -1,6 +1,7 @@
 //! Source description (SDES, PT 202, RFC 3550 §6.5): chunks of items per source.
 
 use bytes::{BufMut, Bytes};
+use smallvec::SmallVec;
 
 use crate::reader::{pad4, Reader};
 use crate::Error;
@@ -92,13 +93,20 @@ impl SdesItem {
     }
 }
 
+/// The items of one chunk: one (the CNAME, all a browser sends) is stored inline, so parsing
+/// does not allocate for it. Derefs to a slice; build with `vec![..].into()` or `collect()`.
+pub type SdesItems = SmallVec<[SdesItem; 1]>;
+
+/// The chunks of an SDES packet: one (the sender's own) is stored inline.
+pub type SdesChunks = SmallVec<[SdesChunk; 1]>;
+
 /// The items of one source.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SdesChunk {
     /// The source (SSRC or CSRC).
     pub ssrc: u32,
     /// Its items (values longer than 255 bytes are cut when written).
-    pub items: Vec<SdesItem>,
+    pub items: SdesItems,
 }
 
 impl SdesChunk {
@@ -122,16 +130,17 @@ impl SdesChunk {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Sdes {
     /// Chunks (at most 31 are written).
-    pub chunks: Vec<SdesChunk>,
+    pub chunks: SdesChunks,
 }
 
 impl Sdes {
+    #[inline]
     pub(crate) fn parse(r: &mut Reader<'_>, count: u8) -> Result<Self, Error> {
-        let mut chunks = Vec::with_capacity(usize::from(count));
+        let mut chunks = SdesChunks::with_capacity(usize::from(count));
         for _ in 0..count {
             let start = r.remaining();
             let ssrc = r.u32("SDES chunk SSRC")?;
-            let mut items = Vec::new();
+            let mut items = SdesItems::new();
             loop {
                 let t = r.u8("SDES item type")?;
                 if t == 0 {

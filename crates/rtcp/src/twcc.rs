@@ -299,6 +299,7 @@ impl TransportCc {
         Ok(fb)
     }
 
+    #[inline]
     pub(crate) fn parse(
         r: &mut Reader<'_>,
         padding: u8,
@@ -385,12 +386,11 @@ impl TransportCc {
         TwccPackets {
             chunks: self.raw_chunks(),
             deltas: self.raw_deltas(),
-            base: self.base_sequence_number,
-            index: 0,
-            count: self.packet_status_count,
+            seq: self.base_sequence_number,
+            end: self
+                .base_sequence_number
+                .wrapping_add(self.packet_status_count),
             bits: 0,
-            width: 0,
-            run_status: 0,
             left_in_chunk: 0,
         }
     }
@@ -441,19 +441,37 @@ impl TransportCc {
 }
 
 /// Iterator over the packets of a feedback message; see [`TransportCc::packets`].
+///
+/// Runs and status vectors decode alike: every chunk becomes a 32-bit register of two-bit
+/// symbols, next one in the top bits, rotated by two bits per packet. A one-bit vector has its
+/// bits spread to two-bit codes (0 → 00, 1 → 01, which mean the same); a run repeats its
+/// status in all sixteen slots, so rotating it yields the same status for as long as it
+/// lasts. Constant shifts and a small state keep the caller's loop in registers.
 #[derive(Clone, Debug)]
 pub struct TwccPackets<'a> {
     chunks: &'a [u8],
     deltas: &'a [u8],
-    base: u16,
-    index: u16,
-    count: u16,
-    /// Symbols of the current chunk, next one in the top bits (status vectors).
-    bits: u16,
-    /// Bits per symbol: 0 for a run (then `run_status`), 1 or 2 for a status vector.
-    width: u32,
-    run_status: u16,
-    left_in_chunk: usize,
+    /// Sequence number of the next packet.
+    seq: u16,
+    /// Sequence number after the last packet (base + `packet_status_count`, wrapping): the
+    /// walk ends when `seq` reaches it. One register less than a separate count, which lets a
+    /// caller's loop keep its own state in registers.
+    end: u16,
+    /// Two-bit symbols of the current chunk, next one in the top bits.
+    bits: u32,
+    /// Symbols left in the current chunk (a run holds up to 8191).
+    left_in_chunk: u16,
+}
+
+/// Spreads the 16 bits of `x` to the even bits of a `u32` (bit i to bit 2i), turning one-bit
+/// symbols into the two-bit codes 00 and 01.
+#[inline]
+fn spread_bits(x: u16) -> u32 {
+    let mut x = u32::from(x);
+    x = (x | x << 8) & 0x00ff_00ff;
+    x = (x | x << 4) & 0x0f0f_0f0f;
+    x = (x | x << 2) & 0x3333_3333;
+    (x | x << 1) & 0x5555_5555
 }
 
 impl Iterator for TwccPackets<'_> {
@@ -461,33 +479,29 @@ impl Iterator for TwccPackets<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<TwccPacket> {
-        if self.index >= self.count {
+        if self.seq == self.end {
             return None;
         }
         while self.left_in_chunk == 0 {
             let (c, rest) = self.chunks.split_first_chunk::<2>()?;
             self.chunks = rest;
             let v = u16::from_be_bytes(*c);
-            self.left_in_chunk = chunk_len(v);
             if v & 0x8000 == 0 {
-                self.width = 0;
-                self.run_status = (v >> 13) & 3;
+                // Run length chunk (draft §3.1.3): status in bits 14-13, length in 12-0.
+                self.bits = u32::from((v >> 13) & 3) * 0x5555_5555;
+                self.left_in_chunk = v & 0x1fff;
             } else if v & 0x4000 == 0 {
-                self.width = 1;
-                self.bits = v << 2;
+                // One-bit status vector (§3.1.4): 14 symbols, first in bit 13.
+                self.bits = spread_bits(v & 0x3fff) << 4;
+                self.left_in_chunk = 14;
             } else {
-                self.width = 2;
-                self.bits = v << 2;
+                // Two-bit status vector: 7 symbols, first in bits 13-12.
+                self.bits = u32::from(v & 0x3fff) << 18;
+                self.left_in_chunk = 7;
             }
         }
-        // With one-bit symbols 0 and 1 mean what the two-bit codes 00 and 01 mean.
-        let code = if self.width == 0 {
-            self.run_status
-        } else {
-            let c = self.bits >> (16 - self.width);
-            self.bits <<= self.width;
-            c
-        };
+        let code = self.bits >> 30;
+        self.bits = self.bits.rotate_left(2);
         self.left_in_chunk -= 1;
         let (status, delta_ticks) = match code {
             1 => {
@@ -503,13 +517,17 @@ impl Iterator for TwccPackets<'_> {
             0 => (PacketStatus::NotReceived, None),
             _ => (PacketStatus::Reserved, None),
         };
-        let sequence_number = self.base.wrapping_add(self.index);
-        self.index += 1;
+        let sequence_number = self.seq;
+        self.seq = self.seq.wrapping_add(1);
         Some(TwccPacket {
             sequence_number,
             status,
             delta_ticks,
         })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(usize::from(self.end.wrapping_sub(self.seq))))
     }
 }
 
@@ -658,6 +676,15 @@ fn encode_chunks(s: &[PacketStatus]) -> Vec<PacketStatusChunk> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spread_bits_moves_bit_i_to_2i() {
+        for i in 0..16 {
+            assert_eq!(spread_bits(1 << i), 1 << (2 * i));
+        }
+        assert_eq!(spread_bits(0x3fff), 0x0555_5555);
+        assert_eq!(spread_bits(0), 0);
+    }
 
     #[test]
     fn draft_chunk_examples() {

@@ -2,9 +2,15 @@
 //! keys derived from the master key, ready for per-packet use without allocation.
 
 use aes::cipher::{InnerIvInit, KeyInit, StreamCipher, StreamCipherCoreWrapper};
+#[cfg(feature = "aws-lc")]
+use aws_lc_rs::aead;
 use hmac::{Hmac, Mac};
+#[cfg(all(feature = "ring", not(feature = "aws-lc")))]
 use ring::aead;
 use sha1::Sha1;
+
+#[cfg(not(any(feature = "aws-lc", feature = "ring")))]
+compile_error!("ferrtc-srtp needs an AES-GCM backend: enable feature `aws-lc` (default) or `ring`");
 
 use crate::error::{Error, PacketKind};
 
@@ -116,7 +122,7 @@ fn ct_eq_prefix(full: &[u8; 20], received: &[u8]) -> bool {
     diff == 0
 }
 
-/// AES-GCM session key and salt (RFC 7714).
+/// AES-GCM session key and salt (RFC 7714), on aws-lc-rs or ring (same API shape).
 pub(crate) struct GcmSession {
     key: aead::LessSafeKey,
     salt: [u8; 12],
@@ -173,8 +179,10 @@ impl GcmSession {
         Ok(out)
     }
 
-    /// Verifies and decrypts `data` in place. On failure the backend has overwritten
-    /// `data`; the caller restores it from its copy.
+    /// Verifies and decrypts `data` in place; on failure `data` is left as it was. Both
+    /// backends overwrite their output when the tag does not match, so the plaintext is
+    /// produced in `scratch` (grown to the largest packet seen, never shrunk) and copied
+    /// back only once the tag has been verified.
     #[inline]
     pub(crate) fn open(
         &self,
@@ -183,18 +191,57 @@ impl GcmSession {
         aad: &[u8],
         data: &mut [u8],
         tag: &[u8],
+        scratch: &mut Vec<u8>,
+    ) -> bool {
+        if tag.len() != 16 {
+            return false;
+        }
+        if scratch.len() < data.len() {
+            scratch.resize(data.len(), 0);
+        }
+        let Some(out) = scratch.get_mut(..data.len()) else {
+            return false;
+        };
+        if !self.open_to(self.nonce(ssrc, index), aad, data, tag, out) {
+            return false;
+        }
+        data.copy_from_slice(out);
+        true
+    }
+
+    /// Out of place: aws-lc decrypts from `ct` straight into `out`.
+    #[cfg(feature = "aws-lc")]
+    #[inline]
+    fn open_to(
+        &self,
+        nonce: aead::Nonce,
+        aad: &[u8],
+        ct: &[u8],
+        tag: &[u8],
+        out: &mut [u8],
+    ) -> bool {
+        self.key
+            .open_separate_gather(nonce, aead::Aad::from(aad), ct, tag, out)
+            .is_ok()
+    }
+
+    /// ring only opens in place: copy, then open the copy.
+    #[cfg(all(feature = "ring", not(feature = "aws-lc")))]
+    #[inline]
+    fn open_to(
+        &self,
+        nonce: aead::Nonce,
+        aad: &[u8],
+        ct: &[u8],
+        tag: &[u8],
+        out: &mut [u8],
     ) -> bool {
         let Ok(tag) = aead::Tag::try_from(tag) else {
             return false;
         };
+        out.copy_from_slice(ct);
         self.key
-            .open_in_place_separate_tag(
-                self.nonce(ssrc, index),
-                aead::Aad::from(aad),
-                tag,
-                data,
-                0..,
-            )
+            .open_in_place_separate_tag(nonce, aead::Aad::from(aad), tag, out, 0..)
             .is_ok()
     }
 }

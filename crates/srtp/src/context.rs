@@ -293,8 +293,9 @@ pub struct Context {
     streams: StreamMap,
     srtp_packets: u64,
     srtcp_packets: u64,
-    /// Copy of the ciphertext while AES-GCM opens it: ring overwrites the buffer when
-    /// the tag does not match, and we promise to leave it untouched.
+    /// Where AES-GCM writes the plaintext until the tag is verified: the backends
+    /// overwrite their output when it does not match, and we promise to leave the
+    /// caller's buffer untouched.
     scratch: Vec<u8>,
 }
 
@@ -448,7 +449,8 @@ impl Context {
 
     fn stream_for_send(&mut self, kind: PacketKind, ssrc: u32) -> Result<&mut Stream, Error> {
         let limit = self.config.max_streams;
-        if !self.streams.contains_key(&ssrc) && self.streams.len() >= limit {
+        // Only at the limit does a second lookup happen: one hash probe per packet otherwise.
+        if self.streams.len() >= limit && !self.streams.contains_key(&ssrc) {
             return Err(Error::TooManyStreams { kind, ssrc, limit });
         }
         let config = &self.config;
@@ -573,15 +575,18 @@ impl Context {
             });
         }
         let limit = self.config.max_streams;
-        let stream = self.streams.get(&ssrc);
-        if stream.is_none() && self.streams.len() >= limit {
+        // One hash probe per packet: the stream's state is updated through this borrow after
+        // the tag checks (the map is not touched in between).
+        let at_limit = self.streams.len() >= limit;
+        let stream = self.streams.get_mut(&ssrc);
+        if stream.is_none() && at_limit {
             return Err(Error::TooManyStreams {
                 kind: SRTP,
                 ssrc,
                 limit,
             });
         }
-        let (highest, initial_roc, window) = match stream {
+        let (highest, initial_roc, window) = match stream.as_deref() {
             Some(s) => (s.rtp.highest(), s.initial_roc, s.rtp.size()),
             None => (None, 0, 0),
         };
@@ -602,7 +607,7 @@ impl Context {
             }
             None => return Err(too_old(u64::from(seq))),
         };
-        if let Some(s) = stream {
+        if let Some(s) = stream.as_deref() {
             match s.rtp.check(index) {
                 Check::Fresh => {}
                 Check::Replay => {
@@ -636,21 +641,20 @@ impl Context {
                 let (hdr, rest) = buf.split_at_mut(hlen);
                 let (ct, rest) = rest.split_at_mut(plain_end - hlen);
                 let tag = rest.get(..tag_len).unwrap_or_default();
-                self.scratch.clear();
-                self.scratch.extend_from_slice(ct);
-                if !s.open(ssrc, index, hdr, ct, tag) {
-                    ct.copy_from_slice(&self.scratch);
+                if !s.open(ssrc, index, hdr, ct, tag, &mut self.scratch) {
                     return Err(auth_failed);
                 }
             }
         }
         buf.truncate(plain_end);
-        let config = &self.config;
-        self.streams
-            .entry(ssrc)
-            .or_insert_with(|| Stream::new(config))
-            .rtp
-            .accept(index);
+        match stream {
+            Some(s) => s.rtp.accept(index),
+            None => {
+                let mut s = Stream::new(&self.config);
+                s.rtp.accept(index);
+                self.streams.insert(ssrc, s);
+            }
+        }
         self.srtp_packets += 1;
         Ok(())
     }
@@ -807,10 +811,7 @@ impl Context {
                         a.copy_from_slice(&word.to_be_bytes());
                     }
                     let body = head.get_mut(8..).unwrap_or_default();
-                    self.scratch.clear();
-                    self.scratch.extend_from_slice(body);
-                    if !s.open(ssrc, u64::from(index), &aad, body, tag) {
-                        body.copy_from_slice(&self.scratch);
+                    if !s.open(ssrc, u64::from(index), &aad, body, tag, &mut self.scratch) {
                         return Err(auth_failed);
                     }
                 } else {
@@ -819,7 +820,14 @@ impl Context {
                     self.scratch.clear();
                     self.scratch.extend_from_slice(head);
                     self.scratch.extend_from_slice(&word.to_be_bytes());
-                    if !s.open(ssrc, u64::from(index), &self.scratch, &mut [], tag) {
+                    if !s.open(
+                        ssrc,
+                        u64::from(index),
+                        &self.scratch,
+                        &mut [],
+                        tag,
+                        &mut Vec::new(),
+                    ) {
                         return Err(auth_failed);
                     }
                 }

@@ -24,9 +24,10 @@
 //! assert_eq!(&buf[..], &rtp[..]);
 //! ```
 //!
-//! Crypto backends, chosen by measurement (docs/performance.md): AES-GCM from `ring`
-//! (VAES/VPCLMULQDQ assembly), AES-CM and HMAC-SHA1 from RustCrypto `aes`/`ctr`/`hmac`/
-//! `sha1` (AES-NI and SHA-NI detected at run time).
+//! Crypto backends, chosen by measurement (docs/performance.md): AES-GCM from `aws-lc-rs`
+//! (default feature `aws-lc`: AVX-512/AVX2 VAES and VPCLMULQDQ assembly) or `ring` (feature
+//! `ring`, for builds without a C compiler), AES-CM and HMAC-SHA1 from RustCrypto
+//! `aes`/`ctr`/`hmac`/`sha1` (AES-NI and SHA-NI detected at run time).
 #![forbid(unsafe_code)]
 
 mod cipher;
