@@ -48,7 +48,8 @@ fn drain(d: &mut Dtls) -> Vec<Bytes> {
 }
 
 /// A server in handshake state `stage`: 0 fresh, 1 after the ClientHello, 2 after a second
-/// ClientHello and a retransmission, 3 connected, 4 handshake done but awaiting the fingerprint.
+/// ClientHello and a retransmission, 3 connected, 4 handshake done but awaiting the fingerprint,
+/// 5 connected with OpenSSL freed (ferrtc's record layer in charge after the client's data).
 fn server_at(stage: u8, now: Instant) -> Dtls {
     let f = fixture();
     let expect = if stage == 4 {
@@ -92,6 +93,16 @@ fn server_at(stage: u8, now: Instant) -> Dtls {
         State::Connected
     };
     assert_eq!(*server.state(), want);
+    if stage == 5 {
+        for d in drain(&mut server) {
+            client.handle_receive(now, d).unwrap();
+        }
+        client.send(b"data").unwrap();
+        for d in drain(&mut client) {
+            server.handle_receive(now, d).unwrap();
+        }
+        assert!(server.is_openssl_released());
+    }
     server
 }
 
@@ -100,7 +111,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let now = Instant::now();
-    let mut server = server_at(stage % 5, now);
+    let mut server = server_at(stage % 6, now);
     let was_connected = server.is_connected();
     let mut t = now;
     // Chunks: [flags, len_hi, len_lo, bytes..]; flags bit 0: advance time by (flags >> 1) * 50 ms

@@ -57,6 +57,11 @@ pub struct Config {
     /// Times the side that sent the final flight resends it when the peer shows it did not get
     /// it (RFC 6347 §4.2.4). Default 16.
     pub max_final_flight_resends: u32,
+    /// After the handshake, protect application data with ferrtc's own DTLS 1.2 record layer
+    /// (AES-GCM and ChaCha20-Poly1305 suites, with the session's keys) and free the OpenSSL
+    /// connection, which otherwise keeps ~46 KiB per connection for as long as it lives.
+    /// Default `true`; `false` keeps OpenSSL's record layer for the whole connection.
+    pub rust_record_layer: bool,
     /// Test hook: pad the client's ClientHello with this many bytes (in an ALPN extension the
     /// server ignores) to exercise handshake fragmentation. 0 by default.
     #[doc(hidden)]
@@ -74,6 +79,7 @@ impl fmt::Debug for Config {
             .field("handshake_timeout", &self.handshake_timeout)
             .field("cipher_list", &self.cipher_list)
             .field("key_log", &self.key_log.is_some())
+            .field("rust_record_layer", &self.rust_record_layer)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +99,7 @@ impl Config {
             max_pending_events: 1024,
             max_buffered_datagrams: 64,
             max_final_flight_resends: 16,
+            rust_record_layer: true,
             client_hello_padding: 0,
         }
     }

@@ -14,6 +14,7 @@ use crate::cert::Fingerprint;
 use crate::config::{Config, DtlsContext};
 use crate::error::{Error, Result};
 use crate::ffi;
+use crate::record::{self, Opened, RecordLayer, SessionSecrets, Suite};
 use crate::srtp::{SrtpKeyingMaterial, SrtpProfile};
 
 /// Which side of the handshake we are (from SDP `a=setup`: `active` is the client).
@@ -89,8 +90,22 @@ enum Cause {
 /// A DTLS 1.2 association, sans-IO: feed it datagrams ([`Dtls::handle_receive`]) and timeouts
 /// ([`Dtls::handle_timeout`]); take datagrams ([`Dtls::poll_transmit`]) and events
 /// ([`Dtls::poll_event`]) out.
+///
+/// OpenSSL runs the handshake. After it, application data and alerts are protected by ferrtc's
+/// own record layer (src/record.rs) with the session's keys and the OpenSSL `SSL` is freed
+/// (~46 KiB per connection): at once by the side that did not send the handshake's final
+/// flight (the client, in a full handshake), and by the side that sent it (the server) as soon
+/// as the first authenticated application data from the peer proves the peer got that flight
+/// (RFC 6347 §4.2.4); until then the server keeps OpenSSL for everything, so that it can still
+/// retransmit its Finished and no record number is used by both record layers.
 pub struct Dtls {
-    stream: SslStream<MemChannel>,
+    /// OpenSSL, until the record layer takes over.
+    stream: Option<SslStream<MemChannel>>,
+    /// Our record layer, built once the peer is authenticated (if the suite is one we
+    /// implement); in charge once `stream` is `None`.
+    records: Option<Box<RecordLayer>>,
+    /// Negotiated cipher suite (OpenSSL name), kept after OpenSSL is freed.
+    cipher: String,
     config: Arc<Config>,
     role: Role,
     state: State,
@@ -115,7 +130,11 @@ impl std::fmt::Debug for Dtls {
         f.debug_struct("Dtls")
             .field("role", &self.role)
             .field("state", &self.state)
-            .field("openssl_state", &self.stream.ssl().state_string_long())
+            .field(
+                "openssl_state",
+                &self.stream.as_ref().map(|s| s.ssl().state_string_long()),
+            )
+            .field("records", &self.records)
             .field("next_retransmit", &self.next_retransmit)
             .finish_non_exhaustive()
     }
@@ -261,7 +280,9 @@ impl Dtls {
         }
         let stream = SslStream::new(ssl, MemChannel::default())?;
         let mut dtls = Dtls {
-            stream,
+            stream: Some(stream),
+            records: None,
+            cipher: String::new(),
             role,
             state: State::Handshaking,
             verify,
@@ -296,6 +317,13 @@ impl Dtls {
     /// Whether the handshake completed and the peer is authenticated.
     pub fn is_connected(&self) -> bool {
         self.state == State::Connected
+    }
+
+    /// Whether OpenSSL's connection has been freed and ferrtc's own record layer protects the
+    /// application data (see [`Dtls`] for when that happens, [`Config::rust_record_layer`] to
+    /// turn it off).
+    pub fn is_openssl_released(&self) -> bool {
+        self.stream.is_none() && self.records.is_some()
     }
 
     /// SRTP keys, once connected (never before the fingerprint was verified).
@@ -334,21 +362,34 @@ impl Dtls {
         match &self.state {
             State::Failed(_) | State::Closed => return Err(Error::Closed),
             State::AwaitingFingerprint => {
-                if self.stream.get_ref().incoming.len() < self.config.max_buffered_datagrams {
-                    self.stream.get_mut().incoming.push_back(datagram);
-                } else {
-                    tracing::debug!(
-                        "dtls: buffer full while awaiting fingerprint, dropped datagram"
-                    );
+                let max = self.config.max_buffered_datagrams;
+                if let Some(stream) = self.stream.as_mut() {
+                    if stream.get_ref().incoming.len() < max {
+                        stream.get_mut().incoming.push_back(datagram);
+                    } else {
+                        tracing::debug!(
+                            "dtls: buffer full while awaiting fingerprint, dropped datagram"
+                        );
+                    }
                 }
                 return Ok(());
             }
             State::Handshaking | State::Connected => {}
         }
+        let Some(stream) = self.stream.as_mut() else {
+            // OpenSSL is gone: the record layer is ours.
+            self.receive_records(&datagram);
+            return self.result();
+        };
         let retransmission = self.state == State::Connected
             && self.final_flight_sender
             && is_handshake_retransmission(&datagram);
-        self.stream.get_mut().incoming.push_back(datagram);
+        if let Some(records) = self.records.as_mut() {
+            // OpenSSL still reads (see `Dtls`): note the records it authenticates in our replay
+            // window too, so that they are replays to us once we take over.
+            observe(records, &datagram);
+        }
+        stream.get_mut().incoming.push_back(datagram);
         let before = self.transmits.len();
         self.drive(now, Cause::Input);
         if retransmission
@@ -366,7 +407,17 @@ impl Dtls {
             self.transmits.extend(self.flight.iter().cloned());
         }
         // Nothing OpenSSL did not consume stays queued.
-        self.stream.get_mut().incoming.clear();
+        if let Some(stream) = self.stream.as_mut() {
+            stream.get_mut().incoming.clear();
+            if self.state == State::Connected {
+                // Only needed until the record layer is built: do not pin the caller's buffer.
+                stream.get_mut().last_read = None;
+            }
+        }
+        self.result()
+    }
+
+    fn result(&self) -> Result<()> {
         match &self.state {
             State::Failed(e) => Err(e.clone()),
             _ => Ok(()),
@@ -389,18 +440,21 @@ impl Dtls {
         if self.state != State::Handshaking || self.next_retransmit.is_none_or(|t| now < t) {
             return Ok(());
         }
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(());
+        };
         ffi::set_schedule(self.config.initial_retransmit, self.config.max_retransmit);
-        let before = self.stream.get_ref().outgoing.len();
-        let r = ffi::handle_timeout(self.stream.ssl());
+        let before = stream.get_ref().outgoing.len();
+        let r = ffi::handle_timeout(stream.ssl());
         if r < 0 {
             let detail = openssl::error::ErrorStack::get().to_string();
-            let state = self.stream.ssl().state_string_long();
+            let state = stream.ssl().state_string_long();
             self.collect(now, Cause::Timer);
             let err = Error::Handshake { state, detail };
             self.fail(err.clone());
             return Err(err);
         }
-        let native = self.stream.get_ref().outgoing.len() > before;
+        let native = stream.get_ref().outgoing.len() > before;
         if native {
             tracing::debug!(rto = ?self.rto, "dtls: OpenSSL retransmitted its flight");
             self.collect(now, Cause::Timer);
@@ -458,11 +512,26 @@ impl Dtls {
                 max,
             });
         }
+        let Some(stream) = self.stream.as_mut() else {
+            let sealed = match self.records.as_mut() {
+                Some(records) => records.seal(record::APPLICATION_DATA, data),
+                None => Err(Error::Closed),
+            };
+            return match sealed {
+                Ok(datagram) => {
+                    self.transmits.push_back(datagram);
+                    Ok(())
+                }
+                Err(err) => {
+                    self.fail(err.clone());
+                    Err(err)
+                }
+            };
+        };
         ffi::set_schedule(self.config.initial_retransmit, self.config.max_retransmit);
-        match self.stream.ssl_write(data) {
+        match stream.ssl_write(data) {
             Ok(_) => {
-                self.transmits
-                    .extend(self.stream.get_mut().outgoing.drain(..));
+                self.transmits.extend(stream.get_mut().outgoing.drain(..));
                 Ok(())
             }
             Err(e) => {
@@ -479,11 +548,22 @@ impl Dtls {
             self.state,
             State::Connected | State::AwaitingFingerprint | State::Handshaking
         ) {
-            let _ = self.stream.shutdown();
-            self.transmits
-                .extend(self.stream.get_mut().outgoing.drain(..));
+            self.send_close_notify();
             self.state = State::Closed;
             self.next_retransmit = None;
+        }
+    }
+
+    /// Queues a close_notify alert, through OpenSSL or our record layer.
+    fn send_close_notify(&mut self) {
+        if let Some(stream) = self.stream.as_mut() {
+            let _ = stream.shutdown();
+            self.transmits.extend(stream.get_mut().outgoing.drain(..));
+        } else if let Some(records) = self.records.as_mut() {
+            // RFC 5246 §7.2.1: close_notify at warning level.
+            if let Ok(datagram) = records.seal(record::ALERT, &[1, 0]) {
+                self.transmits.push_back(datagram);
+            }
         }
     }
 
@@ -492,10 +572,11 @@ impl Dtls {
         if matches!(self.state, State::Connected | State::AwaitingFingerprint) {
             // The handshake is over, so OpenSSL cannot send a fatal alert for us: tell the peer
             // with close_notify.
-            let _ = self.stream.shutdown();
+            self.send_close_notify();
         }
-        self.transmits
-            .extend(self.stream.get_mut().outgoing.drain(..));
+        if let Some(stream) = self.stream.as_mut() {
+            self.transmits.extend(stream.get_mut().outgoing.drain(..));
+        }
         self.next_retransmit = None;
         self.state = State::Failed(err);
     }
@@ -503,7 +584,10 @@ impl Dtls {
     /// Moves OpenSSL's output to the transmit queue; during the handshake remembers it as the
     /// current flight and (re)arms the retransmission timer.
     fn collect(&mut self, now: Instant, cause: Cause) {
-        let out: Vec<Bytes> = self.stream.get_mut().outgoing.drain(..).collect();
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        let out: Vec<Bytes> = stream.get_mut().outgoing.drain(..).collect();
         if out.is_empty() {
             return;
         }
@@ -518,10 +602,13 @@ impl Dtls {
 
     fn drive(&mut self, now: Instant, cause: Cause) {
         ffi::set_schedule(self.config.initial_retransmit, self.config.max_retransmit);
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
         if self.state == State::Handshaking {
-            match self.stream.do_handshake() {
+            match stream.do_handshake() {
                 Ok(()) => {
-                    let sent_final = !self.stream.get_ref().outgoing.is_empty();
+                    let sent_final = !stream.get_ref().outgoing.is_empty();
                     self.collect(now, cause);
                     self.next_retransmit = None;
                     self.final_flight_sender = sent_final;
@@ -558,7 +645,7 @@ impl Dtls {
                         (Some(f), _) => f,
                         (None, Some(a)) => Error::AlertReceived(a),
                         (None, None) => Error::Handshake {
-                            state: self.stream.ssl().state_string_long(),
+                            state: stream.ssl().state_string_long(),
                             detail: e.to_string(),
                         },
                     };
@@ -581,19 +668,39 @@ impl Dtls {
                 self.state = State::Connected;
                 let cipher = self
                     .stream
-                    .ssl()
-                    .current_cipher()
+                    .as_ref()
+                    .and_then(|s| s.ssl().current_cipher())
                     .map(|c| c.name().to_string())
                     .unwrap_or_default();
+                self.cipher.clone_from(&cipher);
                 tracing::debug!(role = ?self.role, %cipher, "dtls: connected");
                 self.events.push_back(Event::Connected {
                     remote_fingerprint,
                     cipher,
                     srtp,
                 });
+                self.records = self.build_record_layer();
+                if let Some(stream) = self.stream.as_mut() {
+                    let channel = stream.get_mut();
+                    let last = channel.last_read.take();
+                    if let Some(records) = self.records.as_mut() {
+                        // The peer's Finished, and records that arrived while we waited for
+                        // the fingerprint, which OpenSSL reads now.
+                        for d in last.iter().chain(channel.incoming.iter()) {
+                            observe(records, d);
+                        }
+                    }
+                }
                 // Records that arrived while we waited for the fingerprint.
                 self.drive(now, Cause::Input);
-                self.stream.get_mut().incoming.clear();
+                if let Some(stream) = self.stream.as_mut() {
+                    stream.get_mut().incoming.clear();
+                }
+                if !self.final_flight_sender && self.state == State::Connected {
+                    // The peer sent the final flight, and we have it: nothing of the
+                    // handshake is left to retransmit.
+                    self.release_openssl();
+                }
                 Ok(())
             }
             Err(e) => {
@@ -601,6 +708,137 @@ impl Dtls {
                 Err(e)
             }
         }
+    }
+
+    /// Our record layer for the session OpenSSL negotiated, if it is one we implement and
+    /// [`Config::rust_record_layer`] is on.
+    fn build_record_layer(&self) -> Option<Box<RecordLayer>> {
+        if !self.config.rust_record_layer {
+            return None;
+        }
+        let stream = self.stream.as_ref()?;
+        let ssl = stream.ssl();
+        let Some(suite) = ssl
+            .current_cipher()
+            .and_then(|c| Suite::from_id(c.protocol_id()))
+        else {
+            tracing::debug!(cipher = %self.cipher, "dtls: suite not implemented, OpenSSL keeps the record layer");
+            return None;
+        };
+        let (epoch, seq) = stream.get_ref().highest_written?;
+        if epoch != 1 {
+            return None;
+        }
+        let mut master = [0u8; 48];
+        let n = ssl.session()?.master_key(&mut master);
+        let (mut client_random, mut server_random) = ([0u8; 32], [0u8; 32]);
+        if n != 48 || ssl.client_random(&mut client_random) != 32 {
+            return None;
+        }
+        if ssl.server_random(&mut server_random) != 32 {
+            return None;
+        }
+        let secrets = SessionSecrets {
+            master_secret: &master,
+            client_random: &client_random,
+            server_random: &server_random,
+        };
+        let layer = RecordLayer::new(suite, &secrets, self.role == Role::Client, epoch, seq + 1);
+        master.fill(0);
+        match layer {
+            Ok(layer) => Some(Box::new(layer)),
+            Err(e) => {
+                tracing::debug!(error = %e, "dtls: cannot build the record layer, OpenSSL keeps it");
+                None
+            }
+        }
+    }
+
+    /// Frees the OpenSSL `SSL` (and its buffers); our record layer continues from the record
+    /// numbers OpenSSL reached. Does nothing if we have no record layer for this session.
+    fn release_openssl(&mut self) {
+        let Some(records) = self.records.as_mut() else {
+            return;
+        };
+        let Some(mut stream) = self.stream.take() else {
+            return;
+        };
+        // Anything OpenSSL still queued goes out before it is freed.
+        self.transmits.extend(stream.get_mut().outgoing.drain(..));
+        if let Some((epoch, seq)) = stream.get_ref().highest_written {
+            if epoch == records.epoch() {
+                records.raise_next_write_seq(seq + 1);
+            }
+        }
+        drop(stream);
+        self.flight = Vec::new();
+        tracing::debug!(role = ?self.role, "dtls: OpenSSL freed, record layer in Rust");
+    }
+
+    /// Records received once OpenSSL is freed.
+    fn receive_records(&mut self, datagram: &Bytes) {
+        let Some(records) = self.records.as_mut() else {
+            return;
+        };
+        for raw in record::split_records(datagram, MAX_RECORDS_PER_DATAGRAM) {
+            let opened = records.open(&raw, true);
+            match opened {
+                Ok(Opened::ApplicationData(data)) => {
+                    if data.is_empty() {
+                        continue;
+                    }
+                    if self.events.len() >= self.config.max_pending_events {
+                        tracing::warn!("dtls: event queue full, dropping application data");
+                    } else {
+                        self.events.push_back(Event::ApplicationData(data));
+                    }
+                }
+                Ok(Opened::Alert(_, 0)) => {
+                    self.close_notify_received();
+                    return;
+                }
+                Ok(Opened::Alert(2, description)) => {
+                    let a = Alert {
+                        level: AlertLevel::Fatal,
+                        description,
+                    };
+                    self.events.push_back(Event::Alert(a));
+                    // No answer to a fatal alert (RFC 5246 §7.2.2).
+                    self.next_retransmit = None;
+                    tracing::debug!(alert = %a, "dtls: association failed");
+                    self.state = State::Failed(Error::AlertReceived(a));
+                    return;
+                }
+                Ok(Opened::Alert(level, description)) => {
+                    tracing::debug!(level, description, "dtls: warning alert ignored");
+                }
+                Ok(Opened::Dropped(why)) => {
+                    tracing::trace!(
+                        why,
+                        epoch = raw.epoch,
+                        seq = raw.seq,
+                        content_type = raw.content_type,
+                        "dtls: record dropped"
+                    );
+                }
+                Err(err) => {
+                    self.fail(err);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn close_notify_received(&mut self) {
+        tracing::debug!("dtls: close_notify received");
+        self.events.push_back(Event::Alert(Alert {
+            level: AlertLevel::Warning,
+            description: 0,
+        }));
+        self.events.push_back(Event::Closed);
+        // Answer with our close_notify.
+        self.send_close_notify();
+        self.state = State::Closed;
     }
 
     fn verify_and_export(&mut self) -> Result<(Fingerprint, Option<SrtpKeyingMaterial>)> {
@@ -613,7 +851,11 @@ impl Dtls {
             .ok_or(Error::NotConnected(
                 "verify the peer without its fingerprint",
             ))?;
-        let ssl = self.stream.ssl();
+        let ssl = self
+            .stream
+            .as_ref()
+            .ok_or(Error::NotConnected("verify the peer"))?
+            .ssl();
         let cert = ssl.peer_certificate().ok_or(Error::NoPeerCertificate)?;
         let actual = Fingerprint::of_x509(expected.algorithm, &cert)?;
         if actual != expected {
@@ -645,10 +887,14 @@ impl Dtls {
         Ok((actual, Some(keys)))
     }
 
+    /// Application data and alerts through OpenSSL (before our record layer takes over).
     fn read_records(&mut self) {
+        let mut got_data = false;
         // Bounded: each iteration consumes a record, and every datagram holds at most 64 KiB.
         for _ in 0..4096 {
-            let stream = &mut self.stream;
+            let Some(stream) = self.stream.as_mut() else {
+                return;
+            };
             let read = READ_BUF.with_borrow_mut(|buf| {
                 stream
                     .ssl_read(buf)
@@ -656,6 +902,7 @@ impl Dtls {
             });
             match read {
                 Ok(data) => {
+                    got_data = true;
                     if self.events.len() >= self.config.max_pending_events {
                         tracing::warn!("dtls: event queue full, dropping application data");
                     } else {
@@ -665,19 +912,7 @@ impl Dtls {
                 Err(e) => {
                     match e.code() {
                         ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => {}
-                        ErrorCode::ZERO_RETURN => {
-                            tracing::debug!("dtls: close_notify received");
-                            self.events.push_back(Event::Alert(Alert {
-                                level: AlertLevel::Warning,
-                                description: 0,
-                            }));
-                            self.events.push_back(Event::Closed);
-                            // Answer with our close_notify.
-                            let _ = self.stream.shutdown();
-                            self.transmits
-                                .extend(self.stream.get_mut().outgoing.drain(..));
-                            self.state = State::Closed;
-                        }
+                        ErrorCode::ZERO_RETURN => self.close_notify_received(),
                         _ => {
                             let alert = e.ssl_error().and_then(alert::from_openssl_errors);
                             let err = match alert {
@@ -687,14 +922,31 @@ impl Dtls {
                                 }
                                 None => Error::Record(e.to_string()),
                             };
-                            self.transmits
-                                .extend(self.stream.get_mut().outgoing.drain(..));
+                            self.transmits.extend(stream.get_mut().outgoing.drain(..));
                             self.fail(err);
                         }
                     }
-                    return;
+                    break;
                 }
             }
+        }
+        if got_data && self.state == State::Connected {
+            // Authenticated application data from the peer: it has our final flight (RFC 6347
+            // §4.2.4), so OpenSSL has nothing left to retransmit.
+            self.release_openssl();
+        }
+    }
+}
+
+/// Most records taken from one datagram (a 64 KiB datagram of empty records would hold ~5000).
+const MAX_RECORDS_PER_DATAGRAM: usize = 512;
+
+/// Authenticates the epoch-1 records of a datagram that OpenSSL is going to read (or read), to
+/// mark them in our replay window; nothing is delivered.
+fn observe(records: &mut RecordLayer, datagram: &Bytes) {
+    for raw in record::split_records(datagram, MAX_RECORDS_PER_DATAGRAM) {
+        if raw.epoch == records.epoch() {
+            let _ = records.open(&raw, false);
         }
     }
 }
@@ -702,6 +954,86 @@ impl Dtls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cert::{Certificate, KeyType};
+
+    /// A connected pair, both on our record layer.
+    fn released_pair() -> (Dtls, Dtls) {
+        let now = Instant::now();
+        let a = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap();
+        let b = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap();
+        let ctx = |c: &Certificate| DtlsContext::new(Config::new(c.clone())).unwrap();
+        let mut client =
+            Dtls::new(&ctx(&a), Role::Client, Some(b.fingerprint().unwrap()), now).unwrap();
+        let mut server =
+            Dtls::new(&ctx(&b), Role::Server, Some(a.fingerprint().unwrap()), now).unwrap();
+        for _ in 0..6 {
+            while let Some(d) = client.poll_transmit() {
+                server.handle_receive(now, d).unwrap();
+            }
+            while let Some(d) = server.poll_transmit() {
+                client.handle_receive(now, d).unwrap();
+            }
+        }
+        client.send(b"x").unwrap();
+        while let Some(d) = client.poll_transmit() {
+            server.handle_receive(now, d).unwrap();
+        }
+        assert!(client.is_openssl_released() && server.is_openssl_released());
+        while client.poll_event().is_some() {}
+        while server.poll_event().is_some() {}
+        (client, server)
+    }
+
+    #[test]
+    fn alerts_after_release() {
+        let now = Instant::now();
+        let (mut client, mut server) = released_pair();
+        // A warning alert other than close_notify is ignored.
+        let warning = client
+            .records
+            .as_mut()
+            .unwrap()
+            .seal(record::ALERT, &[1, 90])
+            .unwrap();
+        server.handle_receive(now, warning).unwrap();
+        assert!(server.poll_event().is_none());
+        assert!(server.is_connected());
+        // A fatal one fails the association, with the alert as event and error, no answer.
+        let fatal = client
+            .records
+            .as_mut()
+            .unwrap()
+            .seal(record::ALERT, &[2, 40])
+            .unwrap();
+        let err = server.handle_receive(now, fatal).unwrap_err();
+        let alert = Alert {
+            level: AlertLevel::Fatal,
+            description: 40,
+        };
+        assert!(matches!(err, Error::AlertReceived(a) if a == alert));
+        assert_eq!(server.poll_event(), Some(Event::Alert(alert)));
+        assert!(server.poll_transmit().is_none());
+        assert!(matches!(server.send(b"y"), Err(Error::Closed)));
+    }
+
+    #[test]
+    fn sequence_numbers_continue_after_openssl() {
+        let (mut client, mut server) = released_pair();
+        // The client's OpenSSL wrote its Finished (epoch 1, seq 0); we continue from 1.
+        client.send(b"a").unwrap();
+        let d = client.poll_transmit().unwrap();
+        let recs = record::split_records(&d, 4);
+        assert_eq!(
+            (recs[0].epoch, recs[0].seq),
+            (1, 2),
+            "seq 1 was the first data"
+        );
+        // The server's OpenSSL wrote its Finished; our first record follows it.
+        server.send(b"b").unwrap();
+        let d = server.poll_transmit().unwrap();
+        let recs = record::split_records(&d, 4);
+        assert_eq!((recs[0].epoch, recs[0].seq), (1, 1));
+    }
 
     #[test]
     fn recognises_epoch0_handshake_records() {

@@ -58,6 +58,26 @@
 //! outcome of a run is therefore fully determined by the virtual clock and the inputs, except
 //! for such wall-clock-triggered retransmissions when a test runs slower than real time.
 //!
+//! # After the handshake: ferrtc's record layer, OpenSSL freed
+//!
+//! An OpenSSL `SSL` keeps ~46 KiB per connection after a DTLS handshake (its handshake buffer,
+//! a record read buffer that `SSL_MODE_RELEASE_BUFFERS` does not release for DTLS, the object
+//! itself). So once the peer is authenticated, application data and alerts go through a DTLS
+//! 1.2 record layer of this crate (src/record.rs: keys from the TLS 1.2 PRF over the session's
+//! master secret, AES-GCM per RFC 5288 and ChaCha20-Poly1305 per RFC 7905 with aws-lc-rs,
+//! the 64-record anti-replay window of RFC 6347 §4.1.2.6), continuing the record sequence
+//! numbers OpenSSL reached, and the `SSL` is dropped:
+//! - by the side that did not send the handshake's final flight (the client) at once;
+//! - by the side that sent it (the server) when the peer's first authenticated application data
+//!   shows that the flight arrived (RFC 6347 §4.2.4). Until then OpenSSL stays in charge of
+//!   everything on that side, so it can still retransmit its Finished and no sequence number
+//!   (hence no AEAD nonce) is ever used by both record layers.
+//!
+//! Late handshake records are then ignored; close_notify and fatal alerts are handled as before.
+//! A suite other than the AEAD suites of [`DEFAULT_CIPHERS`] keeps OpenSSL's record layer, and
+//! [`Config::rust_record_layer`] = `false` keeps it always. [`Dtls::is_openssl_released`] says
+//! which one is in charge.
+//!
 //! # Unsafe code
 //!
 //! `#![deny(unsafe_code)]`, except `src/ffi.rs`: two openssl-sys calls (`DTLS_set_timer_cb`,
@@ -71,6 +91,7 @@ mod config;
 mod endpoint;
 mod error;
 mod ffi;
+mod record;
 mod srtp;
 
 pub use alert::{Alert, AlertLevel};

@@ -39,7 +39,8 @@ fn drain(d: &mut Dtls) -> Vec<Bytes> {
     std::iter::from_fn(|| d.poll_transmit()).collect()
 }
 
-/// 0 fresh, 1 after the ClientHello, 2 connected.
+/// 0 fresh, 1 after the ClientHello, 2 connected, 3 connected with OpenSSL freed (our record
+/// layer in charge after the client's first data).
 fn server_at(stage: u8, now: Instant) -> Dtls {
     let f = fixture();
     let mut server = Dtls::new(&f.server, Role::Server, Some(f.client_fp.clone()), now).unwrap();
@@ -50,7 +51,7 @@ fn server_at(stage: u8, now: Instant) -> Dtls {
     for d in drain(&mut client) {
         server.handle_receive(now, d).unwrap();
     }
-    if stage == 2 {
+    if stage >= 2 {
         for d in drain(&mut server) {
             client.handle_receive(now, d).unwrap();
         }
@@ -58,6 +59,16 @@ fn server_at(stage: u8, now: Instant) -> Dtls {
             server.handle_receive(now, d).unwrap();
         }
         assert!(server.is_connected());
+    }
+    if stage == 3 {
+        for d in drain(&mut server) {
+            client.handle_receive(now, d).unwrap();
+        }
+        client.send(b"data").unwrap();
+        for d in drain(&mut client) {
+            server.handle_receive(now, d).unwrap();
+        }
+        assert!(server.is_openssl_released());
     }
     server
 }
@@ -76,7 +87,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
     #[test]
     fn arbitrary_datagrams_never_panic(
-        stage in 0u8..3,
+        stage in 0u8..4,
         inputs in proptest::collection::vec(
             (any::<bool>(), 20u8..26, 0u16..3, any::<u8>(), proptest::collection::vec(any::<u8>(), 0..300), 0u64..2000),
             1..12,
