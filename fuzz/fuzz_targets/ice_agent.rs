@@ -1,5 +1,6 @@
-//! ICE agent: arbitrary datagrams (STUN-shaped or not) into a connected-looking agent must never
-//! panic, and the agent's queues stay bounded.
+//! ICE agent: arbitrary datagrams (STUN-shaped or not), and arbitrary bytes on the TCP stream to
+//! its TURN server, into a connected-looking agent must never panic, and the agent's queues stay
+//! bounded.
 #![no_main]
 #![allow(
     clippy::unwrap_used,
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferrtc_ice::stun::{Builder, Class, BINDING};
-use ferrtc_ice::{Agent, AgentConfig, Credentials, Datagram, Role};
+use ferrtc_ice::{Agent, AgentConfig, Credentials, Datagram, Role, TurnServer, TurnTransport};
 use libfuzzer_sys::fuzz_target;
 
 struct Zero;
@@ -37,8 +38,15 @@ fuzz_target!(|data: &[u8]| {
             ufrag: "local".into(),
             pwd: "localpasswordlocalpassword".into(),
         }),
+        turn_servers: vec![TurnServer {
+            addr: "127.0.0.1:3478".parse().unwrap(),
+            username: "u".into(),
+            password: "p".into(),
+            transport: TurnTransport::Tcp,
+        }],
         ..AgentConfig::default()
     };
+    let server = "127.0.0.1:3478".parse().unwrap();
     let mut a = Agent::new(cfg, now, &mut Zero);
     let local = "127.0.0.1:1000".parse().unwrap();
     a.add_local_interface(now, local).unwrap();
@@ -71,17 +79,26 @@ fuzz_target!(|data: &[u8]| {
         } else {
             Bytes::copy_from_slice(chunk)
         };
-        let _ = a.handle_receive(
-            t,
-            Datagram {
-                source,
-                destination: local,
-                contents,
-            },
-        );
+        if chunk.first().is_some_and(|b| b & 8 == 8) {
+            // Bytes read from the TCP connection to the TURN server (any framing).
+            let _ = a.handle_stream_data(t, local, server, chunk);
+        } else {
+            let _ = a.handle_receive(
+                t,
+                Datagram {
+                    source,
+                    destination: local,
+                    contents,
+                },
+            );
+        }
         a.handle_timeout(t);
         let mut n = 0;
         while a.poll_transmit().is_some() {
+            n += 1;
+            assert!(n < 10_000);
+        }
+        while a.poll_stream_transmit().is_some() {
             n += 1;
             assert!(n < 10_000);
         }

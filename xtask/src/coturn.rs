@@ -5,6 +5,11 @@
 //! - the ignored integration tests `crates/turn-client/tests/coturn.rs` (allocate,
 //!   permission, Send/Data indication and ChannelData round trips with a UDP peer, refresh,
 //!   stale-nonce recovery, deallocate, over UDP and TCP; wrong password);
+//! - the ignored facade tests `crates/ferrtc/tests/turn_relay.rs`: two `ferrtc` peers with
+//!   `iceTransportPolicy: "relay"` connect through coturn over `turn:…?transport=tcp` and over
+//!   `turns:` (by IP and by host name; coturn's TLS uses a self-signed certificate generated
+//!   here with the `openssl` command, trusted through `RtcConfiguration::turn_tls_ca`), and
+//!   without that trust no relayed candidate is gathered;
 //! - the `stun_client` example of ferrtc-stun against coturn's STUN service;
 //! - coturn's `turnutils_stunclient` against the `stun_server` example of ferrtc-stun;
 //! - aioice's STUN codec (`xtask/scripts/stun_aioice.py`, aioice in `.venv`) against both
@@ -65,8 +70,33 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     result
 }
 
+/// A self-signed certificate for coturn's TLS listener, valid for 127.0.0.1 and localhost.
+fn self_signed_cert(dir: &std::path::Path) -> Result<(PathBuf, PathBuf), String> {
+    let (cert, key) = (dir.join("turn-cert.pem"), dir.join("turn-key.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost", "-addext"])
+        .arg("subjectAltName=IP:127.0.0.1,DNS:localhost")
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .map_err(|e| format!("cannot run openssl: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "openssl req failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok((cert, key))
+}
+
 fn run_in(dir: &std::path::Path) -> Result<(), String> {
     let port = free_port()?;
+    let tls_port = free_port()?;
+    let (cert, key) = self_signed_cert(dir)?;
     let relay_min = 49160 + (port % 500) * 20;
     let log = std::fs::File::create(dir.join("turnserver.log")).map_err(|e| e.to_string())?;
     let args: Vec<String> = vec![
@@ -80,7 +110,9 @@ fn run_in(dir: &std::path::Path) -> Result<(), String> {
         "--user=test:test".into(),
         "--realm=example.org".into(),
         "--fingerprint".into(),
-        "--no-tls".into(),
+        format!("--tls-listening-port={tls_port}"),
+        format!("--cert={}", cert.display()),
+        format!("--pkey={}", key.display()),
         "--no-dtls".into(),
         "--no-cli".into(),
         "--allow-loopback-peers".into(),
@@ -110,7 +142,16 @@ fn run_in(dir: &std::path::Path) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    eprintln!("coturn listening on {server}");
+    let tls_server = format!("127.0.0.1:{tls_port}");
+    while TcpStream::connect(&tls_server).is_err() {
+        if start.elapsed() > Duration::from_secs(15) {
+            return Err(format!(
+                "coturn did not start listening on {tls_server} (TLS)"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("coturn listening on {server}, TLS on {tls_server}");
 
     let mut report = Vec::new();
     let mut failed = 0;
@@ -153,7 +194,29 @@ fn run_in(dir: &std::path::Path) -> Result<(), String> {
         },
     );
 
-    // 2. The STUN examples.
+    // 2. Two ferrtc peers, relay only, through coturn over TCP and TLS.
+    let status = Command::new(cargo())
+        .args(["test", "-q", "-p", "ferrtc", "--test", "turn_relay", "--"])
+        .args(["--ignored", "--test-threads=1", "--nocapture"])
+        .current_dir(util::root())
+        .env("FERRTC_TURN_SERVER", &server)
+        .env("FERRTC_TURN_TLS_SERVER", &tls_server)
+        .env("FERRTC_TURN_TLS_CA", &cert)
+        .env("FERRTC_TURN_USER", "test")
+        .env("FERRTC_TURN_PASS", "test")
+        .status()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    check(
+        "ferrtc peers (relay only) <-> coturn over turn:?transport=tcp and turns: (IP and \
+         name, self-signed CA added); untrusted certificate gathers no relay",
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("cargo test failed ({status})"))
+        },
+    );
+
+    // 3. The STUN examples.
     util::cargo(&["build", "-q", "-p", "ferrtc-stun", "--examples"])?;
     let examples = target_dir().join("debug/examples");
     let out = Command::new(examples.join("stun_client"))
@@ -201,7 +264,7 @@ fn run_in(dir: &std::path::Path) -> Result<(), String> {
         },
     );
 
-    // 3. aioice's STUN codec against both examples, with short-term integrity.
+    // 4. aioice's STUN codec against both examples, with short-term integrity.
     match aioice_python() {
         Ok(python) => {
             let r = aioice_checks(&python, &examples);

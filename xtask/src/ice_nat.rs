@@ -6,8 +6,13 @@
 //! | eim-host-srflx | EIM / EIM | STUN only | connects on a direct pair (host -> srflx/prflx) |
 //! | eim-direct-over-turn | EIM / EIM | STUN + TURN | connects on a direct pair, not the relay |
 //! | relay-only | EIM / EIM | STUN + TURN, relay-only policy | connects relay <-> relay |
+//! | relay-only-tls | EIM / EIM | STUN + TURN over TLS, relay-only | connects relay <-> relay |
 //! | symmetric-no-turn | symmetric / symmetric | STUN only | both agents fail |
 //! | symmetric-turn | symmetric / symmetric | STUN + TURN | connects through a relay |
+//! | symmetric-turn-tcp | symmetric / symmetric | STUN + TURN over TCP | connects through a relay |
+//!
+//! TURN over TLS uses a certificate for `turn.ferrtc.test` (and the server's IP) generated at
+//! run time with the `openssl` command; the agents trust it as an extra CA and check the name.
 //!
 //! Topology (every namespace named `ferrtcice-*`; the addresses exist only inside them):
 //!
@@ -62,6 +67,9 @@ const WAN_B: &str = "198.51.100.12";
 const INET: &str = "198.51.100.1";
 const SERVER: &str = "198.51.100.20";
 const TURN_PORT: u16 = 3478;
+const TURNS_PORT: u16 = 5349;
+/// The name in coturn's certificate, checked by the agents.
+const TURN_NAME: &str = "turn.ferrtc.test";
 
 /// Longest a case may run (the agents have their own, shorter, timeouts).
 const CASE_TIMEOUT: Duration = Duration::from_secs(40);
@@ -101,8 +109,18 @@ struct Case {
     name: &'static str,
     nat: (Nat, Nat),
     turn: bool,
+    /// How the agents reach the TURN server (RFC 8656 §3.1; the relayed address is UDP).
+    via: Via,
     relay_only: bool,
     expect: Expect,
+}
+
+/// Transport from the agents to the TURN server.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Via {
+    Udp,
+    Tcp,
+    Tls,
 }
 
 const CASES: &[Case] = &[
@@ -110,6 +128,7 @@ const CASES: &[Case] = &[
         name: "eim-host-srflx",
         nat: (Nat::Eim, Nat::Eim),
         turn: false,
+        via: Via::Udp,
         relay_only: false,
         expect: Expect::Direct,
     },
@@ -117,6 +136,7 @@ const CASES: &[Case] = &[
         name: "eim-direct-over-turn",
         nat: (Nat::Eim, Nat::Eim),
         turn: true,
+        via: Via::Udp,
         relay_only: false,
         expect: Expect::Direct,
     },
@@ -124,6 +144,15 @@ const CASES: &[Case] = &[
         name: "relay-only",
         nat: (Nat::Eim, Nat::Eim),
         turn: true,
+        via: Via::Udp,
+        relay_only: true,
+        expect: Expect::RelayOnly,
+    },
+    Case {
+        name: "relay-only-tls",
+        nat: (Nat::Eim, Nat::Eim),
+        turn: true,
+        via: Via::Tls,
         relay_only: true,
         expect: Expect::RelayOnly,
     },
@@ -131,6 +160,7 @@ const CASES: &[Case] = &[
         name: "symmetric-no-turn",
         nat: (Nat::Symmetric, Nat::Symmetric),
         turn: false,
+        via: Via::Udp,
         relay_only: false,
         expect: Expect::Fail,
     },
@@ -138,6 +168,15 @@ const CASES: &[Case] = &[
         name: "symmetric-turn",
         nat: (Nat::Symmetric, Nat::Symmetric),
         turn: true,
+        via: Via::Udp,
+        relay_only: false,
+        expect: Expect::ViaRelay,
+    },
+    Case {
+        name: "symmetric-turn-tcp",
+        nat: (Nat::Symmetric, Nat::Symmetric),
+        turn: true,
+        via: Via::Tcp,
         relay_only: false,
         expect: Expect::ViaRelay,
     },
@@ -295,6 +334,7 @@ impl Lab {
         }
         nat_rules(NS_NAT_A, WAN_A, nat.0)?;
         nat_rules(NS_NAT_B, WAN_B, nat.1)?;
+        tls_cert(&lab.dir)?;
         lab.coturn = Some(start_coturn(&lab.dir)?);
         Ok(lab)
     }
@@ -379,7 +419,31 @@ fn nat_rules(ns: &str, wan: &str, nat: Nat) -> Result<(), String> {
     }
 }
 
-/// coturn in the server namespace (user test/test, realm example.org), once it listens.
+/// A self-signed certificate for coturn's TLS listener (`turn-cert.pem`, `turn-key.pem`).
+fn tls_cert(dir: &Path) -> Result<(), String> {
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", &format!("/CN={TURN_NAME}"), "-addext"])
+        .arg(format!("subjectAltName=DNS:{TURN_NAME},IP:{SERVER}"))
+        .arg("-keyout")
+        .arg(dir.join("turn-key.pem"))
+        .arg("-out")
+        .arg(dir.join("turn-cert.pem"))
+        .output()
+        .map_err(|e| format!("cannot run openssl: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "openssl req failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// coturn in the server namespace (user test/test, realm example.org), once it listens on UDP,
+/// TCP and TLS.
 fn start_coturn(dir: &Path) -> Result<Child, String> {
     let d = dir.to_string_lossy();
     let log = std::fs::File::create(dir.join("turnserver.log")).map_err(|e| e.to_string())?;
@@ -393,7 +457,9 @@ fn start_coturn(dir: &Path) -> Result<Child, String> {
             "--user=test:test".into(),
             "--realm=example.org".into(),
             "--fingerprint".into(),
-            "--no-tls".into(),
+            format!("--tls-listening-port={TURNS_PORT}"),
+            format!("--cert={d}/turn-cert.pem"),
+            format!("--pkey={d}/turn-key.pem"),
             "--no-dtls".into(),
             "--no-cli".into(),
             "--log-file=stdout".into(),
@@ -406,13 +472,25 @@ fn start_coturn(dir: &Path) -> Result<Child, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start turnserver: {e}"))?;
-    let filter = format!("sport = :{TURN_PORT}");
-    for _ in 0..100 {
+    let listening = |flags: &str, port: u16| -> Result<bool, String> {
         let out = Command::new("ip")
-            .args(["netns", "exec", NS_SRV, "ss", "-Hlun", &filter])
+            .args([
+                "netns",
+                "exec",
+                NS_SRV,
+                "ss",
+                flags,
+                &format!("sport = :{port}"),
+            ])
             .output()
             .map_err(|e| e.to_string())?;
-        if !out.stdout.is_empty() {
+        Ok(!out.stdout.is_empty())
+    };
+    for _ in 0..100 {
+        if listening("-Hlun", TURN_PORT)?
+            && listening("-Hltn", TURN_PORT)?
+            && listening("-Hltn", TURNS_PORT)?
+        {
             return Ok(child);
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -535,7 +613,23 @@ fn agent_cmd(peer: &Path, case: &Case, a: bool) -> Command {
         &server,
     ]);
     if case.turn {
-        c.args(["--turn", &format!("{server},test,test")]);
+        match case.via {
+            Via::Udp => {
+                c.args(["--turn", &format!("{server},test,test")]);
+            }
+            Via::Tcp => {
+                c.args(["--turn", &format!("{server},test,test"), "--turn-tcp"]);
+            }
+            Via::Tls => {
+                let ca = lab_dir().join("turn-cert.pem");
+                c.args([
+                    "--turn",
+                    &format!("{SERVER}:{TURNS_PORT},test,test"),
+                    "--turn-tls",
+                    &format!("{TURN_NAME},{}", ca.display()),
+                ]);
+            }
+        }
     }
     if case.relay_only {
         c.arg("--relay-only");

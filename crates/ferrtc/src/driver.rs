@@ -32,6 +32,17 @@ use crate::Error;
 pub(crate) enum Input {
     Datagram(Datagram),
     Command(Command),
+    /// Bytes read from the TCP/TLS connection from `local` to the TURN server `server`.
+    StreamData {
+        local: SocketAddr,
+        server: SocketAddr,
+        data: Bytes,
+    },
+    /// That connection could not be opened, or ended.
+    StreamClosed {
+        local: SocketAddr,
+        server: SocketAddr,
+    },
 }
 
 type Reply<T> = oneshot::Sender<Result<T, Error>>;
@@ -57,7 +68,8 @@ pub(crate) enum Command {
 /// `RTCConfiguration` for the async API.
 #[derive(Clone, Default)]
 pub struct RtcConfiguration {
-    /// STUN/TURN servers (`stun:`, `turn:` URLs; host names are resolved here).
+    /// STUN/TURN servers (`stun:`, `turn:`, `turn:…?transport=tcp`, `turns:` URLs; host names
+    /// are resolved here, and a `turns:` certificate is checked against the URL's host).
     pub ice_servers: Vec<IceServer>,
     /// `iceTransportPolicy`.
     pub ice_transport_policy: IceTransportPolicy,
@@ -75,6 +87,9 @@ pub struct RtcConfiguration {
     pub mux: Option<UdpMux>,
     /// Act as an ICE-lite agent (servers).
     pub ice_lite: bool,
+    /// Extra certificates (PEM: a private CA, or a self-signed server certificate) trusted for
+    /// `turns:` servers besides the system's roots. The certificate must match the URL's host.
+    pub turn_tls_ca: Option<Vec<u8>>,
     /// Anything else: ICE timing, SCTP limits, DTLS settings.
     #[allow(clippy::type_complexity)]
     pub configure: Option<Arc<dyn Fn(&mut Configuration) + Send + Sync>>,
@@ -90,6 +105,7 @@ impl std::fmt::Debug for RtcConfiguration {
             .field("include_loopback", &self.include_loopback)
             .field("mux", &self.mux.as_ref().map(UdpMux::local_addr))
             .field("ice_lite", &self.ice_lite)
+            .field("turn_tls_ca", &self.turn_tls_ca.as_ref().map(Vec::len))
             .finish_non_exhaustive()
     }
 }
@@ -105,8 +121,11 @@ fn default_dtls() -> Result<DtlsContext, Error> {
     .map_err(Error::Dtls)
 }
 
-async fn resolve_servers(servers: &[IceServer]) -> Vec<IceServer> {
+/// Resolves the servers' host names. Returns the servers with IP literals, and for `turns:`
+/// servers given by name, the name their certificate is checked against.
+async fn resolve_servers(servers: &[IceServer]) -> (Vec<IceServer>, HashMap<SocketAddr, String>) {
     let mut out = Vec::new();
+    let mut tls_names = HashMap::new();
     for s in servers {
         let mut urls = Vec::new();
         for u in &s.urls {
@@ -122,6 +141,9 @@ async fn resolve_servers(servers: &[IceServer]) -> Vec<IceServer> {
             match lookup {
                 Ok(mut addrs) => {
                     if let Some(a) = addrs.next() {
+                        if parsed.scheme == pc::IceScheme::Turns {
+                            tls_names.insert(a, parsed.host.clone());
+                        }
                         let host = match a.ip() {
                             IpAddr::V4(v4) => v4.to_string(),
                             IpAddr::V6(v6) => format!("[{v6}]"),
@@ -138,7 +160,7 @@ async fn resolve_servers(servers: &[IceServer]) -> Vec<IceServer> {
             credential: s.credential.clone(),
         });
     }
-    out
+    (out, tls_names)
 }
 
 /// A message received on a data channel.
@@ -448,7 +470,13 @@ impl PeerConnection {
             None => default_dtls()?,
         };
         let mut cfg = Configuration::with_dtls(dtls);
-        cfg.ice_servers = resolve_servers(&config.ice_servers).await;
+        let (servers, tls_names) = resolve_servers(&config.ice_servers).await;
+        // A bad extra CA is a configuration error now, not a silent relay failure later.
+        let tls = match &config.turn_tls_ca {
+            Some(pem) => Some(net::tls_connector(Some(pem))?),
+            None => None,
+        };
+        cfg.ice_servers = servers;
         cfg.ice_transport_policy = config.ice_transport_policy;
         cfg.bundle_policy = config.bundle_policy;
         cfg.ice_lite = config.ice_lite;
@@ -525,6 +553,10 @@ impl PeerConnection {
             events: ev_tx,
             snapshot: snap_tx,
             channels: HashMap::new(),
+            streams: HashMap::new(),
+            tls_names,
+            tls_ca: config.turn_tls_ca.clone(),
+            tls,
         };
         let span = tracing::debug_span!("pc", local = ?local_addrs.first());
         tokio::spawn(driver.run().instrument(span));
@@ -704,6 +736,15 @@ struct Driver {
     events: mpsc::UnboundedSender<PeerEvent>,
     snapshot: watch::Sender<Snapshot>,
     channels: HashMap<ChannelId, ChannelSink>,
+    /// Open TCP/TLS connections to TURN servers, by (interface, server): the writer queue and
+    /// the task.
+    streams: HashMap<(SocketAddr, SocketAddr), (mpsc::UnboundedSender<Bytes>, JoinHandle<()>)>,
+    /// Certificate names of `turns:` servers configured by host name.
+    tls_names: HashMap<SocketAddr, String>,
+    /// Extra trusted certificates for `turns:` (PEM).
+    tls_ca: Option<Vec<u8>>,
+    /// Built on the first `turns:` connection.
+    tls: Option<openssl::ssl::SslConnector>,
 }
 
 impl Driver {
@@ -744,6 +785,9 @@ impl Driver {
         for r in &self.readers {
             r.abort();
         }
+        for (_, (_, task)) in self.streams.drain() {
+            task.abort();
+        }
         if let Some(m) = &self.mux {
             m.unregister(&self.tx);
         }
@@ -775,11 +819,64 @@ impl Driver {
                 }
                 Output::Event(e) => self.event(e),
                 Output::Timeout(t) => {
+                    let mut failed = false;
+                    while let Some(st) = self.pc.poll_stream_transmit() {
+                        failed |= !self.stream_transmit(st);
+                    }
+                    if failed {
+                        continue; // the failure may have produced output (gathering complete)
+                    }
                     self.sync_channels();
                     return t;
                 }
             }
         }
+    }
+
+    /// Writes to the TCP/TLS connection to a TURN server, opening it first if needed (the
+    /// agent's first bytes for a server mean "connect"). A failure to connect comes back as
+    /// [`Input::StreamClosed`]; `false` when the connection could not even be attempted (and
+    /// the agent was told).
+    fn stream_transmit(&mut self, st: ferrtc_ice::StreamTransmit) -> bool {
+        let key = (st.local, st.server);
+        if let Some((w, _)) = self.streams.get(&key) {
+            // If the task has ended, its StreamClosed is on the way: the bytes are moot.
+            let _ = w.send(st.contents);
+            return true;
+        }
+        let tls = match &st.transport {
+            ferrtc_ice::TurnTransport::Tls { server_name } => {
+                if self.tls.is_none() {
+                    match net::tls_connector(self.tls_ca.as_deref()) {
+                        Ok(c) => self.tls = Some(c),
+                        Err(e) => {
+                            debug!(error = %e, "no TLS for TURN");
+                            self.pc
+                                .handle_stream_closed(Instant::now(), st.local, st.server);
+                            return false;
+                        }
+                    }
+                }
+                let name = self
+                    .tls_names
+                    .get(&st.server)
+                    .cloned()
+                    .unwrap_or_else(|| server_name.clone());
+                self.tls.clone().map(|c| (c, name))
+            }
+            _ => None,
+        };
+        debug!(server = %st.server, tls = tls.is_some(), "TURN: connecting");
+        let (w, r) = mpsc::unbounded_channel();
+        let _ = w.send(st.contents);
+        let target = net::StreamTarget {
+            local: st.local,
+            server: st.server,
+            tls,
+        };
+        let task = net::spawn_turn_stream(target, r, self.tx.clone());
+        self.streams.insert(key, (w, task));
+        true
     }
 
     fn sync_channels(&mut self) {
@@ -917,6 +1014,19 @@ impl Driver {
                 }
             }
             Input::Command(c) => return self.command(now, c),
+            Input::StreamData {
+                local,
+                server,
+                data,
+            } => {
+                if let Err(e) = self.pc.handle_stream_data(now, local, server, &data) {
+                    trace!(error = %e, "TURN stream data dropped");
+                }
+            }
+            Input::StreamClosed { local, server } => {
+                self.streams.remove(&(local, server));
+                self.pc.handle_stream_closed(now, local, server);
+            }
         }
         None
     }

@@ -229,6 +229,141 @@ impl UdpMux {
     }
 }
 
+/// Largest read from a TURN server's TCP/TLS stream at once.
+const STREAM_READ: usize = 16 * 1024;
+
+/// Certificate verification for `turns:` servers: the system's roots, plus extra trusted
+/// certificates (PEM) from [`crate::RtcConfiguration::turn_tls_ca`].
+pub(crate) fn tls_connector(
+    extra_ca_pem: Option<&[u8]>,
+) -> Result<openssl::ssl::SslConnector, Error> {
+    let tls = |e: openssl::error::ErrorStack| Error::Io(format!("TLS setup: {e}"));
+    // `SslConnector::builder` loads the system's default CA paths and verifies the peer.
+    let mut b =
+        openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client()).map_err(tls)?;
+    if let Some(pem) = extra_ca_pem {
+        let certs = openssl::x509::X509::stack_from_pem(pem).map_err(tls)?;
+        if certs.is_empty() {
+            return Err(Error::Io(
+                "turn_tls_ca: no PEM certificate found".to_string(),
+            ));
+        }
+        for cert in certs {
+            b.cert_store_mut().add_cert(cert).map_err(tls)?;
+        }
+    }
+    Ok(b.build())
+}
+
+/// Where a TURN stream goes, and how.
+pub(crate) struct StreamTarget {
+    /// The interface address (its IP is the source of the connection).
+    pub(crate) local: SocketAddr,
+    pub(crate) server: SocketAddr,
+    /// `Some(name)`: TLS, the certificate checked against `name` (a DNS name or an IP).
+    pub(crate) tls: Option<(openssl::ssl::SslConnector, String)>,
+}
+
+/// The TCP or TLS connection to a TURN server (RFC 8656 §3.1): connects from the interface's
+/// IP, writes what arrives on `writes`, feeds what it reads to the driver as
+/// [`Input::StreamData`], and reports [`Input::StreamClosed`] when it cannot connect or the
+/// connection ends. The task ends when the driver drops `writes`.
+pub(crate) fn spawn_turn_stream(
+    target: StreamTarget,
+    mut writes: mpsc::UnboundedReceiver<Bytes>,
+    tx: mpsc::Sender<Input>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let (local, server) = (target.local, target.server);
+        let r = turn_stream(target, &mut writes, &tx).await;
+        match r {
+            Ok(()) => debug!(%server, "TURN stream closed"),
+            Err(e) => debug!(%server, error = %e, "TURN stream failed"),
+        }
+        let _ = tx.send(Input::StreamClosed { local, server }).await;
+    })
+}
+
+async fn turn_stream(
+    target: StreamTarget,
+    writes: &mut mpsc::UnboundedReceiver<Bytes>,
+    tx: &mpsc::Sender<Input>,
+) -> Result<(), String> {
+    let (local, server) = (target.local, target.server);
+    let socket = if server.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(|e| e.to_string())?;
+    if local.is_ipv4() == server.is_ipv4() && !local.ip().is_unspecified() {
+        socket
+            .bind(SocketAddr::new(local.ip(), 0))
+            .map_err(|e| format!("bind {}: {e}", local.ip()))?;
+    }
+    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(server))
+        .await
+        .map_err(|_| "connect timed out".to_string())?
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    match target.tls {
+        None => pump_stream(tcp, local, server, writes, tx).await,
+        Some((connector, name)) => {
+            let ssl = connector
+                .configure()
+                .and_then(|c| c.into_ssl(&name))
+                .map_err(|e| format!("TLS setup: {e}"))?;
+            let mut s = tokio_openssl::SslStream::new(ssl, tcp).map_err(|e| e.to_string())?;
+            tokio::time::timeout(CONNECT_TIMEOUT, std::pin::Pin::new(&mut s).connect())
+                .await
+                .map_err(|_| "TLS handshake timed out".to_string())?
+                .map_err(|e| format!("TLS handshake with {name}: {e}"))?;
+            pump_stream(s, local, server, writes, tx).await
+        }
+    }
+}
+
+/// How long connecting (and the TLS handshake) to a TURN server may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn pump_stream<S>(
+    stream: S,
+    local: SocketAddr,
+    server: SocketAddr,
+    writes: &mut mpsc::UnboundedReceiver<Bytes>,
+    tx: &mpsc::Sender<Input>,
+) -> Result<(), String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let mut buf = vec![0u8; STREAM_READ];
+    loop {
+        tokio::select! {
+            w = writes.recv() => {
+                let Some(data) = w else { return Ok(()) };
+                wr.write_all(&data).await.map_err(|e| format!("write: {e}"))?;
+                // Take what else is queued before flushing (one TLS record, fewer syscalls).
+                while let Ok(more) = writes.try_recv() {
+                    wr.write_all(&more).await.map_err(|e| format!("write: {e}"))?;
+                }
+                wr.flush().await.map_err(|e| format!("flush: {e}"))?;
+            }
+            r = rd.read(&mut buf) => {
+                let n = r.map_err(|e| format!("read: {e}"))?;
+                if n == 0 {
+                    return Ok(());
+                }
+                let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
+                if tx.send(Input::StreamData { local, server, data }).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

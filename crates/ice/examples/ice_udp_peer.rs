@@ -12,7 +12,7 @@
 //! ```text
 //! usage: ice_udp_peer controlling|controlled [--lite] [--timeout SECS] [--bind IP:PORT]
 //!                     [--stun ADDR] [--turn ADDR,USER,PASS] [--relay-only] [--rto-ms MS]
-//!                     [--max-transmissions N]
+//!                     [--max-transmissions N] [--turn-tcp | --turn-tls NAME,CA.pem]
 //! out:   creds <ufrag> <pwd> | cand candidate:... | eoc        (signalling for the peer)
 //!        connected <local> <remote> <ms> | pair <local type> <remote type>
 //!        recv <text> | done                                     (progress)
@@ -22,6 +22,10 @@
 //! Once connected each side sends `hello from ferrtc`, answers any `hello…` with `echo:hello…`,
 //! and exits 0 after its own hello came back echoed (1 on timeout). `<ms>` is the time from
 //! having both the remote credentials and a remote candidate to the Connected state.
+//!
+//! `--turn-tcp` reaches the TURN server over TCP, `--turn-tls NAME,CA.pem` over TLS (the
+//! server certificate checked against NAME, trusting CA.pem besides the system roots); the
+//! relayed address stays UDP (RFC 8656 §3.1).
 
 use std::io::{BufRead, Write};
 use std::net::UdpSocket;
@@ -48,7 +52,7 @@ fn main() {
             eprintln!(
                 "usage: ice_udp_peer controlling|controlled [--lite] [--timeout SECS] \
                  [--bind IP:PORT] [--stun ADDR] [--turn ADDR,USER,PASS] [--relay-only] \
-                 [--rto-ms MS] [--max-transmissions N]"
+                 [--rto-ms MS] [--max-transmissions N] [--turn-tcp | --turn-tls NAME,CA.pem]"
             );
             std::process::exit(2);
         }
@@ -86,7 +90,17 @@ fn main() {
     std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").unwrap(), &mut seed)
         .unwrap();
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_seed(seed);
-    // --turn ADDR,USER,PASS (UDP to the server); --relay-only (iceTransportPolicy "relay").
+    // --turn-tcp / --turn-tls NAME,CA.pem: how the TURN server is reached.
+    let tls_spec = value("--turn-tls");
+    let turn_transport = match &tls_spec {
+        Some(spec) => ferrtc_ice::TurnTransport::Tls {
+            server_name: spec.split(',').next().unwrap_or("").to_string(),
+        },
+        None if args.iter().any(|a| a == "--turn-tcp") => ferrtc_ice::TurnTransport::Tcp,
+        None => ferrtc_ice::TurnTransport::Udp,
+    };
+    let tls_ca = tls_spec.and_then(|s| s.split(',').nth(1).map(str::to_string));
+    // --turn ADDR,USER,PASS; --relay-only (iceTransportPolicy "relay").
     let turn_servers: Vec<ferrtc_ice::agent::TurnServer> = args
         .iter()
         .position(|a| a == "--turn")
@@ -100,6 +114,7 @@ fn main() {
                 addr,
                 username,
                 password,
+                transport: turn_transport.clone(),
             }]
         })
         .unwrap_or_default();
@@ -140,6 +155,8 @@ fn main() {
     let mut echoed = false;
     let mut done_at: Option<Instant> = None;
     let mut pending: Vec<Bytes> = Vec::new();
+    let mut stream: Option<TurnStream> = None;
+    let mut stream_failed = false;
     loop {
         let now = Instant::now();
         if now > deadline {
@@ -235,6 +252,56 @@ fn main() {
         while let Some(t) = agent.poll_transmit() {
             let _ = socket.send_to(&t.contents, t.destination);
         }
+        // TURN over TCP/TLS: the first bytes for the server open the connection.
+        while let Some(t) = agent.poll_stream_transmit() {
+            if stream_failed {
+                continue;
+            }
+            if stream.is_none() {
+                match TurnStream::connect(t.server, &t.transport, tls_ca.as_deref()) {
+                    Ok(s) => stream = Some(s),
+                    Err(e) => {
+                        eprintln!("ice_udp_peer: TURN stream to {}: {e}", t.server);
+                        stream_failed = true;
+                        agent.handle_stream_closed(Instant::now(), t.local, t.server);
+                        continue;
+                    }
+                }
+            }
+            if let Some(s) = stream.as_mut() {
+                if let Err(e) = s.write_all(&t.contents) {
+                    eprintln!("ice_udp_peer: TURN stream write: {e}");
+                    stream = None;
+                    stream_failed = true;
+                    agent.handle_stream_closed(Instant::now(), t.local, t.server);
+                }
+            }
+        }
+        if let Some(s) = stream.as_mut() {
+            let server = s.server;
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) if !s.would_block.get() => {
+                        eprintln!("ice_udp_peer: TURN stream closed");
+                        stream = None;
+                        stream_failed = true;
+                        agent.handle_stream_closed(Instant::now(), local, server);
+                        break;
+                    }
+                    Ok(n) if n > 0 => {
+                        match agent.handle_stream_data(Instant::now(), local, server, &buf[..n]) {
+                            Ok(datas) => {
+                                for data in datas {
+                                    on_app_data(&data, &mut pending, &mut echoed, &mut done_at);
+                                }
+                            }
+                            Err(e) => eprintln!("ice_udp_peer: {e}"),
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        }
         let wait = agent
             .poll_timeout()
             .map_or(Duration::from_millis(10), |t| {
@@ -249,20 +316,117 @@ fn main() {
                 contents: Bytes::copy_from_slice(&buf[..n]),
             };
             match agent.handle_receive(Instant::now(), d) {
-                Ok(Some(data)) => {
-                    let text = String::from_utf8_lossy(&data).to_string();
-                    out(&format!("recv {text}"));
-                    if text.starts_with("hello") {
-                        // Data may arrive before our side has selected the pair: answer then.
-                        pending.push(Bytes::from(format!("echo:{text}")));
-                    } else if text == "echo:hello from ferrtc" && !echoed {
-                        echoed = true;
-                        done_at = Some(Instant::now() + Duration::from_millis(500));
-                    }
-                }
+                Ok(Some(data)) => on_app_data(&data, &mut pending, &mut echoed, &mut done_at),
                 Ok(None) => {}
                 Err(e) => eprintln!("ice_udp_peer: {e}"),
             }
         }
+    }
+}
+
+/// Application data from the peer: print it, echo a hello, finish once ours came back.
+fn on_app_data(
+    data: &[u8],
+    pending: &mut Vec<Bytes>,
+    echoed: &mut bool,
+    done_at: &mut Option<Instant>,
+) {
+    let text = String::from_utf8_lossy(data).to_string();
+    out(&format!("recv {text}"));
+    if text.starts_with("hello") {
+        // Data may arrive before our side has selected the pair: answer then.
+        pending.push(Bytes::from(format!("echo:{text}")));
+    } else if text == "echo:hello from ferrtc" && !*echoed {
+        *echoed = true;
+        *done_at = Some(Instant::now() + Duration::from_millis(500));
+    }
+}
+
+/// The TCP or TLS connection to the TURN server, polled without blocking.
+struct TurnStream {
+    server: std::net::SocketAddr,
+    io: StreamIo,
+    /// The last read found nothing to read (as opposed to EOF or an error).
+    would_block: std::cell::Cell<bool>,
+}
+
+enum StreamIo {
+    Tcp(std::net::TcpStream),
+    Tls(Box<openssl::ssl::SslStream<std::net::TcpStream>>),
+}
+
+impl TurnStream {
+    fn connect(
+        server: std::net::SocketAddr,
+        transport: &ferrtc_ice::TurnTransport,
+        ca: Option<&str>,
+    ) -> Result<TurnStream, String> {
+        let tcp = std::net::TcpStream::connect_timeout(&server, Duration::from_secs(5))
+            .map_err(|e| format!("connect: {e}"))?;
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+        let io = match transport {
+            ferrtc_ice::TurnTransport::Tls { server_name } => {
+                // The system roots, plus the test CA.
+                let mut b =
+                    openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client())
+                        .map_err(|e| e.to_string())?;
+                if let Some(ca) = ca {
+                    b.set_ca_file(ca).map_err(|e| format!("CA {ca}: {e}"))?;
+                }
+                tcp.set_read_timeout(Some(Duration::from_secs(5)))
+                    .map_err(|e| e.to_string())?;
+                let s = b
+                    .build()
+                    .connect(server_name, tcp)
+                    .map_err(|e| format!("TLS handshake with {server_name}: {e}"))?;
+                s.get_ref()
+                    .set_nonblocking(true)
+                    .map_err(|e| e.to_string())?;
+                StreamIo::Tls(Box::new(s))
+            }
+            _ => {
+                tcp.set_nonblocking(true).map_err(|e| e.to_string())?;
+                StreamIo::Tcp(tcp)
+            }
+        };
+        Ok(TurnStream {
+            server,
+            io,
+            would_block: std::cell::Cell::new(false),
+        })
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Read;
+        let r = match &mut self.io {
+            StreamIo::Tcp(s) => s.read(buf),
+            StreamIo::Tls(s) => s.read(buf),
+        };
+        self.would_block
+            .set(matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
+        r
+    }
+
+    /// Writes everything, waiting out a full socket buffer.
+    fn write_all(&mut self, mut data: &[u8]) -> std::io::Result<()> {
+        let start = Instant::now();
+        while !data.is_empty() {
+            let r = match &mut self.io {
+                StreamIo::Tcp(s) => s.write(data),
+                StreamIo::Tls(s) => s.write(data),
+            };
+            match r {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if start.elapsed() > Duration::from_secs(5) {
+                        return Err(e);
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 }

@@ -110,8 +110,7 @@ impl Credentials {
     }
 }
 
-/// A TURN server to allocate a relayed candidate on (UDP to the server, long-term
-/// credentials).
+/// A TURN server to allocate a relayed candidate on (long-term credentials).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TurnServer {
     /// Server address.
@@ -120,6 +119,52 @@ pub struct TurnServer {
     pub username: String,
     /// Password.
     pub password: String,
+    /// How the agent reaches the server. The relayed address is UDP in every case; only the
+    /// client-to-server leg changes (RFC 8656 §3.1).
+    pub transport: TurnTransport,
+}
+
+/// The transport between the agent and a TURN server (`turn:` / `turn:…?transport=tcp` /
+/// `turns:` URLs).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TurnTransport {
+    /// UDP datagrams from the interface's socket ([`Agent::poll_transmit`]).
+    #[default]
+    Udp,
+    /// A TCP connection ([`Agent::poll_stream_transmit`]).
+    Tcp,
+    /// A TLS connection over TCP; the server certificate must be valid for `server_name`.
+    Tls {
+        /// Name the certificate is checked against (the host of the `turns:` URL).
+        server_name: String,
+    },
+}
+
+impl TurnTransport {
+    /// Whether this is a byte stream (TCP or TLS).
+    pub fn is_stream(&self) -> bool {
+        !matches!(self, TurnTransport::Udp)
+    }
+}
+
+/// Bytes to write to the TCP or TLS connection from the interface `local` to the TURN server
+/// `server`.
+///
+/// The connection is the driver's business: the first `StreamTransmit` for a
+/// (`local`, `server`) pair means "open it" (bind to `local`'s IP, connect, and for TLS verify
+/// the certificate); bytes read from it go to [`Agent::handle_stream_data`]; when it cannot be
+/// opened or closes, the driver calls [`Agent::handle_stream_closed`]. Bytes must be written
+/// in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamTransmit {
+    /// The local interface (the UDP base the relayed candidate belongs to).
+    pub local: SocketAddr,
+    /// The TURN server.
+    pub server: SocketAddr,
+    /// TCP or TLS (never [`TurnTransport::Udp`]).
+    pub transport: TurnTransport,
+    /// The bytes to write.
+    pub contents: Bytes,
 }
 
 /// Agent configuration. Every limit is here.
@@ -336,12 +381,23 @@ struct Relay {
     client: TurnClient<StdRng>,
     base: SocketAddr,
     server: SocketAddr,
+    transport: TurnTransport,
+    /// The stream to the server closed or never opened: the relay is dead.
+    closed: bool,
     interface_index: u16,
     relayed: Option<SocketAddr>,
     /// Allocation finished (ready or failed): gathering does not wait for it any more.
     settled: bool,
     /// Peers a CreatePermission was asked for.
     permissions_asked: Vec<IpAddr>,
+}
+
+/// Where a relayed candidate came from.
+struct RelayVia {
+    base: SocketAddr,
+    server: SocketAddr,
+    index: u16,
+    transport: TurnTransport,
 }
 
 /// The selected pair, kept apart from the checklist so an ICE restart can keep using it.
@@ -387,6 +443,7 @@ pub struct Agent {
     closed: bool,
     state: ConnectionState,
     transmits: VecDeque<Transmit>,
+    stream_transmits: VecDeque<StreamTransmit>,
     events: VecDeque<Event>,
     prflx_counter: u32,
     relays: Vec<Relay>,
@@ -434,6 +491,7 @@ impl Agent {
             closed: false,
             state: ConnectionState::New,
             transmits: VecDeque::new(),
+            stream_transmits: VecDeque::new(),
             events: VecDeque::new(),
             prflx_counter: 0,
             relays: Vec::new(),
@@ -560,7 +618,11 @@ impl Agent {
                 self.rng.fill_bytes(&mut seed);
                 let cfg = ferrtc_turn_client::Config::new(
                     t.addr,
-                    ferrtc_turn_client::Transport::Udp,
+                    if t.transport.is_stream() {
+                        ferrtc_turn_client::Transport::Stream
+                    } else {
+                        ferrtc_turn_client::Transport::Udp
+                    },
                     &t.username,
                     &t.password,
                 );
@@ -573,6 +635,8 @@ impl Agent {
                     client,
                     base: addr,
                     server: t.addr,
+                    transport: t.transport,
+                    closed: false,
                     interface_index: index,
                     relayed: None,
                     settled: false,
@@ -730,7 +794,12 @@ impl Agent {
                 .extensions
                 .retain(|e| !matches!(e, Extension::Ufrag(_)));
             l.cand.extensions.push(Extension::Ufrag(ufrag.clone()));
-            if !self.config.relay_only || l.cand.typ == CandidateType::Relayed {
+            let signalled = match l.cand.typ {
+                CandidateType::Relayed => true,
+                CandidateType::PeerReflexive => false,
+                _ => !self.config.relay_only,
+            };
+            if signalled {
                 self.events.push_back(Event::LocalCandidate(l.cand.clone()));
             }
         }
@@ -778,8 +847,22 @@ impl Agent {
             let Some(r) = self.relays.iter_mut().find(|r| r.relayed == Some(t.source)) else {
                 return Some(t);
             };
+            if r.closed {
+                continue;
+            }
             if let Err(e) = r.client.send(self.last_now, t.destination, &t.contents) {
                 debug!(error = %e, peer = %t.destination, "ice: TURN send");
+                continue;
+            }
+            if r.transport.is_stream() {
+                while let Some(x) = r.client.poll_transmit() {
+                    self.stream_transmits.push_back(StreamTransmit {
+                        local: r.base,
+                        server: r.server,
+                        transport: r.transport.clone(),
+                        contents: x.data,
+                    });
+                }
                 continue;
             }
             let mut wrapped = Vec::new();
@@ -794,6 +877,78 @@ impl Agent {
                 self.transmits.push_front(w);
             }
         }
+    }
+
+    /// Next bytes to write to a TCP/TLS connection to a TURN server (see [`StreamTransmit`]).
+    /// Call it after [`Agent::poll_transmit`] returned `None`: sending application data
+    /// through a stream relay is only wrapped there.
+    pub fn poll_stream_transmit(&mut self) -> Option<StreamTransmit> {
+        self.stream_transmits.pop_front()
+    }
+
+    /// Bytes read from the TCP/TLS connection from `local` to the TURN server `server`.
+    /// Returns the application data relayed in them (a read may carry several packets).
+    pub fn handle_stream_data(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        server: SocketAddr,
+        data: &[u8],
+    ) -> Result<Vec<Bytes>, Error> {
+        if self.closed {
+            return Ok(Vec::new());
+        }
+        self.last_now = self.last_now.max(now);
+        let Some(r) = self.relays.iter_mut().find(|r| {
+            r.transport.is_stream() && !r.closed && r.base == local && r.server == server
+        }) else {
+            return Err(Error::UnknownSource(server));
+        };
+        let framing = r.client.handle_stream_data(now, data);
+        let app = self.drain_relays(now);
+        if let Err(e) = framing {
+            // The stream cannot be resynchronised (RFC 8656 §11.5 framing): it is dead.
+            debug!(error = %e, %server, "ice: TURN stream framing");
+            self.handle_stream_closed(now, local, server);
+        }
+        self.pump(now);
+        self.check_gathering_complete();
+        self.update_state(now);
+        Ok(app)
+    }
+
+    /// The TCP/TLS connection from `local` to the TURN server `server` could not be opened
+    /// (refused, TLS handshake or certificate failure) or closed. The allocation is gone with
+    /// it (RFC 8656 §3.1): its relayed candidate fails, and gathering no longer waits for it.
+    pub fn handle_stream_closed(&mut self, now: Instant, local: SocketAddr, server: SocketAddr) {
+        let mut dead = Vec::new();
+        for r in &mut self.relays {
+            if r.transport.is_stream() && !r.closed && r.base == local && r.server == server {
+                debug!(%server, allocated = r.relayed.is_some(), "ice: TURN stream closed");
+                r.closed = true;
+                r.settled = true;
+                while r.client.poll_transmit().is_some() {}
+                if let Some(a) = r.relayed {
+                    dead.push(a);
+                }
+            }
+        }
+        // The dead relayed candidate pairs with nothing any more.
+        self.locals.retain(|l| !dead.contains(&l.base));
+        self.stream_transmits
+            .retain(|t| !(t.local == local && t.server == server));
+        for a in dead {
+            for p in &mut self.pairs {
+                if p.stats.local == a {
+                    p.state = PairState::Failed;
+                    p.nominating = false;
+                }
+            }
+            self.triggered.retain(|(l, _)| *l != a);
+            self.txns.retain(|t| t.source != a);
+        }
+        self.check_gathering_complete();
+        self.update_state(now);
     }
 
     /// Next event.
@@ -811,7 +966,7 @@ impl Agent {
         for txn in &self.txns {
             at(txn.next_retx);
         }
-        for r in &self.relays {
+        for r in self.relays.iter().filter(|r| !r.closed) {
             if let Some(x) = r.client.poll_timeout() {
                 at(x);
             }
@@ -845,7 +1000,7 @@ impl Agent {
             return;
         }
         self.last_now = self.last_now.max(now);
-        for r in &mut self.relays {
+        for r in self.relays.iter_mut().filter(|r| !r.closed) {
             if r.client.poll_timeout().is_some_and(|t| t <= now) {
                 r.client.handle_timeout(now);
             }
@@ -900,15 +1055,14 @@ impl Agent {
                 .get(8..20)
                 .is_some_and(|tid| self.txns.iter().any(|t| t.id[..] == *tid));
         if !ours {
-            if let Some(r) = self
-                .relays
-                .iter_mut()
-                .find(|r| r.server == d.source && r.base == d.destination)
-            {
+            if let Some(r) = self.relays.iter_mut().find(|r| {
+                !r.transport.is_stream() && r.server == d.source && r.base == d.destination
+            }) {
                 if let Err(e) = r.client.handle_receive(now, d.source, d.contents) {
                     debug!(error = %e, "ice: TURN receive");
                 }
-                let app = self.drain_relays(now);
+                // One datagram from the server carries at most one relayed packet.
+                let app = self.drain_relays(now).pop();
                 self.pump(now);
                 self.check_gathering_complete();
                 self.update_state(now);
@@ -1051,6 +1205,9 @@ impl Agent {
             .retain(|t| matches!(t.kind, TxnKind::Srflx { .. } | TxnKind::Consent));
         self.first_success = None;
         self.consent_lost = false;
+        // Local peer-reflexive candidates were learned from this generation's checks.
+        self.locals
+            .retain(|l| l.cand.typ != CandidateType::PeerReflexive);
         if let Some(sel) = &mut self.selected {
             sel.from_previous_generation = true;
         }
@@ -1128,21 +1285,18 @@ impl Agent {
     /// Moves TURN clients' output into the agent: datagrams to the servers, relayed
     /// candidates, and data relayed from peers (processed as if received on the relayed
     /// address). Returns application data, if some arrived.
-    fn drain_relays(&mut self, now: Instant) -> Option<Bytes> {
+    fn drain_relays(&mut self, now: Instant) -> Vec<Bytes> {
+        self.flush_relay_transmits();
         let mut events = Vec::new();
         for (i, r) in self.relays.iter_mut().enumerate() {
-            while let Some(x) = r.client.poll_transmit() {
-                self.transmits.push_back(Transmit {
-                    source: r.base,
-                    destination: x.destination,
-                    contents: x.data,
-                });
+            if r.closed {
+                continue;
             }
             while let Some(e) = r.client.poll_event() {
                 events.push((i, e));
             }
         }
-        let mut app = None;
+        let mut app = Vec::new();
         for (i, e) in events {
             match e {
                 TurnEvent::AllocationReady {
@@ -1153,12 +1307,19 @@ impl Agent {
                     };
                     r.settled = true;
                     let (base, server, index) = (r.base, r.server, r.interface_index);
+                    let stream = r.transport.clone();
                     let Some(addr) = relayed.into_iter().find(|a| a.is_ipv4() == base.is_ipv4())
                     else {
                         continue;
                     };
                     r.relayed = Some(addr);
-                    self.add_relayed(now, addr, mapped.unwrap_or(base), base, server, index);
+                    let via = RelayVia {
+                        base,
+                        server,
+                        index,
+                        transport: stream,
+                    };
+                    self.add_relayed(now, addr, mapped.unwrap_or(base), via);
                 }
                 TurnEvent::AllocationFailed { reason, .. }
                 | TurnEvent::AllocationLost { reason } => {
@@ -1177,7 +1338,7 @@ impl Agent {
                         contents: data,
                     };
                     match self.receive_inner(now, d) {
-                        Ok(Some(x)) => app = Some(x),
+                        Ok(Some(x)) => app.push(x),
                         Ok(None) => {}
                         Err(e) => debug!(error = %e, "ice: relayed datagram"),
                     }
@@ -1189,28 +1350,61 @@ impl Agent {
         app
     }
 
-    fn add_relayed(
-        &mut self,
-        now: Instant,
-        addr: SocketAddr,
-        mapped: SocketAddr,
-        base: SocketAddr,
-        server: SocketAddr,
-        index: u16,
-    ) {
+    /// Moves what the TURN clients want to send to the servers into the agent's queues
+    /// (datagrams from the interface's socket, or bytes for the stream).
+    fn flush_relay_transmits(&mut self) {
+        for r in self.relays.iter_mut().filter(|r| !r.closed) {
+            while let Some(x) = r.client.poll_transmit() {
+                if r.transport.is_stream() {
+                    self.stream_transmits.push_back(StreamTransmit {
+                        local: r.base,
+                        server: r.server,
+                        transport: r.transport.clone(),
+                        contents: x.data,
+                    });
+                } else {
+                    self.transmits.push_back(Transmit {
+                        source: r.base,
+                        destination: x.destination,
+                        contents: x.data,
+                    });
+                }
+            }
+        }
+    }
+
+    fn add_relayed(&mut self, now: Instant, addr: SocketAddr, mapped: SocketAddr, via: RelayVia) {
+        let RelayVia {
+            base,
+            server,
+            index,
+            transport,
+        } = via;
         if self.locals.len() >= self.config.max_local_candidates {
             return;
         }
+        // UDP to the server is preferred over TCP, TCP over TLS (each adds latency and
+        // head-of-line blocking), as browsers rank them; the gaps exceed any interface spread.
+        let penalty = match transport {
+            TurnTransport::Udp => 0,
+            TurnTransport::Tcp => 0x2000,
+            TurnTransport::Tls { .. } => 0x4000,
+        };
         let prio = candidate_priority(
             CandidateType::Relayed,
-            local_preference(base.ip(), index),
+            local_preference(base.ip(), index).saturating_sub(penalty),
             1,
         );
+        // The foundation includes the protocol used to reach the server (RFC 8445 §5.1.1.3).
         let f = foundation(
             CandidateType::Relayed,
             base.ip(),
             Some(server.ip()),
-            Transport::Udp,
+            if transport.is_stream() {
+                Transport::Tcp
+            } else {
+                Transport::Udp
+            },
         );
         let related = if self.config.mdns_host_names {
             SocketAddr::new(
@@ -1250,6 +1444,9 @@ impl Agent {
         let Some(r) = self.relays.iter_mut().find(|r| r.relayed == Some(local)) else {
             return true; // not relayed
         };
+        if r.closed {
+            return false;
+        }
         if r.client.has_permission(remote.ip()) {
             return true;
         }
@@ -1376,13 +1573,15 @@ impl Agent {
         }
         while now >= self.next_check {
             let Some(i) = self.next_pair_to_check() else {
-                return;
+                break;
             };
             if self.send_check(now, i).is_err() {
-                return;
+                break;
             }
             self.next_check = now + self.config.ta;
         }
+        // TURN permissions asked for by the checklist go out now, not at the next timer.
+        self.flush_relay_transmits();
     }
 
     fn next_pair_to_check(&mut self) -> Option<usize> {
@@ -1720,6 +1919,11 @@ impl Agent {
                     }
                     return Ok(());
                 }
+                if symmetric {
+                    if let Some(mapped) = msg.mapped_address {
+                        self.learn_local_prflx(txn.source, txn.destination, mapped);
+                    }
+                }
                 let Some(p) = self.pair_mut(txn.source, txn.destination) else {
                     return Ok(()); // pair dropped by a restart meanwhile
                 };
@@ -1756,6 +1960,70 @@ impl Agent {
                 self.select_best(now);
                 Ok(())
             }
+        }
+    }
+
+    /// A successful check from `base` to `remote` reported our address as `mapped`. If no
+    /// local candidate has that address, it is a new local peer-reflexive candidate (RFC 8445
+    /// §7.2.5.3.1): its priority is the PRIORITY the check carried, its base the check's
+    /// source. It is not signalled (the peer learns it from our checks), and the valid pair
+    /// takes it as its local candidate (§7.2.5.3.2), which sets the pair's priority.
+    fn learn_local_prflx(&mut self, base: SocketAddr, remote: SocketAddr, mapped: SocketAddr) {
+        let known = self.locals.iter().any(|l| {
+            l.cand.socket_addr() == Some(mapped)
+                || (l.base == mapped && l.cand.typ != CandidateType::ServerReflexive)
+        });
+        if known || mapped.is_ipv4() != base.is_ipv4() {
+            return;
+        }
+        let Some(p) = self
+            .pairs
+            .iter()
+            .find(|p| p.stats.local == base && p.stats.remote == remote)
+        else {
+            return;
+        };
+        let prio = (CandidateType::PeerReflexive.preference() << 24) | (p.local_prio & 0xFF_FFFF);
+        if self.locals.len() >= self.config.max_local_candidates {
+            debug!("ice: local candidate limit, peer-reflexive candidate not kept");
+            return;
+        }
+        let related = if self.config.mdns_host_names {
+            SocketAddr::new(
+                match base {
+                    SocketAddr::V4(_) => IpAddr::from([0u8; 4]),
+                    SocketAddr::V6(_) => IpAddr::from([0u16; 8]),
+                },
+                0,
+            )
+        } else {
+            base
+        };
+        let f = foundation(
+            CandidateType::PeerReflexive,
+            base.ip(),
+            None,
+            Transport::Udp,
+        );
+        let cand = self.with_ufrag(Candidate::new(
+            f,
+            Transport::Udp,
+            prio,
+            mapped,
+            CandidateType::PeerReflexive,
+            Some(related),
+        ));
+        debug!(%base, %mapped, "ice: peer-reflexive local candidate");
+        self.locals.push(LocalCand { cand, base });
+        let controlling = self.role == Role::Controlling;
+        if let Some(p) = self.pair_mut(base, remote) {
+            p.local_prio = prio;
+            p.priority = if controlling {
+                pair_priority(prio, p.remote_prio)
+            } else {
+                pair_priority(p.remote_prio, prio)
+            };
+            p.stats.local_type = CandidateType::PeerReflexive;
         }
     }
 

@@ -5,6 +5,12 @@
 //! sockets it bound ([`Agent::add_local_interface`]), feeds it every datagram that arrives
 //! ([`Agent::handle_receive`]), calls [`Agent::handle_timeout`] at [`Agent::poll_timeout`], and
 //! sends what [`Agent::poll_transmit`] yields from the socket named by [`Transmit::source`].
+//!
+//! TURN servers reached over TCP or TLS ([`TurnTransport`], RFC 8656 §3.1) need a byte stream
+//! instead: [`Agent::poll_stream_transmit`] yields the bytes for it (the first ones for a server
+//! mean "connect"), the caller feeds what it reads to [`Agent::handle_stream_data`] and reports
+//! a connection that failed or closed with [`Agent::handle_stream_closed`] (that relayed
+//! candidate fails; gathering still completes). The relayed address itself is always UDP.
 #![forbid(unsafe_code)]
 
 pub mod agent;
@@ -13,7 +19,7 @@ pub mod stun;
 
 pub use agent::{
     Agent, AgentConfig, ConnectionState, Credentials, Datagram, Event, PairState, PairStats, Role,
-    Transmit, TurnServer,
+    StreamTransmit, Transmit, TurnServer, TurnTransport,
 };
 pub use candidate::{Address, Candidate, CandidateType, Extension, TcpType, Transport};
 

@@ -687,6 +687,7 @@ fn relay_only_hides_host_and_survives_an_unreachable_turn_server() {
         addr: addr(77),
         username: "u".into(),
         password: "p".into(),
+        transport: ferrtc_ice::TurnTransport::Udp,
     };
     add_peer(
         &mut sim,
@@ -716,4 +717,107 @@ fn relay_only_hides_host_and_survives_an_unreachable_turn_server() {
         .filter(|t| matches!(t, ferrtc_testkit::TraceEvent::Send { from, to, .. } if *from == a && *to == addr(77)))
         .count();
     assert!(sends >= 2, "{sends}");
+}
+
+/// Like `add_peer`, but the agent sits behind an endpoint-independent NAT: its socket is
+/// `private`, everybody else sees (and reaches) it as `public`, where it is registered.
+fn add_natted_peer(
+    sim: &mut Sim<Node>,
+    private: SocketAddr,
+    public: SocketAddr,
+    config: AgentConfig,
+) {
+    let now = sim.now();
+    let mut rng = sim.fork_rng();
+    let mut agent = Agent::new(config, now, &mut rng);
+    agent.gather(now, &[private]).unwrap();
+    let mut p = Peer {
+        agent,
+        addr: private,
+        start: now,
+        events: Vec::new(),
+        received: Vec::new(),
+        errors: 0,
+    };
+    p.drain(now);
+    sim.add_endpoint(public, Node::Ice(Box::new(p)));
+}
+
+#[test]
+fn local_peer_reflexive_candidate_learned_behind_a_nat() {
+    // a is behind a NAT and has no STUN server: its only candidate (a private host address)
+    // is unreachable for b. b learns a's public address from a's checks (remote prflx), and
+    // b's responses tell a its public address, which matches no local candidate: a adds a
+    // local peer-reflexive candidate (RFC 8445 §7.2.5.3.1), unsignalled, with the base of its
+    // socket, and the valid pair uses it.
+    for a_controls in [true, false] {
+        let private: SocketAddr = "192.168.1.10:5000".parse().unwrap();
+        let public = addr(50);
+        let b = addr(2);
+        let mut sim = Sim::new(11);
+        sim.set_default_link(LinkConfig::with_delay(Duration::from_millis(10)));
+        let (ra, rb) = if a_controls {
+            (Role::Controlling, Role::Controlled)
+        } else {
+            (Role::Controlled, Role::Controlling)
+        };
+        add_natted_peer(&mut sim, private, public, config(ra));
+        add_peer(&mut sim, b, config(rb));
+        signal_all(&mut sim, public, b);
+        sim.run_until(Duration::from_secs(10), |s| connected(s, public, b))
+            .unwrap();
+        let pa = peer(&sim, public);
+        assert_eq!(pa.agent.selected_pair(), Some((private, b)));
+        let prflx: Vec<_> = pa
+            .agent
+            .local_candidates()
+            .filter(|c| c.typ == CandidateType::PeerReflexive)
+            .cloned()
+            .collect();
+        assert_eq!(prflx.len(), 1, "{prflx:?}");
+        assert_eq!(prflx[0].socket_addr(), Some(public));
+        assert_eq!(
+            prflx[0].related_address,
+            Some(Address::Ip(private.ip())),
+            "raddr is the base"
+        );
+        // Its priority is the PRIORITY our checks carried: type preference 110.
+        assert_eq!(prflx[0].priority >> 24, 110);
+        // Not signalled: the only candidate a ever announced is its host candidate.
+        let announced = pa.local_candidates();
+        assert_eq!(announced.len(), 1);
+        assert_eq!(announced[0].typ, CandidateType::Host);
+        // The valid (and selected) pair has the prflx candidate as its local candidate.
+        let stats = pa.agent.pair_stats();
+        let sel = stats
+            .iter()
+            .find(|s| s.local == private && s.remote == b)
+            .unwrap();
+        assert_eq!(sel.local_type, CandidateType::PeerReflexive);
+        assert_eq!(sel.state, ferrtc_ice::PairState::Succeeded);
+        // b sees a only as a peer-reflexive remote candidate.
+        let pb = peer(&sim, b);
+        assert_eq!(pb.agent.selected_pair(), Some((b, public)));
+        assert!(pb
+            .agent
+            .remote_candidates()
+            .any(|c| c.typ == CandidateType::PeerReflexive && c.socket_addr() == Some(public)));
+        assert!(
+            !pb.agent
+                .local_candidates()
+                .any(|c| c.typ == CandidateType::PeerReflexive),
+            "b is not behind a NAT"
+        );
+        send_and_check(&mut sim, public, b, b"from behind the NAT");
+        send_and_check(&mut sim, b, public, b"into the NAT");
+        // An ICE restart forgets the learned candidate.
+        let now = sim.now();
+        let pa = peer_mut(&mut sim, public);
+        pa.agent.restart(now);
+        pa.drain(now);
+        assert!(!pa
+            .agent
+            .local_candidates()
+            .any(|c| c.typ == CandidateType::PeerReflexive));
+    }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ferrtc_datachannel::ChannelConfig;
 use ferrtc_dtls::{Certificate, DtlsContext};
-use ferrtc_ice::AgentConfig;
+use ferrtc_ice::{AgentConfig, TurnTransport};
 
 use crate::Error;
 
@@ -235,10 +235,12 @@ impl Configuration {
         self
     }
 
-    /// The agent configuration with servers and policy applied. TURN over TCP/TLS and STUN over
-    /// TLS are parsed but not used yet (the agent gathers over UDP); they are skipped with a
-    /// warning rather than failing the configuration, as a browser skips servers it cannot
-    /// reach.
+    /// The agent configuration with servers and policy applied. `turn:` URLs become TURN
+    /// servers over UDP or (`?transport=tcp`) TCP, `turns:` URLs TURN over TLS checked against
+    /// the URL's host (the connections are opened by whoever drives the connection, see
+    /// [`crate::PeerConnection::poll_stream_transmit`]). STUN over TCP/TLS is parsed but not
+    /// used (server-reflexive candidates come from UDP); such URLs are skipped with a warning
+    /// rather than failing the configuration, as a browser skips servers it cannot reach.
     pub(crate) fn agent_config(&self) -> Result<AgentConfig, Error> {
         let mut c = self.ice.clone();
         c.lite = self.ice_lite;
@@ -251,9 +253,23 @@ impl Configuration {
                         "ICE server {url:?}: host must be resolved to an IP address first"
                     )));
                 };
-                match (u.scheme, u.transport) {
-                    (IceScheme::Stun, IceServerTransport::Udp) => c.stun_servers.push(addr),
-                    (IceScheme::Turn, IceServerTransport::Udp) => {
+                let turn_transport = match (u.scheme, u.transport) {
+                    (IceScheme::Turn, IceServerTransport::Udp) => Some(TurnTransport::Udp),
+                    (IceScheme::Turn, IceServerTransport::Tcp) => Some(TurnTransport::Tcp),
+                    (IceScheme::Turns, _) => Some(TurnTransport::Tls {
+                        server_name: u
+                            .host
+                            .trim_start_matches('[')
+                            .trim_end_matches(']')
+                            .to_owned(),
+                    }),
+                    _ => None,
+                };
+                match (u.scheme, turn_transport) {
+                    (IceScheme::Stun, _) if u.transport == IceServerTransport::Udp => {
+                        c.stun_servers.push(addr)
+                    }
+                    (_, Some(transport)) => {
                         let (Some(username), Some(password)) =
                             (server.username.clone(), server.credential.clone())
                         else {
@@ -266,6 +282,7 @@ impl Configuration {
                             addr,
                             username,
                             password,
+                            transport,
                         });
                     }
                     _ => {
@@ -305,5 +322,56 @@ mod tests {
         ] {
             assert!(bad.parse::<IceServerUrl>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn turn_urls_map_to_agent_turn_servers_with_their_transport() {
+        let dtls = DtlsContext::new(ferrtc_dtls::Config::new(
+            Certificate::generate(
+                ferrtc_dtls::KeyType::EcdsaP256,
+                std::time::SystemTime::now(),
+            )
+            .unwrap(),
+        ))
+        .unwrap();
+        let mut cfg = Configuration::with_dtls(dtls);
+        cfg.ice_transport_policy = IceTransportPolicy::Relay;
+        cfg.ice_servers = vec![
+            IceServer {
+                urls: vec![
+                    "turn:10.0.0.1".into(),
+                    "turn:10.0.0.1:3478?transport=tcp".into(),
+                    "turns:10.0.0.1:5349".into(),
+                    "turns:[2001:db8::1]".into(),
+                ],
+                username: Some("u".into()),
+                credential: Some("p".into()),
+            },
+            IceServer::new("stun:10.0.0.2"),
+        ];
+        let a = cfg.agent_config().unwrap();
+        assert!(a.relay_only);
+        assert_eq!(a.stun_servers, ["10.0.0.2:3478".parse().unwrap()]);
+        let got: Vec<(String, TurnTransport)> = a
+            .turn_servers
+            .iter()
+            .map(|t| (t.addr.to_string(), t.transport.clone()))
+            .collect();
+        let tls = |n: &str| TurnTransport::Tls {
+            server_name: n.into(),
+        };
+        assert_eq!(
+            got,
+            [
+                ("10.0.0.1:3478".to_string(), TurnTransport::Udp),
+                ("10.0.0.1:3478".to_string(), TurnTransport::Tcp),
+                ("10.0.0.1:5349".to_string(), tls("10.0.0.1")),
+                ("[2001:db8::1]:5349".to_string(), tls("2001:db8::1")),
+            ]
+        );
+        assert!(a.turn_servers.iter().all(|t| t.username == "u"));
+        // TURN without credentials is an error whatever the transport.
+        cfg.ice_servers = vec![IceServer::new("turns:10.0.0.1")];
+        assert!(cfg.agent_config().is_err());
     }
 }

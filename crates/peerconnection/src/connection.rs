@@ -1296,14 +1296,7 @@ impl PeerConnection {
         self.now = self.now.max(now);
         let r = match self.ice.handle_receive(now, datagram) {
             Ok(Some(data)) => {
-                self.packets_received += 1;
-                self.bytes_received += data.len() as u64;
-                // RFC 7983 §7: demultiplex on the first byte.
-                match data.first() {
-                    Some(20..=63) => self.dtls_receive(now, data),
-                    Some(128..=191) => trace!("pc: RTP/RTCP ignored (no media negotiated)"),
-                    _ => trace!("pc: datagram of unknown kind dropped"),
-                }
+                self.app_datagram(now, data);
                 Ok(())
             }
             Ok(None) => Ok(()),
@@ -1311,6 +1304,63 @@ impl PeerConnection {
         };
         self.pump();
         r
+    }
+
+    /// Bytes read from the TCP or TLS connection from `local` to the TURN server `server`
+    /// (opened because [`PeerConnection::poll_stream_transmit`] asked for it).
+    pub fn handle_stream_data(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        server: SocketAddr,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        if self.closed {
+            return Ok(());
+        }
+        self.now = self.now.max(now);
+        let r = match self.ice.handle_stream_data(now, local, server, data) {
+            Ok(datagrams) => {
+                for d in datagrams {
+                    self.app_datagram(now, d);
+                }
+                Ok(())
+            }
+            Err(e) => Err(Error::Ice(e)),
+        };
+        self.pump();
+        r
+    }
+
+    /// The TCP/TLS connection to a TURN server could not be opened or was closed: the relayed
+    /// candidate through it fails (gathering still completes).
+    pub fn handle_stream_closed(&mut self, now: Instant, local: SocketAddr, server: SocketAddr) {
+        self.now = self.now.max(now);
+        self.ice.handle_stream_closed(now, local, server);
+        self.pump();
+    }
+
+    /// Bytes to write to the TCP/TLS connection to a TURN server (`turn:…?transport=tcp`,
+    /// `turns:`). The first one for a (`local`, `server`) pair means "connect"; see
+    /// [`ferrtc_ice::StreamTransmit`]. Drain it whenever [`PeerConnection::poll_output`] has
+    /// returned a timeout.
+    pub fn poll_stream_transmit(&mut self) -> Option<ferrtc_ice::StreamTransmit> {
+        if self.closed {
+            return None;
+        }
+        self.ice.poll_stream_transmit()
+    }
+
+    /// A datagram the agent let through (from a validated remote, possibly via a relay).
+    fn app_datagram(&mut self, now: Instant, data: Bytes) {
+        self.packets_received += 1;
+        self.bytes_received += data.len() as u64;
+        // RFC 7983 §7: demultiplex on the first byte.
+        match data.first() {
+            Some(20..=63) => self.dtls_receive(now, data),
+            Some(128..=191) => trace!("pc: RTP/RTCP ignored (no media negotiated)"),
+            _ => trace!("pc: datagram of unknown kind dropped"),
+        }
     }
 
     fn dtls_receive(&mut self, now: Instant, data: Bytes) {
