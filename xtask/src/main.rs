@@ -5,6 +5,8 @@
 //! cargo xtask fuzz [--seconds N] [TARGET] run cargo-fuzz targets on nightly (installs cargo-fuzz)
 //! cargo xtask bench [FILTER]             run the criterion benches, rewrite docs/performance.md
 //! cargo xtask conformance                every conformance check the project has, one table
+//! cargo xtask interop [--only SUBSTRING]  WHIP data channels with real browsers and stacks
+//! cargo xtask demo                       the demo page in headless Chromium
 //! ```
 //!
 //! Each checker against a real peer (coturn, libsrtp, OpenSSL, …) is a module with a
@@ -19,10 +21,12 @@
 
 mod bench;
 mod coturn;
+mod demo;
 mod dtls_openssl;
 mod fuzz;
 mod ice_aioice;
 mod ice_nat;
+mod interop;
 mod libsrtp;
 mod util;
 
@@ -87,8 +91,20 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
         true,
     ),
     (
+        "interop",
+        "[--only SUBSTRING]: WHIP data channels vs Chromium, aiortc, wrtc, werift (netns)",
+        interop::run,
+        true,
+    ),
+    (
+        "demo",
+        "the README demo page in headless Chromium (WHIP + data channel chat), netns",
+        demo::run,
+        true,
+    ),
+    (
         "coturn",
-        "ferrtc-turn-client and ferrtc-stun examples <-> coturn on loopback, UDP and TCP",
+        "turn-client, stun examples, ferrtc relay-only peers <-> coturn on loopback (UDP, TCP, TLS)",
         coturn::run,
         true,
     ),
