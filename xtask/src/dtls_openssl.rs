@@ -237,6 +237,8 @@ fn client_case(dir: &Path, profile: &str, rsa: bool) -> Result<String, String> {
             if !status.success() {
                 return Err(format!("ferrtc client failed: {status}"));
             }
+            // The reader thread may still hold the exited child's last lines.
+            wait_for(&client_out, "RECV hello", Duration::from_secs(5));
             wait_for(&server_out, "hello from ferrtc", Duration::from_secs(5));
             verify(&client_out, &server_out, profile)
         })();
@@ -292,6 +294,8 @@ fn server_case(dir: &Path, profile: &str, extra: &[&str]) -> Result<String, Stri
             if !status.success() {
                 return Err(format!("ferrtc server failed: {status}"));
             }
+            // The reader thread may still hold the exited child's last lines.
+            wait_for(&server_out, "RECV hello", Duration::from_secs(5));
             wait_for(&client_out, "hello from ferrtc", Duration::from_secs(5));
             if !client_out
                 .lock()
