@@ -344,9 +344,6 @@ def run_server(args):
     async def patch(_request):
         return web.Response(status=405, headers={**CORS, "Allow": "DELETE, OPTIONS"})
 
-    async def on_startup(_app):
-        print(f"listening on http://127.0.0.1:{args.port}/whip", flush=True)
-
     app = web.Application(client_max_size=1 << 20)
     app.add_routes(
         [
@@ -357,8 +354,12 @@ def run_server(args):
             web.options("/whip/{id}", options),
         ]
     )
-    app.on_startup.append(on_startup)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+    # run_app calls `print` once the socket is bound (on_startup would run before the bind,
+    # and the harness's first request could then be refused).
+    def listening(_banner):
+        print(f"listening on http://127.0.0.1:{args.port}/whip", flush=True)
+
+    web.run_app(app, host="127.0.0.1", port=args.port, print=listening, access_log=None)
 
 
 def main():
