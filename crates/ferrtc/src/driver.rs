@@ -20,7 +20,6 @@ use ferrtc_peerconnection::{
     OfferOptions, Output, PeerConnectionState, ReadyState, RtcSessionDescription, SignalingState,
 };
 use rand::SeedableRng;
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch, Mutex, Notify};
 use tokio::task::JoinHandle;
 use tracing::{debug, trace, Instrument};
@@ -457,6 +456,52 @@ impl futures_core::Stream for Events {
     }
 }
 
+/// Consecutive datagrams from one socket to one address, all of one size but the last, which
+/// the kernel sends in one call and segments (UDP GSO).
+#[derive(Debug, Default)]
+struct SendBatch {
+    buf: Vec<u8>,
+    source: Option<SocketAddr>,
+    dest: Option<SocketAddr>,
+    segment: usize,
+    count: usize,
+    /// The last datagram was shorter than `segment`: nothing may follow it.
+    closed: bool,
+}
+
+impl SendBatch {
+    /// Whether `t` may join (or start, when empty) this batch.
+    fn fits(&self, t: &ferrtc_ice::Transmit, max_segments: usize) -> bool {
+        self.count == 0
+            || (self.source == Some(t.source)
+                && self.dest == Some(t.destination)
+                && !self.closed
+                && t.contents.len() <= self.segment
+                && self.count < max_segments
+                // the IPv4 UDP payload limit, with room for the headers
+                && self.buf.len() + t.contents.len() <= 65_000)
+    }
+
+    fn push(&mut self, t: &ferrtc_ice::Transmit) {
+        if self.count == 0 {
+            self.source = Some(t.source);
+            self.dest = Some(t.destination);
+            self.segment = t.contents.len();
+        }
+        self.closed = t.contents.len() < self.segment;
+        self.buf.extend_from_slice(&t.contents);
+        self.count += 1;
+    }
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.source = None;
+        self.dest = None;
+        self.count = 0;
+        self.closed = false;
+    }
+}
+
 /// Queue depth between the sockets/handles and a connection's task.
 const INPUT_QUEUE: usize = 1024;
 
@@ -498,7 +543,7 @@ impl PeerConnection {
         let mut rng = rand::rngs::StdRng::from_os_rng();
         let mut sans = pc::PeerConnection::new(cfg, now, &mut rng)?;
         let (tx, rx) = mpsc::channel(INPUT_QUEUE);
-        let mut sockets: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
+        let mut sockets: HashMap<SocketAddr, Arc<net::Udp>> = HashMap::new();
         let mut readers = Vec::new();
         let mut local_addrs = Vec::new();
         match &config.mux {
@@ -511,14 +556,14 @@ impl PeerConnection {
             }
             None => {
                 for ip in addrs {
-                    let socket = match UdpSocket::bind(SocketAddr::new(ip, 0)).await {
-                        Ok(s) => Arc::new(s),
+                    let socket = match net::Udp::bind(SocketAddr::new(ip, 0)).await {
+                        Ok(s) => s,
                         Err(e) => {
                             debug!(%ip, error = %e, "no socket on this address");
                             continue;
                         }
                     };
-                    let local = socket.local_addr()?;
+                    let local = socket.local_addr();
                     if let Err(e) = sans.add_local_interface(now, local) {
                         debug!(%local, error = %e, "address not used");
                         continue;
@@ -548,6 +593,7 @@ impl PeerConnection {
             rx,
             tx: tx.clone(),
             sockets,
+            batch: SendBatch::default(),
             readers,
             mux: config.mux.clone(),
             events: ev_tx,
@@ -730,7 +776,9 @@ struct Driver {
     pc: pc::PeerConnection,
     rx: mpsc::Receiver<Input>,
     tx: mpsc::Sender<Input>,
-    sockets: HashMap<SocketAddr, Arc<UdpSocket>>,
+    sockets: HashMap<SocketAddr, Arc<net::Udp>>,
+    /// Datagrams of this poll waiting to leave together (one GSO send).
+    batch: SendBatch,
     readers: Vec<JoinHandle<()>>,
     mux: Option<UdpMux>,
     events: mpsc::UnboundedSender<PeerEvent>,
@@ -803,22 +851,19 @@ impl Driver {
         loop {
             match self.pc.poll_output() {
                 Output::Transmit(t) => {
-                    let Some(s) = self.sockets.get(&t.source) else {
-                        trace!(source = %t.source, "no socket for transmit");
-                        continue;
-                    };
-                    match s.try_send_to(&t.contents, t.destination) {
-                        Ok(_) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            if let Err(e) = s.send_to(&t.contents, t.destination).await {
-                                trace!(error = %e, "send");
-                            }
-                        }
-                        Err(e) => trace!(error = %e, dest = %t.destination, "send"),
+                    let max = self.sockets.get(&t.source).map_or(1, |s| s.max_segments());
+                    if !self.batch.fits(&t, max) {
+                        self.flush().await;
                     }
+                    self.batch.push(&t);
                 }
                 Output::Event(e) => self.event(e),
                 Output::Timeout(t) => {
+                    self.flush().await;
+                    // An idle connection keeps no 64 KiB send buffer (memory per connection).
+                    if self.batch.buf.capacity() > 4096 {
+                        self.batch.buf = Vec::new();
+                    }
                     let mut failed = false;
                     while let Some(st) = self.pc.poll_stream_transmit() {
                         failed |= !self.stream_transmit(st);
@@ -831,6 +876,21 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// Sends the gathered datagrams.
+    async fn flush(&mut self) {
+        let (Some(source), Some(dest)) = (self.batch.source, self.batch.dest) else {
+            return;
+        };
+        match self.sockets.get(&source).cloned() {
+            Some(s) => {
+                let segment = (self.batch.count > 1).then_some(self.batch.segment);
+                s.send(dest, &self.batch.buf, segment).await;
+            }
+            None => trace!(%source, "no socket for transmit"),
+        }
+        self.batch.clear();
     }
 
     /// Writes to the TCP/TLS connection to a TURN server, opening it first if needed (the

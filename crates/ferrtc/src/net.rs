@@ -2,10 +2,12 @@
 //! many connections on one socket.
 
 use std::collections::HashMap;
+use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -14,8 +16,113 @@ use tracing::{debug, trace};
 use crate::driver::Input;
 use crate::Error;
 
-/// Largest datagram read (a UDP payload cannot be larger).
+/// Largest datagram read (a UDP payload cannot be larger; also the largest GRO run).
 const MAX_DATAGRAM: usize = 65_535;
+
+/// A UDP socket with batched I/O, through quinn-udp's safe `sendmsg`/`recvmmsg` wrappers:
+/// consecutive datagrams to one address with one size leave in one call (UDP GSO), and the
+/// kernel hands over runs of datagrams from one sender in one read (UDP GRO). On loopback the
+/// kernel's per-datagram cost is most of the time of a data channel transfer
+/// (docs/performance.md); where the kernel lacks GSO or GRO, quinn-udp sends and reads one
+/// datagram per call.
+#[derive(Debug)]
+pub(crate) struct Udp {
+    socket: UdpSocket,
+    state: quinn_udp::UdpSocketState,
+    local: SocketAddr,
+}
+
+impl Udp {
+    pub(crate) async fn bind(addr: SocketAddr) -> io::Result<Arc<Udp>> {
+        let socket = UdpSocket::bind(addr).await?;
+        let state = quinn_udp::UdpSocketState::new((&socket).into())?;
+        let local = socket.local_addr()?;
+        Ok(Arc::new(Udp {
+            socket,
+            state,
+            local,
+        }))
+    }
+
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Most datagrams one [`send`](Self::send) may carry.
+    pub(crate) fn max_segments(&self) -> usize {
+        self.state.max_gso_segments().max(1)
+    }
+
+    /// Sends `contents` to `dest`: one datagram, or with `segment`, datagrams of that size back
+    /// to back (the last may be shorter). Errors other than a full buffer are logged and the
+    /// datagrams dropped, as a network would.
+    pub(crate) async fn send(&self, dest: SocketAddr, contents: &[u8], segment: Option<usize>) {
+        let t = quinn_udp::Transmit {
+            destination: dest,
+            ecn: None,
+            contents,
+            segment_size: segment,
+            src_ip: None,
+        };
+        loop {
+            let r = self.socket.try_io(Interest::WRITABLE, || {
+                self.state.try_send((&self.socket).into(), &t)
+            });
+            match r {
+                Ok(()) => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.socket.writable().await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    trace!(error = %e, %dest, "send");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Waits for datagrams and appends them to `out` (source, contents), sliced out of `buf`
+    /// without copying. `buf` is the reader's buffer: its initialised length is what is left
+    /// to read into, renewed when short.
+    pub(crate) async fn recv(
+        &self,
+        buf: &mut BytesMut,
+        out: &mut Vec<(SocketAddr, Bytes)>,
+    ) -> io::Result<()> {
+        loop {
+            if buf.len() < MAX_DATAGRAM {
+                *buf = BytesMut::zeroed(4 * MAX_DATAGRAM);
+            }
+            self.socket.readable().await?;
+            let mut meta = [quinn_udp::RecvMeta::default()];
+            let r = self.socket.try_io(Interest::READABLE, || {
+                let mut bufs = [IoSliceMut::new(
+                    buf.get_mut(..MAX_DATAGRAM).unwrap_or_default(),
+                )];
+                self.state.recv((&self.socket).into(), &mut bufs, &mut meta)
+            });
+            match r {
+                Ok(n) => {
+                    for m in meta.iter().take(n) {
+                        let run = buf.split_to(m.len.min(buf.len())).freeze();
+                        let stride = if m.stride == 0 { run.len() } else { m.stride };
+                        let mut at = 0;
+                        while at < run.len() {
+                            let end = (at + stride).min(run.len());
+                            out.push((m.addr, run.slice(at..end)));
+                            at = end;
+                        }
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
 
 /// The machine's usable addresses: every up, non-loopback interface address (IPv6 link-local
 /// ones skipped, as browsers do), or the loopback addresses when there is nothing else (a
@@ -47,33 +154,25 @@ pub(crate) fn host_addresses() -> Vec<IpAddr> {
 }
 
 /// Reads datagrams from a socket into the driver's input queue until the driver is gone.
-pub(crate) fn spawn_reader(socket: Arc<UdpSocket>, tx: mpsc::Sender<Input>) -> JoinHandle<()> {
+pub(crate) fn spawn_reader(socket: Arc<Udp>, tx: mpsc::Sender<Input>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let Ok(local) = socket.local_addr() else {
-            return;
-        };
-        let mut buf = BytesMut::with_capacity(4 * MAX_DATAGRAM);
+        let local = socket.local_addr();
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
         loop {
-            if buf.capacity() < MAX_DATAGRAM {
-                buf = BytesMut::with_capacity(4 * MAX_DATAGRAM);
+            if let Err(e) = socket.recv(&mut buf, &mut got).await {
+                // ICMP port unreachable and the like surface as errors on Linux: ignore.
+                trace!(error = %e, "socket receive");
+                continue;
             }
-            let r = socket.recv_buf_from(&mut buf).await;
-            match r {
-                Ok((_, from)) => {
-                    let data = buf.split().freeze();
-                    let d = ferrtc_ice::Datagram {
-                        source: from,
-                        destination: local,
-                        contents: data,
-                    };
-                    if tx.send(Input::Datagram(d)).await.is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    // ICMP port unreachable and the like surface as errors on Linux: ignore.
-                    trace!(error = %e, "socket receive");
-                    buf.clear();
+            for (from, contents) in got.drain(..) {
+                let d = ferrtc_ice::Datagram {
+                    source: from,
+                    destination: local,
+                    contents,
+                };
+                if tx.send(Input::Datagram(d)).await.is_err() {
+                    return;
                 }
             }
         }
@@ -91,7 +190,7 @@ pub struct UdpMux {
 
 #[derive(Debug)]
 pub(crate) struct MuxInner {
-    pub(crate) socket: Arc<UdpSocket>,
+    pub(crate) socket: Arc<Udp>,
     pub(crate) local: SocketAddr,
     routes: Mutex<Routes>,
     reader: Mutex<Option<JoinHandle<()>>>,
@@ -145,8 +244,8 @@ impl UdpMux {
                 "UdpMux needs a specific address, not 0.0.0.0 / ::".into(),
             ));
         }
-        let socket = Arc::new(UdpSocket::bind(addr).await?);
-        let local = socket.local_addr()?;
+        let socket = Udp::bind(addr).await?;
+        let local = socket.local_addr();
         let inner = Arc::new(MuxInner {
             socket: socket.clone(),
             local,
@@ -155,43 +254,41 @@ impl UdpMux {
         });
         let weak = Arc::downgrade(&inner);
         let handle = tokio::spawn(async move {
-            let mut buf = BytesMut::with_capacity(4 * MAX_DATAGRAM);
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
             loop {
-                if buf.capacity() < MAX_DATAGRAM {
-                    buf = BytesMut::with_capacity(4 * MAX_DATAGRAM);
+                if socket.recv(&mut buf, &mut got).await.is_err() {
+                    continue;
                 }
-                let Ok((_, from)) = socket.recv_buf_from(&mut buf).await else {
-                    buf.clear();
-                    continue;
-                };
-                let data: Bytes = buf.split().freeze();
                 let Some(inner) = weak.upgrade() else { return };
-                let tx = {
-                    let Ok(mut routes) = inner.routes.lock() else {
-                        return;
-                    };
-                    let by_user =
-                        stun_local_ufrag(&data).and_then(|u| routes.by_ufrag.get(u).cloned());
-                    match by_user {
-                        Some(tx) => {
-                            routes.by_addr.insert(from, tx.clone());
-                            Some(tx)
+                for (from, data) in got.drain(..) {
+                    let tx = {
+                        let Ok(mut routes) = inner.routes.lock() else {
+                            return;
+                        };
+                        let by_user =
+                            stun_local_ufrag(&data).and_then(|u| routes.by_ufrag.get(u).cloned());
+                        match by_user {
+                            Some(tx) => {
+                                routes.by_addr.insert(from, tx.clone());
+                                Some(tx)
+                            }
+                            None => routes.by_addr.get(&from).cloned(),
                         }
-                        None => routes.by_addr.get(&from).cloned(),
+                    };
+                    let Some(tx) = tx else {
+                        debug!(%from, "mux: datagram for no connection dropped");
+                        continue;
+                    };
+                    let d = ferrtc_ice::Datagram {
+                        source: from,
+                        destination: local,
+                        contents: data,
+                    };
+                    // Never block the shared reader on one slow connection.
+                    if tx.try_send(Input::Datagram(d)).is_err() {
+                        trace!(%from, "mux: connection queue full, datagram dropped");
                     }
-                };
-                let Some(tx) = tx else {
-                    debug!(%from, "mux: datagram for no connection dropped");
-                    continue;
-                };
-                let d = ferrtc_ice::Datagram {
-                    source: from,
-                    destination: local,
-                    contents: data,
-                };
-                // Never block the shared reader on one slow connection.
-                if tx.try_send(Input::Datagram(d)).is_err() {
-                    trace!(%from, "mux: connection queue full, datagram dropped");
                 }
             }
         });
