@@ -33,6 +33,14 @@ fn initial_cwnd(mtu: usize) -> usize {
 }
 
 /// Serial-number comparison of TSNs (RFC 9260 §1.6).
+/// Takes what one add-streams request can carry (a 16-bit count, RFC 6525 §4.5–4.6) from
+/// a queue of streams to add.
+fn take_streams(queue: &mut u32) -> u16 {
+    let n = u16::try_from(*queue).unwrap_or(u16::MAX);
+    *queue -= u32::from(n);
+    n
+}
+
 fn tsn_lt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
 }
@@ -2641,6 +2649,13 @@ impl Association {
         }
     }
 
+    /// Adds a request with the next request sequence number (RFC 6525 §4.1).
+    fn queue_request(&mut self, kind: ReqKind) {
+        let seq = self.next_req_seq;
+        self.next_req_seq = seq.wrapping_add(1);
+        self.reconfig_inflight.push(PendingReq { seq, kind });
+    }
+
     /// Sends the next RE-CONFIG request when none is in flight (RFC 6525 §5.1.1): a stream
     /// reset once every message queued on its streams has been handed out, else the
     /// add-streams requests (which may share one chunk, §3.1).
@@ -2653,35 +2668,16 @@ impl Association {
         });
         if !self.reset_queue.is_empty() && !busy {
             let streams = std::mem::take(&mut self.reset_queue);
-            let seq = self.next_req_seq;
-            self.next_req_seq = seq.wrapping_add(1);
-            self.reconfig_inflight.push(PendingReq {
-                seq,
-                kind: ReqKind::ResetOutgoing {
-                    streams,
-                    last_tsn: self.next_tsn.wrapping_sub(1),
-                },
-            });
+            let last_tsn = self.next_tsn.wrapping_sub(1);
+            self.queue_request(ReqKind::ResetOutgoing { streams, last_tsn });
         } else if self.add_out_queue > 0 || self.add_in_queue > 0 {
             if self.add_out_queue > 0 {
-                let n = self.add_out_queue.min(u32::from(u16::MAX)) as u16;
-                self.add_out_queue -= u32::from(n);
-                let seq = self.next_req_seq;
-                self.next_req_seq = seq.wrapping_add(1);
-                self.reconfig_inflight.push(PendingReq {
-                    seq,
-                    kind: ReqKind::AddOutgoing(n),
-                });
+                let n = take_streams(&mut self.add_out_queue);
+                self.queue_request(ReqKind::AddOutgoing(n));
             }
             if self.add_in_queue > 0 {
-                let n = self.add_in_queue.min(u32::from(u16::MAX)) as u16;
-                self.add_in_queue -= u32::from(n);
-                let seq = self.next_req_seq;
-                self.next_req_seq = seq.wrapping_add(1);
-                self.reconfig_inflight.push(PendingReq {
-                    seq,
-                    kind: ReqKind::AddIncoming(n),
-                });
+                let n = take_streams(&mut self.add_in_queue);
+                self.queue_request(ReqKind::AddIncoming(n));
             }
         } else {
             return;
