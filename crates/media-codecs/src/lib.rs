@@ -1,0 +1,19 @@
+//! RTP payload formats, frame assembly and media files, sans-IO.
+//!
+//! The layer between encoded media and RTP: [`Packetizer`]s turn frames into payloads that fit
+//! an MTU, [`Depacketizer`]s turn payloads back into frames with per-codec facts (keyframe,
+//! layers, resolution). It knows RTP packets (ferrtc-rtp) and nothing about connections, so an
+//! SFU, a recorder or a test tool can use it alone.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+pub mod payload;
+
+
+pub mod vp8;
+
+pub use error::Error;
+pub use payload::{
+    Codec, CodecInfo, Depacketizer, Layers, PacketInfo, Packetizer, PayloadMeta,
+};
