@@ -163,6 +163,8 @@ pub struct Stats {
     /// Complete received messages discarded because their sequence number was already
     /// skipped.
     pub stale_messages_dropped: u64,
+    /// Unrecognized-chunk reports not sent because of the ERROR rate limit (10 a second).
+    pub errors_not_reported: u64,
 }
 
 struct OutMessage {
@@ -273,6 +275,9 @@ struct PendingReq {
     kind: ReqKind,
 }
 
+/// Shortest time between two ERROR chunks reporting unrecognized chunks.
+const ERROR_REPORT_INTERVAL: Duration = Duration::from_millis(100);
+
 /// Responses remembered so a retransmitted request gets the same answer (RFC 6525 §5.2.1).
 const REMEMBERED_RESPONSES: usize = 4;
 
@@ -376,6 +381,8 @@ pub struct Association {
     stale_retries: u32,
     /// First error cause of the ABORT that ended the association, if any.
     abort_cause: Option<u16>,
+    /// When the last ERROR reporting unrecognized chunks was queued.
+    last_error_report: Option<Instant>,
     /// Peer tags this association moved away from in a collision (§5.2.4 B): the peer
     /// never uses them again, so cookies naming them are old duplicates.
     abandoned_peer_tags: VecDeque<u32>,
@@ -480,6 +487,7 @@ impl Association {
             tag_counter: 0,
             stale_retries: 0,
             abort_cause: None,
+            last_error_report: None,
             abandoned_peer_tags: VecDeque::new(),
             control: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -936,14 +944,21 @@ impl Association {
 
     /// Aborts the association (RFC 9260 §9.1), telling the peer.
     pub fn abort(&mut self, reason: &str) {
+        self.abort_with(
+            cause_code::USER_INITIATED_ABORT,
+            Bytes::copy_from_slice(reason.as_bytes()),
+            reason,
+        );
+    }
+
+    /// Aborts the association with one error cause (RFC 9260 §3.3.7, §3.3.10): the peer is
+    /// told `code` and `info`, the layer above gets `reason`.
+    fn abort_with(&mut self, code: u16, info: Bytes, reason: &str) {
         if let Some(p) = &self.peer {
             if self.state != State::Closed {
-                self.abort_cause = Some(cause_code::USER_INITIATED_ABORT);
+                self.abort_cause = Some(code);
                 let vtag = p.vtag;
-                let causes = vec![ErrorCause {
-                    code: cause_code::USER_INITIATED_ABORT,
-                    info: Bytes::copy_from_slice(reason.as_bytes()),
-                }];
+                let causes = vec![ErrorCause { code, info }];
                 self.send_single(
                     vtag,
                     Chunk::Abort {
@@ -957,6 +972,15 @@ impl Association {
         self.close_with(Event::Aborted {
             reason: reason.to_string(),
         });
+    }
+
+    /// Aborts with a "Protocol Violation" cause (RFC 9260 §3.3.10.13) saying what the peer did.
+    fn protocol_violation(&mut self, what: &str) {
+        self.abort_with(
+            cause_code::PROTOCOL_VIOLATION,
+            Bytes::copy_from_slice(what.as_bytes()),
+            what,
+        );
     }
 
     fn close_with(&mut self, ev: Event) {
@@ -1017,6 +1041,8 @@ impl Association {
         datagram: Bytes,
         mode: ChecksumMode,
     ) -> Result<(), Error> {
+        // Kept (a reference count, no copy) to answer a malformed INIT below.
+        let raw = datagram.clone();
         let (header, iter) = Packet::parse_lazy(datagram, mode)?;
         if header.dst_port != self.cfg.local_port || header.src_port != self.cfg.remote_port {
             return Err(Error::InvalidValue {
@@ -1024,8 +1050,15 @@ impl Association {
                 offset: 0,
             });
         }
-        // Parse every chunk first: a malformed packet is dropped as a whole.
-        let chunks: Vec<Chunk> = iter.collect::<Result<_, _>>()?;
+        // Parse every chunk first: a malformed packet is dropped as a whole (an INIT gets an
+        // ABORT too, see `answer_malformed_init`).
+        let chunks: Vec<Chunk> = match iter.collect::<Result<_, _>>() {
+            Ok(c) => c,
+            Err(e) => {
+                self.answer_malformed_init(header.verification_tag, &raw);
+                return Err(e);
+            }
+        };
         let vtag = header.verification_tag;
         let first = chunks.first().map(Chunk::chunk_type);
         // Verification tag rules (RFC 9260 §8.5, §8.5.1).
@@ -1086,6 +1119,8 @@ impl Association {
         self.stats.packets_received += 1;
         let mut got_data = false;
         let mut immediate = false;
+        // Unrecognized chunks to report: all of a packet's go into one ERROR chunk.
+        let mut unrecognized: Vec<ErrorCause> = Vec::new();
         for chunk in chunks {
             match chunk {
                 Chunk::Data(d) if !self.idata => {
@@ -1094,6 +1129,10 @@ impl Association {
                         State::Established | State::ShutdownPending | State::ShutdownSent
                     ) {
                         continue;
+                    }
+                    if d.payload.is_empty() {
+                        self.no_user_data(d.tsn);
+                        return Ok(());
                     }
                     got_data = true;
                     immediate |= d.immediate;
@@ -1105,6 +1144,10 @@ impl Association {
                         State::Established | State::ShutdownPending | State::ShutdownSent
                     ) {
                         continue;
+                    }
+                    if d.payload.is_empty() {
+                        self.no_user_data(d.tsn);
+                        return Ok(());
                     }
                     got_data = true;
                     immediate |= d.immediate;
@@ -1199,7 +1242,7 @@ impl Association {
                 | Chunk::Data(_)
                 | Chunk::ForwardTsn { .. } => {
                     // The wrong one of DATA / I-DATA for what was negotiated (RFC 8260 §2.2).
-                    self.abort("DATA / I-DATA mismatch with negotiation");
+                    self.protocol_violation("DATA / I-DATA mismatch with negotiation");
                     return Ok(());
                 }
                 Chunk::ReConfig { params } => self.on_reconfig(now, params),
@@ -1211,14 +1254,17 @@ impl Association {
                 } => match UnrecognizedAction::for_chunk_type(t) {
                     UnrecognizedAction::Stop => break,
                     UnrecognizedAction::StopAndReport => {
-                        self.report_unrecognized(t, flags, &value);
+                        self.collect_unrecognized(&mut unrecognized, t, flags, &value);
                         break;
                     }
                     UnrecognizedAction::Skip => {}
-                    UnrecognizedAction::SkipAndReport => self.report_unrecognized(t, flags, &value),
+                    UnrecognizedAction::SkipAndReport => {
+                        self.collect_unrecognized(&mut unrecognized, t, flags, &value)
+                    }
                 },
             }
         }
+        self.report_unrecognized(now, unrecognized);
         if got_data {
             self.packets_since_ack += 1;
             if immediate
@@ -1271,21 +1317,117 @@ impl Association {
         self.t1 = Some(now + self.rto);
     }
 
-    fn report_unrecognized(&mut self, t: u8, flags: u8, value: &Bytes) {
-        if self.peer.is_none() {
+    /// Adds an "Unrecognized Chunk Type" cause (RFC 9260 §3.3.10.6: the whole chunk, header
+    /// included) for a chunk whose type asks to be reported (upper bits 01 or 11, §3.2), as
+    /// long as the causes of this packet fit in half a packet. Later ones are not reported.
+    fn collect_unrecognized(&self, causes: &mut Vec<ErrorCause>, t: u8, flags: u8, value: &Bytes) {
+        let used: usize = causes.iter().map(|c| pad4(4 + c.info.len())).sum();
+        let this = pad4(4 + 4 + value.len());
+        if self.peer.is_none() || used + this > self.mtu() / 2 {
             return;
         }
+        let Ok(len) = u16::try_from(4 + value.len()) else {
+            return;
+        };
         let mut info = BytesMut::with_capacity(4 + value.len());
         info.put_u8(t);
         info.put_u8(flags);
-        info.put_u16((4 + value.len()) as u16);
+        info.put_u16(len);
         info.put_slice(value);
-        self.control.push_back(Chunk::Error {
-            causes: vec![ErrorCause {
-                code: cause_code::UNRECOGNIZED_CHUNK_TYPE,
-                info: info.freeze(),
-            }],
+        causes.push(ErrorCause {
+            code: cause_code::UNRECOGNIZED_CHUNK_TYPE,
+            info: info.freeze(),
         });
+    }
+
+    /// Sends the unrecognized-chunk causes of one packet in one ERROR chunk, at most one such
+    /// ERROR every [`ERROR_REPORT_INTERVAL`] (10 a second): a peer that fills packets with
+    /// unknown chunks gets a bounded answer, never one ERROR per chunk (RFC 9260 §12.4: no
+    /// more than one packet of control chunks in answer to one packet).
+    fn report_unrecognized(&mut self, now: Instant, causes: Vec<ErrorCause>) {
+        if causes.is_empty() {
+            return;
+        }
+        if self
+            .last_error_report
+            .is_some_and(|t| now.saturating_duration_since(t) < ERROR_REPORT_INTERVAL)
+        {
+            self.stats.errors_not_reported += 1;
+            return;
+        }
+        self.last_error_report = Some(now);
+        self.control.push_back(Chunk::Error { causes });
+    }
+
+    /// "No User Data" (RFC 9260 §6.2: a DATA chunk with Length 16 "SHOULD" be answered with
+    /// an ABORT carrying this cause; §3.3.10.9: the cause names the chunk's TSN). RFC 8260
+    /// §2.1 carries the rule over to I-DATA.
+    fn no_user_data(&mut self, tsn: u32) {
+        self.abort_with(
+            cause_code::NO_USER_DATA,
+            Bytes::copy_from_slice(&tsn.to_be_bytes()),
+            "peer sent DATA with no user data",
+        );
+    }
+
+    /// An INIT that fails to parse although its fixed fields are readable: a parameter runs
+    /// past the end of the chunk, a parameter has an impossible length, or a stream count is
+    /// 0. RFC 9260 §5.1: an endpoint that "decides not to establish the new association due
+    /// to missing mandatory parameters in the received INIT [...] invalid parameter values
+    /// [...] SHOULD respond with an ABORT chunk", with a cause, and with the Verification Tag
+    /// "set to the Initiate Tag value of the received INIT"; §3.3.2 says the same for OS or
+    /// MIS 0, and that the existing association (if any) MUST NOT change. The cause is
+    /// "Invalid Mandatory Parameter" (§3.3.10.7) for a zero stream count and "Protocol
+    /// Violation" (§3.3.10.13) naming the problem otherwise. An Initiate Tag of 0 is
+    /// silently discarded (§3.3.2), as are INITs in packets with a non-zero tag (§8.5.1).
+    fn answer_malformed_init(&mut self, packet_vtag: u32, raw: &Bytes) {
+        let Some(&[ty, flags, l0, l1]) = raw.get(COMMON_HEADER_LEN..COMMON_HEADER_LEN + 4) else {
+            return;
+        };
+        let len = usize::from(u16::from_be_bytes([l0, l1]));
+        if packet_vtag != 0 || ty != chunk_type::INIT || len < 20 {
+            return;
+        }
+        let Some(value) = raw.get(COMMON_HEADER_LEN + 4..COMMON_HEADER_LEN + len) else {
+            return; // the chunk itself overruns the packet: nothing to answer
+        };
+        let Some(&[t0, t1, t2, t3]) = value.get(..4) else {
+            return;
+        };
+        let initiate_tag = u32::from_be_bytes([t0, t1, t2, t3]);
+        if initiate_tag == 0 {
+            return;
+        }
+        let err = match Chunk::parse(
+            ty,
+            flags,
+            raw.slice(COMMON_HEADER_LEN + 4..COMMON_HEADER_LEN + len),
+            16,
+        ) {
+            Ok(_) => return, // the INIT is fine; something after it is not
+            Err(e) => e,
+        };
+        let streams_zero = matches!(value.get(8..12), Some(&[0, 0, _, _] | &[_, _, 0, 0]));
+        let cause = if streams_zero {
+            ErrorCause {
+                code: cause_code::INVALID_MANDATORY_PARAMETER,
+                info: Bytes::new(),
+            }
+        } else {
+            ErrorCause {
+                code: cause_code::PROTOCOL_VIOLATION,
+                info: Bytes::from(err.to_string()),
+            }
+        };
+        debug!(%err, "sctp: malformed INIT answered with ABORT");
+        self.send_single(
+            initiate_tag,
+            Chunk::Abort {
+                reflected_tag: false,
+                causes: vec![cause],
+            },
+            true,
+        );
     }
 
     /// INIT: answered statelessly with an INIT ACK and a cookie when there is no association;
@@ -1901,6 +2043,24 @@ impl Association {
 
     /// FORWARD-TSN (RFC 3758 §3.6) and I-FORWARD-TSN (RFC 8260 §2.3): entries are
     /// (stream, unordered, SSN or MID).
+    ///
+    /// A New Cumulative TSN equal to ours. RFC 3758 §3.6 says a FORWARD-TSN "behind or at"
+    /// the cumulative TSN point is out of date: the receiver "MUST NOT update its Cumulative
+    /// TSN" and SHOULD send a SACK. We read that sentence as being about the cumulative TSN
+    /// only. The same section says that "during processing of a FORWARD TSN, the receiver
+    /// MUST use the stream sequence information to examine all of the listed stream
+    /// reordering queues", and nothing exempts an out-of-date chunk from that. This matters
+    /// when the sender abandons a message after sending only some of its fragments: the
+    /// unsent fragments never get TSNs, so the sender's Advanced.Peer.Ack.Point (§3.5 C1)
+    /// stops at the last fragment it sent. That is the receiver's cumulative TSN. The
+    /// FORWARD-TSN then carries New Cumulative TSN == our cumulative TSN and the (stream, SSN)
+    /// of the abandoned message. Ignoring it would leave the partial message in reassembly
+    /// and every later message on the stream stuck behind its SSN for ever.
+    ///
+    /// So when the New Cumulative TSN equals ours, we keep the cumulative TSN, drop partial
+    /// messages of the listed streams whose sequence number is at or before the listed one,
+    /// skip the stream past it, and deliver what was waiting. A New Cumulative TSN strictly
+    /// behind ours is a reordered or duplicated older chunk: it only triggers a SACK.
     fn on_forward_tsn(&mut self, new_cum: u32, entries: &[(u16, bool, u32)]) {
         if !matches!(
             self.state,
@@ -1908,9 +2068,12 @@ impl Association {
         ) {
             return;
         }
-        if tsn_le(new_cum, self.peer_cum) {
+        if tsn_lt(new_cum, self.peer_cum) {
             self.ack_now = true;
             return;
+        }
+        if new_cum == self.peer_cum {
+            self.ack_now = true;
         }
         let distance = new_cum.wrapping_sub(self.peer_cum) as usize;
         if distance > (self.cfg.receive_buffer_size / 16).max(1024) * 4 {
@@ -1932,12 +2095,18 @@ impl Association {
             let cut = self.key_of(new_cum) + 1;
             let keep = self.reasm.split_off(&cut);
             let dropped: usize = self.reasm.values().map(|f| f.payload.len()).sum();
+            self.stats.partial_messages_skipped +=
+                self.reasm.values().filter(|f| f.flags & 2 != 0).count() as u64;
             self.rx_buffered = self.rx_buffered.saturating_sub(dropped);
             self.rx_partial = self.rx_partial.saturating_sub(dropped);
             self.reasm = keep;
         }
         // A chunk holds at most ~16k entries; one per stream is what a peer legitimately sends.
-        for &(stream, unordered, seq) in entries.iter().take(1024) {
+        let entries = entries.get(..entries.len().min(1024)).unwrap_or_default();
+        if !self.idata && !self.reasm.is_empty() {
+            self.drop_skipped_fragments(entries);
+        }
+        for &(stream, unordered, seq) in entries {
             if self.idata {
                 // Drop partial messages of this stream up to the skipped MID.
                 let victims: Vec<(u16, bool, u32)> = self
@@ -1961,6 +2130,7 @@ impl Association {
             if self.seq_diff(seq, next) < 0 {
                 continue;
             }
+
             // Deliver complete messages up to the skipped one in order, then move past it.
             let span = self.seq_diff(seq, next);
             let mut keys: Vec<(i64, u32)> = self
@@ -1996,6 +2166,38 @@ impl Association {
         }
     }
 
+    /// Drops the DATA fragments of ordered messages the sender abandoned (RFC 3758 §3.6):
+    /// on a listed stream, an SSN from the stream's next expected one up to the listed one,
+    /// wherever their TSN lies. One pass over the reassembly queue for all entries.
+    fn drop_skipped_fragments(&mut self, entries: &[(u16, bool, u32)]) {
+        let mut skipped: HashMap<u16, (u32, u32)> = HashMap::new();
+        for &(stream, unordered, seq) in entries {
+            if !unordered {
+                let next = self.streams_in.get(&stream).map_or(0, |s| s.next_ssn);
+                skipped.insert(stream, (next, seq));
+            }
+        }
+        let mut dropped = 0usize;
+        let mut messages = 0u64;
+        self.reasm.retain(|_, f| {
+            let Some(&(next, last)) = skipped.get(&f.stream_id) else {
+                return true;
+            };
+            let ssn = f.ssn;
+            let from_next = ssn.wrapping_sub(next as u16) as i16;
+            let to_last = ssn.wrapping_sub(last as u16) as i16;
+            let abandoned = f.flags & 4 == 0 && from_next >= 0 && to_last <= 0;
+            if abandoned {
+                dropped += f.payload.len();
+                messages += u64::from(f.flags & 2 != 0);
+            }
+            !abandoned
+        });
+        self.stats.partial_messages_skipped += messages;
+        self.rx_buffered = self.rx_buffered.saturating_sub(dropped);
+        self.rx_partial = self.rx_partial.saturating_sub(dropped);
+    }
+
     // ---- SACK receive
 
     fn on_sack(&mut self, now: Instant, s: SackChunk) {
@@ -2013,7 +2215,9 @@ impl Association {
             return; // stale, §6.2.1 D i
         }
         if tsn_lt(self.next_tsn.wrapping_sub(1), cum) {
-            self.abort("SACK acknowledges a TSN never sent");
+            // RFC 9260 §12.4: "An SCTP implementation MUST abort the association if it
+            // receives a SACK chunk acknowledging a TSN that has not been sent."
+            self.protocol_violation("SACK acknowledges a TSN never sent");
             return;
         }
         let flight_before = self.flight_size;

@@ -133,7 +133,8 @@ pub struct DataChunk {
     pub ending: bool,
     /// I bit (RFC 7053): ask the receiver to SACK immediately.
     pub immediate: bool,
-    /// User data of this fragment (non-empty on the wire).
+    /// User data of this fragment. Senders never leave it empty (RFC 9260 §6.2); an empty
+    /// one is parsed so the receiver can answer it with "No User Data".
     pub payload: Bytes,
 }
 
@@ -501,13 +502,9 @@ impl Chunk {
                 let stream_id = r.u16()?;
                 let ssn = r.u16()?;
                 let ppid = r.u32()?;
-                if r.remaining() == 0 {
-                    return Err(Error::InvalidLength {
-                        what: "DATA (no user data)",
-                        offset: base,
-                        length: 16,
-                    });
-                }
+                // A DATA chunk with no user data (Length 16) is well formed; what to do with
+                // it is the association's business: RFC 9260 §6.2 answers it with an ABORT
+                // carrying "No User Data" (§3.3.10.9), which needs the TSN parsed here.
                 Chunk::Data(DataChunk {
                     tsn,
                     stream_id,
@@ -527,13 +524,8 @@ impl Chunk {
                 let _reserved = r.u16()?;
                 let mid = r.u32()?;
                 let ppid_or_fsn = r.u32()?;
-                if r.remaining() == 0 {
-                    return Err(Error::InvalidLength {
-                        what: "I-DATA (no user data)",
-                        offset: base,
-                        length: 20,
-                    });
-                }
+                // No user data: parsed, and aborted by the association (RFC 8260 §2.1 keeps
+                // the DATA rules, RFC 9260 §6.2).
                 Chunk::IData(IDataChunk {
                     tsn,
                     stream_id,

@@ -184,10 +184,21 @@ fn missing_final_padding_is_accepted() {
 
 #[test]
 fn invalid_values_rejected() {
-    // DATA without user data.
+    // DATA without user data (Length 16) is well formed: the codec returns it with its TSN
+    // so the association can answer "No User Data" (RFC 9260 §6.2, §3.3.10.9).
     let mut v = vec![0u8; 12];
     v.extend_from_slice(&[0, 3, 0, 16]);
-    v.extend_from_slice(&[0; 12]);
+    v.extend_from_slice(&[0, 0, 0, 42]);
+    v.extend_from_slice(&[0; 8]);
+    finish_checksum(&mut v, false);
+    let p = Packet::parse(Bytes::from(v), ChecksumMode::Crc32c).unwrap();
+    assert!(
+        matches!(&p.chunks[..], [ferrtc_sctp::Chunk::Data(d)] if d.tsn == 42 && d.payload.is_empty() && d.beginning && d.ending)
+    );
+    // Shorter than a DATA header: rejected.
+    let mut v = vec![0u8; 12];
+    v.extend_from_slice(&[0, 3, 0, 12]);
+    v.extend_from_slice(&[0; 8]);
     finish_checksum(&mut v, false);
     assert!(Packet::parse(Bytes::from(v), ChecksumMode::Crc32c).is_err());
     // INIT with initiate tag 0.
