@@ -11,6 +11,7 @@ mod error;
 pub mod payload;
 
 
+pub mod h264;
 pub mod vp8;
 
 pub use error::Error;

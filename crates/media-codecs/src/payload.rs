@@ -127,6 +127,8 @@ pub enum CodecInfo {
     None,
     /// VP8 payload descriptor facts.
     Vp8(crate::vp8::Vp8Info),
+    /// H.264 NAL unit facts.
+    H264(crate::h264::H264Info),
 }
 
 /// Turns RTP payloads back into a frame, appending to the caller's buffer (no allocation per

@@ -1,0 +1,967 @@
+//! H.264 RTP payload format, RFC 6184: single NAL unit, STAP-A and FU-A packets,
+//! packetization-mode 0 and 1 (non-interleaved).
+//!
+//! - Frames in and out are Annex B byte streams (start codes). The depacketizer writes a 4-byte
+//!   start code (`00 00 00 01`) before every NAL unit.
+//! - [`H264Packetizer`] remembers the last SPS and PPS it saw and sends them (aggregated in a
+//!   STAP-A when they fit) before an IDR picture the encoder did not precede with them.
+//! - [`ProfileLevelId`], [`H264Fmtp`] and [`negotiate`]: profile-level-id parsing and the
+//!   offer/answer rules of RFC 6184 §8.2.2, for the peer connection.
+//! - [`parse_sps`]: profile, level and resolution (with cropping) from a sequence parameter set.
+
+use bytes::Bytes;
+use memchr::memmem;
+
+use crate::payload::wire::BitReader;
+use crate::{Codec, CodecInfo, Depacketizer, Error, PacketInfo, Packetizer, PayloadMeta};
+
+/// NAL unit types of H.264 Table 7-1 and RFC 6184 Table 1 that this module acts on.
+pub mod nal {
+    /// Coded slice of a non-IDR picture.
+    pub const SLICE: u8 = 1;
+    /// Coded slice of an IDR picture.
+    pub const IDR: u8 = 5;
+    /// Supplemental enhancement information.
+    pub const SEI: u8 = 6;
+    /// Sequence parameter set.
+    pub const SPS: u8 = 7;
+    /// Picture parameter set.
+    pub const PPS: u8 = 8;
+    /// Access unit delimiter.
+    pub const AUD: u8 = 9;
+    /// Single-time aggregation packet A (RFC 6184 §5.7.1).
+    pub const STAP_A: u8 = 24;
+    /// Single-time aggregation packet B (interleaved mode only).
+    pub const STAP_B: u8 = 25;
+    /// Multi-time aggregation packet, 16-bit offset (interleaved mode only).
+    pub const MTAP16: u8 = 26;
+    /// Multi-time aggregation packet, 24-bit offset (interleaved mode only).
+    pub const MTAP24: u8 = 27;
+    /// Fragmentation unit A (RFC 6184 §5.8).
+    pub const FU_A: u8 = 28;
+    /// Fragmentation unit B (interleaved mode only).
+    pub const FU_B: u8 = 29;
+}
+
+const START_CODE: [u8; 4] = [0, 0, 0, 1];
+
+/// Iterator over the NAL units of an Annex B byte stream (H.264 / H.265 Annex B): the bytes
+/// between start codes, without the start codes and without trailing zero bytes. Bytes before
+/// the first start code are skipped.
+#[derive(Debug, Clone)]
+pub struct AnnexBNals<'a> {
+    data: &'a [u8],
+    /// Position just after the current start code, or `None` when done.
+    pos: Option<usize>,
+    finder: memmem::Finder<'static>,
+}
+
+impl<'a> AnnexBNals<'a> {
+    /// Iterates over `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        let finder = memmem::Finder::new(&[0u8, 0, 1]).into_owned();
+        let pos = finder.find(data).map(|p| p + 3);
+        Self { data, pos, finder }
+    }
+
+    /// Next NAL unit as a range of the input.
+    pub fn next_range(&mut self) -> Option<std::ops::Range<usize>> {
+        loop {
+            let start = self.pos?;
+            let rest = self.data.get(start..)?;
+            let (mut end, next) = match self.finder.find(rest) {
+                Some(p) => (start + p, Some(start + p + 3)),
+                None => (self.data.len(), None),
+            };
+            self.pos = next;
+            // Trailing zeros belong to the next start code (zero_byte) or are trailing_zero_8bits.
+            while end > start && self.data.get(end - 1) == Some(&0) {
+                end -= 1;
+            }
+            if end > start {
+                return Some(start..end);
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for AnnexBNals<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let r = self.next_range()?;
+        self.data.get(r)
+    }
+}
+
+/// H.264 facts of a payload (in [`CodecInfo::H264`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct H264Info {
+    /// NAL unit type of the payload (24 STAP-A, 28 FU-A, or the single NAL's type).
+    pub packet_type: u8,
+    /// Type of the (first) NAL unit carried: the aggregated units' first, the fragmented unit's.
+    pub nal_type: u8,
+    /// An SPS is in this payload.
+    pub has_sps: bool,
+    /// A PPS is in this payload.
+    pub has_pps: bool,
+    /// An IDR slice (or its fragment) is in this payload.
+    pub has_idr: bool,
+    /// FU-A: start fragment.
+    pub fu_start: bool,
+    /// FU-A: end fragment.
+    pub fu_end: bool,
+    /// Largest nal_ref_idc in the payload (0: not used for reference).
+    pub nal_ref_idc: u8,
+}
+
+impl H264Info {
+    fn add_nal(&mut self, nal: &[u8], resolution: &mut Option<(u16, u16)>) {
+        let Some(&h) = nal.first() else { return };
+        let t = h & 0x1f;
+        if self.nal_type == 0 {
+            self.nal_type = t;
+        }
+        self.nal_ref_idc = self.nal_ref_idc.max((h >> 5) & 3);
+        match t {
+            nal::SPS => {
+                self.has_sps = true;
+                if resolution.is_none() {
+                    *resolution = parse_sps(nal).map(|s| (s.width, s.height));
+                }
+            }
+            nal::PPS => self.has_pps = true,
+            nal::IDR => self.has_idr = true,
+            _ => {}
+        }
+    }
+}
+
+/// Packetization mode (RFC 6184 §6.2, §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PacketizationMode {
+    /// Mode 0: single NAL unit packets only; a NAL unit that does not fit is an error.
+    SingleNal,
+    /// Mode 1: single NAL, STAP-A and FU-A (what browsers use).
+    #[default]
+    NonInterleaved,
+}
+
+/// H.264 packetizer.
+#[derive(Debug, Default)]
+pub struct H264Packetizer {
+    mode: PacketizationMode,
+    sps: Option<Bytes>,
+    pps: Option<Bytes>,
+    units: Vec<Bytes>,
+    max_payload: usize,
+    /// Next unit to send.
+    idx: usize,
+    /// Offset inside unit `idx` while fragmenting (0: not fragmenting).
+    frag_off: usize,
+    frag_left: usize,
+}
+
+impl H264Packetizer {
+    /// A packetizer in the given mode.
+    pub fn new(mode: PacketizationMode) -> Self {
+        Self {
+            mode,
+            ..Self::default()
+        }
+    }
+
+    /// Gives parameter sets out of band (e.g. from `sprop-parameter-sets`), used until the
+    /// encoder sends its own.
+    pub fn set_parameter_sets(&mut self, sps: Bytes, pps: Bytes) {
+        self.sps = Some(sps);
+        self.pps = Some(pps);
+    }
+
+    fn stap_count(&self) -> usize {
+        // How many units from idx fit in one STAP-A (RFC 6184 §5.7.1): 1 + sum(2 + len).
+        let mut size = 1usize;
+        let mut n = 0;
+        for u in self.units.iter().skip(self.idx) {
+            let add = 2 + u.len();
+            if size + add > self.max_payload || u.len() > usize::from(u16::MAX) {
+                break;
+            }
+            size += add;
+            n += 1;
+        }
+        n
+    }
+}
+
+impl Packetizer for H264Packetizer {
+    fn begin(&mut self, frame: Bytes, max_payload: usize) -> Result<(), Error> {
+        self.units.clear();
+        self.idx = 0;
+        self.frag_off = 0;
+        if max_payload < 3 {
+            return Err(Error::MtuTooSmall {
+                codec: "H.264",
+                max_payload,
+                needed: 3,
+            });
+        }
+        self.max_payload = max_payload;
+        let mut it = AnnexBNals::new(&frame);
+        let (mut sps_seen, mut pps_seen) = (false, false);
+        while let Some(r) = it.next_range() {
+            let unit = frame.slice(r);
+            let t = unit.first().map_or(0, |h| h & 0x1f);
+            match t {
+                nal::SPS => {
+                    sps_seen = true;
+                    self.sps = Some(unit.clone());
+                }
+                nal::PPS => {
+                    pps_seen = true;
+                    self.pps = Some(unit.clone());
+                }
+                nal::IDR if !(sps_seen && pps_seen) => {
+                    // The encoder did not repeat its parameter sets: send the remembered ones.
+                    if let (Some(s), Some(p)) = (&self.sps, &self.pps) {
+                        if !sps_seen {
+                            self.units.push(s.clone());
+                        }
+                        if !pps_seen {
+                            self.units.push(p.clone());
+                        }
+                    }
+                    sps_seen = true;
+                    pps_seen = true;
+                }
+                _ => {}
+            }
+            self.units.push(unit);
+        }
+        if self.units.is_empty() {
+            return Err(Error::BadFrame {
+                codec: "H.264",
+                reason: "no NAL unit after an Annex B start code",
+            });
+        }
+        if self.mode == PacketizationMode::SingleNal {
+            if let Some(big) = self.units.iter().find(|u| u.len() > max_payload) {
+                let needed = big.len();
+                self.units.clear();
+                return Err(Error::MtuTooSmall {
+                    codec: "H.264 packetization-mode 0",
+                    max_payload,
+                    needed,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn next_payload(&mut self, out: &mut Vec<u8>) -> Option<PayloadMeta> {
+        let unit = self.units.get(self.idx)?.clone();
+        let start = out.len();
+        let &hdr = unit.first()?;
+        let fits = unit.len() <= self.max_payload;
+        if self.frag_off == 0 && fits {
+            let n = if self.mode == PacketizationMode::NonInterleaved {
+                self.stap_count()
+            } else {
+                1
+            };
+            if n >= 2 {
+                // STAP-A: F is the OR, NRI the maximum of the aggregated units (RFC 6184 §5.7).
+                let units = self.units.get(self.idx..self.idx + n)?;
+                let f = units
+                    .iter()
+                    .fold(0u8, |a, u| a | u.first().map_or(0, |b| b & 0x80));
+                let nri = units
+                    .iter()
+                    .map(|u| u.first().map_or(0, |b| b & 0x60))
+                    .max()
+                    .unwrap_or(0);
+                out.push(f | nri | nal::STAP_A);
+                for u in units {
+                    out.extend_from_slice(&(u.len() as u16).to_be_bytes());
+                    out.extend_from_slice(u);
+                }
+                self.idx += n;
+            } else {
+                out.extend_from_slice(&unit);
+                self.idx += 1;
+            }
+        } else {
+            // FU-A (RFC 6184 §5.8): indicator F|NRI|28, header S|E|R|type, then a fragment of the
+            // NAL unit payload (its header byte is carried in the two bytes above).
+            let body = unit.get(1..)?;
+            let room = self.max_payload - 2;
+            if self.frag_off == 0 {
+                self.frag_off = 1;
+                self.frag_left = body.len().div_ceil(room);
+            }
+            let done = self.frag_off - 1;
+            let remaining = body.len() - done;
+            let take = remaining.div_ceil(self.frag_left.max(1));
+            let s = done == 0;
+            let e = take == remaining;
+            out.push((hdr & 0xe0) | nal::FU_A);
+            out.push((u8::from(s) << 7) | (u8::from(e) << 6) | (hdr & 0x1f));
+            out.extend_from_slice(body.get(done..done + take)?);
+            self.frag_left = self.frag_left.saturating_sub(1);
+            if e {
+                self.frag_off = 0;
+                self.idx += 1;
+            } else {
+                self.frag_off += take;
+            }
+        }
+        Some(PayloadMeta {
+            len: out.len() - start,
+            marker: self.idx >= self.units.len(),
+        })
+    }
+}
+
+/// H.264 depacketizer (packetization-mode 0 and 1) writing Annex B.
+#[derive(Debug, Default)]
+pub struct H264Depacketizer {
+    /// A FU-A is being reassembled.
+    in_fu: bool,
+    /// Type of the fragmented unit.
+    fu_type: u8,
+    seen_keyframe: bool,
+    chain: bool,
+}
+
+impl H264Depacketizer {
+    /// A new depacketizer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn info(payload: &[u8]) -> Result<PacketInfo, Error> {
+        let &h = payload.first().ok_or(Error::Truncated {
+            what: "H.264 NAL unit header",
+            offset: 0,
+            needed: 1,
+            available: 0,
+        })?;
+        if h & 0x80 != 0 {
+            return Err(Error::Invalid {
+                what: "H.264 NAL unit header",
+                offset: 0,
+                reason: "forbidden_zero_bit set",
+            });
+        }
+        let t = h & 0x1f;
+        let mut info = H264Info {
+            packet_type: t,
+            ..H264Info::default()
+        };
+        let mut resolution = None;
+        match t {
+            1..=23 => info.add_nal(payload, &mut resolution),
+            nal::STAP_A => {
+                let mut it = StapUnits::new(payload, 1);
+                while let Some(u) = it.next() {
+                    info.add_nal(u?, &mut resolution);
+                }
+                if info.nal_type == 0 {
+                    return Err(Error::Invalid {
+                        what: "H.264 STAP-A",
+                        offset: 1,
+                        reason: "no aggregation unit, RFC 6184 §5.7.1",
+                    });
+                }
+            }
+            nal::FU_A => {
+                let &fh = payload.get(1).ok_or(Error::Truncated {
+                    what: "H.264 FU header",
+                    offset: 1,
+                    needed: 1,
+                    available: 0,
+                })?;
+                let (s, e) = (fh & 0x80 != 0, fh & 0x40 != 0);
+                if s && e {
+                    return Err(Error::Invalid {
+                        what: "H.264 FU header",
+                        offset: 1,
+                        reason: "FU-A with both S and E set, RFC 6184 §5.8",
+                    });
+                }
+                if payload.len() < 3 {
+                    return Err(Error::Truncated {
+                        what: "H.264 FU-A payload",
+                        offset: 2,
+                        needed: 1,
+                        available: 0,
+                    });
+                }
+                let ft = fh & 0x1f;
+                if ft == 0 || ft >= 24 {
+                    return Err(Error::Invalid {
+                        what: "H.264 FU header",
+                        offset: 1,
+                        reason: "fragmented NAL unit type must be 1..=23",
+                    });
+                }
+                info.fu_start = s;
+                info.fu_end = e;
+                info.nal_type = ft;
+                info.nal_ref_idc = (h >> 5) & 3;
+                info.has_idr = ft == nal::IDR;
+                info.has_sps = ft == nal::SPS;
+                info.has_pps = ft == nal::PPS;
+            }
+            nal::STAP_B | nal::MTAP16 | nal::MTAP24 | nal::FU_B => {
+                return Err(Error::Invalid {
+                    what: "H.264 NAL unit header",
+                    offset: 0,
+                    reason: "interleaved-mode packet type (packetization-mode 2 is not supported)",
+                });
+            }
+            _ => {
+                return Err(Error::Invalid {
+                    what: "H.264 NAL unit header",
+                    offset: 0,
+                    reason: "reserved NAL unit type 0/30/31",
+                });
+            }
+        }
+        Ok(PacketInfo {
+            frame_start: None,
+            frame_end: None,
+            keyframe: info.has_idr || info.has_sps,
+            resolution,
+            codec: CodecInfo::H264(info),
+            ..PacketInfo::default()
+        })
+    }
+}
+
+/// Aggregation units of a STAP-A (RFC 6184 §5.7.1): 16-bit size then the NAL unit.
+struct StapUnits<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> StapUnits<'a> {
+    fn new(data: &'a [u8], pos: usize) -> Self {
+        Self { data, pos }
+    }
+
+    fn next(&mut self) -> Option<Result<&'a [u8], Error>> {
+        let rest = self.data.get(self.pos..)?;
+        if rest.is_empty() {
+            return None;
+        }
+        let (size, body) = match aggregation_unit(rest) {
+            Ok((_, (size, body))) => (size, body),
+            Err(_) => {
+                self.pos = self.data.len();
+                return Some(Err(Error::Truncated {
+                    what: "aggregation unit",
+                    offset: self.pos.min(self.data.len()),
+                    needed: 2,
+                    available: rest.len(),
+                }));
+            }
+        };
+        let at = self.pos;
+        if size == 0 {
+            self.pos = self.data.len();
+            return Some(Err(Error::Invalid {
+                what: "aggregation unit",
+                offset: at,
+                reason: "zero NAL unit size",
+            }));
+        }
+        self.pos = at + 2 + usize::from(size);
+        Some(Ok(body))
+    }
+}
+
+/// `NALU size (16) | NALU` (RFC 6184 Figure 7, RFC 7798 Figure 8 without DONL).
+fn aggregation_unit(input: &[u8]) -> crate::payload::wire::NomResult<'_, (u16, &[u8])> {
+    use nom::Parser;
+    nom::number::complete::be_u16
+        .flat_map(|n| nom::combinator::map(nom::bytes::complete::take(n), move |b| (n, b)))
+        .parse(input)
+}
+
+impl Depacketizer for H264Depacketizer {
+    fn codec(&self) -> Codec {
+        Codec::H264
+    }
+
+    fn packet_info(&self, payload: &[u8]) -> Result<PacketInfo, Error> {
+        Self::info(payload)
+    }
+
+    fn push(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<PacketInfo, Error> {
+        let info = Self::info(payload)?;
+        let CodecInfo::H264(h) = info.codec else {
+            return Ok(info);
+        };
+        if h.packet_type != nal::FU_A && self.in_fu {
+            self.in_fu = false;
+            return Err(Error::Discontinuity {
+                codec: "H.264",
+                reason: "FU-A ended without its E fragment",
+            });
+        }
+        match h.packet_type {
+            nal::STAP_A => {
+                let mut it = StapUnits::new(payload, 1);
+                while let Some(u) = it.next() {
+                    out.extend_from_slice(&START_CODE);
+                    out.extend_from_slice(u?);
+                }
+            }
+            nal::FU_A => {
+                let data = payload.get(2..).unwrap_or_default();
+                if h.fu_start {
+                    if self.in_fu {
+                        self.in_fu = false;
+                        return Err(Error::Discontinuity {
+                            codec: "H.264",
+                            reason: "FU-A start inside another FU-A",
+                        });
+                    }
+                    let hdr = (payload.first().copied().unwrap_or(0) & 0xe0) | h.nal_type;
+                    out.extend_from_slice(&START_CODE);
+                    out.push(hdr);
+                    self.in_fu = true;
+                    self.fu_type = h.nal_type;
+                } else if !self.in_fu || self.fu_type != h.nal_type {
+                    self.in_fu = false;
+                    return Err(Error::Discontinuity {
+                        codec: "H.264",
+                        reason: "FU-A fragment without its start",
+                    });
+                }
+                out.extend_from_slice(data);
+                if h.fu_end {
+                    self.in_fu = false;
+                }
+            }
+            _ => {
+                out.extend_from_slice(&START_CODE);
+                out.extend_from_slice(payload);
+            }
+        }
+        Ok(info)
+    }
+
+    fn finish(&mut self, _out: &mut Vec<u8>) -> Result<(), Error> {
+        if std::mem::take(&mut self.in_fu) {
+            return Err(Error::Discontinuity {
+                codec: "H.264",
+                reason: "frame ended inside a FU-A",
+            });
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.in_fu = false;
+    }
+
+    /// An IDR picture is decodable; other pictures are when contiguous with a decodable chain
+    /// since the last IDR (a lost frame breaks the chain until the next IDR).
+    fn decodable(&mut self, frame: &PacketInfo, contiguous: bool) -> bool {
+        let idr = match frame.codec {
+            CodecInfo::H264(h) => h.has_idr,
+            _ => frame.keyframe,
+        };
+        if idr {
+            self.seen_keyframe = true;
+            self.chain = true;
+            return true;
+        }
+        let ok = self.seen_keyframe && self.chain && contiguous;
+        if !ok {
+            self.chain = false;
+        }
+        ok
+    }
+}
+
+/// What [`parse_sps`] reads from a sequence parameter set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpsInfo {
+    /// profile_idc.
+    pub profile_idc: u8,
+    /// constraint_set0..5 flags and reserved bits (the profile-iop octet).
+    pub constraint_flags: u8,
+    /// level_idc.
+    pub level_idc: u8,
+    /// seq_parameter_set_id.
+    pub sps_id: u32,
+    /// Width in luma samples after cropping.
+    pub width: u16,
+    /// Height in luma samples after cropping.
+    pub height: u16,
+}
+
+/// Removes emulation prevention bytes (`00 00 03`, H.264 §7.4.1) from at most `buf.len()` bytes
+/// of `nal` into `buf`; returns the length written.
+pub(crate) fn unescape_rbsp(nal: &[u8], buf: &mut [u8]) -> usize {
+    let mut zeros = 0;
+    let mut n = 0;
+    for &b in nal {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        let Some(slot) = buf.get_mut(n) else { break };
+        *slot = b;
+        n += 1;
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+    }
+    n
+}
+
+/// Parses an SPS NAL unit (with its one-byte header), H.264 §7.3.2.1.1; `None` if malformed.
+/// Reads the first 512 bytes at most, without allocating.
+pub fn parse_sps(nal: &[u8]) -> Option<SpsInfo> {
+    if nal.first()? & 0x1f != nal::SPS {
+        return None;
+    }
+    let mut buf = [0u8; 512];
+    let n = unescape_rbsp(nal.get(1..)?, &mut buf);
+    let mut r = BitReader::new(buf.get(..n)?);
+    let profile_idc = r.bits(8)? as u8;
+    let constraint_flags = r.bits(8)? as u8;
+    let level_idc = r.bits(8)? as u8;
+    let sps_id = r.ue()?;
+    let mut chroma_format_idc = 1;
+    let mut separate_colour_plane = false;
+    if matches!(
+        profile_idc,
+        100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135
+    ) {
+        chroma_format_idc = r.ue()?;
+        if chroma_format_idc == 3 {
+            separate_colour_plane = r.bit()?;
+        }
+        r.ue()?; // bit_depth_luma_minus8
+        r.ue()?; // bit_depth_chroma_minus8
+        r.bit()?; // qpprime_y_zero_transform_bypass_flag
+        if r.bit()? {
+            // seq_scaling_matrix_present_flag: skip the scaling lists (§7.3.2.1.1.1).
+            let lists = if chroma_format_idc != 3 { 8 } else { 12 };
+            for i in 0..lists {
+                if r.bit()? {
+                    let size = if i < 6 { 16 } else { 64 };
+                    let (mut last, mut next) = (8i32, 8i32);
+                    for _ in 0..size {
+                        if next != 0 {
+                            let delta = r.se()?;
+                            next = (last + delta + 256).rem_euclid(256);
+                        }
+                        last = if next == 0 { last } else { next };
+                    }
+                }
+            }
+        }
+    }
+    r.ue()?; // log2_max_frame_num_minus4
+    match r.ue()? {
+        0 => {
+            r.ue()?; // log2_max_pic_order_cnt_lsb_minus4
+        }
+        1 => {
+            r.bit()?;
+            r.se()?;
+            r.se()?;
+            let cycle = r.ue()?;
+            if cycle > 255 {
+                return None;
+            }
+            for _ in 0..cycle {
+                r.se()?;
+            }
+        }
+        _ => {}
+    }
+    r.ue()?; // max_num_ref_frames
+    r.bit()?; // gaps_in_frame_num_value_allowed_flag
+    let w_mbs = u64::from(r.ue()?) + 1;
+    let h_map = u64::from(r.ue()?) + 1;
+    let frame_mbs_only = r.bit()?;
+    if !frame_mbs_only {
+        r.bit()?; // mb_adaptive_frame_field_flag
+    }
+    r.bit()?; // direct_8x8_inference_flag
+    let (mut cl, mut cr, mut ct, mut cb) = (0u64, 0u64, 0u64, 0u64);
+    if r.bit()? {
+        cl = u64::from(r.ue()?);
+        cr = u64::from(r.ue()?);
+        ct = u64::from(r.ue()?);
+        cb = u64::from(r.ue()?);
+    }
+    // §7.4.2.1.1: CropUnitX/Y from ChromaArrayType and frame_mbs_only_flag.
+    let chroma_array_type = if separate_colour_plane {
+        0
+    } else {
+        chroma_format_idc
+    };
+    let (sub_w, sub_h) = match chroma_array_type {
+        1 => (2, 2),
+        2 => (2, 1),
+        _ => (1, 1),
+    };
+    let field = if frame_mbs_only { 1 } else { 2 };
+    let (crop_x, crop_y) = if chroma_array_type == 0 {
+        (1, field)
+    } else {
+        (sub_w, sub_h * field)
+    };
+    let width = (w_mbs * 16).checked_sub(crop_x * (cl + cr))?;
+    let height = (h_map * 16 * field).checked_sub(crop_y * (ct + cb))?;
+    Some(SpsInfo {
+        profile_idc,
+        constraint_flags,
+        level_idc,
+        sps_id,
+        width: u16::try_from(width).ok()?,
+        height: u16::try_from(height).ok()?,
+    })
+}
+
+/// H.264 profiles as the offer/answer matching sees them (profile_idc plus the constraint
+/// flags of profile-iop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum H264Profile {
+    /// Constrained Baseline (42 with constraint_set1, 4D with set0, 58 with set0+set1).
+    ConstrainedBaseline,
+    /// Baseline.
+    Baseline,
+    /// Main.
+    Main,
+    /// Extended.
+    Extended,
+    /// High.
+    High,
+    /// Constrained High (64 with constraint_set4 and set5).
+    ConstrainedHigh,
+    /// High 10.
+    High10,
+    /// High 4:2:2.
+    High422,
+    /// High 4:4:4 Predictive.
+    High444,
+}
+
+/// The `profile-level-id` parameter (RFC 6184 §8.1): profile_idc, profile-iop, level_idc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProfileLevelId {
+    /// profile_idc.
+    pub profile_idc: u8,
+    /// profile-iop: constraint_set0..5 flags and two reserved zero bits.
+    pub profile_iop: u8,
+    /// level_idc.
+    pub level_idc: u8,
+}
+
+impl Default for ProfileLevelId {
+    /// RFC 6184 §8.1: without profile-level-id, Baseline at level 1 (`42000a`).
+    fn default() -> Self {
+        Self {
+            profile_idc: 0x42,
+            profile_iop: 0,
+            level_idc: 10,
+        }
+    }
+}
+
+impl std::str::FromStr for ProfileLevelId {
+    type Err = Error;
+
+    /// Six hex digits.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = Error::Invalid {
+            what: "profile-level-id",
+            offset: 0,
+            reason: "must be six hex digits",
+        };
+        if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad);
+        }
+        let v = u32::from_str_radix(s, 16).map_err(|_| bad)?;
+        let [_, p, i, l] = v.to_be_bytes();
+        Ok(Self {
+            profile_idc: p,
+            profile_iop: i,
+            level_idc: l,
+        })
+    }
+}
+
+impl std::fmt::Display for ProfileLevelId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:02x}{:02x}{:02x}",
+            self.profile_idc, self.profile_iop, self.level_idc
+        )
+    }
+}
+
+impl ProfileLevelId {
+    /// The profile, from profile_idc and the constraint flags (H.264 Annex A); `None` for
+    /// combinations no WebRTC profile uses.
+    pub fn profile(&self) -> Option<H264Profile> {
+        // (profile_idc, mask, value): the flags under `mask` must equal `value`; reserved bits
+        // (the low two) must be zero. The order matters: constrained forms first.
+        const TABLE: [(u8, u8, u8, H264Profile); 11] = [
+            (0x42, 0x4f, 0x40, H264Profile::ConstrainedBaseline),
+            (0x4d, 0x8f, 0x80, H264Profile::ConstrainedBaseline),
+            (0x58, 0xcf, 0xc0, H264Profile::ConstrainedBaseline),
+            (0x42, 0x4f, 0x00, H264Profile::Baseline),
+            (0x58, 0xcf, 0x80, H264Profile::Baseline),
+            (0x58, 0xcf, 0x00, H264Profile::Extended),
+            (0x4d, 0xaf, 0x00, H264Profile::Main),
+            (0x64, 0xff, 0x00, H264Profile::High),
+            (0x64, 0xff, 0x0c, H264Profile::ConstrainedHigh),
+            (0x6e, 0xff, 0x00, H264Profile::High10),
+            (0xf4, 0xff, 0x00, H264Profile::High444),
+        ];
+        if self.profile_idc == 0x7a && self.profile_iop == 0 {
+            return Some(H264Profile::High422);
+        }
+        TABLE
+            .iter()
+            .find(|(p, mask, value, _)| *p == self.profile_idc && self.profile_iop & mask == *value)
+            .map(|t| t.3)
+    }
+
+    /// The level as an ordinal where level 1b sits between 1.0 and 1.1 (RFC 6184 §8.2.2:
+    /// level_idc 11 with constraint_set3 for profiles 66/77/88, or level_idc 9).
+    pub fn level_ordinal(&self) -> u16 {
+        let is_1b = self.level_idc == 9
+            || (self.level_idc == 11
+                && matches!(self.profile_idc, 66 | 77 | 88)
+                && self.profile_iop & 0x10 != 0);
+        if is_1b {
+            21
+        } else {
+            u16::from(self.level_idc) * 2
+        }
+    }
+
+    /// The same profile with the level of `other` (level 1b carried over correctly).
+    pub fn with_level_of(mut self, other: &ProfileLevelId) -> Self {
+        let other_1b = other.level_ordinal() == 21;
+        let baseline_family = matches!(self.profile_idc, 66 | 77 | 88);
+        if baseline_family {
+            self.profile_iop &= !0x10;
+        }
+        if other_1b {
+            if baseline_family {
+                self.level_idc = 11;
+                self.profile_iop |= 0x10;
+            } else {
+                self.level_idc = 9;
+            }
+        } else {
+            self.level_idc = other.level_idc;
+        }
+        self
+    }
+}
+
+/// The H.264 format parameters that matter for matching (RFC 6184 §8.1, §8.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct H264Fmtp {
+    /// profile-level-id (default `42000a`).
+    pub profile_level_id: ProfileLevelId,
+    /// packetization-mode (default 0).
+    pub packetization_mode: u8,
+    /// level-asymmetry-allowed (default false).
+    pub level_asymmetry_allowed: bool,
+}
+
+impl H264Fmtp {
+    /// Reads an `a=fmtp` parameter string (`key=value;key=value`); unknown keys are ignored,
+    /// a malformed profile-level-id or packetization-mode is an error.
+    pub fn parse(params: &str) -> Result<Self, Error> {
+        let mut f = Self::default();
+        for kv in params.split(';') {
+            let Some((k, v)) = kv.split_once('=') else {
+                continue;
+            };
+            let (k, v) = (k.trim(), v.trim());
+            if k.eq_ignore_ascii_case("profile-level-id") {
+                f.profile_level_id = v.parse()?;
+            } else if k.eq_ignore_ascii_case("packetization-mode") {
+                f.packetization_mode = v.parse().map_err(|_| Error::Invalid {
+                    what: "packetization-mode",
+                    offset: 0,
+                    reason: "must be 0, 1 or 2",
+                })?;
+            } else if k.eq_ignore_ascii_case("level-asymmetry-allowed") {
+                f.level_asymmetry_allowed = v == "1";
+            }
+        }
+        Ok(f)
+    }
+
+    /// RFC 6184 §8.2.2: same media format configuration (profile and packetization-mode; the
+    /// level part may differ).
+    pub fn same_configuration(&self, other: &H264Fmtp) -> bool {
+        match (
+            self.profile_level_id.profile(),
+            other.profile_level_id.profile(),
+        ) {
+            (Some(a), Some(b)) => a == b && self.packetization_mode == other.packetization_mode,
+            _ => false,
+        }
+    }
+}
+
+/// Result of [`negotiate`]: the profile-level-id to put in the answer and the levels of each
+/// direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct H264Negotiated {
+    /// profile-level-id for the answer's fmtp line.
+    pub answer_profile_level_id: ProfileLevelId,
+    /// Level (as [`ProfileLevelId::level_ordinal`]) the offerer sends with.
+    pub offerer_to_answerer_level: u16,
+    /// Level the answerer sends with.
+    pub answerer_to_offerer_level: u16,
+}
+
+/// RFC 6184 §8.2.2 for an answerer: `offer` is the remote format, `local` what this side
+/// supports (its level = the highest it receives). `None` when the configurations differ
+/// (profile or packetization-mode), i.e. the answer must drop the payload type.
+///
+/// Without level asymmetry (either side lacks level-asymmetry-allowed=1), both directions use
+/// the lower of the two levels and the answer carries it; with it, each side sends at the
+/// level the other receives and the answer carries the local level.
+pub fn negotiate(offer: &H264Fmtp, local: &H264Fmtp) -> Option<H264Negotiated> {
+    if !offer.same_configuration(local) {
+        return None;
+    }
+    let (o, l) = (offer.profile_level_id, local.profile_level_id);
+    if offer.level_asymmetry_allowed && local.level_asymmetry_allowed {
+        Some(H264Negotiated {
+            answer_profile_level_id: o.with_level_of(&l),
+            offerer_to_answerer_level: l.level_ordinal(),
+            answerer_to_offerer_level: o.level_ordinal(),
+        })
+    } else {
+        let low = if l.level_ordinal() < o.level_ordinal() {
+            l
+        } else {
+            o
+        };
+        Some(H264Negotiated {
+            answer_profile_level_id: o.with_level_of(&low),
+            offerer_to_answerer_level: low.level_ordinal(),
+            answerer_to_offerer_level: low.level_ordinal(),
+        })
+    }
+}
