@@ -10,6 +10,11 @@
 mod error;
 pub mod payload;
 
+pub mod frame_buffer;
+pub mod g711;
+pub mod g722;
+pub mod opus;
+pub mod red;
 
 pub mod h264;
 pub mod vp8;

@@ -1,0 +1,647 @@
+//! Frame assembly: RTP packets in any order in, complete frames in sequence order out.
+//!
+//! A [`FrameBuffer`] is a sans-IO state machine generic over a [`Depacketizer`]. It takes
+//! [`RtpPacket`]s with duplicates, gaps, reordering and 16-bit sequence wrap (sequence numbers
+//! are extended to 64 bits with [`SeqUnwrapper`]) and releases [`Frame`]s in sequence order.
+//!
+//! # What a frame is
+//!
+//! A frame is a run of consecutive sequence numbers with one RTP timestamp that
+//! - starts at a packet whose [`PacketInfo::frame_start`] is `Some(true)`, or, when the format
+//!   cannot tell (`None`, H.264/H.265), right after the previous frame's last packet: a packet
+//!   with the marker bit or `frame_end`, a packet with another timestamp, or a padding packet;
+//! - ends at the packet with the RTP marker bit or [`PacketInfo::frame_end`] `Some(true)`.
+//!
+//! Audio formats say `frame_start` and `frame_end` on every payload, so each packet is a frame.
+//! Packets with an empty payload (padding-only, RFC 3550 §5.1, used for bandwidth probing) fill
+//! their sequence number between frames and are not part of any.
+//!
+//! # Release order, giving up, limits
+//!
+//! Frames come out in sequence order. An incomplete frame at the front blocks the ones behind
+//! it until
+//! - its oldest buffered packet is older than [`Config::max_age`] (reason [`DropReason::TooOld`]),
+//! - the buffer exceeds [`Config::max_packets`] or [`Config::max_bytes`]
+//!   ([`DropReason::BufferFull`]), or
+//! - a later keyframe is complete: everything before it is dropped
+//!   ([`DropReason::SkippedForKeyframe`]).
+//!
+//! The frame released after a gap has [`Frame::contiguous`] `false`. Every dropped packet or
+//! frame is reported as a [`Dropped`] with its reason. The buffer never reads a clock: the caller
+//! passes `now` and calls [`FrameBuffer::handle_timeout`] at [`FrameBuffer::poll_timeout`].
+//!
+//! At start, before any frame was released, a format that cannot mark frame starts (H.264,
+//! H.265) begins at the first buffered packet only if that packet says keyframe (SPS or IDR);
+//! otherwise the buffer waits for a complete keyframe or gives up by age.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferrtc_rtp::{RtpPacket, SeqUnwrapper};
+
+use crate::{Depacketizer, Error, PacketInfo};
+
+/// Limits of a [`FrameBuffer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Most packets held (not counting released frames waiting in [`FrameBuffer::poll_frame`]).
+    pub max_packets: usize,
+    /// Most payload bytes held.
+    pub max_bytes: usize,
+    /// How long the oldest packet of a blocked frame may wait before the frame is given up.
+    pub max_age: Duration,
+    /// Most drop reports kept for [`FrameBuffer::poll_drop`]; older ones are discarded and
+    /// counted in [`Stats::drop_reports_lost`].
+    pub max_drop_reports: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_packets: 2048,
+            max_bytes: 8 << 20,
+            max_age: Duration::from_secs(1),
+            max_drop_reports: 256,
+        }
+    }
+}
+
+/// One assembled frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The frame as the depacketizer wrote it (e.g. Annex B for H.264, OBUs with sizes for AV1).
+    pub data: Bytes,
+    /// Extended sequence number of the first packet.
+    pub first_seq: i64,
+    /// Extended sequence number of the last packet.
+    pub last_seq: i64,
+    /// RTP timestamp.
+    pub timestamp: u32,
+    /// Nothing was lost between the previous released frame and this one (padding packets
+    /// aside). `false` for the first frame.
+    pub contiguous: bool,
+    /// The facts of the packets merged: the first packet's fields, `keyframe` if any packet
+    /// said so, `resolution` from the first packet that has one.
+    pub info: PacketInfo,
+    /// [`Depacketizer::decodable`] for this frame.
+    pub decodable: bool,
+    /// Number of packets.
+    pub packets: usize,
+}
+
+/// Why packets were dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DropReason {
+    /// The sequence number is already buffered.
+    Duplicate,
+    /// The sequence number is before the frames already released or given up.
+    Late,
+    /// The depacketizer refused the payload or the frame.
+    Malformed(Error),
+    /// The frame waited longer than [`Config::max_age`].
+    TooOld,
+    /// The buffer was over [`Config::max_packets`] or [`Config::max_bytes`].
+    BufferFull,
+    /// A later keyframe was complete; what came before it was dropped.
+    SkippedForKeyframe,
+}
+
+/// A report of dropped packets: one packet, or the buffered packets of one frame given up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    /// First extended sequence number given up (may be a packet that never arrived).
+    pub first_seq: i64,
+    /// Last extended sequence number given up.
+    pub last_seq: i64,
+    /// RTP timestamp of the dropped packets, when any was buffered.
+    pub timestamp: Option<u32>,
+    /// Buffered packets dropped (0 when only missing sequence numbers were given up).
+    pub packets: usize,
+    /// Why.
+    pub reason: DropReason,
+}
+
+/// Counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames released.
+    pub frames: u64,
+    /// Packets accepted into the buffer.
+    pub packets: u64,
+    /// Packets dropped, for any reason.
+    pub packets_dropped: u64,
+    /// Drop reports discarded because the caller did not poll them.
+    pub drop_reports_lost: u64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    payload: Bytes,
+    ts: u32,
+    marker: bool,
+    info: PacketInfo,
+    arrival: Instant,
+}
+
+impl Slot {
+    fn is_padding(&self) -> bool {
+        self.payload.is_empty()
+    }
+
+    fn ends_frame(&self) -> bool {
+        self.marker || self.info.frame_end == Some(true)
+    }
+}
+
+/// What is known about the packet just before the next expected sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Boundary {
+    /// It ended a frame: the next packet starts one.
+    FrameEnd,
+    /// It had this timestamp: the next packet starts a frame if its timestamp differs.
+    AfterTs(u32),
+    /// Nothing: only an explicit `frame_start` starts a frame.
+    Unknown,
+}
+
+/// Receive buffer that assembles frames; see the [module docs](self).
+#[derive(Debug)]
+pub struct FrameBuffer<D: Depacketizer> {
+    depacketizer: D,
+    config: Config,
+    unwrapper: SeqUnwrapper,
+    packets: BTreeMap<i64, Slot>,
+    bytes: usize,
+    /// First sequence number not yet released or given up; `None` before the first frame.
+    next: Option<i64>,
+    boundary: Boundary,
+    /// Nothing lost since the last released frame.
+    chain: bool,
+    scratch: Vec<u8>,
+    frames: VecDeque<Frame>,
+    drops: VecDeque<Dropped>,
+    stats: Stats,
+}
+
+impl<D: Depacketizer> FrameBuffer<D> {
+    /// A buffer assembling with `depacketizer` within `config`'s limits.
+    pub fn new(depacketizer: D, config: Config) -> Self {
+        FrameBuffer {
+            depacketizer,
+            config,
+            unwrapper: SeqUnwrapper::new(),
+            packets: BTreeMap::new(),
+            bytes: 0,
+            next: None,
+            boundary: Boundary::Unknown,
+            chain: false,
+            scratch: Vec::new(),
+            frames: VecDeque::new(),
+            drops: VecDeque::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The depacketizer.
+    pub fn depacketizer(&self) -> &D {
+        &self.depacketizer
+    }
+
+    /// The limits.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Packets held.
+    pub fn len(&self) -> usize {
+        self.packets.len()
+    }
+
+    /// Whether no packet is held.
+    pub fn is_empty(&self) -> bool {
+        self.packets.is_empty()
+    }
+
+    /// Payload bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The next frame released, in sequence order.
+    #[must_use]
+    pub fn poll_frame(&mut self) -> Option<Frame> {
+        self.frames.pop_front()
+    }
+
+    /// The next drop report.
+    #[must_use]
+    pub fn poll_drop(&mut self) -> Option<Dropped> {
+        self.drops.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should be called: when the frame at the
+    /// front reaches [`Config::max_age`].
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let (_, slot) = self.packets.first_key_value()?;
+        slot.arrival.checked_add(self.config.max_age)
+    }
+
+    /// Gives up frames whose oldest packet is too old, then releases what follows.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.expire(now);
+    }
+
+    /// Takes one RTP packet (any order). Frames it completes become available from
+    /// [`poll_frame`](Self::poll_frame); drops from [`poll_drop`](Self::poll_drop).
+    pub fn insert(&mut self, packet: RtpPacket, now: Instant) {
+        let seq16 = packet.header.sequence_number;
+        let seq = self.unwrapper.peek(seq16);
+        if self.unwrapper.last().is_none_or(|last| seq > last) {
+            self.unwrapper.unwrap(seq16);
+        }
+        let ts = packet.header.timestamp;
+        if self.next.is_some_and(|next| seq < next) {
+            self.drop_one(seq, ts, DropReason::Late);
+            return;
+        }
+        if self.packets.contains_key(&seq) {
+            self.drop_one(seq, ts, DropReason::Duplicate);
+            return;
+        }
+        let info = if packet.payload.is_empty() {
+            PacketInfo::default()
+        } else {
+            match self.depacketizer.packet_info(&packet.payload) {
+                Ok(info) => info,
+                Err(e) => {
+                    self.drop_one(seq, ts, DropReason::Malformed(e));
+                    return;
+                }
+            }
+        };
+        self.bytes += packet.payload.len();
+        self.stats.packets += 1;
+        self.packets.insert(
+            seq,
+            Slot {
+                payload: packet.payload,
+                ts,
+                marker: packet.header.marker,
+                info,
+                arrival: now,
+            },
+        );
+        self.release();
+        // Bound the buffer: give up the front until the limits hold.
+        let mut guard = self.packets.len() + 2;
+        while (self.packets.len() > self.config.max_packets || self.bytes > self.config.max_bytes)
+            && guard > 0
+        {
+            guard -= 1;
+            if !self.give_up(DropReason::BufferFull) {
+                break;
+            }
+            self.release();
+        }
+        self.expire(now);
+    }
+
+    fn expire(&mut self, now: Instant) {
+        let mut guard = self.packets.len() + 2;
+        while guard > 0 {
+            guard -= 1;
+            let Some((_, slot)) = self.packets.first_key_value() else {
+                return;
+            };
+            if now.saturating_duration_since(slot.arrival) < self.config.max_age {
+                return;
+            }
+            if !self.give_up(DropReason::TooOld) {
+                return;
+            }
+            self.release();
+        }
+    }
+
+    fn report(&mut self, d: Dropped) {
+        if self.drops.len() >= self.config.max_drop_reports {
+            self.drops.pop_front();
+            self.stats.drop_reports_lost += 1;
+        }
+        if self.config.max_drop_reports > 0 {
+            self.drops.push_back(d);
+        } else {
+            self.stats.drop_reports_lost += 1;
+        }
+    }
+
+    fn drop_one(&mut self, seq: i64, ts: u32, reason: DropReason) {
+        tracing::trace!(seq, ts, ?reason, "frame buffer: packet dropped");
+        self.stats.packets_dropped += 1;
+        self.report(Dropped {
+            first_seq: seq,
+            last_seq: seq,
+            timestamp: Some(ts),
+            packets: 1,
+            reason,
+        });
+    }
+
+    fn remove(&mut self, seq: i64) -> Option<Slot> {
+        let slot = self.packets.remove(&seq)?;
+        self.bytes = self.bytes.saturating_sub(slot.payload.len());
+        Some(slot)
+    }
+
+    /// The sequence number frames are released from: `next`, or the first buffered packet
+    /// before anything was released.
+    fn front(&self) -> Option<i64> {
+        self.next
+            .or_else(|| self.packets.first_key_value().map(|(k, _)| *k))
+    }
+
+    /// Whether the buffered packet at `s` starts a frame.
+    fn starts_frame(&self, s: i64, slot: &Slot) -> bool {
+        if slot.is_padding() {
+            return false;
+        }
+        match slot.info.frame_start {
+            Some(v) => v,
+            None => {
+                if self.next == Some(s) {
+                    return match self.boundary {
+                        Boundary::FrameEnd => true,
+                        Boundary::AfterTs(ts) => ts != slot.ts,
+                        Boundary::Unknown => false,
+                    };
+                }
+                if self.next.is_none() && self.front() == Some(s) {
+                    // Start-up heuristic for formats without a start flag (module docs).
+                    return slot.info.keyframe;
+                }
+                match self.packets.get(&(s - 1)) {
+                    Some(p) => p.is_padding() || p.ends_frame() || p.ts != slot.ts,
+                    None => false,
+                }
+            }
+        }
+    }
+
+    /// The last sequence number of the complete frame starting at `start`, if it is complete.
+    fn complete_run(&self, start: i64) -> Option<i64> {
+        let ts = self.packets.get(&start)?.ts;
+        for (expected, (&s, slot)) in (start..).zip(self.packets.range(start..)) {
+            if s != expected || slot.is_padding() || slot.ts != ts {
+                return None;
+            }
+            if s != start && slot.info.frame_start == Some(true) {
+                return None;
+            }
+            if slot.ends_frame() {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// Releases every frame that can be released.
+    fn release(&mut self) {
+        let mut guard = self.packets.len() + 2;
+        while guard > 0 {
+            guard -= 1;
+            let Some(front) = self.front() else { return };
+            if let Some(slot) = self.packets.get(&front) {
+                if slot.is_padding() && self.next.is_some() {
+                    // A padding packet between frames: consume it, nothing is lost. (Before
+                    // the first frame it stays: it tells where the frame after it starts.)
+                    self.remove(front);
+                    self.next = Some(front + 1);
+                    continue;
+                }
+                if self.starts_frame(front, slot) {
+                    if let Some(end) = self.complete_run(front) {
+                        self.emit(front, end);
+                        continue;
+                    }
+                }
+            }
+            if !self.skip_to_keyframe(front) {
+                return;
+            }
+        }
+    }
+
+    /// Looks for a complete keyframe after `front`; drops everything before it.
+    fn skip_to_keyframe(&mut self, front: i64) -> bool {
+        let mut target = None;
+        for (&s, slot) in self.packets.range(front + 1..) {
+            if slot.info.keyframe && self.starts_frame(s, slot) && self.complete_run(s).is_some() {
+                target = Some(s);
+                break;
+            }
+        }
+        let Some(target) = target else { return false };
+        let mut guard = self.packets.len() + 2;
+        while self.front().is_some_and(|f| f < target) && guard > 0 {
+            guard -= 1;
+            if !self.give_up_before(DropReason::SkippedForKeyframe, target) {
+                break;
+            }
+        }
+        self.next = Some(target);
+        self.boundary = Boundary::FrameEnd;
+        self.chain = false;
+        true
+    }
+
+    /// Gives up the frame at the front; false when there is nothing to give up.
+    fn give_up(&mut self, reason: DropReason) -> bool {
+        self.give_up_before(reason, i64::MAX)
+    }
+
+    /// Gives up the frame at the front, never past `limit`.
+    fn give_up_before(&mut self, reason: DropReason, limit: i64) -> bool {
+        let Some((&first, first_slot)) = self.packets.first_key_value() else {
+            return false;
+        };
+        let front = self.next.unwrap_or(first).min(first);
+        if first == front && first_slot.is_padding() {
+            // A padding packet is never part of a frame: consuming it loses nothing.
+            self.remove(first);
+            self.next = Some(first + 1);
+            self.boundary = Boundary::FrameEnd;
+            return true;
+        }
+        if first > front
+            && (first_slot.is_padding()
+                || first_slot.info.frame_start == Some(true)
+                || first >= limit)
+        {
+            // Only missing sequence numbers before a known start.
+            let cut = first.min(limit);
+            self.report(Dropped {
+                first_seq: front,
+                last_seq: cut - 1,
+                timestamp: None,
+                packets: 0,
+                reason,
+            });
+            self.next = Some(cut);
+            self.boundary = Boundary::FrameEnd;
+            self.chain = false;
+            return true;
+        }
+        let ts0 = first_slot.ts;
+        let mut cut = None;
+        let mut boundary = Boundary::AfterTs(ts0);
+        let mut prev: Option<(i64, u32)> = None;
+        let mut last = first;
+        for (&s, slot) in self.packets.range(first..) {
+            if s >= limit {
+                cut = Some((s.min(limit), Boundary::FrameEnd));
+                break;
+            }
+            if s > first {
+                let adjacent = prev.is_some_and(|(p, _)| p + 1 == s);
+                if slot.is_padding() || slot.info.frame_start == Some(true) {
+                    cut = Some((s, Boundary::FrameEnd));
+                    break;
+                }
+                if let Some((_, pts)) = prev {
+                    if adjacent && pts != slot.ts {
+                        cut = Some((s, Boundary::AfterTs(pts)));
+                        break;
+                    }
+                }
+                if !adjacent && slot.ts != ts0 {
+                    cut = Some((s, Boundary::Unknown));
+                    break;
+                }
+            }
+            last = s;
+            if slot.ends_frame() {
+                cut = Some((s + 1, Boundary::FrameEnd));
+                break;
+            }
+            prev = Some((s, slot.ts));
+        }
+        let cut = match cut {
+            Some((c, b)) => {
+                boundary = b;
+                c
+            }
+            None => last + 1,
+        };
+        let doomed: Vec<i64> = self.packets.range(first..cut).map(|(k, _)| *k).collect();
+        let n = doomed.len();
+        for s in doomed {
+            self.remove(s);
+        }
+        self.stats.packets_dropped += n as u64;
+        tracing::debug!(
+            first = front,
+            last = cut - 1,
+            ?reason,
+            "frame buffer: frame given up"
+        );
+        self.report(Dropped {
+            first_seq: front,
+            last_seq: cut - 1,
+            timestamp: Some(ts0),
+            packets: n,
+            reason,
+        });
+        self.next = Some(cut);
+        self.boundary = boundary;
+        self.chain = false;
+        true
+    }
+
+    /// Assembles and releases the complete frame `start..=end`.
+    fn emit(&mut self, start: i64, end: i64) {
+        let contiguous = self.chain && self.next == Some(start);
+        if !contiguous {
+            self.depacketizer.reset();
+        }
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        let size: usize = self
+            .packets
+            .range(start..=end)
+            .map(|(_, s)| s.payload.len())
+            .sum();
+        out.reserve(size + 64);
+        let mut merged: Option<PacketInfo> = None;
+        let mut err = None;
+        let mut ts = 0;
+        let mut count = 0usize;
+        for s in start..=end {
+            let Some(slot) = self.remove(s) else { continue };
+            ts = slot.ts;
+            count += 1;
+            if err.is_some() {
+                continue;
+            }
+            match self.depacketizer.push(&slot.payload, &mut out) {
+                Ok(info) => match merged.as_mut() {
+                    None => merged = Some(info),
+                    Some(m) => {
+                        m.keyframe |= info.keyframe;
+                        if m.resolution.is_none() {
+                            m.resolution = info.resolution;
+                        }
+                    }
+                },
+                Err(e) => err = Some(e),
+            }
+        }
+        if err.is_none() {
+            if let Err(e) = self.depacketizer.finish(&mut out) {
+                err = Some(e);
+            }
+        }
+        self.next = Some(end + 1);
+        self.boundary = Boundary::FrameEnd;
+        match (err, merged) {
+            (None, Some(info)) => {
+                let decodable = self.depacketizer.decodable(&info, contiguous);
+                self.stats.frames += 1;
+                self.chain = true;
+                self.frames.push_back(Frame {
+                    data: Bytes::from(out),
+                    first_seq: start,
+                    last_seq: end,
+                    timestamp: ts,
+                    contiguous,
+                    info,
+                    decodable,
+                    packets: count,
+                });
+            }
+            (err, _) => {
+                self.depacketizer.reset();
+                self.scratch = out;
+                self.chain = false;
+                self.stats.packets_dropped += count as u64;
+                let reason = DropReason::Malformed(err.unwrap_or(Error::Discontinuity {
+                    codec: "frame buffer",
+                    reason: "empty frame",
+                }));
+                self.report(Dropped {
+                    first_seq: start,
+                    last_seq: end,
+                    timestamp: Some(ts),
+                    packets: count,
+                    reason,
+                });
+            }
+        }
+    }
+}
