@@ -195,11 +195,10 @@ impl Remb {
         }
     }
 
-    /// The bitrate in bits per second.
+    /// The bitrate in bits per second, saturating at `u64::MAX` (an 18-bit mantissa with a
+    /// 6-bit exponent reaches 2^81).
     pub fn bitrate(&self) -> u64 {
-        u64::from(self.mantissa)
-            .checked_shl(u32::from(self.exp))
-            .unwrap_or(u64::MAX)
+        crate::rtpfb::mantissa_exp(self.mantissa, self.exp)
     }
 
     /// True when an AFB body starts with the REMB identifier.

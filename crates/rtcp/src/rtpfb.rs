@@ -146,12 +146,23 @@ impl TmmbItem {
         }
     }
 
-    /// The bitrate in bits per second.
+    /// The bitrate in bits per second, saturating at `u64::MAX`.
     pub fn bitrate(&self) -> u64 {
-        u64::from(self.mantissa)
-            .checked_shl(u32::from(self.exp))
-            .unwrap_or(u64::MAX)
+        mantissa_exp(self.mantissa, self.exp)
     }
+}
+
+/// `mantissa × 2^exp`, saturating at `u64::MAX` when the product needs more than 64 bits.
+/// (`checked_shl` only rejects shifts of 64 or more; it lets the high bits fall off.)
+pub(crate) fn mantissa_exp(mantissa: u32, exp: u8) -> u64 {
+    let m = u64::from(mantissa);
+    if m == 0 {
+        return 0;
+    }
+    if u32::from(exp) > m.leading_zeros() {
+        return u64::MAX;
+    }
+    m << exp
 }
 
 /// Splits `bitrate` into (exp, mantissa) with a `bits`-bit mantissa; saturates at the largest

@@ -504,6 +504,53 @@ fn remb_and_tmmbr_bitrates() {
     assert!(t.mantissa < 1 << 17);
 }
 
+/// REMB: bitrate = mantissa (18 bits) × 2^exp (6 bits), up to (2^18 - 1) × 2^63, far past
+/// 64 bits. Values that do not fit saturate at u64::MAX instead of wrapping (issue 15).
+#[test]
+fn remb_bitrate_saturates_instead_of_wrapping() {
+    let remb = |exp: u8, mantissa: u32| Remb {
+        exp,
+        mantissa,
+        ..Remb::default()
+    };
+    // The largest mantissa with exponent 63: 2^81 - 2^63 does not fit.
+    assert_eq!(remb(63, 0x3_ffff).bitrate(), u64::MAX);
+    // Mantissa 2 with exponent 63 is 2^64: one past u64::MAX (a shift wraps it to 0).
+    assert_eq!(remb(63, 2).bitrate(), u64::MAX);
+    // Mantissa 3 × 2^63 wraps to 2^63 with a plain shift.
+    assert_eq!(remb(63, 3).bitrate(), u64::MAX);
+    // Mantissa 1 × 2^63 fits exactly.
+    assert_eq!(remb(63, 1).bitrate(), 9_223_372_036_854_775_808);
+    // 2^17 × 2^46 = 2^63 fits; 2^17 × 2^47 = 2^64 does not.
+    assert_eq!(remb(46, 1 << 17).bitrate(), 1 << 63);
+    assert_eq!(remb(47, 1 << 17).bitrate(), u64::MAX);
+    // (2^18 - 1) × 2^46 = 2^64 - 2^46 fits.
+    assert_eq!(remb(46, 0x3_ffff).bitrate(), 18_446_673_704_965_373_952);
+    assert_eq!(remb(0, 0).bitrate(), 0);
+    assert_eq!(remb(63, 0).bitrate(), 0);
+    // From the wire: exponent 63, mantissa 0x3ffff.
+    let mut wire = vec![0x8f, 206, 0, 5];
+    wire.extend_from_slice(&1u32.to_be_bytes());
+    wire.extend_from_slice(&0u32.to_be_bytes());
+    wire.extend_from_slice(b"REMB");
+    wire.extend_from_slice(&[1, 0xff, 0xff, 0xff]);
+    wire.extend_from_slice(&9u32.to_be_bytes());
+    match RtcpPacket::parse(Bytes::from(wire)).unwrap() {
+        RtcpPacket::Remb(r) => {
+            assert_eq!((r.exp, r.mantissa, r.ssrcs), (63, 0x3_ffff, vec![9]));
+            assert_eq!(Remb { ssrcs: vec![], ..r }.bitrate(), u64::MAX);
+        }
+        other => panic!("{other:?}"),
+    }
+    // TMMBR has the same shape (17-bit mantissa).
+    let t = TmmbItem {
+        exp: 63,
+        mantissa: 0x1_ffff,
+        ..TmmbItem::default()
+    };
+    assert_eq!(t.bitrate(), u64::MAX);
+}
+
 #[test]
 fn compound_rules() {
     let rr = RtcpPacket::ReceiverReport(ReceiverReport {
