@@ -11,11 +11,13 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::util::{
-    is_non_ws, is_token, is_token_list, parse_decimal, parse_u16, parse_u32, parse_u64,
+    is_digits, is_non_ws, is_token, is_token_list, parse_decimal, parse_u16, parse_u32, parse_u64,
     split_at_byte, split_sp,
 };
 
-type VResult<T> = Result<T, Cow<'static, str>>;
+use crate::error::Problem;
+
+type VResult<T> = Result<T, Problem>;
 
 /// Media direction (RFC 8866 §6.7, RFC 3264 §5.1). The default, when no direction
 /// attribute is present, is `sendrecv`.
@@ -632,6 +634,11 @@ impl<'a> Attribute<'a> {
     /// first `:`). Unknown names give [`Attribute::Other`]; a known name with a malformed
     /// value is an error that says what is wrong.
     pub fn parse(name: &'a str, value: Option<&'a str>) -> Result<Self, Cow<'static, str>> {
+        Self::parse_checked(name, value).map_err(Problem::message)
+    }
+
+    /// [`parse`](Self::parse), telling a number out of range apart from bad grammar.
+    pub(crate) fn parse_checked(name: &'a str, value: Option<&'a str>) -> VResult<Self> {
         Ok(match name {
             "candidate" => Attribute::Candidate(need(value)?),
             "rtcp-fb" => Attribute::RtcpFb(parse_rtcp_fb(need(value)?)?),
@@ -659,8 +666,11 @@ impl<'a> Attribute<'a> {
                     return Err("ssrc-group semantics must be a token".into());
                 }
                 let ssrcs = ssrcs.unwrap_or("");
-                let ok = is_token_list(ssrcs) && ssrcs.split(' ').all(|s| parse_u32(s).is_some());
-                if !ok {
+                if is_token_list(ssrcs) {
+                    for s in ssrcs.split(' ') {
+                        number_u32(s, "SSRC")?;
+                    }
+                } else {
                     return Err(format!(
                         "SSRC list {ssrcs:?} is not 32-bit numbers separated by spaces"
                     )
@@ -714,8 +724,7 @@ impl<'a> Attribute<'a> {
             "rtcp" => {
                 let v = need(value)?;
                 let (port, rest) = split_sp(v);
-                let port =
-                    parse_u16(port).ok_or_else(|| format!("port {port:?} is not 0-65535"))?;
+                let port = number_u16(port, "port")?;
                 let address = match rest {
                     None => None,
                     Some(r) => Some(crate::Connection::parse(r)?),
@@ -729,15 +738,11 @@ impl<'a> Attribute<'a> {
             }
             "sctp-port" => {
                 let v = need(value)?;
-                Attribute::SctpPort(
-                    parse_u16(v).ok_or_else(|| format!("port {v:?} is not 0-65535"))?,
-                )
+                Attribute::SctpPort(number_u16(v, "port")?)
             }
             "max-message-size" => {
                 let v = need(value)?;
-                Attribute::MaxMessageSize(
-                    parse_u64(v).ok_or_else(|| format!("{v:?} is not a number"))?,
-                )
+                Attribute::MaxMessageSize(number_u64(v, "max-message-size")?)
             }
             "ptime" => Attribute::Ptime(decimal(value)?),
             "maxptime" => Attribute::MaxPtime(decimal(value)?),
@@ -769,11 +774,7 @@ impl<'a> Attribute<'a> {
                 "attribute name must be a token (RFC 8866 §9)",
             ));
         }
-        Attribute::parse(name, value).map_err(|message| crate::Error::Attribute {
-            line: 1,
-            name: name.to_owned(),
-            message,
-        })
+        Attribute::parse_checked(name, value).map_err(|p| p.into_error(1, name))
     }
 
     /// The attribute name.
@@ -879,7 +880,41 @@ fn decimal(value: Option<&str>) -> VResult<f64> {
 }
 
 fn pt(s: &str) -> VResult<u8> {
-    parse_payload_type(s).ok_or_else(|| format!("payload type {s:?} is not 0-127").into())
+    match parse_payload_type(s) {
+        Some(p) => Ok(p),
+        None if is_digits(s) => Err(Problem::range(format!("payload type {s}"), "0-127")),
+        None => Err(format!("payload type {s:?} is not a number").into()),
+    }
+}
+
+/// Digits as a `u16`: not digits is a syntax error, too large an out-of-range value.
+pub(crate) fn number_u16(s: &str, what: &str) -> VResult<u16> {
+    match parse_u16(s) {
+        Some(v) => Ok(v),
+        None if is_digits(s) => Err(Problem::range(format!("{what} {s}"), "0-65535")),
+        None => Err(format!("{what} {s:?} is not a number").into()),
+    }
+}
+
+/// Digits as a `u32` (see [`number_u16`]).
+pub(crate) fn number_u32(s: &str, what: &str) -> VResult<u32> {
+    match parse_u32(s) {
+        Some(v) => Ok(v),
+        None if is_digits(s) => Err(Problem::range(format!("{what} {s}"), "0-4294967295")),
+        None => Err(format!("{what} {s:?} is not a number").into()),
+    }
+}
+
+/// Digits as a `u64` (see [`number_u16`]).
+pub(crate) fn number_u64(s: &str, what: &str) -> VResult<u64> {
+    match parse_u64(s) {
+        Some(v) => Ok(v),
+        None if is_digits(s) => Err(Problem::range(
+            format!("{what} {s}"),
+            "0-18446744073709551615",
+        )),
+        None => Err(format!("{what} {s:?} is not a number").into()),
+    }
 }
 
 fn parse_rtpmap(v: &str) -> VResult<Rtpmap<'_>> {
@@ -895,14 +930,17 @@ fn parse_rtpmap(v: &str) -> VResult<Rtpmap<'_>> {
         Some((c, ch)) => (c, Some(ch)),
         None => (rest, None),
     };
-    let clock_rate =
-        parse_u32(clock).ok_or_else(|| format!("clock rate {clock:?} is not a number"))?;
+    // RFC 8866 §6.6: a clock rate in Hz; 0 would make every RTP timestamp meaningless.
+    let clock_rate = number_u32(clock, "clock rate")?;
+    if clock_rate == 0 {
+        return Err(Problem::range("clock rate 0", "1-4294967295"));
+    }
     let channels = match chans {
         None => None,
-        Some(c) => Some(
-            parse_u16(c)
-                .ok_or_else(|| format!("encoding parameters {c:?} are not a channel count"))?,
-        ),
+        Some(c) => match number_u16(c, "channel count")? {
+            0 => return Err(Problem::range("channel count 0", "1-65535")),
+            n => Some(n),
+        },
     };
     Ok(Rtpmap {
         payload_type,
@@ -940,7 +978,7 @@ fn parse_rtcp_fb(v: &str) -> VResult<RtcpFb<'_>> {
 
 fn parse_ssrc(v: &str) -> VResult<Ssrc<'_>> {
     let (s, rest) = split_sp(v);
-    let ssrc = parse_u32(s).ok_or_else(|| format!("SSRC {s:?} is not a 32-bit number"))?;
+    let ssrc = number_u32(s, "SSRC")?;
     let rest = rest.ok_or("missing source attribute")?;
     let (attribute, value) = split_attribute(rest);
     if !is_token(attribute) {
@@ -962,9 +1000,15 @@ fn parse_extmap(v: &str) -> VResult<Extmap<'_>> {
         ),
         None => (idd, None),
     };
-    let id = parse_u16(id)
-        .filter(|&i| i != 0)
-        .ok_or_else(|| format!("id {id:?} is not 1-65535"))?;
+    // RFC 8285 §5, §6: the valid range is 1-256 (1-14 one-byte, 1-255 two-byte, 256 the
+    // appbits); 4096-4351 may be offered for the answerer to pick from (§7).
+    let id = number_u16(id, "id")?;
+    if !(1..=256).contains(&id) && !(4096..=4351).contains(&id) {
+        return Err(Problem::range(
+            format!("id {id}"),
+            "1-256, or 4096-4351 in an offer",
+        ));
+    }
     let rest = rest.ok_or("missing extension URI")?;
     // URIs are long: a SIMD search for the optional space beats a byte loop.
     let (uri, attributes) = match memchr::memchr(b' ', rest.as_bytes()) {

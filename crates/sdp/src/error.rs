@@ -27,6 +27,17 @@ pub enum Error {
         /// What is wrong with its value.
         message: Cow<'static, str>,
     },
+    /// A numeric field holds a number outside the range its RFC allows (a port over 65535,
+    /// a payload type over 127, an extmap id of 0, a repeat interval that overflows, …).
+    #[error("SDP line {line}: {field} invalid value: {message}")]
+    InvalidValue {
+        /// 1-based line number.
+        line: usize,
+        /// The line type or attribute, e.g. `m=` or `a=extmap`.
+        field: String,
+        /// Which value and the range allowed.
+        message: Cow<'static, str>,
+    },
     /// The description is over [`ParseOptions::max_bytes`](crate::ParseOptions::max_bytes).
     #[error("SDP is {len} bytes, over the limit of {max} bytes")]
     TooLarge {
@@ -62,5 +73,62 @@ impl Error {
             line,
             message: message.into(),
         }
+    }
+}
+
+/// Why a line or attribute value was refused, before the line number is known: a grammar
+/// problem, or a number outside its range (which becomes [`Error::InvalidValue`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Problem {
+    /// Not the grammar.
+    Syntax(Cow<'static, str>),
+    /// A number outside its range.
+    Value(Cow<'static, str>),
+}
+
+impl Problem {
+    /// A number outside its range: `what` (with the value) and the range allowed.
+    pub(crate) fn range(what: impl std::fmt::Display, allowed: &str) -> Self {
+        Problem::Value(format!("{what} is out of range ({allowed})").into())
+    }
+
+    /// The crate error for attribute `name` on line `line`.
+    pub(crate) fn into_error(self, line: usize, name: &str) -> Error {
+        match self {
+            Problem::Syntax(message) => Error::Attribute {
+                line,
+                name: name.to_owned(),
+                message,
+            },
+            Problem::Value(message) => Error::InvalidValue {
+                line,
+                field: format!("a={name}"),
+                message,
+            },
+        }
+    }
+
+    pub(crate) fn message(self) -> Cow<'static, str> {
+        match self {
+            Problem::Syntax(m) | Problem::Value(m) => m,
+        }
+    }
+}
+
+impl From<&'static str> for Problem {
+    fn from(m: &'static str) -> Self {
+        Problem::Syntax(m.into())
+    }
+}
+
+impl From<String> for Problem {
+    fn from(m: String) -> Self {
+        Problem::Syntax(m.into())
+    }
+}
+
+impl From<Cow<'static, str>> for Problem {
+    fn from(m: Cow<'static, str>) -> Self {
+        Problem::Syntax(m)
     }
 }

@@ -1,13 +1,15 @@
 //! Typed views of the RFC 8866 description lines other than `a=`.
 
-use std::borrow::Cow;
 use std::fmt;
 
+use crate::attribute::{number_u16, number_u64};
 use crate::util::{
     is_digits, is_non_ws, is_token, is_token_list, parse_u16, parse_u64, split_at_byte, split_sp,
 };
 
-type VResult<T> = Result<T, Cow<'static, str>>;
+use crate::error::Problem;
+
+type VResult<T> = Result<T, Problem>;
 
 /// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>`
 /// (RFC 8866 §5.2).
@@ -150,7 +152,7 @@ impl<'a> Bandwidth<'a> {
         if !is_token(bwtype) {
             return Err(format!("bandwidth type {bwtype:?} is not a token").into());
         }
-        let bandwidth = parse_u64(bw).ok_or_else(|| format!("bandwidth {bw:?} is not a number"))?;
+        let bandwidth = number_u64(bw, "bandwidth")?;
         Ok(Bandwidth { bwtype, bandwidth })
     }
 }
@@ -175,8 +177,8 @@ impl Timing {
         let (a, b) = v
             .split_once(' ')
             .ok_or("expected <start-time> <stop-time>")?;
-        let start = parse_u64(a).ok_or_else(|| format!("start time {a:?} is not a number"))?;
-        let stop = parse_u64(b).ok_or_else(|| format!("stop time {b:?} is not a number"))?;
+        let start = number_u64(a, "start time")?;
+        let stop = number_u64(b, "stop time")?;
         Ok(Timing { start, stop })
     }
 }
@@ -187,23 +189,45 @@ impl fmt::Display for Timing {
     }
 }
 
-/// RFC 8866 `typed-time`: digits with an optional `d`, `h`, `m` or `s` unit.
-fn is_typed_time(s: &str, allow_minus: bool) -> bool {
+/// RFC 8866 `typed-time`: digits with an optional `d`, `h`, `m` or `s` unit, as seconds.
+/// Not a typed time is a syntax error; more seconds than a `u64` holds is out of range.
+fn typed_time(s: &str, allow_minus: bool, what: &str) -> VResult<u64> {
     let s = if allow_minus {
         s.strip_prefix('-').unwrap_or(s)
     } else {
         s
     };
-    let digits = s.strip_suffix(['d', 'h', 'm', 's']).unwrap_or(s);
-    is_digits(digits)
+    let (digits, unit) = match s.strip_suffix(['d', 'h', 'm', 's']) {
+        Some(d) => (d, s.as_bytes().last().copied()),
+        None => (s, None),
+    };
+    if !is_digits(digits) {
+        return Err(format!("{what} {s:?} is not a typed time").into());
+    }
+    let scale: u64 = match unit {
+        Some(b'd') => 86_400,
+        Some(b'h') => 3_600,
+        Some(b'm') => 60,
+        _ => 1,
+    };
+    parse_u64(digits)
+        .and_then(|v| v.checked_mul(scale))
+        .ok_or_else(|| Problem::range(format!("{what} {s}"), "at most 2^64-1 seconds"))
 }
 
-/// `r=<repeat interval> <active duration> <offsets>…` (RFC 8866 §5.10).
+/// `r=<repeat interval> <active duration> <offsets>…` (RFC 8866 §5.10). The grammar
+/// (§9) makes the repeat interval non-zero (`POS-DIGIT *DIGIT`).
 pub(crate) fn check_repeat(v: &str) -> VResult<()> {
     let mut n = 0;
     for w in v.split(' ') {
-        if !is_typed_time(w, false) {
-            return Err(format!("{w:?} is not a typed time").into());
+        let what = match n {
+            0 => "repeat interval",
+            1 => "active duration",
+            _ => "offset",
+        };
+        let secs = typed_time(w, false, what)?;
+        if n == 0 && secs == 0 {
+            return Err(Problem::range("repeat interval 0", "greater than 0"));
         }
         n += 1;
     }
@@ -217,13 +241,10 @@ pub(crate) fn check_repeat(v: &str) -> VResult<()> {
 pub(crate) fn check_zone(v: &str) -> VResult<()> {
     let mut n = 0;
     for (i, w) in v.split(' ').enumerate() {
-        let ok = if i % 2 == 0 {
-            is_digits(w)
+        if i % 2 == 0 {
+            number_u64(w, "adjustment time")?;
         } else {
-            is_typed_time(w, true)
-        };
-        if !ok {
-            return Err(format!("{w:?} is not a valid time or offset").into());
+            typed_time(w, true, "offset")?;
         }
         n += 1;
     }
@@ -311,11 +332,12 @@ impl<'a> MediaLine<'a> {
             Some((p, n)) => (p, Some(n)),
             None => (port_s, None),
         };
-        let port = parse_u16(port).ok_or_else(|| format!("port {port:?} is not 0-65535"))?;
+        let port = number_u16(port, "port")?;
         let num_ports = match num_ports {
-            Some(n) => {
-                Some(parse_u16(n).ok_or_else(|| format!("number of ports {n:?} is not a number"))?)
-            }
+            Some(n) => match number_u16(n, "number of ports")? {
+                0 => return Err(Problem::range("number of ports 0", "1-65535")),
+                n => Some(n),
+            },
             None => None,
         };
         let rest = rest.ok_or("expected <proto> <fmt>… after the port")?;
@@ -323,9 +345,29 @@ impl<'a> MediaLine<'a> {
         if protocol.is_empty() || !protocol.split('/').all(is_token) {
             return Err(format!("protocol {protocol:?} is not token[/token]…").into());
         }
-        let formats = formats.ok_or("expected at least one format after the protocol")?;
-        if !is_token_list(formats) {
+        // RFC 8866 wants at least one format. Some older browsers reject a section with
+        // `m=<media> 0 <proto>` and nothing after: accepted when the port is 0 (nothing is
+        // negotiated in a rejected section, so nothing is lost).
+        let formats = match formats {
+            Some(f) => f,
+            None if port == 0 => "",
+            None => return Err("expected at least one format after the protocol".into()),
+        };
+        if !formats.is_empty() && !is_token_list(formats) {
             return Err("formats must be tokens separated by single spaces".into());
+        }
+        // RTP profiles (RFC 3550 §5.1, RFC 3551 §6): the formats are payload types, 0-127.
+        if protocol.split('/').any(|p| p == "RTP") {
+            for f in formats.split(' ').filter(|f| !f.is_empty()) {
+                match parse_u16(f) {
+                    Some(p) if p <= 127 => {}
+                    Some(_) => return Err(Problem::range(format!("payload type {f}"), "0-127")),
+                    None if is_digits(f) => {
+                        return Err(Problem::range(format!("payload type {f}"), "0-127"))
+                    }
+                    None => return Err(format!("RTP format {f:?} is not a payload type").into()),
+                }
+            }
         }
         Ok(MediaLine {
             kind: MediaKind::from_name(kind),
@@ -336,9 +378,10 @@ impl<'a> MediaLine<'a> {
         })
     }
 
-    /// The formats in order (payload types for RTP).
+    /// The formats in order (payload types for RTP); none for a rejected section written
+    /// without formats.
     pub fn formats(&self) -> impl Iterator<Item = &'a str> + 'a {
-        self.formats.split(' ')
+        self.formats.split(' ').filter(|f| !f.is_empty())
     }
 }
 
@@ -348,6 +391,10 @@ impl fmt::Display for MediaLine<'_> {
         if let Some(n) = self.num_ports {
             write!(f, "/{n}")?;
         }
-        write!(f, " {} {}", self.protocol, self.formats)
+        write!(f, " {}", self.protocol)?;
+        if !self.formats.is_empty() {
+            write!(f, " {}", self.formats)?;
+        }
+        Ok(())
     }
 }

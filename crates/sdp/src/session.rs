@@ -17,6 +17,7 @@ use crate::attribute::{
     Rid, Rtcp, RtcpFb, Rtpmap, Setup, Simulcast, Ssrc, SsrcGroup,
 };
 use crate::error::Error;
+use crate::error::Problem;
 use crate::fields::{
     check_key, check_repeat, check_zone, Bandwidth, Connection, MediaKind, MediaLine, Origin,
     Timing,
@@ -190,20 +191,24 @@ fn check_line(line: &str, no: usize, g: &mut Grammar, strict: bool) -> Result<()
         b'm' => MediaLine::parse(value).map(|_| ()),
         b'a' => {
             let (name, v) = split_attribute(value);
-            return match Attribute::parse(name, v) {
+            return match Attribute::parse_checked(name, v) {
                 Ok(_) => Ok(()),
-                // Lenient: keep the line; the name must still be a token (RFC 8866 §9).
-                Err(_) if !strict && crate::util::is_token(name) => Ok(()),
-                Err(message) => Err(Error::Attribute {
-                    line: no,
-                    name: name.to_owned(),
-                    message,
-                }),
+                // Lenient: keep the line; the name must still be a token (RFC 8866 §9). A
+                // number out of its range is refused either way.
+                Err(Problem::Syntax(_)) if !strict && crate::util::is_token(name) => Ok(()),
+                Err(p) => Err(p.into_error(no, name)),
             };
         }
         _ => Ok(()),
     };
-    res.map_err(|m| Error::syntax(no, format!("{tc}= {m}")))
+    res.map_err(|p| match p {
+        Problem::Syntax(m) => Error::syntax(no, format!("{tc}= {m}")),
+        Problem::Value(message) => Error::InvalidValue {
+            line: no,
+            field: format!("{tc}="),
+            message,
+        },
+    })
 }
 
 /// Builds the error for a NUL or a CR not followed by LF (the rare, slow path).
