@@ -16,6 +16,8 @@ pub mod g722;
 pub mod opus;
 pub mod red;
 
+pub mod av1;
+pub mod dependency_descriptor;
 pub mod h264;
 pub mod vp8;
 

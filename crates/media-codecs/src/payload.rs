@@ -129,6 +129,8 @@ pub enum CodecInfo {
     Vp8(crate::vp8::Vp8Info),
     /// H.264 NAL unit facts.
     H264(crate::h264::H264Info),
+    /// AV1 aggregation header facts (and Dependency Descriptor frame facts when given).
+    Av1(crate::av1::Av1Info),
 }
 
 /// Turns RTP payloads back into a frame, appending to the caller's buffer (no allocation per
