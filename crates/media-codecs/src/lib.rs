@@ -10,6 +10,7 @@
 mod error;
 pub mod payload;
 
+pub mod container;
 pub mod frame_buffer;
 pub mod g711;
 pub mod g722;
