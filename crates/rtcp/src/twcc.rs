@@ -424,13 +424,31 @@ impl TransportCc {
     }
 
     /// Body without the P-bit padding (which the caller writes).
+    ///
+    /// The packet status chunks and receive deltas are encoded from their typed values, not
+    /// copied from the bytes a parsed feedback keeps: each chunk is decoded to a
+    /// [`PacketStatusChunk`] and written with [`PacketStatusChunk::to_u16`], and each
+    /// received packet's delta is written from its [`TwccPacket::delta_ticks`] as one byte
+    /// (small) or two (large). That is the work an implementation holding chunks and deltas
+    /// in vectors does (webrtc-rs), plus the decoding; there is no copying fast path.
     pub(crate) fn write_body(&self, out: &mut impl BufMut) {
         out.put_u32(self.sender_ssrc);
         out.put_u32(self.media_ssrc);
         out.put_u16(self.base_sequence_number);
         out.put_u16(self.packet_status_count);
         out.put_u32(self.reference_time << 8 | u32::from(self.feedback_packet_count));
-        out.put_slice(&self.data);
+        for c in self.chunks() {
+            out.put_u16(c.to_u16());
+        }
+        for p in self.packets() {
+            match (p.status, p.delta_ticks) {
+                // A small delta is 0..=255 ticks by construction (parsed from one byte or
+                // checked by `from_parts`).
+                (PacketStatus::SmallDelta, Some(d)) => out.put_u8(d as u8),
+                (PacketStatus::LargeDelta, Some(d)) => out.put_i16(d),
+                _ => {}
+            }
+        }
         let n = self.unpadded_len();
         if self.padding == 0 {
             out.put_bytes(0, pad4(n));
