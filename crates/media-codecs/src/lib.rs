@@ -21,6 +21,7 @@ pub mod av1;
 pub mod dependency_descriptor;
 pub mod h264;
 pub mod vp8;
+pub mod vp9;
 
 pub use error::Error;
 pub use payload::{

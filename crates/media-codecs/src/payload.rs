@@ -127,6 +127,8 @@ pub enum CodecInfo {
     None,
     /// VP8 payload descriptor facts.
     Vp8(crate::vp8::Vp8Info),
+    /// VP9 payload descriptor facts.
+    Vp9(crate::vp9::Vp9Info),
     /// H.264 NAL unit facts.
     H264(crate::h264::H264Info),
     /// AV1 aggregation header facts (and Dependency Descriptor frame facts when given).
@@ -157,8 +159,21 @@ pub trait Depacketizer {
     /// Forgets any partial frame.
     fn reset(&mut self);
 
+    /// Merges the facts of a later payload of the same frame into `frame` (the frame buffer
+    /// calls it for each payload after the first, in order). The default keeps the first
+    /// payload's fields, sets `keyframe` if any payload says so and takes the first
+    /// `resolution` given. A format whose [`CodecInfo`] holds facts of later payloads that
+    /// [`Depacketizer::decodable`] needs (e.g. an H.264 IDR slice in a FU-A after a STAP-A of
+    /// parameter sets) overrides it.
+    fn merge_info(&self, frame: &mut PacketInfo, packet: &PacketInfo) {
+        frame.keyframe |= packet.keyframe;
+        if frame.resolution.is_none() {
+            frame.resolution = packet.resolution;
+        }
+    }
+
     /// Called once per assembled frame in release order with the facts of its packets merged
-    /// (first packet's fields, `keyframe` if any packet said so) and whether it follows the
+    /// by [`Depacketizer::merge_info`] and whether it follows the
     /// previous released frame without a gap. Returns whether a decoder that saw every frame
     /// released so far can decode it, and updates the reference state the codec's dependency
     /// information describes. The default suits formats without inter-frame prediction facts.

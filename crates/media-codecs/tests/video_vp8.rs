@@ -290,3 +290,41 @@ proptest! {
         prop_assert_eq!(p, d);
     }
 }
+
+/// ffmpeg + libvpx realtime, testsrc 320x240, 5 frames (key frame first).
+const VPX_IVF: &[u8] = include_bytes!("data/video_vpx_320x240.vp8.ivf");
+
+#[test]
+fn real_libvpx_frames_round_trip() {
+    assert_eq!(&VPX_IVF[..4], b"DKIF");
+    let mut frames = Vec::new();
+    let mut p = 32;
+    while p + 12 <= VPX_IVF.len() {
+        let n = u32::from_le_bytes(VPX_IVF[p..p + 4].try_into().unwrap()) as usize;
+        frames.push(&VPX_IVF[p + 12..p + 12 + n]);
+        p += 12 + n;
+    }
+    assert_eq!(frames.len(), 5);
+    for &mtu in &MTUS {
+        let mut pk = Vp8Packetizer::default();
+        let mut d = Vp8Depacketizer::new();
+        for (i, f) in frames.iter().enumerate() {
+            let pkts = pk.packetize(Bytes::copy_from_slice(f), mtu).unwrap();
+            let mut out = Vec::new();
+            let mut first = None;
+            for (pl, _) in &pkts {
+                let info = d.push(pl, &mut out).unwrap();
+                first.get_or_insert(info);
+            }
+            d.finish(&mut out).unwrap();
+            assert_eq!(out, *f);
+            let first = first.unwrap();
+            assert_eq!(first.keyframe, i == 0);
+            assert_eq!(
+                first.resolution,
+                if i == 0 { Some((320, 240)) } else { None }
+            );
+            assert!(d.decodable(&first, i > 0));
+        }
+    }
+}
