@@ -62,6 +62,11 @@ pub struct Config {
     /// connection, which otherwise keeps ~46 KiB per connection for as long as it lives.
     /// Default `true`; `false` keeps OpenSSL's record layer for the whole connection.
     pub rust_record_layer: bool,
+    /// Largest handshake message (the `length` of a handshake fragment header) accepted from
+    /// the peer; a fragment of a longer message is dropped before OpenSSL sees it (and counted,
+    /// see [`crate::Dtls::stats`]). Default 64 KiB, far above any WebRTC handshake message
+    /// (a ClientHello with post-quantum key shares is ~2-3 KiB). At least 1024.
+    pub max_handshake_message_len: usize,
     /// Test hook: pad the client's ClientHello with this many bytes (in an ALPN extension the
     /// server ignores) to exercise handshake fragmentation. 0 by default.
     #[doc(hidden)]
@@ -80,6 +85,7 @@ impl fmt::Debug for Config {
             .field("cipher_list", &self.cipher_list)
             .field("key_log", &self.key_log.is_some())
             .field("rust_record_layer", &self.rust_record_layer)
+            .field("max_handshake_message_len", &self.max_handshake_message_len)
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +106,7 @@ impl Config {
             max_buffered_datagrams: 64,
             max_final_flight_resends: 16,
             rust_record_layer: true,
+            max_handshake_message_len: 64 * 1024,
             client_hello_padding: 0,
         }
     }
@@ -136,6 +143,12 @@ impl DtlsContext {
             return Err(Error::Config(
                 "retransmit timeouts must be > 0 and initial <= max".into(),
             ));
+        }
+        if config.max_handshake_message_len < 1024 {
+            return Err(Error::Config(format!(
+                "max_handshake_message_len {} below 1024",
+                config.max_handshake_message_len
+            )));
         }
         let mut b = SslContextBuilder::new(SslMethod::dtls())?;
         b.set_min_proto_version(Some(SslVersion::DTLS1_2))?;

@@ -14,6 +14,7 @@ use crate::cert::Fingerprint;
 use crate::config::{Config, DtlsContext};
 use crate::error::{Error, Result};
 use crate::ffi;
+use crate::guard::{Guard, Stats};
 use crate::record::{self, Opened, RecordLayer, SessionSecrets, Suite};
 use crate::srtp::{SrtpKeyingMaterial, SrtpProfile};
 
@@ -123,6 +124,10 @@ pub struct Dtls {
     deadline: Instant,
     started: Instant,
     srtp: Option<SrtpKeyingMaterial>,
+    /// Checks received records before OpenSSL reads them (src/guard.rs).
+    guard: Guard,
+    /// What was dropped of the received datagrams.
+    stats: Stats,
 }
 
 impl std::fmt::Debug for Dtls {
@@ -296,12 +301,24 @@ impl Dtls {
             deadline: now + config.handshake_timeout,
             started: now,
             srtp: None,
+            guard: Guard {
+                peer_is_client: role == Role::Server,
+                max_handshake_message_len: config.max_handshake_message_len,
+            },
+            stats: Stats::default(),
             config,
         };
         if role == Role::Client {
             dtls.drive(now, Cause::Input);
         }
         Ok(dtls)
+    }
+
+    /// Counters of what was dropped from received datagrams: records (or datagrams) that were
+    /// malformed, not authentic or replayed. Invalid records are discarded silently (RFC 6347
+    /// §4.1.2.7) rather than ending the association; these counters are how to see them.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// Our role.
@@ -354,11 +371,27 @@ impl Dtls {
     }
 
     /// A datagram from the peer (already demultiplexed as DTLS: first byte 20..=63).
+    ///
+    /// Malformed records are dropped and counted ([`Dtls::stats`]), never an error: only a
+    /// genuine fatal condition (authentication, negotiation, a fatal alert) fails the
+    /// association.
     pub fn handle_receive(&mut self, now: Instant, datagram: Bytes) -> Result<()> {
         if datagram.is_empty() {
             // A zero-length read would look like end-of-file to OpenSSL.
             return Ok(());
         }
+        if matches!(self.state, State::Failed(_) | State::Closed) {
+            return Err(Error::Closed);
+        }
+        let datagram = if self.stream.is_some() {
+            // OpenSSL reads it: only well-formed records (src/guard.rs).
+            match self.guard.filter(datagram, &mut self.stats) {
+                Some(d) => d,
+                None => return Ok(()),
+            }
+        } else {
+            datagram
+        };
         match &self.state {
             State::Failed(_) | State::Closed => return Err(Error::Closed),
             State::AwaitingFingerprint => {
@@ -812,9 +845,11 @@ impl Dtls {
                 Ok(Opened::Alert(level, description)) => {
                     tracing::debug!(level, description, "dtls: warning alert ignored");
                 }
+                Ok(Opened::Marked) => {}
                 Ok(Opened::Dropped(why)) => {
+                    self.stats.count(why);
                     tracing::trace!(
-                        why,
+                        ?why,
                         epoch = raw.epoch,
                         seq = raw.seq,
                         content_type = raw.content_type,

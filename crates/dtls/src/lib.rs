@@ -78,6 +78,20 @@
 //! [`Config::rust_record_layer`] = `false` keeps it always. [`Dtls::is_openssl_released`] says
 //! which one is in charge.
 //!
+//! # Hostile input
+//!
+//! Every received record, and the header of every plaintext handshake fragment, is checked in
+//! Rust before OpenSSL reads it (src/guard.rs): malformed records (unknown content types,
+//! connection-id records nobody negotiated, fragments running past their record or message,
+//! handshake lengths above [`Config::max_handshake_message_len`], messages the peer's role never
+//! sends, a HelloVerifyRequest whose cookie overruns, bad versions, epochs and lengths) are
+//! silently discarded as RFC 6347 §4.1.2.7 asks, and counted in [`Dtls::stats`] by
+//! [`DropReason`], instead of making OpenSSL end the handshake. The association fails only on a
+//! genuine fatal condition (authentication, negotiation, a fatal alert) or its own timeout.
+//! What cannot be filtered without authentication: a well-formed but forged handshake message
+//! at the sequence number the endpoint expects (DTLS 1.2 authenticates the handshake only with
+//! its Finished messages).
+//!
 //! # Unsafe code
 //!
 //! `#![deny(unsafe_code)]`, except `src/ffi.rs`: two openssl-sys calls (`DTLS_set_timer_cb`,
@@ -91,6 +105,7 @@ mod config;
 mod endpoint;
 mod error;
 mod ffi;
+mod guard;
 mod record;
 mod srtp;
 
@@ -99,4 +114,5 @@ pub use cert::{Certificate, Fingerprint, HashAlgorithm, KeyType, DEFAULT_VALIDIT
 pub use config::{Config, DtlsContext, KeyLog, DEFAULT_CIPHERS, DEFAULT_GROUPS};
 pub use endpoint::{Dtls, Event, Role, State};
 pub use error::{Error, Result};
+pub use guard::{DropReason, Stats};
 pub use srtp::{SrtpKeyingMaterial, SrtpProfile};

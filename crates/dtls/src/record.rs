@@ -24,6 +24,7 @@ use aws_lc_rs::hmac;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::{Error, Result};
+use crate::guard::DropReason;
 
 /// DTLS record header: type(1) version(2) epoch(2) sequence(6) length(2).
 pub(crate) const HEADER_LEN: usize = 13;
@@ -290,7 +291,9 @@ pub(crate) enum Opened {
     /// An authenticated alert: (level, description).
     Alert(u8, u8),
     /// Not for us, not authentic, a replay or malformed: dropped.
-    Dropped(&'static str),
+    Dropped(DropReason),
+    /// Authenticated and marked as seen, not delivered (`deliver: false`).
+    Marked,
 }
 
 /// The session's record protection, both directions, for one epoch.
@@ -437,18 +440,18 @@ impl RecordLayer {
     /// `deliver: false` only authenticates and marks the record as seen.
     pub(crate) fn open(&mut self, record: &RawRecord, deliver: bool) -> Result<Opened> {
         if record.epoch != self.epoch {
-            return Ok(Opened::Dropped("other epoch"));
+            return Ok(Opened::Dropped(DropReason::Epoch));
         }
         if record.version != VERSION {
-            return Ok(Opened::Dropped("not DTLS 1.2"));
+            return Ok(Opened::Dropped(DropReason::Version));
         }
         let body = record.body();
         let explicit = self.suite.explicit_nonce_len();
         if body.len() < explicit + TAG_LEN || body.len() > MAX_CIPHERTEXT {
-            return Ok(Opened::Dropped("bad record length"));
+            return Ok(Opened::Dropped(DropReason::NotAuthentic));
         }
         if !self.replay.is_fresh(record.seq) {
-            return Ok(Opened::Dropped("replayed or too old"));
+            return Ok(Opened::Dropped(DropReason::Replay));
         }
         let es = epoch_seq(record.epoch, record.seq);
         let nonce = match self.suite {
@@ -466,7 +469,7 @@ impl RecordLayer {
             body.get(explicit..explicit + plain_len),
             body.get(explicit + plain_len..),
         ) else {
-            return Ok(Opened::Dropped("bad record length"));
+            return Ok(Opened::Dropped(DropReason::NotAuthentic));
         };
         let mut buf = BytesMut::from(ciphertext);
         let aad = Aad::from(aad(es, record.content_type, plain_len));
@@ -476,7 +479,7 @@ impl RecordLayer {
             .open_in_place_separate_tag(nonce, aad, tag, &mut buf)
             .is_err()
         {
-            return Ok(Opened::Dropped("authentication failed"));
+            return Ok(Opened::Dropped(DropReason::NotAuthentic));
         }
         self.replay.mark(record.seq);
         if plain_len > MAX_PLAINTEXT {
@@ -487,17 +490,16 @@ impl RecordLayer {
             )));
         }
         if !deliver {
-            return Ok(Opened::Dropped("only marked"));
+            return Ok(Opened::Marked);
         }
         match record.content_type {
             APPLICATION_DATA => Ok(Opened::ApplicationData(buf.freeze())),
             ALERT => match buf.as_ref() {
                 &[level, description] => Ok(Opened::Alert(level, description)),
-                _ => Ok(Opened::Dropped("malformed alert")),
+                _ => Ok(Opened::Dropped(DropReason::Alert)),
             },
-            _ => Ok(Opened::Dropped(
-                "handshake or other content after the handshake",
-            )),
+            // Handshake (renegotiation) or other content after the handshake.
+            _ => Ok(Opened::Dropped(DropReason::UnexpectedMessage)),
         }
     }
 }
