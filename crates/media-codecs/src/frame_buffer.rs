@@ -30,9 +30,11 @@
 //! frame is reported as a [`Dropped`] with its reason. The buffer never reads a clock: the caller
 //! passes `now` and calls [`FrameBuffer::handle_timeout`] at [`FrameBuffer::poll_timeout`].
 //!
-//! At start, before any frame was released, a format that cannot mark frame starts (H.264,
-//! H.265) begins at the first buffered packet only if that packet says keyframe (SPS or IDR);
-//! otherwise the buffer waits for a complete keyframe or gives up by age.
+//! At start, nothing is released until [`Config::startup_delay`] has passed since the first
+//! packet arrived, so that packets reordered behind later ones are not lost as late; then the
+//! lowest buffered packet starts the first frame if its `frame_start` says so or, for a format
+//! that cannot mark frame starts (H.264, H.265), if it says keyframe (SPS or IDR). Otherwise
+//! the buffer waits for a complete keyframe (released at once) or gives up by age.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -54,6 +56,9 @@ pub struct Config {
     /// Most drop reports kept for [`FrameBuffer::poll_drop`]; older ones are discarded and
     /// counted in [`Stats::drop_reports_lost`].
     pub max_drop_reports: usize,
+    /// How long after the first packet the first frame may be assumed to start at the lowest
+    /// sequence number received (0: at once, for callers that deliver packets in order).
+    pub startup_delay: Duration,
 }
 
 impl Default for Config {
@@ -63,6 +68,7 @@ impl Default for Config {
             max_bytes: 8 << 20,
             max_age: Duration::from_secs(1),
             max_drop_reports: 256,
+            startup_delay: Duration::from_millis(100),
         }
     }
 }
@@ -81,8 +87,8 @@ pub struct Frame {
     /// Nothing was lost between the previous released frame and this one (padding packets
     /// aside). `false` for the first frame.
     pub contiguous: bool,
-    /// The facts of the packets merged: the first packet's fields, `keyframe` if any packet
-    /// said so, `resolution` from the first packet that has one.
+    /// The facts of the packets merged by [`Depacketizer::merge_info`] (by default: the first
+    /// packet's fields, `keyframe` if any packet said so, the first `resolution` given).
     pub info: PacketInfo,
     /// [`Depacketizer::decodable`] for this frame.
     pub decodable: bool,
@@ -182,6 +188,10 @@ pub struct FrameBuffer<D: Depacketizer> {
     frames: VecDeque<Frame>,
     drops: VecDeque<Dropped>,
     stats: Stats,
+    /// Arrival of the first packet.
+    started: Option<Instant>,
+    /// The latest `now` given.
+    now: Option<Instant>,
 }
 
 impl<D: Depacketizer> FrameBuffer<D> {
@@ -200,6 +210,8 @@ impl<D: Depacketizer> FrameBuffer<D> {
             frames: VecDeque::new(),
             drops: VecDeque::new(),
             stats: Stats::default(),
+            started: None,
+            now: None,
         }
     }
 
@@ -250,17 +262,31 @@ impl<D: Depacketizer> FrameBuffer<D> {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let (_, slot) = self.packets.first_key_value()?;
-        slot.arrival.checked_add(self.config.max_age)
+        let age = slot.arrival.checked_add(self.config.max_age);
+        let startup = match (self.next, self.started) {
+            (None, Some(t)) => t
+                .checked_add(self.config.startup_delay)
+                .filter(|d| self.now.is_none_or(|now| *d > now)),
+            _ => None,
+        };
+        match (age, startup) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Gives up frames whose oldest packet is too old, then releases what follows.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = Some(now);
+        self.release();
         self.expire(now);
     }
 
     /// Takes one RTP packet (any order). Frames it completes become available from
     /// [`poll_frame`](Self::poll_frame); drops from [`poll_drop`](Self::poll_drop).
     pub fn insert(&mut self, packet: RtpPacket, now: Instant) {
+        self.now = Some(now);
+        self.started.get_or_insert(now);
         let seq16 = packet.header.sequence_number;
         let seq = self.unwrapper.peek(seq16);
         if self.unwrapper.last().is_none_or(|last| seq > last) {
@@ -372,6 +398,17 @@ impl<D: Depacketizer> FrameBuffer<D> {
         if slot.is_padding() {
             return false;
         }
+        if self.next.is_none() && self.front() == Some(s) {
+            // Start-up (module docs): the lowest packet received within the start-up delay
+            // starts the first frame if it says so, or, without a start flag, says keyframe.
+            let waited = match (self.started, self.now) {
+                (Some(t), Some(now)) => {
+                    now.saturating_duration_since(t) >= self.config.startup_delay
+                }
+                _ => false,
+            };
+            return waited && slot.info.frame_start.unwrap_or(slot.info.keyframe);
+        }
         match slot.info.frame_start {
             Some(v) => v,
             None => {
@@ -381,10 +418,6 @@ impl<D: Depacketizer> FrameBuffer<D> {
                         Boundary::AfterTs(ts) => ts != slot.ts,
                         Boundary::Unknown => false,
                     };
-                }
-                if self.next.is_none() && self.front() == Some(s) {
-                    // Start-up heuristic for formats without a start flag (module docs).
-                    return slot.info.keyframe;
                 }
                 match self.packets.get(&(s - 1)) {
                     Some(p) => p.is_padding() || p.ends_frame() || p.ts != slot.ts,
@@ -592,12 +625,7 @@ impl<D: Depacketizer> FrameBuffer<D> {
             match self.depacketizer.push(&slot.payload, &mut out) {
                 Ok(info) => match merged.as_mut() {
                     None => merged = Some(info),
-                    Some(m) => {
-                        m.keyframe |= info.keyframe;
-                        if m.resolution.is_none() {
-                            m.resolution = info.resolution;
-                        }
-                    }
+                    Some(m) => self.depacketizer.merge_info(m, &info),
                 },
                 Err(e) => err = Some(e),
             }

@@ -71,6 +71,14 @@ impl Depacketizer for Toy {
     fn reset(&mut self) {}
 }
 
+/// Default limits without the start-up delay (packets here arrive at one instant).
+fn cfg0() -> Config {
+    Config {
+        startup_delay: Duration::ZERO,
+        ..Config::default()
+    }
+}
+
 fn pkt(seq: u16, ts: u32, marker: bool, payload: Vec<u8>) -> RtpPacket {
     RtpPacket {
         header: RtpHeader {
@@ -121,36 +129,41 @@ fn drain<D: Depacketizer>(fb: &mut FrameBuffer<D>) -> (Vec<Frame>, Vec<Dropped>)
 fn audio_each_packet_is_a_frame() {
     let now = Instant::now();
     let mut fb = FrameBuffer::new(OpusDepacketizer::new(), Config::default());
-    // Two Opus packets out of order: 11 then 10. The first received is released at once.
+    // Opus packets out of order: 11, 12, then 10. Nothing comes out during the start-up delay,
+    // then all three in order; afterwards each packet is released as it completes the order.
     fb.insert(pkt(11, 960, false, vec![0xf8, 1]), now);
     fb.insert(pkt(12, 1920, false, vec![0xf8, 2]), now);
-    fb.insert(pkt(10, 0, false, vec![0xf8, 0]), now);
+    fb.insert(
+        pkt(10, 0, false, vec![0xf8, 0]),
+        now + Duration::from_millis(99),
+    );
+    assert!(fb.poll_frame().is_none());
+    assert_eq!(fb.poll_timeout(), Some(now + Duration::from_millis(100)));
+    let now = now + Duration::from_millis(100);
+    fb.handle_timeout(now);
+    fb.insert(pkt(14, 3840, false, vec![0xf8, 4]), now);
+    fb.insert(pkt(9, 0, false, vec![0xf8, 9]), now);
     let (frames, drops) = drain(&mut fb);
-    assert_eq!(frames.len(), 2);
-    assert_eq!(
-        (
-            frames[0].first_seq,
-            frames[0].contiguous,
-            &frames[0].data[..]
-        ),
-        (11, false, &[0xf8, 1][..])
-    );
-    assert_eq!(
-        (
-            frames[1].first_seq,
-            frames[1].contiguous,
-            frames[1].timestamp
-        ),
-        (12, true, 1920)
-    );
+    assert_eq!(frames.len(), 3);
+    let seqs: Vec<(i64, bool, u8)> = frames
+        .iter()
+        .map(|f| (f.first_seq, f.contiguous, f.data[1]))
+        .collect();
+    assert_eq!(seqs, [(10, false, 0), (11, true, 1), (12, true, 2)]);
     assert!(frames.iter().all(|f| f.decodable));
     assert_eq!(drops.len(), 1);
     assert_eq!(
         (drops[0].first_seq, &drops[0].reason),
-        (10, &DropReason::Late)
+        (9, &DropReason::Late)
+    );
+    fb.insert(pkt(13, 2880, false, vec![0xf8, 3]), now);
+    let (frames, _) = drain(&mut fb);
+    assert_eq!(
+        frames.iter().map(|f| f.first_seq).collect::<Vec<_>>(),
+        [13, 14]
     );
     // A malformed Opus packet (code 1 with odd length) is reported and never released.
-    fb.insert(pkt(13, 2880, false, vec![0xf9, 1, 2, 3]), now);
+    fb.insert(pkt(15, 4800, false, vec![0xf9, 1, 2, 3]), now);
     let (frames, drops) = drain(&mut fb);
     assert!(frames.is_empty());
     assert!(matches!(
@@ -163,7 +176,7 @@ fn audio_each_packet_is_a_frame() {
 fn shuffled_duplicated_frames_come_out_in_order() {
     let now = Instant::now();
     let mut rng = StdRng::seed_from_u64(7);
-    let mut fb = FrameBuffer::new(Toy::default(), Config::default());
+    let mut fb = FrameBuffer::new(Toy::default(), cfg0());
     let mut all = Vec::new();
     let mut expected = Vec::new();
     let mut seq = 65_500u16; // crosses the wrap
@@ -209,7 +222,7 @@ fn gap_blocks_until_max_age_then_next_frame_is_not_contiguous() {
     let t0 = Instant::now();
     let cfg = Config {
         max_age: Duration::from_millis(100),
-        ..Config::default()
+        ..cfg0()
     };
     let mut fb = FrameBuffer::new(Toy::default(), cfg);
     let c = |b: u8| vec![vec![b, 1], vec![b, 2], vec![b, 3]];
@@ -260,7 +273,7 @@ fn gap_blocks_until_max_age_then_next_frame_is_not_contiguous() {
 #[test]
 fn complete_keyframe_skips_incomplete_frames() {
     let now = Instant::now();
-    let mut fb = FrameBuffer::new(Toy::default(), Config::default());
+    let mut fb = FrameBuffer::new(Toy::default(), cfg0());
     let c = |b: u8| vec![vec![b, 1], vec![b, 2]];
     for p in toy_frame(0, 0, &c(0), START | KEY, 0) {
         fb.insert(p, now);
@@ -303,7 +316,7 @@ fn buffer_full_gives_up_the_front() {
     let cfg = Config {
         max_packets: 8,
         max_bytes: 1 << 20,
-        ..Config::default()
+        ..cfg0()
     };
     let mut fb = FrameBuffer::new(Toy::default(), cfg);
     // Frame at 0 never completes (packet 1 missing); then 6 complete 2-packet delta frames.
@@ -331,7 +344,7 @@ fn byte_limit_holds() {
     let cfg = Config {
         max_packets: 1000,
         max_bytes: 1000,
-        ..Config::default()
+        ..cfg0()
     };
     let mut fb = FrameBuffer::new(Toy::default(), cfg);
     // A frame of 20 packets of 100 bytes never fits.
@@ -374,6 +387,14 @@ fn frames_without_start_flag_and_padding() {
     for p in f1.iter().rev() {
         fb.insert(p.clone(), now);
     }
+    // Nothing says packet 10 is the first of its frame: it is trusted after the startup delay.
+    assert!(fb.poll_frame().is_none());
+    assert_eq!(
+        fb.poll_timeout(),
+        Some(now + Config::default().startup_delay)
+    );
+    let now = now + Config::default().startup_delay;
+    fb.handle_timeout(now);
     let (frames, drops) = drain(&mut fb);
     assert!(drops.is_empty(), "{drops:?}");
     assert_eq!(frames.len(), 2);
@@ -443,7 +464,7 @@ fn malformed_frame_is_dropped_not_released() {
         fn reset(&mut self) {}
     }
     let now = Instant::now();
-    let mut fb = FrameBuffer::new(Strict, Config::default());
+    let mut fb = FrameBuffer::new(Strict, cfg0());
     fb.insert(pkt(1, 0, true, vec![1, 2]), now);
     fb.insert(pkt(2, 1, true, vec![1]), now);
     fb.insert(pkt(3, 2, true, vec![3, 4]), now);
@@ -468,7 +489,7 @@ proptest! {
         dups in 0usize..20,
     ) {
         let now = Instant::now();
-        let mut fb = FrameBuffer::new(Toy::default(), Config::default());
+        let mut fb = FrameBuffer::new(Toy::default(), cfg0());
         let mut pkts = toy_frame(start, 1234, &chunks, START | KEY, 0);
         let mut rng = StdRng::seed_from_u64(seed);
         for _ in 0..dups {
@@ -499,7 +520,7 @@ proptest! {
         max_packets in 1usize..64,
         max_bytes in 1usize..4000,
     ) {
-        let cfg = Config { max_packets, max_bytes, max_age: Duration::from_millis(200), max_drop_reports: 16 };
+        let cfg = Config { max_packets, max_bytes, max_age: Duration::from_millis(200), max_drop_reports: 16, ..cfg0() };
         let mut fb = FrameBuffer::new(Toy::default(), cfg);
         let t0 = Instant::now();
         let mut last_frame_end: Option<i64> = None;
