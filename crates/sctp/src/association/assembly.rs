@@ -93,82 +93,11 @@ impl Association {
             }
         }
         if self.can_send_data() {
-            // Retransmissions first (§6.1 C).
-            if self.rtx_pending > 0 && (self.fast_rtx_once || self.flight_size < self.cwnd) {
-                self.fast_rtx_once = false;
-                for c in self.inflight.iter_mut() {
-                    if c.state != SentState::NeedsRtx {
-                        continue;
-                    }
-                    let hdr = if self.idata {
-                        IDATA_HEADER_LEN
-                    } else {
-                        DATA_HEADER_LEN
-                    };
-                    let need = pad4(hdr + c.payload.len());
-                    if buf.len() + need > mtu {
-                        break;
-                    }
-                    if self.idata {
-                        let f = if c.flags & 2 != 0 { c.ppid } else { c.fsn };
-                        write_idata_header(
-                            &mut buf,
-                            c.flags,
-                            c.tsn,
-                            c.stream_id,
-                            c.seq,
-                            f,
-                            c.payload.len(),
-                        );
-                    } else {
-                        write_data_header(
-                            &mut buf,
-                            c.flags,
-                            c.tsn,
-                            c.stream_id,
-                            c.seq as u16,
-                            c.ppid,
-                            c.payload.len(),
-                        );
-                    }
-                    buf.put_slice(&c.payload);
-                    buf.put_bytes(0, need - hdr - c.payload.len());
-                    c.state = SentState::Outstanding;
-                    c.tx_count += 1;
-                    c.misses = 0;
-                    c.sent_at = now;
-                    self.flight_size += c.payload.len();
-                    self.rtx_pending -= 1;
-                    self.stats.retransmits += 1;
-                    any = true;
-                    data_sent = true;
-                    if self.rtx_pending == 0 {
-                        break;
-                    }
-                }
-            }
-            // New data, within cwnd and the peer's window (§6.1 A, B).
-            if self.rtx_pending == 0 {
-                let mut new_data = false;
-                loop {
-                    let room = mtu.saturating_sub(buf.len());
-                    let window_ok = self.burst_budget > 0
-                        && self.flight_size < self.cwnd
-                        && (self.peer_rwnd > 0 || self.flight_size == 0);
-                    if !window_ok {
-                        break;
-                    }
-                    if !self.push_new_chunk(now, &mut buf, room) {
-                        break;
-                    }
-                    any = true;
-                    data_sent = true;
-                    new_data = true;
-                }
-                if new_data {
-                    self.burst_budget = self.burst_budget.saturating_sub(1);
-                }
-            }
+            // Retransmissions first (§6.1 C), then new data.
+            let rtx = self.write_retransmissions(now, &mut buf, mtu);
+            let new = self.rtx_pending == 0 && self.write_new_data(now, &mut buf, mtu);
+            any |= rtx || new;
+            data_sent = rtx || new;
         }
         if !any {
             return None;
@@ -183,6 +112,77 @@ impl Association {
         finish_checksum(&mut buf, zero);
         self.check_low_water();
         Some(buf.freeze())
+    }
+
+    /// Writes chunks marked for retransmission that fit (§6.1 C, §7.2.4: a fast
+    /// retransmission may go out once regardless of cwnd). True if any was written.
+    fn write_retransmissions(&mut self, now: Instant, buf: &mut BytesMut, mtu: usize) -> bool {
+        let mut sent = false;
+        if self.rtx_pending > 0 && (self.fast_rtx_once || self.flight_size < self.cwnd) {
+            self.fast_rtx_once = false;
+            for c in self.inflight.iter_mut() {
+                if c.state != SentState::NeedsRtx {
+                    continue;
+                }
+                let hdr = if self.idata {
+                    IDATA_HEADER_LEN
+                } else {
+                    DATA_HEADER_LEN
+                };
+                let need = pad4(hdr + c.payload.len());
+                if buf.len() + need > mtu {
+                    break;
+                }
+                if self.idata {
+                    let f = if c.flags & 2 != 0 { c.ppid } else { c.fsn };
+                    write_idata_header(buf, c.flags, c.tsn, c.stream_id, c.seq, f, c.payload.len());
+                } else {
+                    write_data_header(
+                        buf,
+                        c.flags,
+                        c.tsn,
+                        c.stream_id,
+                        c.seq as u16,
+                        c.ppid,
+                        c.payload.len(),
+                    );
+                }
+                buf.put_slice(&c.payload);
+                buf.put_bytes(0, need - hdr - c.payload.len());
+                c.state = SentState::Outstanding;
+                c.tx_count += 1;
+                c.misses = 0;
+                c.sent_at = now;
+                self.flight_size += c.payload.len();
+                self.rtx_pending -= 1;
+                self.stats.retransmits += 1;
+                sent = true;
+                if self.rtx_pending == 0 {
+                    break;
+                }
+            }
+        }
+        sent
+    }
+
+    /// Writes new DATA / I-DATA chunks within cwnd, the peer's window and the burst budget
+    /// (§6.1 A, B). True if any was written.
+    fn write_new_data(&mut self, now: Instant, buf: &mut BytesMut, mtu: usize) -> bool {
+        let mut new_data = false;
+        loop {
+            let room = mtu.saturating_sub(buf.len());
+            let window_ok = self.burst_budget > 0
+                && self.flight_size < self.cwnd
+                && (self.peer_rwnd > 0 || self.flight_size == 0);
+            if !window_ok || !self.push_new_chunk(now, buf, room) {
+                break;
+            }
+            new_data = true;
+        }
+        if new_data {
+            self.burst_budget = self.burst_budget.saturating_sub(1);
+        }
+        new_data
     }
 
     fn has_data_to_send(&self) -> bool {

@@ -466,23 +466,9 @@ impl Association {
         let ties_0 = c.local_tie == 0 && c.peer_tie == 0;
         if !local_m && !peer_m && ties_m {
             // Action A: the peer restarted.
-            if self.state == State::ShutdownAckSent {
-                let vt = cur_peer.unwrap_or(0);
-                self.send_single(vt, Chunk::ShutdownAck, false);
-                self.send_single(
-                    peer_vtag,
-                    Chunk::Error {
-                        causes: vec![ErrorCause {
-                            code: cause_code::COOKIE_WHILE_SHUTTING_DOWN,
-                            info: Bytes::new(),
-                        }],
-                    },
-                    true,
-                );
+            if !self.cookie_action_a(now, c, cur_peer) {
                 return Ok(false);
             }
-            debug!(old = cur_local, new = c.local_tag, "sctp peer restart");
-            self.restart(now, c);
         } else if local_m && peer_m {
             // Action D: both tags match. In COOKIE-ECHOED this is the normal end of an INIT
             // collision; when established, a retransmitted COOKIE ECHO (case E).
@@ -490,25 +476,10 @@ impl Association {
                 self.establish(now, c.peer);
             }
         } else if local_m {
-            // Action B: the peer picked a new tag after answering our INIT. Take its tag;
-            // still forming, the cookie describes the peer completely.
-            if self.abandoned_peer_tags.contains(&peer_vtag) {
-                // A duplicate of a cookie from an attempt we already moved away from:
-                // taking it would switch back to a peer tag nobody uses any more.
-                trace!("sctp COOKIE ECHO for an abandoned peer tag discarded");
+            // Action B: the peer picked a new tag after answering our INIT.
+            if !self.cookie_action_b(now, c, cur_peer) {
                 return Ok(false);
             }
-            if let Some(old) = cur_peer {
-                if self.abandoned_peer_tags.len() >= 8 {
-                    self.abandoned_peer_tags.pop_front();
-                }
-                self.abandoned_peer_tags.push_back(old);
-            }
-            match self.state {
-                State::CookieWait | State::CookieEchoed => self.establish(now, c.peer),
-                _ => self.adopt_peer(c.peer),
-            }
-            self.timers.stop(Timer::Init);
         } else if peer_m && ties_0 {
             // Action C: our own cookie arrived late; silently discard.
             trace!("sctp late COOKIE ECHO discarded (RFC 9260 §5.2.4 C)");
@@ -520,6 +491,58 @@ impl Association {
         }
         self.send_single(peer_vtag, Chunk::CookieAck, false);
         Ok(true)
+    }
+
+    /// §5.2.4 action A, the peer restarted: restart the association from the cookie, or in
+    /// SHUTDOWN-ACK-SENT answer with SHUTDOWN ACK and a "Cookie Received While Shutting
+    /// Down" error (§5.2.4 A). True when a COOKIE ACK is due.
+    fn cookie_action_a(&mut self, now: Instant, c: Cookie, cur_peer: Option<u32>) -> bool {
+        if self.state == State::ShutdownAckSent {
+            let vt = cur_peer.unwrap_or(0);
+            self.send_single(vt, Chunk::ShutdownAck, false);
+            self.send_single(
+                c.peer.vtag,
+                Chunk::Error {
+                    causes: vec![ErrorCause {
+                        code: cause_code::COOKIE_WHILE_SHUTTING_DOWN,
+                        info: Bytes::new(),
+                    }],
+                },
+                true,
+            );
+            return false;
+        }
+        debug!(
+            old = self.local_vtag,
+            new = c.local_tag,
+            "sctp peer restart"
+        );
+        self.restart(now, c);
+        true
+    }
+
+    /// §5.2.4 action B: the peer picked a new tag after answering our INIT. Take its tag;
+    /// still forming, the cookie describes the peer completely. True when a COOKIE ACK is
+    /// due.
+    fn cookie_action_b(&mut self, now: Instant, c: Cookie, cur_peer: Option<u32>) -> bool {
+        if self.abandoned_peer_tags.contains(&c.peer.vtag) {
+            // A duplicate of a cookie from an attempt we already moved away from:
+            // taking it would switch back to a peer tag nobody uses any more.
+            trace!("sctp COOKIE ECHO for an abandoned peer tag discarded");
+            return false;
+        }
+        if let Some(old) = cur_peer {
+            if self.abandoned_peer_tags.len() >= 8 {
+                self.abandoned_peer_tags.pop_front();
+            }
+            self.abandoned_peer_tags.push_back(old);
+        }
+        match self.state {
+            State::CookieWait | State::CookieEchoed => self.establish(now, c.peer),
+            _ => self.adopt_peer(c.peer),
+        }
+        self.timers.stop(Timer::Init);
+        true
     }
 
     /// §5.2.4 action B when already established: the peer we are talking to is the one that

@@ -216,62 +216,71 @@ impl Association {
         }
         for &(stream, unordered, seq) in entries {
             if self.idata {
-                // Drop partial messages of this stream up to the skipped MID.
-                let victims: Vec<(u16, bool, u32)> = self
-                    .ireasm
-                    .range((stream, unordered, 0)..=(stream, unordered, u32::MAX))
-                    .map(|(k, _)| *k)
-                    .filter(|(_, _, m)| (seq.wrapping_sub(*m) as i32) >= 0)
-                    .collect();
-                for v in victims {
-                    if let Some(p) = self.ireasm.remove(&v) {
-                        self.stats.partial_messages_skipped += 1;
-                        self.rx_buffered = self.rx_buffered.saturating_sub(p.bytes);
-                        self.rx_partial = self.rx_partial.saturating_sub(p.bytes);
-                    }
-                }
+                self.drop_skipped_messages(stream, unordered, seq);
             }
-            if unordered {
-                continue;
+            if !unordered {
+                self.skip_stream(stream, seq);
             }
-            let next = self.streams_in.get(&stream).map_or(0, |s| s.next_ssn);
-            if self.seq_diff(seq, next) < 0 {
-                continue;
-            }
-
-            // Deliver complete messages up to the skipped one in order, then move past it.
-            let span = self.seq_diff(seq, next);
-            let mut keys: Vec<(i64, u32)> = self
-                .streams_in
-                .get(&stream)
-                .map(|s| {
-                    s.pending
-                        .keys()
-                        .map(|k| (self.seq_diff(*k, next), *k))
-                        .filter(|(d, _)| *d >= 0 && *d <= span)
-                        .collect()
-                })
-                .unwrap_or_default();
-            keys.sort_unstable();
-            let mut deliver = Vec::with_capacity(keys.len());
-            if let Some(s) = self.streams_in.get_mut(&stream) {
-                for (_, k) in keys {
-                    if let Some(m) = s.pending.remove(&k) {
-                        deliver.push(m);
-                    }
-                }
-            }
-            let after = self.seq_next(seq);
-            self.streams_in.entry(stream).or_default().next_ssn = after;
-            for m in deliver {
-                self.deliver(m);
-            }
-            self.drain_stream(stream);
         }
         // The next in-order chunk may already be sitting in reassembly.
         if let Some((&k, _)) = self.reasm.first_key_value() {
             let _ = self.try_reassemble(k);
         }
+    }
+
+    /// I-FORWARD-TSN: drops the partial I-DATA messages of (stream, U) up to the skipped
+    /// MID (RFC 8260 §2.3.2).
+    fn drop_skipped_messages(&mut self, stream: u16, unordered: bool, seq: u32) {
+        let victims: Vec<(u16, bool, u32)> = self
+            .ireasm
+            .range((stream, unordered, 0)..=(stream, unordered, u32::MAX))
+            .map(|(k, _)| *k)
+            .filter(|(_, _, m)| (seq.wrapping_sub(*m) as i32) >= 0)
+            .collect();
+        for v in victims {
+            if let Some(p) = self.ireasm.remove(&v) {
+                self.stats.partial_messages_skipped += 1;
+                self.rx_buffered = self.rx_buffered.saturating_sub(p.bytes);
+                self.rx_partial = self.rx_partial.saturating_sub(p.bytes);
+            }
+        }
+    }
+
+    /// Moves an ordered stream past the skipped sequence number (RFC 3758 §3.6): complete
+    /// messages waiting up to it are delivered in order, then whatever follows it.
+    fn skip_stream(&mut self, stream: u16, seq: u32) {
+        let next = self.streams_in.get(&stream).map_or(0, |s| s.next_ssn);
+        if self.seq_diff(seq, next) < 0 {
+            return;
+        }
+        // Deliver complete messages up to the skipped one in order, then move past it.
+        let span = self.seq_diff(seq, next);
+        let mut keys: Vec<(i64, u32)> = self
+            .streams_in
+            .get(&stream)
+            .map(|s| {
+                s.pending
+                    .keys()
+                    .map(|k| (self.seq_diff(*k, next), *k))
+                    .filter(|(d, _)| *d >= 0 && *d <= span)
+                    .collect()
+            })
+            .unwrap_or_default();
+        keys.sort_unstable();
+        let mut deliver = Vec::with_capacity(keys.len());
+        if let Some(s) = self.streams_in.get_mut(&stream) {
+            for (_, k) in keys {
+                if let Some(m) = s.pending.remove(&k) {
+                    deliver.push(m);
+                }
+            }
+        }
+        let after = self.seq_next(seq);
+        self.streams_in.entry(stream).or_default().next_ssn = after;
+        for m in deliver {
+            self.deliver(m);
+        }
+        self.drain_stream(stream);
     }
 
     /// Drops the DATA fragments of ordered messages the sender abandoned (RFC 3758 §3.6):

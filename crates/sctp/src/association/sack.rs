@@ -8,6 +8,17 @@ use crate::packet::COMMON_HEADER_LEN;
 
 use super::*;
 
+/// What one SACK acknowledged.
+#[derive(Default)]
+struct Acked {
+    /// Bytes newly acknowledged (cumulatively or by gap blocks).
+    bytes: usize,
+    /// RTT of a newly acknowledged chunk sent once (Karn's rule, §6.3.1 C5).
+    rtt_sample: Option<Duration>,
+    /// Highest TSN newly acknowledged by a gap block (for miss indications, §7.2.4).
+    highest_newly_acked: Option<u32>,
+}
+
 impl Association {
     pub(super) fn on_sack(&mut self, now: Instant, s: SackChunk) {
         if !matches!(
@@ -30,120 +41,23 @@ impl Association {
             return;
         }
         let flight_before = self.flight_size;
-        let mut bytes_acked = 0usize;
-        let mut rtt_sample = None;
         let advanced = cum != self.cum_ack;
-        // Cumulative ack.
-        while let Some(front) = self.inflight.front() {
-            if !tsn_le(front.tsn, cum) {
-                break;
-            }
-            let Some(c) = self.inflight.pop_front() else {
-                break;
-            };
-            match c.state {
-                SentState::Outstanding => {
-                    self.flight_size -= c.payload.len();
-                    bytes_acked += c.payload.len();
-                    if c.tx_count == 1 {
-                        rtt_sample = Some(now.saturating_duration_since(c.sent_at));
-                    }
-                }
-                SentState::NeedsRtx => {
-                    self.rtx_pending -= 1;
-                    bytes_acked += c.payload.len();
-                }
-                SentState::Acked | SentState::Abandoned => {}
-            }
-        }
-        self.cum_ack = cum;
-        // Gap ack blocks.
-        let mut highest_newly_acked: Option<u32> = None;
-        for g in s.gap_blocks.iter().take(self.cfg.max_gap_blocks) {
-            if g.start == 0 || g.end < g.start {
-                continue;
-            }
-            let lo = g.start as usize - 1;
-            let hi = (g.end as usize - 1).min(self.inflight.len().saturating_sub(1));
-            for i in lo..=hi {
-                let Some(c) = self.inflight.get_mut(i) else {
-                    break;
-                };
-                match c.state {
-                    SentState::Outstanding => {
-                        self.flight_size -= c.payload.len();
-                        bytes_acked += c.payload.len();
-                        c.state = SentState::Acked;
-                        if c.tx_count == 1 {
-                            rtt_sample = Some(now.saturating_duration_since(c.sent_at));
-                        }
-                        highest_newly_acked = Some(c.tsn);
-                    }
-                    SentState::NeedsRtx => {
-                        self.rtx_pending -= 1;
-                        c.state = SentState::Acked;
-                        highest_newly_acked = Some(c.tsn);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        if let Some(r) = rtt_sample {
+        let mut acked = Acked::default();
+        self.ack_cumulative(now, cum, &mut acked);
+        self.ack_gap_blocks(now, &s.gap_blocks, &mut acked);
+        if let Some(r) = acked.rtt_sample {
             self.update_rto(r);
         }
-        // Miss indications and fast retransmit (§7.2.4).
-        if let Some(high) = highest_newly_acked {
-            let mut newly_marked = false;
-            let fr = self.fast_recovery_exit.is_some();
-            for c in self.inflight.iter_mut() {
-                if !tsn_lt(c.tsn, high) {
-                    break;
-                }
-                if c.state == SentState::Outstanding {
-                    c.misses = c.misses.saturating_add(1);
-                    if c.misses >= 3 {
-                        c.misses = 0;
-                        c.state = SentState::NeedsRtx;
-                        self.flight_size -= c.payload.len();
-                        self.rtx_pending += 1;
-                        newly_marked = true;
-                    }
-                }
-            }
-            if newly_marked {
-                self.stats.fast_retransmits += 1;
-                self.fast_rtx_once = true;
-                if !fr {
-                    self.ssthresh = (self.cwnd / 2).max(4 * self.mtu());
-                    self.cwnd = self.ssthresh;
-                    self.partial_bytes_acked = 0;
-                    self.fast_recovery_exit = Some(self.next_tsn.wrapping_sub(1));
-                }
-                self.abandon_marked(now);
-            }
+        if let Some(high) = acked.highest_newly_acked {
+            self.count_misses(now, high);
         }
         if let Some(exit) = self.fast_recovery_exit {
             if tsn_le(exit, cum) {
                 self.fast_recovery_exit = None;
             }
         }
-        // Congestion control (§7.2.1, §7.2.2).
         if advanced && self.fast_recovery_exit.is_none() {
-            let mtu = self.mtu();
-            if self.cwnd <= self.ssthresh {
-                if flight_before + mtu >= self.cwnd {
-                    // RFC 9260 §7.2.1 allows one MTU per SACK. A SACK that covers many
-                    // packets (receive batching, ack compression) stands for the one SACK
-                    // per two packets the peer would otherwise send, so grow by that.
-                    self.cwnd += bytes_acked.min(mtu.max(bytes_acked / 2));
-                }
-            } else {
-                self.partial_bytes_acked += bytes_acked;
-                if self.partial_bytes_acked >= self.cwnd && flight_before + mtu >= self.cwnd {
-                    self.partial_bytes_acked -= self.cwnd;
-                    self.cwnd += mtu;
-                }
-            }
+            self.grow_cwnd(flight_before, acked.bytes);
         }
         if advanced {
             self.error_count = 0;
@@ -152,7 +66,7 @@ impl Association {
         // Max burst (§6.1 D): in reply to this SACK send at most what it acknowledged plus
         // Max.Burst packets. (Lowering cwnd instead, as RFC 9260 allows, would collapse
         // the window whenever a batch of packets is acknowledged at once.)
-        self.burst_budget = bytes_acked.div_ceil(self.mtu()) + self.cfg.max_burst;
+        self.burst_budget = acked.bytes.div_ceil(self.mtu()) + self.cfg.max_burst;
         // T3-rtx (§6.3.2 R2, R3).
         if self.flight_size == 0
             && self.rtx_pending == 0
@@ -167,6 +81,120 @@ impl Association {
         }
         self.update_forward_tsn();
         self.check_low_water();
+    }
+
+    /// Removes what the Cumulative TSN Ack covers from the in-flight queue (§6.2.1 D ii).
+    fn ack_cumulative(&mut self, now: Instant, cum: u32, acked: &mut Acked) {
+        while let Some(front) = self.inflight.front() {
+            if !tsn_le(front.tsn, cum) {
+                break;
+            }
+            let Some(c) = self.inflight.pop_front() else {
+                break;
+            };
+            match c.state {
+                SentState::Outstanding => {
+                    self.flight_size -= c.payload.len();
+                    acked.bytes += c.payload.len();
+                    if c.tx_count == 1 {
+                        acked.rtt_sample = Some(now.saturating_duration_since(c.sent_at));
+                    }
+                }
+                SentState::NeedsRtx => {
+                    self.rtx_pending -= 1;
+                    acked.bytes += c.payload.len();
+                }
+                SentState::Acked | SentState::Abandoned => {}
+            }
+        }
+        self.cum_ack = cum;
+    }
+
+    /// Marks what the gap ack blocks cover (§6.2.1 D iii), at most `max_gap_blocks` of them.
+    fn ack_gap_blocks(&mut self, now: Instant, blocks: &[GapBlock], acked: &mut Acked) {
+        for g in blocks.iter().take(self.cfg.max_gap_blocks) {
+            if g.start == 0 || g.end < g.start {
+                continue;
+            }
+            let lo = g.start as usize - 1;
+            let hi = (g.end as usize - 1).min(self.inflight.len().saturating_sub(1));
+            for i in lo..=hi {
+                let Some(c) = self.inflight.get_mut(i) else {
+                    break;
+                };
+                match c.state {
+                    SentState::Outstanding => {
+                        self.flight_size -= c.payload.len();
+                        acked.bytes += c.payload.len();
+                        c.state = SentState::Acked;
+                        if c.tx_count == 1 {
+                            acked.rtt_sample = Some(now.saturating_duration_since(c.sent_at));
+                        }
+                        acked.highest_newly_acked = Some(c.tsn);
+                    }
+                    SentState::NeedsRtx => {
+                        self.rtx_pending -= 1;
+                        c.state = SentState::Acked;
+                        acked.highest_newly_acked = Some(c.tsn);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Miss indications and fast retransmit (§7.2.4): chunks below the highest newly acked
+    /// TSN get a miss; the third marks them for retransmission and, outside fast recovery,
+    /// halves the window.
+    fn count_misses(&mut self, now: Instant, high: u32) {
+        let mut newly_marked = false;
+        let fr = self.fast_recovery_exit.is_some();
+        for c in self.inflight.iter_mut() {
+            if !tsn_lt(c.tsn, high) {
+                break;
+            }
+            if c.state == SentState::Outstanding {
+                c.misses = c.misses.saturating_add(1);
+                if c.misses >= 3 {
+                    c.misses = 0;
+                    c.state = SentState::NeedsRtx;
+                    self.flight_size -= c.payload.len();
+                    self.rtx_pending += 1;
+                    newly_marked = true;
+                }
+            }
+        }
+        if newly_marked {
+            self.stats.fast_retransmits += 1;
+            self.fast_rtx_once = true;
+            if !fr {
+                self.ssthresh = (self.cwnd / 2).max(4 * self.mtu());
+                self.cwnd = self.ssthresh;
+                self.partial_bytes_acked = 0;
+                self.fast_recovery_exit = Some(self.next_tsn.wrapping_sub(1));
+            }
+            self.abandon_marked(now);
+        }
+    }
+
+    /// Congestion window growth on a SACK that advanced the Cumulative TSN Ack (§7.2.1
+    /// slow start, §7.2.2 congestion avoidance).
+    fn grow_cwnd(&mut self, flight_before: usize, bytes_acked: usize) {
+        let mtu = self.mtu();
+        if self.cwnd <= self.ssthresh {
+            if flight_before + mtu >= self.cwnd {
+                // RFC 9260 §7.2.1 allows one MTU per SACK. A SACK that covers many
+                // packets (receive batching, ack compression) stands for the one SACK
+                // per two packets the peer would otherwise send, so grow by that.
+                self.cwnd += bytes_acked.min(mtu.max(bytes_acked / 2));
+            }
+        } else {
+            self.partial_bytes_acked += bytes_acked;
+            if self.partial_bytes_acked >= self.cwnd && flight_before + mtu >= self.cwnd {
+                self.partial_bytes_acked -= self.cwnd;
+                self.cwnd += mtu;
+            }
+        }
     }
 
     pub(super) fn update_rto(&mut self, r: Duration) {

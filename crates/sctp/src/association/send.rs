@@ -14,6 +14,41 @@ use crate::Error;
 
 use super::*;
 
+/// Payload bytes of the next fragment: `None` when not even a 4-byte fragment fits in
+/// `room` after a header of `hdr` bytes, or when the peer's window would only take a runt
+/// while data is in flight (SWS avoidance, RFC 9260 §6.2.1). Fragments other than the last
+/// are a multiple of 4 bytes so that chunks pack without padding.
+fn fragment_len(
+    room: usize,
+    hdr: usize,
+    remaining: usize,
+    peer_window: usize,
+    flight_size: usize,
+) -> Option<usize> {
+    if room < hdr + 4 {
+        return None;
+    }
+    let max_payload = (room - hdr) & !3;
+    let take = remaining.min(max_payload).min(peer_window.max(1));
+    if take == 0 || (take < remaining && take < max_payload && flight_size > 0) {
+        return None;
+    }
+    Some(take)
+}
+
+/// Gives a message its stream sequence number with its first fragment: SSN for ordered DATA
+/// (16 bits), MID for I-DATA (32 bits, ordered and unordered counted apart, RFC 8260 §2.1).
+fn assign_seq(next_ssn: &mut u32, next_umid: &mut u32, m: &mut OutMessage, idata: bool) {
+    if idata {
+        let ctr = if m.unordered { next_umid } else { next_ssn };
+        m.seq = *ctr;
+        *ctr = ctr.wrapping_add(1);
+    } else if !m.unordered {
+        m.seq = *next_ssn;
+        *next_ssn = u32::from((*next_ssn as u16).wrapping_add(1));
+    }
+}
+
 impl Association {
     /// Queues a user message on `stream`.
     pub fn send(
@@ -289,6 +324,16 @@ impl Association {
     /// Takes the next fragment from the stream scheduler and writes it. Returns false when
     /// nothing more fits or nothing is queued.
     pub(super) fn push_new_chunk(&mut self, now: Instant, buf: &mut BytesMut, room: usize) -> bool {
+        let hdr = if self.idata {
+            IDATA_HEADER_LEN
+        } else {
+            DATA_HEADER_LEN
+        };
+        let peer_window = if self.flight_size == 0 {
+            usize::MAX
+        } else {
+            self.peer_rwnd
+        };
         loop {
             let stream = match self.current {
                 Some(s) => s,
@@ -310,58 +355,20 @@ impl Association {
                 && m.expires.is_some_and(|e| e <= now)
                 && self.peer.as_ref().is_some_and(|p| p.forward_tsn)
             {
-                let len = m.payload.len();
-                s.queue.pop_front();
-                s.buffered -= len;
-                self.queued_bytes -= len;
-                self.stats.messages_abandoned += 1;
-                self.current = None;
-                if !s.queue.is_empty() {
-                    self.active.push_front(stream);
-                }
+                self.drop_unsent_head(stream);
                 continue;
             }
-            let hdr = if self.idata {
-                IDATA_HEADER_LEN
-            } else {
-                DATA_HEADER_LEN
-            };
-            if room < hdr + 4 {
-                // Put the stream back where it was.
-                if self.current.is_none() {
-                    self.active.push_front(stream);
-                }
-                return false;
-            }
-            let max_payload = room - hdr;
-            let max_payload = max_payload & !3; // keep chunks 4-aligned so they pack tightly
             let remaining = m.payload.len() - m.offset;
-            let peer_window = if self.flight_size == 0 {
-                usize::MAX
-            } else {
-                self.peer_rwnd
-            };
-            let take = remaining.min(max_payload).min(peer_window.max(1));
-            if take == 0 || (take < remaining && take < max_payload && self.flight_size > 0) {
-                // Window-limited: wait rather than send a runt (SWS avoidance, §6.2.1).
+            let Some(take) = fragment_len(room, hdr, remaining, peer_window, self.flight_size)
+            else {
+                // No room, or window-limited: put the stream back where it was.
                 if self.current.is_none() {
                     self.active.push_front(stream);
                 }
                 return false;
-            }
+            };
             if m.offset == 0 {
-                if self.idata {
-                    let ctr = if m.unordered {
-                        &mut s.next_umid
-                    } else {
-                        &mut s.next_ssn
-                    };
-                    m.seq = *ctr;
-                    *ctr = ctr.wrapping_add(1);
-                } else if !m.unordered {
-                    m.seq = s.next_ssn;
-                    s.next_ssn = u32::from((s.next_ssn as u16).wrapping_add(1));
-                }
+                assign_seq(&mut s.next_ssn, &mut s.next_umid, m, self.idata);
             }
             let beginning = m.offset == 0;
             let ending = m.offset + take == m.payload.len();
@@ -380,7 +387,7 @@ impl Association {
             }
             buf.put_slice(&payload);
             buf.put_bytes(0, pad4(take) - take);
-            let sent = Sent {
+            self.inflight.push_back(Sent {
                 tsn,
                 stream_id: stream,
                 seq: m.seq,
@@ -395,34 +402,61 @@ impl Association {
                 misses: 0,
                 max_rtx: m.max_rtx,
                 expires: m.expires,
-            };
+            });
             s.buffered -= take;
-            self.queued_bytes -= take;
-            self.flight_size += take;
-            self.peer_rwnd = self.peer_rwnd.saturating_sub(take);
             let low = s.low_threshold;
             let crossed = s.buffered <= low && s.buffered + take > low;
             if ending {
                 s.queue.pop_front();
-                self.current = None;
-                if !s.queue.is_empty() {
-                    // Round robin between streams at message boundaries.
-                    self.active.push_back(stream);
-                }
-            } else if self.idata {
-                // I-DATA: rotate between streams at every fragment (RFC 8260 §1), so a large
-                // message does not hold back small ones on other streams.
-                self.current = None;
-                self.active.push_back(stream);
-            } else {
-                // DATA: the fragments of one message need consecutive TSNs.
-                self.current = Some(stream);
             }
+            let more = !s.queue.is_empty();
+            self.queued_bytes -= take;
+            self.flight_size += take;
+            self.peer_rwnd = self.peer_rwnd.saturating_sub(take);
+            self.schedule_after_fragment(stream, ending, more);
             if crossed {
                 self.events.push_back(Event::BufferedAmountLow(stream));
             }
-            self.inflight.push_back(sent);
             return true;
+        }
+    }
+
+    /// Drops the first message of `stream`, which expired before any of it was sent
+    /// (PR-SCTP, RFC 3758 §3.1: nothing of it is in flight, so no FORWARD-TSN is needed).
+    fn drop_unsent_head(&mut self, stream: u16) {
+        let Some(s) = self.streams_out.get_mut(&stream) else {
+            return;
+        };
+        let Some(m) = s.queue.pop_front() else {
+            return;
+        };
+        let len = m.payload.len();
+        s.buffered -= len;
+        let more = !s.queue.is_empty();
+        self.queued_bytes -= len;
+        self.stats.messages_abandoned += 1;
+        self.current = None;
+        if more {
+            self.active.push_front(stream);
+        }
+    }
+
+    /// The stream scheduler after a fragment of `stream` was written.
+    fn schedule_after_fragment(&mut self, stream: u16, ending: bool, more: bool) {
+        if ending {
+            self.current = None;
+            if more {
+                // Round robin between streams at message boundaries.
+                self.active.push_back(stream);
+            }
+        } else if self.idata {
+            // I-DATA: rotate between streams at every fragment (RFC 8260 §1), so a large
+            // message does not hold back small ones on other streams.
+            self.current = None;
+            self.active.push_back(stream);
+        } else {
+            // DATA: the fragments of one message need consecutive TSNs.
+            self.current = Some(stream);
         }
     }
 }
