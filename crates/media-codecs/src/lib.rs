@@ -20,6 +20,7 @@ pub mod red;
 pub mod av1;
 pub mod dependency_descriptor;
 pub mod h264;
+pub mod h265;
 pub mod vp8;
 pub mod vp9;
 

@@ -131,6 +131,8 @@ pub enum CodecInfo {
     Vp9(crate::vp9::Vp9Info),
     /// H.264 NAL unit facts.
     H264(crate::h264::H264Info),
+    /// H.265 NAL unit facts.
+    H265(crate::h265::H265Info),
     /// AV1 aggregation header facts (and Dependency Descriptor frame facts when given).
     Av1(crate::av1::Av1Info),
 }
