@@ -33,6 +33,8 @@ def client(host, port, username, password):
     resp = stun.parse_message(data)  # checks FINGERPRINT
     if resp.transaction_id != req.transaction_id:
         sys.exit("transaction id mismatch")
+    if resp.message_class == stun.Class.ERROR:
+        sys.exit(f"error response {resp.attributes.get('ERROR-CODE')}")
     if resp.message_class != stun.Class.RESPONSE:
         sys.exit(f"not a success response: {resp}")
     if not resp.check_message_integrity(password.encode()):

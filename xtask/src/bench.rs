@@ -5,6 +5,11 @@
 //! and in it one function per implementation: `ferrtc`, `webrtc-rs 0.17`, `rtc 0.21`,
 //! `str0m 0.25`, or `floor: …` for a raw-primitive lower bound. The table gives each other
 //! implementation's time divided by ferrtc's (above 1: ferrtc is faster).
+//!
+//! A full run (no FILTER) first deletes criterion's old results, so rows of benchmark groups
+//! that no longer exist cannot survive into the table; every row carries the date its figures
+//! were measured (the result file's modification time), so a filtered run's fresh rows and
+//! older rows are told apart.
 
 use crate::util;
 use serde_json::Value;
@@ -21,7 +26,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if let Some(f) = args.iter().find(|a| !a.starts_with("--")) {
         cargo_args.extend(["--bench", f.as_str()]);
     }
+    let filtered = cargo_args.len() > 3;
     if !report_only {
+        if !filtered {
+            let old = util::root().join("target/criterion");
+            if old.exists() {
+                std::fs::remove_dir_all(&old)
+                    .map_err(|e| format!("cannot clear {}: {e}", old.display()))?;
+            }
+        }
         util::cargo(&cargo_args)?;
     }
     let table = table(&util::root().join("target/criterion"))?;
@@ -37,8 +50,31 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Mean time in ns per (group, function), from criterion's `new/` result directories.
-fn collect(dir: &Path, out: &mut BTreeMap<String, BTreeMap<String, f64>>) {
+/// A civil date (UTC) for a file's modification time: days since 1970 to year-month-day
+/// (Howard Hinnant's `civil_from_days`).
+fn date_of(path: &Path) -> String {
+    let Ok(secs) = std::fs::metadata(path).and_then(|m| m.modified()).map(|t| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }) else {
+        return "?".into();
+    };
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Mean time in ns and measurement date per (group, function), from criterion's `new/`
+/// result directories.
+fn collect(dir: &Path, out: &mut BTreeMap<String, BTreeMap<String, (f64, String)>>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -54,7 +90,8 @@ fn collect(dir: &Path, out: &mut BTreeMap<String, BTreeMap<String, f64>>) {
                     let group = b["group_id"].as_str().unwrap_or("?").to_string();
                     let func = b["function_id"].as_str().unwrap_or("?").to_string();
                     if let Some(ns) = e["mean"]["point_estimate"].as_f64() {
-                        out.entry(group).or_default().insert(func, ns);
+                        let date = date_of(&p.join("estimates.json"));
+                        out.entry(group).or_default().insert(func, (ns, date));
                     }
                 }
             } else {
@@ -81,10 +118,10 @@ fn table(dir: &Path) -> Result<String, String> {
         return Err(format!("no criterion results under {}", dir.display()));
     }
     let mut s = String::from(
-        "| benchmark | ferrtc | other | other's time | ratio (other / ferrtc) |\n|---|---|---|---|---|\n",
+        "| benchmark | ferrtc | other | other's time | ratio (other / ferrtc) | measured |\n|---|---|---|---|---|---|\n",
     );
     for (group, funcs) in &res {
-        let Some(ours) = funcs.get("ferrtc") else {
+        let Some((ours, our_date)) = funcs.get("ferrtc") else {
             continue;
         };
         let others: Vec<_> = funcs
@@ -92,11 +129,17 @@ fn table(dir: &Path) -> Result<String, String> {
             .filter(|(f, _)| f.as_str() != "ferrtc")
             .collect();
         if others.is_empty() {
-            s += &format!("| {group} | {} | — | — | — |\n", fmt_ns(*ours));
+            s += &format!("| {group} | {} | — | — | — | {our_date} |\n", fmt_ns(*ours));
         }
-        for (name, t) in others {
+        for (name, (t, date)) in others {
+            // Both sides of a ratio must come from one run; say so when they do not.
+            let when = if date == our_date {
+                our_date.clone()
+            } else {
+                format!("{our_date} / {date}")
+            };
             s += &format!(
-                "| {group} | {} | {name} | {} | {:.2}× |\n",
+                "| {group} | {} | {name} | {} | {:.2}× | {when} |\n",
                 fmt_ns(*ours),
                 fmt_ns(*t),
                 t / ours

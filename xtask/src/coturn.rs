@@ -349,8 +349,15 @@ fn aioice_checks(
                 String::from_utf8_lossy(&good.stderr)
             ));
         }
-        if run("wrong-pass")?.status.success() {
-            return Err("aioice client with a wrong password succeeded".into());
+        // The expected rejection, not just any failure: the server answers 401
+        // (RFC 8489 §9.1.3), which the client reports as an error response.
+        let bad = run("wrong-pass")?;
+        let err = String::from_utf8_lossy(&bad.stderr).to_string();
+        if bad.status.success() || !err.contains("error response (401") {
+            return Err(format!(
+                "aioice client with a wrong password: status {}, expected a 401 error response, got {err:?}",
+                bad.status
+            ));
         }
         Ok(())
     })();
@@ -377,7 +384,7 @@ fn aioice_checks(
                 .ok_or_else(|| format!("unexpected aioice server output {first:?}"))?
                 .trim()
                 .to_string();
-            let _server = Guard(child, "aioice STUN server");
+            let server = Guard(child, "aioice STUN server");
             let res = Command::new(examples.join("stun_client"))
                 .arg(format!("127.0.0.1:{port}"))
                 .env("FERRTC_STUN_USERNAME", "user")
@@ -385,12 +392,26 @@ fn aioice_checks(
                 .output()
                 .map_err(|e| format!("cannot run stun_client: {e}"))?;
             let text = String::from_utf8_lossy(&res.stdout).trim().to_string();
+            let err = String::from_utf8_lossy(&res.stderr).to_string();
+            let verdict = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+            drop(server);
             let ok = res.status.success() && text.starts_with("127.0.0.1:");
-            if ok != want_ok {
+            // The wrong password must fail for the right reason: aioice found our
+            // MESSAGE-INTEGRITY wrong, and our client refused its 401 (signed with the key we
+            // do not share, so it fails our integrity check, or is reported as a 401).
+            let rejected_as_expected = !res.status.success()
+                && verdict == "request integrity FAILED"
+                && (err.contains("response failed integrity")
+                    || err.contains("error response 401"));
+            let as_expected = if want_ok {
+                ok && verdict == "request integrity ok"
+            } else {
+                rejected_as_expected
+            };
+            if !as_expected {
                 return Err(format!(
-                    "stun_client with {pass}: status {}, stdout {text:?}, stderr {:?}",
-                    res.status,
-                    String::from_utf8_lossy(&res.stderr)
+                    "stun_client with {pass}: status {}, stdout {text:?}, stderr {err:?}, aioice {verdict:?}",
+                    res.status
                 ));
             }
         }

@@ -112,13 +112,11 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         c.arg(&script).arg(role);
         c
     };
-    // Relayed candidates through a real TURN server, when coturn is installed.
-    let coturn = if util::have("turnserver") {
-        Some(Coturn::start()?)
-    } else {
-        None
-    };
-    let turn_addr = coturn.as_ref().map(|c| c.addr.clone()).unwrap_or_default();
+    // Relayed candidates through a real TURN server: the relay rows always run (a missing
+    // coturn is installed here, and a failure to install or start it fails the check).
+    util::ensure_apt("turnserver", &["coturn"])?;
+    let coturn = Coturn::start()?;
+    let turn_addr = coturn.addr.clone();
     let relay = |role: &str| {
         let mut c = Command::new(&peer);
         c.arg(role)
@@ -142,7 +140,7 @@ pub fn run(_args: &[String]) -> Result<(), String> {
             ferrtc("controlled"),
         ),
     ];
-    if coturn.is_some() {
+    {
         cases.push((
             "ferrtc relay-only via coturn, controlling <-> aioice controlled",
             relay("controlling"),
@@ -153,8 +151,6 @@ pub fn run(_args: &[String]) -> Result<(), String> {
             relay("controlling"),
             relay("controlled"),
         ));
-    } else {
-        eprintln!("ice-aioice: turnserver (coturn) not installed: relay cases skipped");
     }
     let mut failed = 0;
     let mut report = Vec::new();

@@ -704,6 +704,8 @@ struct Seen {
     ms: Option<String>,
     pair: Option<(String, String)>,
     reached_failed: bool,
+    /// It announced a server-reflexive candidate (its STUN server answered through the NAT).
+    srflx: bool,
     done: bool,
 }
 
@@ -723,6 +725,10 @@ fn seen(ok: bool, o: &Output) -> Seen {
         ms,
         pair,
         reached_failed: o.err.iter().any(|l| l == "ice_udp_peer: failed"),
+        srflx: o
+            .out
+            .iter()
+            .any(|l| l.starts_with("cand ") && l.contains(" typ srflx")),
         done: o.out.iter().any(|l| l == "done"),
     }
 }
@@ -749,18 +755,21 @@ fn judge(case: &Case, a: (bool, &Output), b: (bool, &Output)) -> Result<String, 
         if sa.ok || sb.ok {
             return Err("an agent exited 0 without connecting".into());
         }
-        let how = |s: &Seen| {
-            if s.reached_failed {
-                "Failed"
-            } else {
-                "timeout"
+        // Not connecting proves nothing by itself (a crash, a bad flag or an unreachable STUN
+        // server would not connect either): both agents must have gathered a server-reflexive
+        // candidate through their NAT and then reached ICE state Failed on their own.
+        for (who, s, o) in [("A", &sa, a.1), ("B", &sb, b.1)] {
+            if !s.srflx {
+                return Err(format!(
+                    "agent {who} gathered no srflx candidate [{}]",
+                    tail(o)
+                ));
             }
-        };
-        return Ok(format!(
-            "no connection, as expected (A: {}, B: {})",
-            how(&sa),
-            how(&sb)
-        ));
+            if !s.reached_failed {
+                return Err(format!("agent {who} did not reach Failed [{}]", tail(o)));
+            }
+        }
+        return Ok("srflx gathered on both sides, no connection, both Failed as expected".into());
     }
     if !(sa.ok && sb.ok && sa.done && sb.done) {
         return Err(format!(

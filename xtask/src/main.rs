@@ -44,7 +44,7 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
     ),
     (
         "fuzz",
-        "[--seconds N] [TARGET]: run the cargo-fuzz targets",
+        "[--seconds N] [TARGET] | --smoke: run the cargo-fuzz targets (--smoke: stable build, seeds only)",
         fuzz::run,
         false,
     ),

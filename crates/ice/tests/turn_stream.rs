@@ -468,12 +468,33 @@ fn garbage_on_the_stream_kills_only_that_relay() {
     let mut w = World::new(TurnTransport::Tcp);
     w.run_until(Duration::from_secs(1), gathered);
     let now = w.now;
-    // A ChannelData header announcing more than the framer may buffer, or any junk: an error
-    // or a dropped frame, never a panic.
-    let _ = w.a.handle_stream_data(now, sa(A), sa(SERVER), &[0x7f; 64]);
-    let _ =
-        w.a.handle_stream_data(now, sa(A), sa(SERVER), &[0x00, 0x01, 0xff, 0xff]);
+    let relayed = |w: &World| {
+        w.a.local_candidates()
+            .filter(|c| c.typ == CandidateType::Relayed)
+            .count()
+    };
+    assert_eq!(relayed(&w), 1, "the stream allocation succeeded first");
+    // 0x7f7f is no ChannelData channel (0x4000-0x4fff, RFC 8656 §12) and no STUN message: the
+    // stream cannot be resynchronised, so this relay is dead — and only it.
+    let first = w.a.handle_stream_data(now, sa(A), sa(SERVER), &[0x7f; 64]);
+    assert!(first.is_ok(), "junk is not the caller's error: {first:?}");
+    assert_eq!(relayed(&w), 0, "the dead relay's candidate is withdrawn");
+    assert!(w
+        .a
+        .pair_stats()
+        .iter()
+        .all(|p| p.state == PairState::Failed));
+    // The closed stream is no longer fed: further bytes are refused, never a panic.
+    assert!(matches!(
+        w.a.handle_stream_data(now, sa(A), sa(SERVER), &[0x00, 0x01, 0xff, 0xff]),
+        Err(ferrtc_ice::Error::UnknownSource(s)) if s == sa(SERVER)
+    ));
     for _ in 0..100 {
-        let _ = w.a.handle_stream_data(now, sa(A), sa(SERVER), &[0u8; 4096]);
+        assert!(w
+            .a
+            .handle_stream_data(now, sa(A), sa(SERVER), &[0u8; 4096])
+            .is_err());
     }
+    // The other agent is untouched by A's dead relay.
+    assert_ne!(w.b.state(), ConnectionState::Failed);
 }

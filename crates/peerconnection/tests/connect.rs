@@ -54,8 +54,9 @@ impl Endpoint for Peer {
     }
 }
 
-fn config(seed: u64) -> Configuration {
-    let _ = seed;
+/// A fresh certificate per peer (OpenSSL's key generation is not seedable; the peer's own
+/// randomness is seeded from the simulation's seed in [`peer`]).
+fn config() -> Configuration {
     let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
     Configuration::new(cert).unwrap()
 }
@@ -134,8 +135,8 @@ fn messages(sim: &mut Sim<Peer>, addr: SocketAddr, ch: ChannelId) -> Vec<(Bytes,
 fn setup(seed: u64, link: LinkConfig) -> (Sim<Peer>, SocketAddr, SocketAddr, ChannelId) {
     let mut sim = Sim::new(seed);
     sim.set_default_link(link);
-    let a = peer(&mut sim, "10.0.0.1:40000", config(seed));
-    let b = peer(&mut sim, "10.0.0.2:50000", config(seed + 1));
+    let a = peer(&mut sim, "10.0.0.1:40000", config());
+    let b = peer(&mut sim, "10.0.0.2:50000", config());
     let ch = pc(&mut sim, a)
         .create_data_channel(ChannelInit {
             label: "chat".into(),
@@ -244,8 +245,8 @@ fn large_messages_under_loss_arrive_intact_and_in_order() {
 #[test]
 fn negotiated_second_and_unordered_channels() {
     let mut sim = Sim::new(3);
-    let a = peer(&mut sim, "10.0.0.1:40000", config(3));
-    let b = peer(&mut sim, "10.0.0.2:50000", config(4));
+    let a = peer(&mut sim, "10.0.0.1:40000", config());
+    let b = peer(&mut sim, "10.0.0.2:50000", config());
     let neg = |label: &str| ChannelInit {
         label: label.into(),
         negotiated: Some(7),
@@ -325,7 +326,7 @@ fn trickle_candidates_after_descriptions() {
     let now = sim.now();
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
     for addr in [addr_a, addr_b] {
-        let pc = PeerConnection::new(config(5), now, &mut rng).unwrap();
+        let pc = PeerConnection::new(config(), now, &mut rng).unwrap();
         sim.add_endpoint(
             addr,
             Peer {
@@ -395,8 +396,8 @@ fn trickle_candidates_after_descriptions() {
 #[test]
 fn wrong_fingerprint_fails_the_connection() {
     let mut sim = Sim::new(21);
-    let a = peer(&mut sim, "10.0.0.1:40000", config(1));
-    let b = peer(&mut sim, "10.0.0.2:50000", config(2));
+    let a = peer(&mut sim, "10.0.0.1:40000", config());
+    let b = peer(&mut sim, "10.0.0.2:50000", config());
     pc(&mut sim, a)
         .create_data_channel(ChannelInit::default())
         .unwrap();
@@ -456,6 +457,10 @@ fn ice_restart_keeps_the_channel_working() {
     })
     .unwrap();
     let rb = remote_channel(&sim, b, "chat").unwrap();
+    let creds_before = (
+        pc(&mut sim, a).ice_agent().local_credentials().clone(),
+        pc(&mut sim, b).ice_agent().local_credentials().clone(),
+    );
     let now = sim.now();
     let offer = pc(&mut sim, a)
         .create_offer(OfferOptions { ice_restart: true })
@@ -467,7 +472,18 @@ fn ice_restart_keeps_the_channel_working() {
     pc(&mut sim, b).set_local_description(now, answer).unwrap();
     let answer = pc(&mut sim, b).local_description().unwrap();
     pc(&mut sim, a).set_remote_description(now, answer).unwrap();
+    // The restart happened (RFC 8445 §9): both sides have new credentials, each knows the
+    // other's new ones, and the new session connected again.
+    let (ca, cb) = (
+        pc(&mut sim, a).ice_agent().local_credentials().clone(),
+        pc(&mut sim, b).ice_agent().local_credentials().clone(),
+    );
+    assert_ne!(ca.ufrag, creds_before.0.ufrag, "offerer kept its ufrag");
+    assert_ne!(cb.ufrag, creds_before.1.ufrag, "answerer kept its ufrag");
+    assert_eq!(pc(&mut sim, a).ice_agent().remote_credentials(), Some(&cb));
+    assert_eq!(pc(&mut sim, b).ice_agent().remote_credentials(), Some(&ca));
     sim.run_for(Duration::from_secs(2)).unwrap();
+    assert!(pc(&mut sim, a).ice_agent().selected_pair().is_some());
     pc(&mut sim, a).send_text(ch, "after restart").unwrap();
     sim.run_for(Duration::from_millis(200)).unwrap();
     assert_eq!(

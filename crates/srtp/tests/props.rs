@@ -42,6 +42,22 @@ fn rtp_packet() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// SRTP and SRTCP authentication tag lengths in bytes, written from the RFCs rather than read
+/// from the code under test: RFC 3711 §5.2 / RFC 5764 §4.1.2 (HMAC-SHA1 80 bits, or 32 bits for
+/// SRTP only with the _32 profiles; SRTCP always 80) and RFC 7714 §13 (AEAD tag 16 bytes).
+fn rfc_tag_lens(p: ProtectionProfile) -> (usize, usize) {
+    match p {
+        ProtectionProfile::Aes128CmHmacSha1_80
+        | ProtectionProfile::Aes256CmHmacSha1_80
+        | ProtectionProfile::NullHmacSha1_80 => (10, 10),
+        ProtectionProfile::Aes128CmHmacSha1_32
+        | ProtectionProfile::Aes256CmHmacSha1_32
+        | ProtectionProfile::NullHmacSha1_32 => (4, 10),
+        ProtectionProfile::AeadAes128Gcm | ProtectionProfile::AeadAes256Gcm => (16, 16),
+        other => panic!("{other:?}: add its RFC tag lengths here"),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
 
@@ -51,7 +67,9 @@ proptest! {
         let (mut tx, mut rx) = pair(p, config.clone());
         let mut buf = BytesMut::from(&pkt[..]);
         tx.protect_rtp(&mut buf).unwrap();
-        prop_assert_eq!(buf.len(), pkt.len() + p.rtp_tag_len() + tx.max_overhead() - 4 - p.rtp_tag_len().max(p.rtcp_tag_len()));
+        // RFC 3711 §3.1: the SRTP packet is the RTP packet, the optional MKI and the tag.
+        let mki_len = config.mki.as_ref().map_or(0, Vec::len);
+        prop_assert_eq!(buf.len(), pkt.len() + mki_len + rfc_tag_lens(p).0);
         let protected = buf.clone();
         // every truncation fails and leaves the buffer untouched
         for n in 0..protected.len() {
@@ -66,6 +84,7 @@ proptest! {
 
     #[test]
     fn rtcp_round_trip(p in profile(), mki in mki(), body in proptest::collection::vec(any::<u8>(), 0..200), ssrc: u32) {
+        let mki_len = mki.as_ref().map_or(0, Vec::len);
         let config = Config { mki, ..Config::default() };
         let (mut tx, mut rx) = pair(p, config);
         let mut pkt = vec![0x81, 200, 0, 0];
@@ -73,6 +92,8 @@ proptest! {
         pkt.extend_from_slice(&body);
         let mut buf = BytesMut::from(&pkt[..]);
         tx.protect_rtcp(&mut buf).unwrap();
+        // RFC 3711 §3.4: SRTCP adds the E flag + 31-bit index word, the optional MKI and the tag.
+        prop_assert_eq!(buf.len(), pkt.len() + 4 + mki_len + rfc_tag_lens(p).1);
         let protected = buf.clone();
         for n in 0..protected.len() {
             let mut t = BytesMut::from(&protected[..n]);
