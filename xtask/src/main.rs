@@ -28,6 +28,7 @@ mod ice_aioice;
 mod ice_nat;
 mod interop;
 mod libsrtp;
+mod media_files;
 mod util;
 
 use std::process::ExitCode;
@@ -106,6 +107,12 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
         "coturn",
         "turn-client, stun examples, ferrtc relay-only peers <-> coturn on loopback (UDP, TCP, TLS)",
         coturn::run,
+        true,
+    ),
+    (
+        "media-files",
+        "[--keep]: ffmpeg VP8/VP9/AV1/H.264/H.265/Opus files -> RTP (scrambled) -> frame buffer -> files, ffprobe",
+        media_files::run,
         true,
     ),
 ];

@@ -24,7 +24,7 @@
 //! - the buffer exceeds [`Config::max_packets`] or [`Config::max_bytes`]
 //!   ([`DropReason::BufferFull`]), or
 //! - a later keyframe is complete: everything before it is dropped
-//!   ([`DropReason::SkippedForKeyframe`]).
+//!   ([`DropReason::SkippedForKeyframe`]), unless [`Config::skip_to_keyframe`] is off.
 //!
 //! The frame released after a gap has [`Frame::contiguous`] `false`. Every dropped packet or
 //! frame is reported as a [`Dropped`] with its reason. The buffer never reads a clock: the caller
@@ -59,6 +59,10 @@ pub struct Config {
     /// How long after the first packet the first frame may be assumed to start at the lowest
     /// sequence number received (0: at once, for callers that deliver packets in order).
     pub startup_delay: Duration,
+    /// When a keyframe after an incomplete frame is complete, drop everything before it at
+    /// once (real-time playback: older frames are no longer needed). `false` waits for the
+    /// missing packets (retransmissions) until `max_age` or `max_packets` (recording).
+    pub skip_to_keyframe: bool,
 }
 
 impl Default for Config {
@@ -69,6 +73,7 @@ impl Default for Config {
             max_age: Duration::from_secs(1),
             max_drop_reports: 256,
             startup_delay: Duration::from_millis(100),
+            skip_to_keyframe: true,
         }
     }
 }
@@ -465,7 +470,7 @@ impl<D: Depacketizer> FrameBuffer<D> {
                     }
                 }
             }
-            if !self.skip_to_keyframe(front) {
+            if !self.config.skip_to_keyframe || !self.skip_to_keyframe(front) {
                 return;
             }
         }

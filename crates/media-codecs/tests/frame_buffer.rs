@@ -311,6 +311,33 @@ fn complete_keyframe_skips_incomplete_frames() {
 }
 
 #[test]
+fn without_keyframe_skip_the_resend_completes_everything() {
+    let now = Instant::now();
+    let cfg = Config {
+        skip_to_keyframe: false,
+        ..cfg0()
+    };
+    let mut fb = FrameBuffer::new(Toy::default(), cfg);
+    let c = |b: u8| vec![vec![b, 1], vec![b, 2]];
+    let f1 = toy_frame(0, 0, &c(0), START | KEY, 0);
+    let f2 = toy_frame(2, 3000, &c(1), START, 0);
+    for p in f1.iter().chain(&f2[..1]) {
+        fb.insert(p.clone(), now);
+    }
+    for p in toy_frame(4, 6000, &c(3), START | KEY, KEY) {
+        fb.insert(p, now);
+    }
+    let (frames, drops) = drain(&mut fb);
+    assert_eq!((frames.len(), drops.len()), (1, 0));
+    // The resent packet completes frame 2; the keyframe behind it follows, all contiguous.
+    fb.insert(f2[1].clone(), now);
+    let (frames, drops) = drain(&mut fb);
+    assert!(drops.is_empty());
+    let got: Vec<(i64, bool)> = frames.iter().map(|f| (f.first_seq, f.contiguous)).collect();
+    assert_eq!(got, [(2, true), (4, true)]);
+}
+
+#[test]
 fn buffer_full_gives_up_the_front() {
     let now = Instant::now();
     let cfg = Config {

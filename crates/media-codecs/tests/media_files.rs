@@ -220,7 +220,9 @@ fn run(kind: Kind, source: &Source, max_payload: usize, seed: u64) -> Result<Out
     let mut ts: u32 = rng.random();
     let mut packets = Vec::new();
     let mut max_ppf = 0;
-    for f in &frames {
+    let mut frame_ts = std::collections::HashMap::new();
+    for (i, f) in frames.iter().enumerate() {
+        frame_ts.insert(ts, i);
         let payloads = pk
             .packetize(f.clone(), max_payload)
             .map_err(|e| format!("packetize: {e}"))?;
@@ -257,6 +259,8 @@ fn run(kind: Kind, source: &Source, max_payload: usize, seed: u64) -> Result<Out
         max_packets: 1 << 16,
         max_bytes: 64 << 20,
         max_age: Duration::from_secs(10),
+        // A recorder: wait for the resent packets instead of skipping to the next keyframe.
+        skip_to_keyframe: false,
         ..Config::default()
     };
     let mut fb = FrameBuffer::new(dp, cfg);
@@ -295,14 +299,18 @@ fn run(kind: Kind, source: &Source, max_payload: usize, seed: u64) -> Result<Out
         if !f.decodable {
             undecodable += 1;
         }
-        match frames.get(i) {
-            Some(src) if same_frame(kind, src, &f.data) => {}
-            Some(src) => mismatches.push(format!(
-                "frame {i}: {} bytes, source {} bytes, differ",
+        // Frames are matched to the source by RTP timestamp (a dropped frame shifts indices).
+        let Some(&src_i) = frame_ts.get(&f.timestamp) else {
+            mismatches.push(format!("frame {i}: unknown timestamp {}", f.timestamp));
+            continue;
+        };
+        let src = &frames[src_i];
+        if !same_frame(kind, src, &f.data) {
+            mismatches.push(format!(
+                "frame {i} (source {src_i}): {} bytes, source {} bytes, differ",
                 f.data.len(),
                 src.len()
-            )),
-            None => mismatches.push(format!("frame {i}: extra")),
+            ));
         }
     }
     if got.len() != frames.len() {
