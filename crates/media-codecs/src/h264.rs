@@ -211,7 +211,17 @@ impl Packetizer for H264Packetizer {
         let (mut sps_seen, mut pps_seen) = (false, false);
         while let Some(r) = it.next_range() {
             let unit = frame.slice(r);
-            let t = unit.first().map_or(0, |h| h & 0x1f);
+            let h = unit.first().copied().unwrap_or(0);
+            let t = h & 0x1f;
+            if h & 0x80 != 0 || t == 0 || t >= nal::STAP_A {
+                // Not sendable as is: forbidden bit, or a type RFC 6184 Table 1 reserves for
+                // the payload format.
+                self.units.clear();
+                return Err(Error::BadFrame {
+                    codec: "H.264",
+                    reason: "NAL unit with forbidden_zero_bit or type 0/24-31",
+                });
+            }
             match t {
                 nal::SPS => {
                     sps_seen = true;

@@ -163,6 +163,18 @@ impl Packetizer for H265Packetizer {
                 });
             }
             let t = unit.first().map_or(0, |&h| nal_type(h));
+            let bad = unit.first().is_some_and(|&h| h & 0x80 != 0)
+                || unit.get(1).is_some_and(|&h| h & 7 == 0)
+                || t >= nal::AP;
+            if bad {
+                // Forbidden bit, nuh_temporal_id_plus1 = 0, or a type RFC 7798 uses (48-50)
+                // or leaves unspecified (51-63).
+                self.units.clear();
+                return Err(Error::BadFrame {
+                    codec: "H.265",
+                    reason: "NAL unit with F bit, TID 0 or type 48-63",
+                });
+            }
             match t {
                 nal::VPS => {
                     seen[0] = true;
