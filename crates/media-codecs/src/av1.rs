@@ -848,6 +848,22 @@ impl Depacketizer for Av1Depacketizer {
         self.next_dep = None;
     }
 
+    /// Keeps the first payload's facts (and its Dependency Descriptor frame), ors `keyframe`
+    /// and `has_sequence_header`, takes the first resolution.
+    fn merge_info(&self, frame: &mut PacketInfo, packet: &PacketInfo) {
+        frame.keyframe |= packet.keyframe;
+        if frame.resolution.is_none() {
+            frame.resolution = packet.resolution;
+        }
+        if let (CodecInfo::Av1(f), CodecInfo::Av1(p)) = (&mut frame.codec, &packet.codec) {
+            f.has_sequence_header |= p.has_sequence_header;
+            if f.frame_number.is_none() {
+                f.frame_number = p.frame_number;
+                f.fdiffs = p.fdiffs;
+            }
+        }
+    }
+
     /// With a Dependency Descriptor: decodable when every referred frame was released
     /// decodable (frames older than 256 frame numbers count as missing); a frame without
     /// references is decodable. Without one: keyframe (N=1), or contiguous with a decodable

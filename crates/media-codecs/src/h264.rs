@@ -577,11 +577,26 @@ impl Depacketizer for H264Depacketizer {
         self.in_fu = false;
     }
 
+    /// Ors the NAL unit flags of every payload into the frame's [`H264Info`] (an IDR slice
+    /// often follows a STAP-A of parameter sets).
+    fn merge_info(&self, frame: &mut PacketInfo, packet: &PacketInfo) {
+        frame.keyframe |= packet.keyframe;
+        if frame.resolution.is_none() {
+            frame.resolution = packet.resolution;
+        }
+        if let (CodecInfo::H264(f), CodecInfo::H264(p)) = (&mut frame.codec, &packet.codec) {
+            f.has_sps |= p.has_sps;
+            f.has_pps |= p.has_pps;
+            f.has_idr |= p.has_idr;
+            f.nal_ref_idc = f.nal_ref_idc.max(p.nal_ref_idc);
+        }
+    }
+
     /// An IDR picture is decodable; other pictures are when contiguous with a decodable chain
     /// since the last IDR (a lost frame breaks the chain until the next IDR).
     fn decodable(&mut self, frame: &PacketInfo, contiguous: bool) -> bool {
         let idr = match frame.codec {
-            CodecInfo::H264(h) => h.has_idr,
+            CodecInfo::H264(h) => h.has_idr || frame.keyframe,
             _ => frame.keyframe,
         };
         if idr {

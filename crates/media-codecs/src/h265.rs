@@ -634,6 +634,20 @@ impl Depacketizer for H265Depacketizer {
         self.in_fu = false;
     }
 
+    /// Ors the NAL unit flags of every payload into the frame's [`H265Info`].
+    fn merge_info(&self, frame: &mut PacketInfo, packet: &PacketInfo) {
+        frame.keyframe |= packet.keyframe;
+        if frame.resolution.is_none() {
+            frame.resolution = packet.resolution;
+        }
+        if let (CodecInfo::H265(f), CodecInfo::H265(p)) = (&mut frame.codec, &packet.codec) {
+            f.has_vps |= p.has_vps;
+            f.has_sps |= p.has_sps;
+            f.has_pps |= p.has_pps;
+            f.has_irap |= p.has_irap;
+        }
+    }
+
     /// An IRAP picture is decodable; other pictures when contiguous with a decodable chain
     /// since the last IRAP.
     fn decodable(&mut self, frame: &PacketInfo, contiguous: bool) -> bool {

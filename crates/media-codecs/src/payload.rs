@@ -185,7 +185,6 @@ pub trait Depacketizer {
 }
 
 /// Helpers shared by the payload-header parsers: nom error mapping and a bit reader.
-#[allow(dead_code)] // used by the codec modules as they land
 pub(crate) mod wire {
     use crate::Error;
 
@@ -207,11 +206,6 @@ pub(crate) mod wire {
             needed: 1,
             available: rest,
         }
-    }
-
-    /// Offset of `rest` (a tail of `full`) from the start of `full`.
-    pub(crate) fn offset(full: &[u8], rest: &[u8]) -> usize {
-        full.len().saturating_sub(rest.len())
     }
 
     /// MSB-first bit reader (H.264/H.265 RBSP, AV1 and VP9 headers, the Dependency Descriptor).

@@ -380,3 +380,31 @@ proptest! {
         let _ = parse_sps(&v);
     }
 }
+
+#[test]
+fn merged_facts_of_a_keyframe_split_over_stap_a_and_fu_a() {
+    // Key frame: STAP-A with SPS and PPS, then the IDR slice in FU-As.
+    let sps = hex(SPS_QCIF);
+    let frame = annex_b(&[&sps, &[0x68, 0xeb, 0xe3, 0xcb], &nal(5, 3, 3000, 1)]);
+    let pkts = H264Packetizer::default()
+        .packetize(Bytes::from(frame), 1200)
+        .unwrap();
+    let mut d = H264Depacketizer::new();
+    let mut out = Vec::new();
+    let mut merged = None;
+    for (p, _) in &pkts {
+        let info = d.push(p, &mut out).unwrap();
+        match merged.as_mut() {
+            None => merged = Some(info),
+            Some(m) => d.merge_info(m, &info),
+        }
+    }
+    let merged = merged.unwrap();
+    let CodecInfo::H264(h) = merged.codec else {
+        panic!()
+    };
+    assert_eq!(h.packet_type, 24);
+    assert!(h.has_sps && h.has_pps && h.has_idr);
+    assert_eq!(merged.resolution, Some((176, 144)));
+    assert!(d.decodable(&merged, false));
+}
