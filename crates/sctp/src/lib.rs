@@ -42,6 +42,14 @@
 //! Defaults worth knowing (see [`Config`]): 1160-byte packets (1200 minus DTLS overhead),
 //! RTO initial 200 ms / min 50 ms / max 6 s, delayed SACK 20 ms, 1 MiB receive window,
 //! 256 KiB max message size, zero checksum offered.
+//!
+//! Hostile input gets the RFC's answer and nothing more: malformed packets are dropped
+//! (counted in [`Stats::packets_dropped`]); DATA without user data, a SACK for a TSN never
+//! sent and DATA/I-DATA mixing abort with "No User Data" / "Protocol Violation"; a
+//! malformed INIT is answered with an ABORT under its own Initiate Tag; unrecognized chunks
+//! asking to be reported share one ERROR chunk per packet, at most one such ERROR per
+//! 100 ms. Receive memory stays within the receive buffer plus two maximum-size messages.
+//! tests/hostile.rs holds the corpus.
 #![forbid(unsafe_code)]
 
 pub mod chunk;

@@ -18,6 +18,11 @@
 //! nothing is allocated per line. Every attribute ferrtc types is checked at parse time,
 //! so a malformed `a=rtpmap` or `a=fingerprint` is an error naming its line;
 //! [`ParseOptions`] sets the size limits and can keep such lines verbatim instead.
+//! Numbers are range-checked wherever an RFC gives a range (ports, payload types, extmap
+//! ids, SSRCs, clock rates, repeat times, bandwidths, …): one out of range is
+//! [`Error::InvalidValue`] naming the line and the field, in either mode. A rejected
+//! section written without formats (`m=audio 0 RTP/AVP`, as some older browsers do) is
+//! accepted.
 //!
 //! ```
 //! use ferrtc_sdp::{Direction, SessionDescription, Setup};
