@@ -4,6 +4,33 @@
 //! Zero-copy and allocation-free on the hot paths: a packetizer appends each payload to the
 //! caller's buffer (which may already hold the RTP header, so SRTP can protect it in place), and
 //! a depacketizer appends frame bytes to the caller's buffer.
+//!
+//! # Forwarding without depacketizing (an SFU)
+//!
+//! [`Depacketizer::packet_info`] reads only the payload header and never copies media, so a
+//! forwarder can decide per packet:
+//!
+//! ```
+//! use ferrtc_media_codecs::vp8::{PictureIdMode, Vp8Depacketizer, Vp8LayerInfo, Vp8Packetizer};
+//! use ferrtc_media_codecs::{Depacketizer, Packetizer};
+//!
+//! // A sender's key frame on temporal layer 0 (first byte: VP8 P bit 0 = key frame).
+//! let mut p = Vp8Packetizer::new(PictureIdMode::Long, 100);
+//! p.set_layer_info(Vp8LayerInfo { tid: Some(0), tl0_pic_idx: Some(7), ..Default::default() });
+//! let payloads = p.packetize(bytes::Bytes::from(vec![0x10; 3000]), 1200).unwrap();
+//!
+//! let facts = Vp8Depacketizer::new().packet_info(&payloads[0].0).unwrap();
+//! assert!(facts.keyframe); // forward it to a receiver waiting for a key frame
+//! assert_eq!(facts.frame_start, Some(true));
+//! assert_eq!(facts.layers.temporal, Some(0)); // drop TID > target to thin the frame rate
+//! assert_eq!(facts.picture_id, Some(100)); // rewrite it when switching streams
+//! ```
+//!
+//! The same fields come from every video format: VP9 adds spatial layers and the
+//! scalability structure's resolution, H.264/H.265 say keyframe when a payload holds an
+//! IDR/IRAP slice or a parameter set, and AV1 says it from the N bit; for AV1 layer and
+//! decode-target decisions, parse the Dependency Descriptor header extension
+//! ([`crate::dependency_descriptor::DependencyDescriptorParser`]), which needs no payload at all.
 
 use bytes::Bytes;
 
