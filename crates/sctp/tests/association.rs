@@ -905,3 +905,68 @@ fn malformed_init_leaves_an_existing_association_alone() {
     exchange(&mut a, &mut b, now);
     assert!(messages(&events(&mut b)).contains(&Bytes::from_static(b"alive")));
 }
+
+/// The I-DATA form of the same case (RFC 8260 §2.3.2 keeps RFC 3758 §3.6's receiver rules):
+/// MID 1 abandoned after two fragments; an I-FORWARD-TSN at the cumulative TSN naming
+/// (stream 0, ordered, MID 1) drops them and lets MID 2 through.
+#[test]
+fn i_forward_tsn_at_cumulative_tsn_releases_the_stream() {
+    let now = Instant::now();
+    let cfg = Config {
+        enable_idata: true,
+        ..Config::default()
+    };
+    let mut a = assoc(1, cfg.clone(), now);
+    let mut b = assoc(2, cfg, now);
+    a.connect(now);
+    exchange(&mut a, &mut b, now);
+    assert!(b.idata_negotiated());
+    let (t0, p) = next_tsn_of(&mut a, now);
+    b.handle_receive(now, p).unwrap();
+    assert_eq!(messages(&events(&mut b)).len(), 1);
+    let idata =
+        |tsn: u32, mid: u32, fsn_or_ppid: u32, first: bool, last: bool, body: &'static [u8]| {
+            Chunk::IData(ferrtc_sctp::chunk::IDataChunk {
+                tsn,
+                stream_id: 0,
+                mid,
+                ppid_or_fsn: fsn_or_ppid,
+                unordered: false,
+                beginning: first,
+                ending: last,
+                immediate: false,
+                payload: Bytes::from_static(body),
+            })
+        };
+    b.handle_receive(
+        now,
+        to_b(
+            &b,
+            vec![
+                idata(t0.wrapping_add(1), 1, 51, true, false, b"part-1"),
+                idata(t0.wrapping_add(2), 1, 1, false, false, b"part-2"),
+            ],
+        ),
+    )
+    .unwrap();
+    let fwd = Chunk::IForwardTsn {
+        new_cum_tsn: t0.wrapping_add(2),
+        streams: vec![ferrtc_sctp::chunk::IForwardTsnStream {
+            stream_id: 0,
+            unordered: false,
+            mid: 1,
+        }],
+    };
+    b.handle_receive(now, to_b(&b, vec![fwd])).unwrap();
+    assert_eq!(b.stats().partial_messages_skipped, 1);
+    b.handle_receive(
+        now,
+        to_b(
+            &b,
+            vec![idata(t0.wrapping_add(3), 2, 51, true, true, b"next")],
+        ),
+    )
+    .unwrap();
+    assert_eq!(messages(&events(&mut b)), vec![Bytes::from_static(b"next")]);
+    assert_eq!(b.received_bytes_buffered(), 0);
+}
