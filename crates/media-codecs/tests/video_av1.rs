@@ -441,3 +441,107 @@ proptest! {
         prop_assert_eq!(out, tu);
     }
 }
+
+/// A template structure built from random choices that follow the A.8.2 rules.
+fn structure_strategy() -> impl Strategy<Value = TemplateStructure> {
+    (
+        0u8..64,
+        1u8..=32,
+        proptest::collection::vec(
+            (
+                0u8..3,
+                proptest::collection::vec(0u8..4, 32),
+                proptest::collection::vec(1u16..=16, 0..4),
+                proptest::collection::vec(0u8..16, 32),
+            ),
+            1..20,
+        ),
+        any::<u32>(),
+        any::<bool>(),
+    )
+        .prop_map(|(offset, dt_cnt, raw, seed, with_res)| {
+            let chain_count = (seed % (u32::from(dt_cnt) + 1)) as u8;
+            let (mut s, mut t) = (0u8, 0u8);
+            let mut templates = Vec::new();
+            for (i, (step, dtis, fdiffs, chains)) in raw.iter().enumerate() {
+                if i > 0 {
+                    match step {
+                        1 => t += 1,
+                        2 if s < 3 => {
+                            s += 1;
+                            t = 0;
+                        }
+                        _ => {}
+                    }
+                }
+                let dtis: Vec<Dti> = dtis[..usize::from(dt_cnt)]
+                    .iter()
+                    .map(|d| {
+                        [
+                            Dti::NotPresent,
+                            Dti::Discardable,
+                            Dti::Switch,
+                            Dti::Required,
+                        ][usize::from(*d)]
+                    })
+                    .collect();
+                templates.push(FrameTemplate {
+                    spatial_id: s,
+                    temporal_id: t,
+                    dtis: Dtis::from_slice(&dtis),
+                    fdiffs: FrameDiffs::from_slice(fdiffs).unwrap(),
+                    chain_diffs: ChainDiffs::from_slice(&chains[..usize::from(chain_count)]),
+                });
+            }
+            let protected = (0..dt_cnt)
+                .map(|i| {
+                    if chain_count == 0 {
+                        0
+                    } else {
+                        (u32::from(i) * 7 + seed) as u8 % chain_count
+                    }
+                })
+                .collect();
+            TemplateStructure {
+                template_id_offset: offset,
+                decode_target_count: dt_cnt,
+                resolutions: with_res.then(|| {
+                    (0..=s)
+                        .map(|i| (640 * (u16::from(i) + 1), 360 * (u16::from(i) + 1)))
+                        .collect()
+                }),
+                templates,
+                chain_count,
+                decode_target_protected_by: if chain_count == 0 {
+                    Vec::new()
+                } else {
+                    protected
+                },
+            }
+        })
+}
+
+proptest! {
+    #[test]
+    fn dd_structure_round_trip(s in structure_strategy(), frame_number in any::<u16>(), pick in any::<u8>()) {
+        let s = Arc::new(s);
+        let template_id = ((usize::from(s.template_id_offset) + usize::from(pick) % s.templates.len()) % 64) as u8;
+        let d = DependencyDescriptor {
+            start_of_frame: true,
+            end_of_frame: true,
+            template_id,
+            frame_number,
+            structure: Some(s.clone()),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        d.write_to(None, &mut out).unwrap();
+        let mut parser = DependencyDescriptorParser::new();
+        let (back, f) = parser.parse(&out).unwrap();
+        prop_assert_eq!(&back, &d);
+        let tpl = &s.templates[usize::from(pick) % s.templates.len()];
+        prop_assert_eq!(f.spatial_id, tpl.spatial_id);
+        prop_assert_eq!(f.fdiffs, tpl.fdiffs);
+        prop_assert_eq!(f.active_decode_targets, if s.decode_target_count == 32 { u32::MAX } else { (1u32 << s.decode_target_count) - 1 });
+    }
+}
