@@ -25,7 +25,7 @@ fn sources() -> Vec<(&'static str, Vec<&'static str>)> {
         "-f",
         "lavfi",
         "-i",
-        "testsrc2=size=640x480:rate=30",
+        "testsrc2=size=1280x720:rate=30",
         "-t",
         "3",
     ];
