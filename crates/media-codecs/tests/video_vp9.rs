@@ -158,6 +158,12 @@ fn real_libvpx_frames_round_trip() {
                 assert_eq!(infos[0].picture_id, Some((0x7ffe + i as u16) & 0x7fff));
                 if i == 0 {
                     assert_eq!(infos[0].resolution, Some((320, 240)));
+                    // Also from the key frame header alone, without the SS.
+                    let mut no_ss = vec![0x88, 0x00];
+                    no_ss.extend_from_slice(f);
+                    let i0 = Vp9Depacketizer::new().packet_info(&no_ss).unwrap();
+                    assert_eq!(i0.resolution, Some((320, 240)));
+                    assert!(i0.keyframe);
                     assert!(matches!(infos[0].codec, CodecInfo::Vp9(v) if v.descriptor.has_ss));
                 } else if flexible {
                     assert!(

@@ -523,6 +523,13 @@ impl Vp9Depacketizer {
                 .and_then(|(s, _)| s.resolutions.and_then(|r| r.get(usize::from(sid)).copied())),
             None => None,
         };
+        // Without an SS, a key frame's uncompressed header says its size (VP9 §6.2).
+        let resolution = match resolution {
+            None if d.start_of_frame && !d.inter_picture => {
+                frame_header(payload.get(n..).unwrap_or_default()).1
+            }
+            r => r,
+        };
         let keyframe =
             !d.inter_picture && sid == 0 && !d.layer.is_some_and(|l| l.inter_layer_dependency);
         Ok((
