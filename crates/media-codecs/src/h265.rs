@@ -10,8 +10,12 @@
 
 use bytes::Bytes;
 
-use crate::h264::{unescape_rbsp, AnnexBNals};
+use nom::number::complete::{be_u16, be_u8};
+use nom::Parser;
+
+use crate::h264::{aggregation_unit, unescape_rbsp, AnnexBNals};
 use crate::payload::wire::BitReader;
+use crate::payload::wire::NomResult;
 use crate::{Codec, CodecInfo, Depacketizer, Error, Layers, PacketInfo, Packetizer, PayloadMeta};
 
 /// NAL unit types of H.265 Table 7-1 and RFC 7798 that this module acts on.
@@ -500,48 +504,55 @@ impl<'a> ApUnits<'a> {
             (true, true) => 2,
             (true, false) => 1,
         };
-        let don = match don_len {
-            2 => rest.get(..2).map(|d| {
-                Some(u16::from_be_bytes([
-                    d.first().copied().unwrap_or(0),
-                    d.get(1).copied().unwrap_or(0),
-                ]))
-            }),
-            _ => Some(None),
-        };
         self.first = false;
-        let Some(don) = don else {
-            return Some(Err(Error::Truncated {
-                what: "H.265 AP DONL",
-                offset: at,
-                needed: 2,
-                available: rest.len(),
-            }));
+        let (tail, (don, nal)) = match ap_unit(rest, don_len) {
+            Ok(x) => x,
+            Err(e) => return Some(Err(nom_error("H.265 aggregation unit", self.data, e, at))),
         };
-        let rest = rest.get(don_len..).unwrap_or_default();
-        let (size, body) = match (rest.first(), rest.get(1)) {
-            (Some(&a), Some(&b)) => (
-                usize::from(u16::from_be_bytes([a, b])),
-                rest.get(2..).unwrap_or_default(),
-            ),
-            _ => {
-                return Some(Err(Error::Truncated {
-                    what: "H.265 aggregation unit size",
-                    offset: at + don_len,
-                    needed: 2,
-                    available: rest.len(),
-                }))
-            }
-        };
-        let Some(nal) = body.get(..size).filter(|n| n.len() >= 2) else {
+        if nal.len() < 2 {
             return Some(Err(Error::Invalid {
                 what: "H.265 aggregation unit",
                 offset: at + don_len,
-                reason: "size below 2 or past the payload end",
+                reason: "NAL unit shorter than its 2-byte header",
             }));
-        };
-        self.pos = at + don_len + 2 + size;
+        }
+        self.pos = self.data.len() - tail.len();
         Some(Ok((don, nal)))
+    }
+}
+
+/// `[DONL (16) | DOND (8)] NALU size (16) | NALU` (RFC 7798 Figures 5 and 6).
+fn ap_unit(input: &[u8], don_len: usize) -> NomResult<'_, ApUnit<'_>> {
+    let don = move |i| match don_len {
+        2 => be_u16.map(Some).parse(i),
+        1 => be_u8.map(|_| None).parse(i),
+        _ => Ok((i, None)),
+    };
+    (don, aggregation_unit)
+        .map(|(d, (_, nal))| (d, nal))
+        .parse(input)
+}
+
+/// Maps a nom error inside `full` (the parse began at `base`) to a truncation error.
+fn nom_error(
+    what: &'static str,
+    full: &[u8],
+    e: crate::payload::wire::NomErr<'_>,
+    base: usize,
+) -> Error {
+    match crate::payload::wire::nom_error(what, full.get(base..).unwrap_or_default(), e) {
+        Error::Truncated {
+            what,
+            offset,
+            needed,
+            available,
+        } => Error::Truncated {
+            what,
+            offset: offset + base,
+            needed,
+            available,
+        },
+        other => other,
     }
 }
 

@@ -498,7 +498,7 @@ impl<'a> StapUnits<'a> {
 }
 
 /// `NALU size (16) | NALU` (RFC 6184 Figure 7, RFC 7798 Figure 8 without DONL).
-fn aggregation_unit(input: &[u8]) -> crate::payload::wire::NomResult<'_, (u16, &[u8])> {
+pub(crate) fn aggregation_unit(input: &[u8]) -> crate::payload::wire::NomResult<'_, (u16, &[u8])> {
     use nom::Parser;
     nom::number::complete::be_u16
         .flat_map(|n| nom::combinator::map(nom::bytes::complete::take(n), move |b| (n, b)))
