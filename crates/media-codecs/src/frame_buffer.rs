@@ -33,8 +33,9 @@
 //! At start, nothing is released until [`Config::startup_delay`] has passed since the first
 //! packet arrived, so that packets reordered behind later ones are not lost as late; then the
 //! lowest buffered packet starts the first frame if its `frame_start` says so or, for a format
-//! that cannot mark frame starts (H.264, H.265), if it says keyframe (SPS or IDR). Otherwise
-//! the buffer waits for a complete keyframe (released at once) or gives up by age.
+//! that cannot mark frame starts (H.264, H.265), if the complete run from it to the marker has
+//! a packet that says keyframe. Otherwise the buffer waits for a complete keyframe (released
+//! at once) or gives up by age.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -412,7 +413,11 @@ impl<D: Depacketizer> FrameBuffer<D> {
                 }
                 _ => false,
             };
-            return waited && slot.info.frame_start.unwrap_or(slot.info.keyframe);
+            return waited
+                && match slot.info.frame_start {
+                    Some(v) => v,
+                    None => self.keyframe_run(s),
+                };
         }
         match slot.info.frame_start {
             Some(v) => v,
@@ -449,6 +454,15 @@ impl<D: Depacketizer> FrameBuffer<D> {
         None
     }
 
+    /// Whether the complete frame starting at `start` has a packet that says keyframe.
+    fn keyframe_run(&self, start: i64) -> bool {
+        self.complete_run(start).is_some_and(|end| {
+            self.packets
+                .range(start..=end)
+                .any(|(_, slot)| slot.info.keyframe)
+        })
+    }
+
     /// Releases every frame that can be released.
     fn release(&mut self) {
         let mut guard = self.packets.len() + 2;
@@ -480,7 +494,7 @@ impl<D: Depacketizer> FrameBuffer<D> {
     fn skip_to_keyframe(&mut self, front: i64) -> bool {
         let mut target = None;
         for (&s, slot) in self.packets.range(front + 1..) {
-            if slot.info.keyframe && self.starts_frame(s, slot) && self.complete_run(s).is_some() {
+            if self.starts_frame(s, slot) && self.keyframe_run(s) {
                 target = Some(s);
                 break;
             }

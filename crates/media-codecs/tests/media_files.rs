@@ -26,6 +26,7 @@ use ferrtc_media_codecs::container::obu::TemporalUnits;
 use ferrtc_media_codecs::container::ogg::{OggOpusFile, OggOpusWriter};
 use ferrtc_media_codecs::frame_buffer::{Config, DropReason, FrameBuffer};
 use ferrtc_media_codecs::h264::{H264Depacketizer, H264Packetizer, PacketizationMode};
+use ferrtc_media_codecs::h265::{H265Config, H265Depacketizer, H265Packetizer};
 use ferrtc_media_codecs::opus::{OpusDepacketizer, OpusPacket, OpusPacketizer};
 use ferrtc_media_codecs::vp8::{PictureIdMode, Vp8Depacketizer, Vp8Packetizer};
 use ferrtc_media_codecs::vp9::{Vp9Depacketizer, Vp9Packetizer};
@@ -85,8 +86,10 @@ impl Kind {
                 Box::new(OpusPacketizer::new()),
                 Dyn(Box::new(OpusDepacketizer::new())),
             ),
-            // Not in the crate yet: the H.265 payload format.
-            Kind::H265 => return None,
+            Kind::H265 => (
+                Box::new(H265Packetizer::new(H265Config::default())),
+                Dyn(Box::new(H265Depacketizer::new(H265Config::default()))),
+            ),
         })
     }
 }
@@ -369,7 +372,7 @@ fn run(kind: Kind, source: &Source, max_payload: usize, seed: u64) -> Result<Out
 
 #[test]
 fn committed_media_round_trip() {
-    let files: [(Kind, &[u8]); 5] = [
+    let files: [(Kind, &[u8]); 6] = [
         (
             Kind::Vp8Ivf,
             include_bytes!("data/video_vpx_320x240.vp8.ivf"),
@@ -382,6 +385,7 @@ fn committed_media_round_trip() {
             Kind::H264,
             include_bytes!("data/video_x264_320x240_baseline.h264"),
         ),
+        (Kind::H265, include_bytes!("data/video_x265_320x240.h265")),
         (Kind::Av1Ivf, include_bytes!("data/video_aom_320x240.ivf")),
         (Kind::OggOpus, include_bytes!("data/ffmpeg_sine_300ms.opus")),
     ];
@@ -395,13 +399,8 @@ fn committed_media_round_trip() {
                 "{kind:?} at {max_payload}: {:?}",
                 o.mismatches
             );
-            // Every frame arrives, so every frame is decodable. H.264 is exempt until its
-            // depacketizer merges the facts of later packets (`Depacketizer::merge_info`): its
-            // keyframes carry SPS/PPS in a STAP-A and the IDR slice in later FU-As, and its
-            // `decodable` reads the IDR flag from the merged H264Info.
-            if kind != Kind::H264 {
-                assert_eq!(o.undecodable, 0, "{kind:?} at {max_payload}");
-            }
+            // Every frame arrives, so every frame is decodable.
+            assert_eq!(o.undecodable, 0, "{kind:?} at {max_payload}");
             assert_eq!(o.frames_out, o.frames_in);
             eprintln!(
                 "{kind:?} max_payload {max_payload}: {} frames, {} packets, up to {} per frame, {} undecodable",
