@@ -67,6 +67,15 @@ pub struct Config {
     /// see [`crate::Dtls::stats`]). Default 64 KiB, far above any WebRTC handshake message
     /// (a ClientHello with post-quantum key shares is ~2-3 KiB). At least 1024.
     pub max_handshake_message_len: usize,
+    /// Server: answer a ClientHello that carries no valid cookie with a HelloVerifyRequest
+    /// (RFC 6347 §4.2.1), so that the certificate flight is only sent to a client that proved it
+    /// receives at its address (an anti-amplification defence; the client side always handles
+    /// it). Costs one round trip per handshake. Default `false`: RFC 6347 makes the exchange the
+    /// default but lets a server skip it "in an environment where amplification is not a
+    /// problem", which is WebRTC's: DTLS starts only on a path ICE connectivity checks (with the
+    /// peer's ICE password) have validated, and browsers' DTLS servers do not send it either.
+    /// Turn it on for DTLS on a path nothing validated.
+    pub cookie_exchange: bool,
     /// Test hook: pad the client's ClientHello with this many bytes (in an ALPN extension the
     /// server ignores) to exercise handshake fragmentation. 0 by default.
     #[doc(hidden)]
@@ -86,6 +95,7 @@ impl fmt::Debug for Config {
             .field("key_log", &self.key_log.is_some())
             .field("rust_record_layer", &self.rust_record_layer)
             .field("max_handshake_message_len", &self.max_handshake_message_len)
+            .field("cookie_exchange", &self.cookie_exchange)
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +117,7 @@ impl Config {
             max_final_flight_resends: 16,
             rust_record_layer: true,
             max_handshake_message_len: 64 * 1024,
+            cookie_exchange: false,
             client_hello_padding: 0,
         }
     }
@@ -183,6 +194,12 @@ impl DtlsContext {
         // Peer certificates are self-signed; each connection pins it by fingerprint in its own
         // verify callback (see `Dtls::new`).
         b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+        if config.cookie_exchange {
+            // Consulted by servers only; each association's cookie is in src/cookie.rs.
+            b.set_options(SslOptions::COOKIE_EXCHANGE);
+            b.set_cookie_generate_cb(crate::cookie::generate);
+            b.set_cookie_verify_cb(crate::cookie::verify);
+        }
         if let Some(log) = config.key_log.clone() {
             b.set_keylog_callback(move |_, line| log(line));
         }

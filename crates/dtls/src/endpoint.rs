@@ -12,6 +12,7 @@ use crate::alert::{self, Alert, AlertLevel};
 use crate::bio::MemChannel;
 use crate::cert::Fingerprint;
 use crate::config::{Config, DtlsContext};
+use crate::cookie;
 use crate::error::{Error, Result};
 use crate::ffi;
 use crate::guard::{Guard, Stats};
@@ -128,6 +129,11 @@ pub struct Dtls {
     guard: Guard,
     /// What was dropped of the received datagrams.
     stats: Stats,
+    /// The HelloVerifyRequest we sent (a server with cookie exchange), until our ServerHello
+    /// flight: resent when the client retransmits its first ClientHello, since OpenSSL keeps no
+    /// copy of it (it ignores that ClientHello as an old message, and the handshake would wait
+    /// for the timeout).
+    hello_verify_request: Option<Bytes>,
 }
 
 impl std::fmt::Debug for Dtls {
@@ -237,6 +243,12 @@ fn is_handshake_retransmission(mut d: &[u8]) -> bool {
     false
 }
 
+/// Whether a datagram is a HelloVerifyRequest: an epoch-0 handshake record whose first
+/// fragment is of type hello_verify_request (3).
+fn is_hello_verify_request(d: &[u8]) -> bool {
+    d.first() == Some(&22) && d.get(3..5) == Some(&[0, 0]) && d.get(RECORD_HEADER) == Some(&3)
+}
+
 /// Per-record overhead with the configured AEAD suites: 13-byte header, 8-byte explicit
 /// nonce (AES-GCM), 16-byte tag.
 const RECORD_OVERHEAD: usize = 13 + 8 + 16;
@@ -265,6 +277,11 @@ impl Dtls {
             move |ok, ctx| verify_callback(&shared, ok, ctx),
         );
         ffi::install_timer_cb(&ssl);
+        let cookie = if role == Role::Server && config.cookie_exchange {
+            Some(cookie::install(&mut ssl)?)
+        } else {
+            None
+        };
         match role {
             Role::Client => {
                 ssl.set_connect_state();
@@ -304,8 +321,10 @@ impl Dtls {
             guard: Guard {
                 peer_is_client: role == Role::Server,
                 max_handshake_message_len: config.max_handshake_message_len,
+                cookie,
             },
             stats: Stats::default(),
+            hello_verify_request: None,
             config,
         };
         if role == Role::Client {
@@ -408,6 +427,13 @@ impl Dtls {
                 return Ok(());
             }
             State::Handshaking | State::Connected => {}
+        }
+        if let Some(hvr) = &self.hello_verify_request {
+            if crate::guard::has_client_hello_without_cookie(&datagram) {
+                // RFC 6347 §3.2.1 / §4.2.1: the client did not get our HelloVerifyRequest.
+                tracing::debug!("dtls: ClientHello retransmitted, resending HelloVerifyRequest");
+                self.transmits.push_back(hvr.clone());
+            }
         }
         let Some(stream) = self.stream.as_mut() else {
             // OpenSSL is gone: the record layer is ours.
@@ -624,7 +650,14 @@ impl Dtls {
         if out.is_empty() {
             return;
         }
-        if cause == Cause::Input {
+        if self.role == Role::Server && out.iter().all(|d| is_hello_verify_request(d)) {
+            // RFC 6347 §3.2.1: no timeout and retransmission for a HelloVerifyRequest (that
+            // would be state); the client retransmits its ClientHello if it was lost.
+            self.flight.clear();
+            self.next_retransmit = None;
+            self.hello_verify_request = out.first().cloned();
+        } else if cause == Cause::Input {
+            self.hello_verify_request = None;
             // A new flight: back to the initial timeout (RFC 6347 §4.2.4.1).
             self.flight.clone_from(&out);
             self.rto = self.config.initial_retransmit;

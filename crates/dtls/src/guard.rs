@@ -47,6 +47,7 @@
 
 use bytes::{Bytes, BytesMut};
 
+use crate::cookie::{self, Cookie};
 use crate::record::{HEADER_LEN, MAX_PLAINTEXT};
 
 /// Why a received record (or datagram) was dropped before OpenSSL saw it. Counted in [`Stats`].
@@ -86,6 +87,9 @@ pub enum DropReason {
     UnexpectedMessage,
     /// A HelloVerifyRequest whose cookie length disagrees with its message length.
     HelloVerifyRequest,
+    /// With [`crate::Config::cookie_exchange`]: a ClientHello whose cookie is not empty and not
+    /// ours, or whose first fragment is too short to show its cookie.
+    Cookie,
     /// After the handshake (ferrtc's record layer): a record that did not authenticate, of
     /// another epoch, or malformed.
     NotAuthentic,
@@ -96,7 +100,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason.
-    pub const ALL: [DropReason; 17] = [
+    pub const ALL: [DropReason; 18] = [
         DropReason::Framing,
         DropReason::ConnectionId,
         DropReason::ContentType,
@@ -112,6 +116,7 @@ impl DropReason {
         DropReason::MessageTooLong,
         DropReason::UnexpectedMessage,
         DropReason::HelloVerifyRequest,
+        DropReason::Cookie,
         DropReason::NotAuthentic,
         DropReason::Replay,
     ];
@@ -187,6 +192,8 @@ pub(crate) struct Guard {
     pub(crate) peer_is_client: bool,
     /// Largest handshake message length accepted.
     pub(crate) max_handshake_message_len: usize,
+    /// Our HelloVerifyRequest cookie (a server with [`crate::Config::cookie_exchange`]).
+    pub(crate) cookie: Option<Cookie>,
 }
 
 fn be24(b: &[u8]) -> usize {
@@ -347,6 +354,9 @@ impl Guard {
             if mt == msg::HELLO_VERIFY_REQUEST {
                 check_hello_verify_request(msg_len, offset, fragment)?;
             }
+            if let (msg::CLIENT_HELLO, 0, Some(ours)) = (mt, offset, self.cookie.as_ref()) {
+                check_client_hello_cookie(fragment, ours)?;
+            }
             body = body.get(FRAGMENT_HEADER + frag_len..).unwrap_or_default();
         }
         Ok(())
@@ -398,6 +408,55 @@ fn check_hello_verify_request(
     Ok(())
 }
 
+/// The cookie of a ClientHello's first fragment (`fragment` starts at offset 0 of the message):
+/// client_version(2) random(32) session_id<0..32> cookie<0..2^8-1> (RFC 6347 §4.2.1). `None`
+/// when the fragment ends before the cookie does.
+fn client_hello_cookie(first_fragment: &[u8]) -> Option<&[u8]> {
+    let sid_len = usize::from(*first_fragment.get(34)?);
+    let at = 35 + sid_len;
+    let cookie_len = usize::from(*first_fragment.get(at)?);
+    first_fragment.get(at + 1..at + 1 + cookie_len)
+}
+
+/// Whether a (validated) datagram holds the first fragment of a ClientHello without a cookie:
+/// a client retransmitting its first ClientHello because our HelloVerifyRequest was lost.
+pub(crate) fn has_client_hello_without_cookie(mut d: &[u8]) -> bool {
+    while let (Some(&ty), Some(&[e0, e1]), Some(&[l0, l1])) =
+        (d.first(), d.get(3..5), d.get(11..13))
+    {
+        let len = usize::from(u16::from_be_bytes([l0, l1]));
+        let body = d.get(HEADER_LEN..HEADER_LEN + len).unwrap_or_default();
+        if ty == HANDSHAKE && [e0, e1] == [0, 0] {
+            let (Some(&mt), Some(o)) = (body.first(), body.get(6..9)) else {
+                return false;
+            };
+            let fragment = body.get(FRAGMENT_HEADER..).unwrap_or_default();
+            if mt == msg::CLIENT_HELLO
+                && be24(o) == 0
+                && client_hello_cookie(fragment).is_some_and(<[u8]>::is_empty)
+            {
+                return true;
+            }
+        }
+        d = d.get(HEADER_LEN + len..).unwrap_or_default();
+    }
+    false
+}
+
+/// A ClientHello (RFC 6347 §4.2.1: client_version(2) random(32) session_id<0..32>
+/// cookie<0..2^8-1> ...) must carry no cookie or ours. OpenSSL's stateful server fails the
+/// handshake on a wrong one (where RFC 6347 §4.2.1 says to treat it as no cookie), so a forged
+/// ClientHello with a made-up cookie is dropped here instead. The first fragment of a genuine
+/// ClientHello always reaches past the cookie (its MTU is far above the ~100 bytes needed).
+fn check_client_hello_cookie(first_fragment: &[u8], ours: &Cookie) -> Result<(), DropReason> {
+    let received = client_hello_cookie(first_fragment).ok_or(DropReason::Cookie)?;
+    if received.is_empty() || cookie::matches(ours, received) {
+        Ok(())
+    } else {
+        Err(DropReason::Cookie)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,11 +485,66 @@ mod tests {
     const SERVER: Guard = Guard {
         peer_is_client: true,
         max_handshake_message_len: 1000,
+        cookie: None,
     };
     const CLIENT: Guard = Guard {
         peer_is_client: false,
         max_handshake_message_len: 1000,
+        cookie: None,
     };
+
+    /// A ClientHello body up to its cookie, plus a byte of what follows.
+    fn client_hello(session_id: &[u8], cookie: &[u8]) -> Vec<u8> {
+        let mut v = vec![0xfe, 0xfd];
+        v.extend_from_slice(&[0x11; 32]);
+        v.push(session_id.len() as u8);
+        v.extend_from_slice(session_id);
+        v.push(cookie.len() as u8);
+        v.extend_from_slice(cookie);
+        v.push(0);
+        v
+    }
+
+    #[test]
+    fn client_hello_cookies() {
+        let ours = [7u8; COOKIE_LEN_FOR_TESTS];
+        let g = Guard {
+            cookie: Some(ours),
+            ..SERVER
+        };
+        let ch = |sid: &[u8], cookie: &[u8], cut: usize| {
+            let mut body = client_hello(sid, cookie);
+            body.truncate(body.len() - cut);
+            let n = u32::try_from(body.len()).unwrap();
+            record(22, V12, 0, &fragment(1, n + 50, 0, n, &body))
+        };
+        for (d, ok) in [
+            (ch(&[], &[], 0), true),
+            (ch(&[9; 32], &ours, 0), true),
+            (ch(&[], &ours, 1), true),
+            (ch(&[], &[7; 15], 0), false),
+            (ch(&[1; 4], &[8; 16], 0), false),
+            // Cut inside the cookie, and before the session id length.
+            (ch(&[], &ours, 3), false),
+            (
+                record(22, V12, 0, &fragment(1, 100, 0, 30, &[0; 30])),
+                false,
+            ),
+            // A later fragment is not checked.
+            (
+                record(22, V12, 0, &fragment(1, 100, 50, 10, &[0; 10])),
+                true,
+            ),
+        ] {
+            let (out, s) = verdict(&g, d.clone());
+            assert_eq!(out.is_some(), ok, "{d:?}");
+            assert_eq!(s.dropped(DropReason::Cookie), u64::from(!ok));
+            // Without cookie exchange nothing of this is looked at.
+            assert!(verdict(&SERVER, d).0.is_some());
+        }
+    }
+
+    const COOKIE_LEN_FOR_TESTS: usize = crate::cookie::COOKIE_LEN;
 
     fn verdict(g: &Guard, d: Vec<u8>) -> (Option<Bytes>, Stats) {
         let mut s = Stats::default();

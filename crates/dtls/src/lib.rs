@@ -102,6 +102,7 @@ mod alert;
 mod bio;
 mod cert;
 mod config;
+mod cookie;
 mod endpoint;
 mod error;
 mod ffi;

@@ -22,6 +22,8 @@ use proptest::prelude::*;
 struct Fixture {
     client: DtlsContext,
     server: DtlsContext,
+    /// The same server certificate, with HelloVerifyRequest cookies.
+    server_cookie: DtlsContext,
     client_fp: Fingerprint,
     server_fp: Fingerprint,
 }
@@ -35,7 +37,12 @@ fn fixture() -> &'static Fixture {
             client_fp: c.fingerprint().unwrap(),
             server_fp: s.fingerprint().unwrap(),
             client: DtlsContext::new(Config::new(c)).unwrap(),
-            server: DtlsContext::new(Config::new(s)).unwrap(),
+            server: DtlsContext::new(Config::new(s.clone())).unwrap(),
+            server_cookie: DtlsContext::new(Config {
+                cookie_exchange: true,
+                ..Config::new(s)
+            })
+            .unwrap(),
         }
     })
 }
@@ -271,6 +278,19 @@ fn malformed(to: Role, seq: u16) -> Vec<(&'static str, Vec<u8>, DropReason)> {
 /// `role` just before the `n`th (0-based) genuine flight it receives. Returns both endpoints
 /// and their SRTP keys (`None` if a side did not connect).
 fn handshake_with(
+    inject: impl FnMut(Role, usize) -> Option<Vec<u8>>,
+) -> (
+    Dtls,
+    Dtls,
+    Option<SrtpKeyingMaterial>,
+    Option<SrtpKeyingMaterial>,
+) {
+    handshake_with_server(&fixture().server, inject)
+}
+
+/// [`handshake_with`] against a server built from `server_ctx`.
+fn handshake_with_server(
+    server_ctx: &DtlsContext,
     mut inject: impl FnMut(Role, usize) -> Option<Vec<u8>>,
 ) -> (
     Dtls,
@@ -281,7 +301,7 @@ fn handshake_with(
     let f = fixture();
     let now = Instant::now();
     let mut client = Dtls::new(&f.client, Role::Client, Some(f.server_fp.clone()), now).unwrap();
-    let mut server = Dtls::new(&f.server, Role::Server, Some(f.client_fp.clone()), now).unwrap();
+    let mut server = Dtls::new(server_ctx, Role::Server, Some(f.client_fp.clone()), now).unwrap();
     let (mut flights_c, mut flights_s) = (0, 0);
     let (mut keys_c, mut keys_s) = (None, None);
     let keys = |d: &mut Dtls, k: &mut Option<SrtpKeyingMaterial>| {
@@ -349,21 +369,33 @@ fn genuine_handshake_flights_per_side() {
 
 #[test]
 fn malformed_records_before_and_during_the_handshake_are_dropped() {
+    malformed_records_are_dropped(&fixture().server, 2);
+}
+
+#[test]
+fn malformed_records_are_dropped_by_a_cookie_exchanging_server_too() {
+    // Three flights to each side with a HelloVerifyRequest. The server: before the first
+    // ClientHello, between it and the second (with the cookie), before the client's final
+    // flight; the client: before the HelloVerifyRequest, the ServerHello flight, the Finished.
+    malformed_records_are_dropped(&fixture().server_cookie, 3);
+}
+
+fn malformed_records_are_dropped(server_ctx: &DtlsContext, flights: usize) {
     for to in [Role::Client, Role::Server] {
-        // 0: before the endpoint received anything of the peer; 1: between its first and
-        // second genuine flight (mid-handshake).
-        for at in 0..2usize {
-            // Seq the endpoint expects next: 0 at first; mid-handshake the server expects the
-            // client's Certificate (1) and the client the server's Finished (5).
+        // Before each genuine flight the endpoint receives (0: before it received anything of
+        // the peer; then mid-handshake).
+        for at in 0..flights {
+            // A message_seq the endpoint may expect next.
             let seq = match (to, at) {
                 (_, 0) => 0,
-                (Role::Server, _) => 1,
+                (Role::Server, n) => n as u16,
                 (Role::Client, _) => 5,
             };
             for (name, bad, reason) in malformed(to, seq) {
                 let what = format!("{name} to the {to:?} before flight {at}");
-                let (c, s, kc, ks) =
-                    handshake_with(|role, n| (role == to && n == at).then(|| bad.clone()));
+                let (c, s, kc, ks) = handshake_with_server(server_ctx, |role, n| {
+                    (role == to && n == at).then(|| bad.clone())
+                });
                 assert_same_keys(&kc, &ks, &what);
                 let target = if to == Role::Client { &c } else { &s };
                 let other = if to == Role::Client { &s } else { &c };

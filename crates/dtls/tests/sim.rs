@@ -177,7 +177,12 @@ fn any_error(c: SocketAddr, s: SocketAddr) -> impl FnMut(&mut Sim<Peer>) -> bool
 
 /// Handshake, identical SRTP keys, then application data echoed over a clean link.
 fn handshake_and_echo(seed: u64, client_at: u8, link: LinkConfig) -> Duration {
-    let (mut sim, c, s) = make_sim(seed, setup(), client_at, link);
+    handshake_and_echo_with(seed, setup(), client_at, link)
+}
+
+/// [`handshake_and_echo`] with a given setup.
+fn handshake_and_echo_with(seed: u64, setup: Setup, client_at: u8, link: LinkConfig) -> Duration {
+    let (mut sim, c, s) = make_sim(seed, setup, client_at, link);
     let took = sim.run_until(Duration::from_secs(60), both_connected(c, s));
     let took = took.unwrap_or_else(|e| {
         let (pc, ps) = (sim.endpoint(c).unwrap(), sim.endpoint(s).unwrap());
@@ -252,6 +257,34 @@ fn handshake_with_duplication_and_bursty_loss() {
         .duplicate(0.2);
     for_each_seed(100..108, |seed| {
         handshake_and_echo(seed, 1, link.clone());
+    });
+}
+
+fn cookie_setup() -> Setup {
+    let mut s = setup();
+    s.server.cookie_exchange = true;
+    s
+}
+
+#[test]
+fn cookie_exchange_costs_one_round_trip() {
+    let link = LinkConfig::with_delay(Duration::from_millis(25));
+    let took = handshake_and_echo_with(1, cookie_setup(), 1, link);
+    // ClientHello / HelloVerifyRequest, then the two round trips of the handshake.
+    assert_eq!(took, Duration::from_millis(150));
+}
+
+#[test]
+fn cookie_exchange_with_loss_reordering_and_duplication() {
+    // Lost HelloVerifyRequests and second ClientHellos, duplicated and reordered ones.
+    let link = LinkConfig::with_delay(Duration::from_millis(20))
+        .jitter(Duration::from_millis(10))
+        .loss(Loss::Random(0.30))
+        .reorder(0.2, Duration::from_millis(15))
+        .duplicate(0.1)
+        .mtu(1200);
+    for_each_seed(200..216, |seed| {
+        handshake_and_echo_with(seed, cookie_setup(), 1 + (seed % 2) as u8, link.clone());
     });
 }
 
