@@ -20,11 +20,16 @@
 //!
 //! Frames come out in sequence order. An incomplete frame at the front blocks the ones behind
 //! it until
-//! - its oldest buffered packet is older than [`Config::max_age`] (reason [`DropReason::TooOld`]),
+//! - its first buffered packet (the lowest sequence number held) arrived more than
+//!   [`Config::max_age`] ago (reason [`DropReason::TooOld`]),
 //! - the buffer exceeds [`Config::max_packets`] or [`Config::max_bytes`]
 //!   ([`DropReason::BufferFull`]), or
 //! - a later keyframe is complete: everything before it is dropped
 //!   ([`DropReason::SkippedForKeyframe`]), unless [`Config::skip_to_keyframe`] is off.
+//!
+//! A packet [`Config::restart_distance`] or more behind the released frames is taken as a
+//! sender restart: the buffer drops what it holds and starts over, extending sequence numbers
+//! afresh (so [`Frame::first_seq`] starts a new run too).
 //!
 //! The frame released after a gap has [`Frame::contiguous`] `false`. Every dropped packet or
 //! frame is reported as a [`Dropped`] with its reason. The buffer never reads a clock: the caller
@@ -52,7 +57,8 @@ pub struct Config {
     pub max_packets: usize,
     /// Most payload bytes held.
     pub max_bytes: usize,
-    /// How long the oldest packet of a blocked frame may wait before the frame is given up.
+    /// How long the first buffered packet (lowest sequence number) of a blocked frame may wait
+    /// before that frame is given up.
     pub max_age: Duration,
     /// Most drop reports kept for [`FrameBuffer::poll_drop`]; older ones are discarded and
     /// counted in [`Stats::drop_reports_lost`].
@@ -64,6 +70,11 @@ pub struct Config {
     /// once (real-time playback: older frames are no longer needed). `false` waits for the
     /// missing packets (retransmissions) until `max_age` or `max_packets` (recording).
     pub skip_to_keyframe: bool,
+    /// A packet this many sequence numbers or more behind the frames already released is taken
+    /// as a sender restart (RFC 3550 §8.2 lets a source pick a new random start): the buffer
+    /// drops what it holds ([`DropReason::Restart`]) and starts over from that packet, instead
+    /// of discarding every packet of the new run as late.
+    pub restart_distance: u16,
 }
 
 impl Default for Config {
@@ -75,6 +86,7 @@ impl Default for Config {
             max_drop_reports: 256,
             startup_delay: Duration::from_millis(100),
             skip_to_keyframe: true,
+            restart_distance: 3000,
         }
     }
 }
@@ -117,6 +129,9 @@ pub enum DropReason {
     BufferFull,
     /// A later keyframe was complete; what came before it was dropped.
     SkippedForKeyframe,
+    /// A packet far behind the released frames started a new run of sequence numbers; what
+    /// the buffer held was dropped.
+    Restart,
 }
 
 /// A report of dropped packets: one packet, or the buffered packets of one frame given up.
@@ -281,7 +296,8 @@ impl<D: Depacketizer> FrameBuffer<D> {
         }
     }
 
-    /// Gives up frames whose oldest packet is too old, then releases what follows.
+    /// Gives up blocked frames whose first buffered packet is too old, then releases what
+    /// follows.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = Some(now);
         self.release();
@@ -299,9 +315,15 @@ impl<D: Depacketizer> FrameBuffer<D> {
             self.unwrapper.unwrap(seq16);
         }
         let ts = packet.header.timestamp;
-        if self.next.is_some_and(|next| seq < next) {
-            self.drop_one(seq, ts, DropReason::Late);
-            return;
+        let mut seq = seq;
+        if let Some(next) = self.next.filter(|next| seq < *next) {
+            if next - seq < i64::from(self.config.restart_distance.max(1)) {
+                self.drop_one(seq, ts, DropReason::Late);
+                return;
+            }
+            self.restart(now);
+            self.unwrapper = SeqUnwrapper::new();
+            seq = self.unwrapper.unwrap(seq16);
         }
         if self.packets.contains_key(&seq) {
             self.drop_one(seq, ts, DropReason::Duplicate);
@@ -343,6 +365,41 @@ impl<D: Depacketizer> FrameBuffer<D> {
             self.release();
         }
         self.expire(now);
+    }
+
+    /// Drops everything held and starts over as if new (sequence numbers are extended afresh).
+    fn restart(&mut self, now: Instant) {
+        if let (Some((&first, slot)), Some((&last, _))) = (
+            self.packets.first_key_value(),
+            self.packets.last_key_value(),
+        ) {
+            let n = self.packets.len();
+            let ts = slot.ts;
+            self.stats.packets_dropped += n as u64;
+            self.report(Dropped {
+                first_seq: first,
+                last_seq: last,
+                timestamp: Some(ts),
+                packets: n,
+                reason: DropReason::Restart,
+            });
+        } else {
+            self.report(Dropped {
+                first_seq: self.next.unwrap_or(0),
+                last_seq: self.next.unwrap_or(0),
+                timestamp: None,
+                packets: 0,
+                reason: DropReason::Restart,
+            });
+        }
+        tracing::debug!("frame buffer: sequence numbers restarted");
+        self.packets.clear();
+        self.bytes = 0;
+        self.next = None;
+        self.boundary = Boundary::Unknown;
+        self.chain = false;
+        self.started = Some(now);
+        self.depacketizer.reset();
     }
 
     fn expire(&mut self, now: Instant) {

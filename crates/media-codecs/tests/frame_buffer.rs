@@ -338,6 +338,40 @@ fn without_keyframe_skip_the_resend_completes_everything() {
 }
 
 #[test]
+fn sender_restart_starts_over() {
+    let now = Instant::now();
+    let mut fb = FrameBuffer::new(Toy::default(), cfg0());
+    for i in 0..10u16 {
+        fb.insert(
+            pkt(40_000 + i, u32::from(i) * 10, true, vec![START, i as u8]),
+            now,
+        );
+    }
+    // One packet of an unfinished frame is held when the sender restarts 20000 back.
+    fb.insert(pkt(40_010, 100, false, vec![START, 10]), now);
+    assert_eq!(drain(&mut fb).0.len(), 10);
+    // 100 behind: late. 20000 behind: a restart.
+    fb.insert(pkt(39_910, 5, true, vec![START, 0xee]), now);
+    fb.insert(pkt(20_000, 7, true, vec![START, 0xaa]), now);
+    fb.insert(pkt(20_001, 8, true, vec![START, 0xbb]), now);
+    let (frames, drops) = drain(&mut fb);
+    assert_eq!(drops[0].reason, DropReason::Late);
+    assert_eq!(
+        (
+            drops[1].reason.clone(),
+            drops[1].packets,
+            drops[1].first_seq
+        ),
+        (DropReason::Restart, 1, 40_010)
+    );
+    let got: Vec<(i64, u8, bool)> = frames
+        .iter()
+        .map(|f| (f.first_seq, f.data[0], f.contiguous))
+        .collect();
+    assert_eq!(got, [(20_000, 0xaa, false), (20_001, 0xbb, true)]);
+}
+
+#[test]
 fn buffer_full_gives_up_the_front() {
     let now = Instant::now();
     let cfg = Config {
