@@ -6,7 +6,8 @@
 //! fuzzer chooses which rule, the fields and the payload). Such records must be silently discarded
 //! (RFC 6347 §4.1.2.7), so: the genuine handshake always completes (no timeouts are driven, so
 //! every genuine flight must get through the first time), both sides export the same SRTP keys,
-//! and each side counted exactly the drops the injections call for.
+//! and each side counted exactly the drops the injections call for. The first input byte picks a
+//! server with or without HelloVerifyRequest cookies.
 #![no_main]
 #![allow(
     clippy::unwrap_used,
@@ -27,6 +28,7 @@ use libfuzzer_sys::fuzz_target;
 struct Fixture {
     client: DtlsContext,
     server: DtlsContext,
+    server_cookie: DtlsContext,
     client_fp: Fingerprint,
     server_fp: Fingerprint,
 }
@@ -42,7 +44,12 @@ fn fixture() -> &'static Fixture {
             client_fp: c.fingerprint().unwrap(),
             server_fp: s.fingerprint().unwrap(),
             client: DtlsContext::new(Config::new(c)).unwrap(),
-            server: DtlsContext::new(Config::new(s)).unwrap(),
+            server: DtlsContext::new(Config::new(s.clone())).unwrap(),
+            server_cookie: DtlsContext::new(Config {
+                cookie_exchange: true,
+                ..Config::new(s)
+            })
+            .unwrap(),
         }
     })
 }
@@ -312,7 +319,12 @@ fuzz_target!(|data: &[u8]| {
     let mut inp = Input(data);
     let now = Instant::now();
     let mut client = Dtls::new(&f.client, Role::Client, Some(f.server_fp.clone()), now).unwrap();
-    let mut server = Dtls::new(&f.server, Role::Server, Some(f.client_fp.clone()), now).unwrap();
+    let server_ctx = if inp.u8() % 2 == 0 {
+        &f.server
+    } else {
+        &f.server_cookie
+    };
+    let mut server = Dtls::new(server_ctx, Role::Server, Some(f.client_fp.clone()), now).unwrap();
     let (mut expect_c, mut expect_s) = (0u64, 0u64);
     let (mut keys_c, mut keys_s) = (None, None);
     for _ in 0..8 {

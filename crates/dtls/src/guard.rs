@@ -506,6 +506,18 @@ mod tests {
     }
 
     #[test]
+    fn every_reason_has_its_own_counter() {
+        let mut s = Stats::default();
+        for (i, r) in DropReason::ALL.into_iter().enumerate() {
+            assert_eq!(r.index(), i);
+            s.count(r);
+            assert_eq!(s.dropped(r), 1, "{r:?}");
+        }
+        assert_eq!(s.datagrams_dropped, 2);
+        assert_eq!(s.records_dropped, DropReason::ALL.len() as u64 - 2);
+    }
+
+    #[test]
     fn client_hello_cookies() {
         let ours = [7u8; COOKIE_LEN_FOR_TESTS];
         let g = Guard {

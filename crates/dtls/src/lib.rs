@@ -92,6 +92,10 @@
 //! at the sequence number the endpoint expects (DTLS 1.2 authenticates the handshake only with
 //! its Finished messages).
 //!
+//! A server can also answer the first ClientHello with a HelloVerifyRequest cookie (RFC 6347
+//! §4.2.1, [`Config::cookie_exchange`], off by default: WebRTC runs DTLS on an ICE-validated
+//! path), so that its certificate flight only goes to a client that receives at its address.
+//!
 //! # Unsafe code
 //!
 //! `#![deny(unsafe_code)]`, except `src/ffi.rs`: two openssl-sys calls (`DTLS_set_timer_cb`,
