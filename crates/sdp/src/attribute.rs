@@ -629,6 +629,135 @@ fn non_ws(v: &str, what: &'static str) -> VResult<()> {
     }
 }
 
+/// Which attribute a name is, found by length first (one comparison of a short constant
+/// string per candidate) rather than by trying every name in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Kind {
+    Candidate,
+    RtcpFb,
+    Rtpmap,
+    Fmtp,
+    Ssrc,
+    Extmap,
+    Mid,
+    Msid,
+    SsrcGroup,
+    IceUfrag,
+    IcePwd,
+    IceOptions,
+    Fingerprint,
+    Setup,
+    Group,
+    MsidSemantic,
+    Rid,
+    Simulcast,
+    Rtcp,
+    TlsId,
+    SctpPort,
+    MaxMessageSize,
+    Ptime,
+    MaxPtime,
+    Framerate,
+    RtcpMux,
+    RtcpMuxOnly,
+    RtcpRsize,
+    IceLite,
+    EndOfCandidates,
+    ExtmapAllowMixed,
+    BundleOnly,
+    SendRecv,
+    SendOnly,
+    RecvOnly,
+    Inactive,
+    /// Not a name ferrtc types.
+    Other,
+}
+
+impl Kind {
+    #[inline]
+    pub(crate) fn of(name: &str) -> Kind {
+        match name.len() {
+            3 => match name {
+                "mid" => Kind::Mid,
+                "rid" => Kind::Rid,
+                _ => Kind::Other,
+            },
+            4 => match name {
+                "fmtp" => Kind::Fmtp,
+                "ssrc" => Kind::Ssrc,
+                "msid" => Kind::Msid,
+                "rtcp" => Kind::Rtcp,
+                _ => Kind::Other,
+            },
+            5 => match name {
+                "setup" => Kind::Setup,
+                "group" => Kind::Group,
+                "ptime" => Kind::Ptime,
+                _ => Kind::Other,
+            },
+            6 => match name {
+                "rtpmap" => Kind::Rtpmap,
+                "extmap" => Kind::Extmap,
+                "tls-id" => Kind::TlsId,
+                _ => Kind::Other,
+            },
+            7 => match name {
+                "rtcp-fb" => Kind::RtcpFb,
+                "ice-pwd" => Kind::IcePwd,
+                _ => Kind::Other,
+            },
+            8 => match name {
+                "maxptime" => Kind::MaxPtime,
+                "rtcp-mux" => Kind::RtcpMux,
+                "ice-lite" => Kind::IceLite,
+                "sendrecv" => Kind::SendRecv,
+                "sendonly" => Kind::SendOnly,
+                "recvonly" => Kind::RecvOnly,
+                "inactive" => Kind::Inactive,
+                _ => Kind::Other,
+            },
+            9 => match name {
+                "candidate" => Kind::Candidate,
+                "ice-ufrag" => Kind::IceUfrag,
+                "simulcast" => Kind::Simulcast,
+                "sctp-port" => Kind::SctpPort,
+                "framerate" => Kind::Framerate,
+                _ => Kind::Other,
+            },
+            10 => match name {
+                "ssrc-group" => Kind::SsrcGroup,
+                "rtcp-rsize" => Kind::RtcpRsize,
+                _ => Kind::Other,
+            },
+            11 => match name {
+                "ice-options" => Kind::IceOptions,
+                "fingerprint" => Kind::Fingerprint,
+                "bundle-only" => Kind::BundleOnly,
+                _ => Kind::Other,
+            },
+            13 => match name {
+                "msid-semantic" => Kind::MsidSemantic,
+                "rtcp-mux-only" => Kind::RtcpMuxOnly,
+                _ => Kind::Other,
+            },
+            16 => match name {
+                "max-message-size" => Kind::MaxMessageSize,
+                _ => Kind::Other,
+            },
+            17 => match name {
+                "end-of-candidates" => Kind::EndOfCandidates,
+                _ => Kind::Other,
+            },
+            18 => match name {
+                "extmap-allow-mixed" => Kind::ExtmapAllowMixed,
+                _ => Kind::Other,
+            },
+            _ => Kind::Other,
+        }
+    }
+}
+
 impl<'a> Attribute<'a> {
     /// Types an attribute from its name and value (the text after `a=`, split at the
     /// first `:`). Unknown names give [`Attribute::Other`]; a known name with a malformed
@@ -639,15 +768,21 @@ impl<'a> Attribute<'a> {
 
     /// [`parse`](Self::parse), telling a number out of range apart from bad grammar.
     pub(crate) fn parse_checked(name: &'a str, value: Option<&'a str>) -> VResult<Self> {
-        Ok(match name {
-            "candidate" => Attribute::Candidate(need(value)?),
-            "rtcp-fb" => Attribute::RtcpFb(parse_rtcp_fb(need(value)?)?),
-            "rtpmap" => Attribute::Rtpmap(parse_rtpmap(need(value)?)?),
-            "fmtp" => Attribute::Fmtp(parse_fmtp(need(value)?)?),
-            "ssrc" => Attribute::Ssrc(parse_ssrc(need(value)?)?),
-            "extmap" => Attribute::Extmap(parse_extmap(need(value)?)?),
-            "mid" => Attribute::Mid(need(value)?),
-            "msid" => {
+        Self::parse_kind(Kind::of(name), name, value)
+    }
+
+    /// [`parse_checked`](Self::parse_checked) with the name already looked up.
+    #[inline]
+    pub(crate) fn parse_kind(kind: Kind, name: &'a str, value: Option<&'a str>) -> VResult<Self> {
+        Ok(match kind {
+            Kind::Candidate => Attribute::Candidate(need(value)?),
+            Kind::RtcpFb => Attribute::RtcpFb(parse_rtcp_fb(need(value)?)?),
+            Kind::Rtpmap => Attribute::Rtpmap(parse_rtpmap(need(value)?)?),
+            Kind::Fmtp => Attribute::Fmtp(parse_fmtp(need(value)?)?),
+            Kind::Ssrc => Attribute::Ssrc(parse_ssrc(need(value)?)?),
+            Kind::Extmap => Attribute::Extmap(parse_extmap(need(value)?)?),
+            Kind::Mid => Attribute::Mid(need(value)?),
+            Kind::Msid => {
                 let v = need(value)?;
                 let (stream_id, track_id) = split_sp(v);
                 non_ws(stream_id, "msid stream id")?;
@@ -659,7 +794,7 @@ impl<'a> Attribute<'a> {
                     track_id,
                 })
             }
-            "ssrc-group" => {
+            Kind::SsrcGroup => {
                 let v = need(value)?;
                 let (semantics, ssrcs) = split_sp(v);
                 if !is_token(semantics) {
@@ -678,26 +813,26 @@ impl<'a> Attribute<'a> {
                 }
                 Attribute::SsrcGroup(SsrcGroup { semantics, ssrcs })
             }
-            "ice-ufrag" => {
+            Kind::IceUfrag => {
                 let v = need(value)?;
                 non_ws(v, "ice-ufrag")?;
                 Attribute::IceUfrag(v)
             }
-            "ice-pwd" => {
+            Kind::IcePwd => {
                 let v = need(value)?;
                 non_ws(v, "ice-pwd")?;
                 Attribute::IcePwd(v)
             }
-            "ice-options" => Attribute::IceOptions(need(value)?),
-            "fingerprint" => Attribute::Fingerprint(parse_fingerprint(need(value)?)?),
-            "setup" => Attribute::Setup(match need(value)? {
+            Kind::IceOptions => Attribute::IceOptions(need(value)?),
+            Kind::Fingerprint => Attribute::Fingerprint(parse_fingerprint(need(value)?)?),
+            Kind::Setup => Attribute::Setup(match need(value)? {
                 "active" => Setup::Active,
                 "passive" => Setup::Passive,
                 "actpass" => Setup::ActPass,
                 "holdconn" => Setup::HoldConn,
                 v => return Err(format!("unknown setup role {v:?}").into()),
             }),
-            "group" => {
+            Kind::Group => {
                 let v = need(value)?;
                 let (semantics, mids) = split_sp(v);
                 if !is_token(semantics) {
@@ -708,7 +843,7 @@ impl<'a> Attribute<'a> {
                     mids: mids.unwrap_or(""),
                 })
             }
-            "msid-semantic" => {
+            Kind::MsidSemantic => {
                 let v = need(value)?.trim_start_matches(' ');
                 let (semantic, ids) = split_sp(v);
                 if !is_token(semantic) {
@@ -719,9 +854,9 @@ impl<'a> Attribute<'a> {
                     ids: ids.unwrap_or(""),
                 })
             }
-            "rid" => Attribute::Rid(parse_rid(need(value)?)?),
-            "simulcast" => Attribute::Simulcast(parse_simulcast(need(value)?)?),
-            "rtcp" => {
+            Kind::Rid => Attribute::Rid(parse_rid(need(value)?)?),
+            Kind::Simulcast => Attribute::Simulcast(parse_simulcast(need(value)?)?),
+            Kind::Rtcp => {
                 let v = need(value)?;
                 let (port, rest) = split_sp(v);
                 let port = number_u16(port, "port")?;
@@ -731,36 +866,36 @@ impl<'a> Attribute<'a> {
                 };
                 Attribute::Rtcp(Rtcp { port, address })
             }
-            "tls-id" => {
+            Kind::TlsId => {
                 let v = need(value)?;
                 non_ws(v, "tls-id")?;
                 Attribute::TlsId(v)
             }
-            "sctp-port" => {
+            Kind::SctpPort => {
                 let v = need(value)?;
                 Attribute::SctpPort(number_u16(v, "port")?)
             }
-            "max-message-size" => {
+            Kind::MaxMessageSize => {
                 let v = need(value)?;
                 Attribute::MaxMessageSize(number_u64(v, "max-message-size")?)
             }
-            "ptime" => Attribute::Ptime(decimal(value)?),
-            "maxptime" => Attribute::MaxPtime(decimal(value)?),
-            "framerate" => Attribute::Framerate(decimal(value)?),
-            "rtcp-mux" => flag(value, Attribute::RtcpMux)?,
-            "rtcp-mux-only" => flag(value, Attribute::RtcpMuxOnly)?,
-            "rtcp-rsize" => flag(value, Attribute::RtcpRsize)?,
-            "ice-lite" => flag(value, Attribute::IceLite)?,
-            "end-of-candidates" => flag(value, Attribute::EndOfCandidates)?,
-            "extmap-allow-mixed" => flag(value, Attribute::ExtmapAllowMixed)?,
-            "bundle-only" => flag(value, Attribute::BundleOnly)?,
-            "sendrecv" => flag(value, Attribute::Direction(Direction::SendRecv))?,
-            "sendonly" => flag(value, Attribute::Direction(Direction::SendOnly))?,
-            "recvonly" => flag(value, Attribute::Direction(Direction::RecvOnly))?,
-            "inactive" => flag(value, Attribute::Direction(Direction::Inactive))?,
+            Kind::Ptime => Attribute::Ptime(decimal(value)?),
+            Kind::MaxPtime => Attribute::MaxPtime(decimal(value)?),
+            Kind::Framerate => Attribute::Framerate(decimal(value)?),
+            Kind::RtcpMux => flag(value, Attribute::RtcpMux)?,
+            Kind::RtcpMuxOnly => flag(value, Attribute::RtcpMuxOnly)?,
+            Kind::RtcpRsize => flag(value, Attribute::RtcpRsize)?,
+            Kind::IceLite => flag(value, Attribute::IceLite)?,
+            Kind::EndOfCandidates => flag(value, Attribute::EndOfCandidates)?,
+            Kind::ExtmapAllowMixed => flag(value, Attribute::ExtmapAllowMixed)?,
+            Kind::BundleOnly => flag(value, Attribute::BundleOnly)?,
+            Kind::SendRecv => flag(value, Attribute::Direction(Direction::SendRecv))?,
+            Kind::SendOnly => flag(value, Attribute::Direction(Direction::SendOnly))?,
+            Kind::RecvOnly => flag(value, Attribute::Direction(Direction::RecvOnly))?,
+            Kind::Inactive => flag(value, Attribute::Direction(Direction::Inactive))?,
             // Known names are tokens by construction; only unknown ones need the check.
-            _ if is_token(name) => Attribute::Other { name, value },
-            _ => return Err("the attribute name must be a token (RFC 8866 §9)".into()),
+            Kind::Other if is_token(name) => Attribute::Other { name, value },
+            Kind::Other => return Err("the attribute name must be a token (RFC 8866 §9)".into()),
         })
     }
 

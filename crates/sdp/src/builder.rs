@@ -1,184 +1,359 @@
 //! Writing descriptions: [`SessionDescriptionBuilder`] and [`MediaBuilder`].
 //!
-//! The builders write SDP text line by line in RFC 8866 order from typed values, then
-//! parse the result, so whatever they build is exactly what a peer will receive and has
-//! passed the same checks as a remote description.
-
-use std::fmt::Write as _;
+//! The builders hold typed values (borrowing their text) in RFC 8866 order and print each
+//! line from them with the crate's one writer: one `String`, sized in advance, appended to
+//! with `push_str` and `itoa` (no `format!`, no `fmt` machinery). [`to_text`] is that text;
+//! [`build`] parses it, so whatever a builder builds is exactly what a peer will receive
+//! and has passed the same checks as a remote description. A parsed description can be
+//! turned back into a builder ([`SessionDescription::to_builder`]) to change and write again.
+//!
+//! [`to_text`]: SessionDescriptionBuilder::to_text
+//! [`build`]: SessionDescriptionBuilder::build
 
 use crate::attribute::{
-    Attribute, Direction, Extmap, Fingerprint, Rtcp, RtcpFb, Rtpmap, Setup, Ssrc,
+    Attribute, Direction, Extmap, Fingerprint, Fmtp, MsidSemantic, Rtcp, RtcpFb, Rtpmap, Setup,
+    Ssrc,
 };
 use crate::error::Error;
-use crate::fields::{Bandwidth, Connection, MediaKind, Origin, Timing};
+use crate::fields::{Bandwidth, Connection, MediaKind, MediaLine, Origin, Timing};
+use crate::line::Line;
 use crate::session::SessionDescription;
+use crate::writer;
 
-/// Builds a [`SessionDescription`] (used by the peer connection to write offers and
-/// answers).
-///
-/// Defaults: `o=- 0 0 IN IP4 127.0.0.1`, `s=-`, `t=0 0`, as browsers write them.
-#[derive(Debug, Clone)]
-pub struct SessionDescriptionBuilder {
-    origin: String,
-    session_name: String,
-    information: Option<String>,
-    uri: Option<String>,
-    emails: Vec<String>,
-    phones: Vec<String>,
-    connection: Option<String>,
-    bandwidths: Vec<String>,
-    timings: Vec<String>,
-    attributes: Vec<String>,
-    media: Vec<MediaBuilder>,
+/// The `o=` line: typed, or the JSEP form from two numbers.
+#[derive(Debug, Clone, Copy)]
+enum OriginValue<'a> {
+    Typed(Origin<'a>),
+    Jsep { id: u64, version: u64 },
 }
 
-impl Default for SessionDescriptionBuilder {
+/// An attribute as the builder keeps it: a typed [`Attribute`], or one of the forms the
+/// convenience methods take without text to borrow.
+#[derive(Debug, Clone)]
+enum Attr<'a> {
+    Typed(Attribute<'a>),
+    /// `a=group:<semantics> <mid>…` from a list of mids.
+    Group(&'a str, Vec<&'a str>),
+    /// `a=fmtp:<pt> <params>` with a numeric format.
+    Fmtp(u8, &'a str),
+}
+
+impl Attr<'_> {
+    fn write(&self, s: &mut String) {
+        s.push_str("a=");
+        match self {
+            Attr::Typed(a) => writer::attribute(s, a),
+            Attr::Group(semantics, mids) => {
+                s.push_str("group:");
+                s.push_str(semantics);
+                for m in mids {
+                    s.push(' ');
+                    s.push_str(m);
+                }
+            }
+            Attr::Fmtp(pt, params) => {
+                s.push_str("fmtp:");
+                writer::int(s, *pt);
+                s.push(' ');
+                s.push_str(params);
+            }
+        }
+        s.push_str("\r\n");
+    }
+
+    fn len_hint(&self) -> usize {
+        4 + match self {
+            Attr::Typed(a) => writer::attribute_len(a),
+            Attr::Group(semantics, mids) => {
+                6 + semantics.len() + mids.iter().map(|m| m.len() + 1).sum::<usize>()
+            }
+            Attr::Fmtp(_, params) => 9 + params.len(),
+        }
+    }
+}
+
+/// A format of the m= line.
+#[derive(Debug, Clone, Copy)]
+enum Format<'a> {
+    /// One format, or several separated by spaces, as text.
+    Text(&'a str),
+    /// An RTP payload type.
+    Pt(u8),
+}
+
+/// Builds a [`SessionDescription`] from typed values (used by the peer connection to write
+/// offers and answers).
+///
+/// Defaults: `o=- 0 0 IN IP4 127.0.0.1`, `s=-`, `t=0 0`, as browsers write them. The builder
+/// borrows the text it is given; nothing is formatted until [`to_text`](Self::to_text) or
+/// [`write_to`](Self::write_to).
+#[derive(Debug, Clone)]
+pub struct SessionDescriptionBuilder<'a> {
+    origin: OriginValue<'a>,
+    session_name: &'a str,
+    information: Option<&'a str>,
+    uri: Option<&'a str>,
+    emails: Vec<&'a str>,
+    phones: Vec<&'a str>,
+    connection: Option<Connection<'a>>,
+    bandwidths: Vec<Bandwidth<'a>>,
+    /// `t=` and `r=` lines in order (each `t=` followed by its `r=` lines).
+    times: Vec<Line<'a>>,
+    time_zones: Option<&'a str>,
+    key: Option<&'a str>,
+    attributes: Vec<Attr<'a>>,
+    media: Vec<MediaBuilder<'a>>,
+    /// Upper bound of the session part's text, kept as values are added.
+    hint: usize,
+}
+
+impl Default for SessionDescriptionBuilder<'_> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl SessionDescriptionBuilder {
+impl<'a> SessionDescriptionBuilder<'a> {
     /// A builder with the browser defaults.
     pub fn new() -> Self {
         SessionDescriptionBuilder {
-            origin: "- 0 0 IN IP4 127.0.0.1".into(),
-            session_name: "-".into(),
+            origin: OriginValue::Jsep { id: 0, version: 0 },
+            session_name: "-",
             information: None,
             uri: None,
             emails: Vec::new(),
             phones: Vec::new(),
             connection: None,
             bandwidths: Vec::new(),
-            timings: Vec::new(),
+            times: Vec::new(),
+            time_zones: None,
+            key: None,
             attributes: Vec::new(),
             media: Vec::new(),
+            // v= o= (JSEP form) s= t=0 0
+            hint: 5 + 64 + 8 + 9,
+        }
+    }
+
+    /// The typed values of a parsed description, every line kept in order.
+    pub(crate) fn from_description(sdp: &'a SessionDescription) -> Self {
+        let mut b = SessionDescriptionBuilder::new();
+        let mut media: Option<MediaBuilder<'a>> = None;
+        for line in sdp.typed_lines() {
+            if let Line::Media(m) = line {
+                if let Some(done) = media.take() {
+                    b = b.media(done);
+                }
+                media = Some(MediaBuilder::from_media_line(m));
+                continue;
+            }
+            match media.as_mut() {
+                Some(mb) => mb.push_line(line),
+                None => b.push_line(line),
+            }
+        }
+        if let Some(done) = media {
+            b = b.media(done);
+        }
+        b
+    }
+
+    fn push_line(&mut self, line: Line<'a>) {
+        self.hint += line.encoded_len_hint();
+        match line {
+            Line::Version | Line::Media(_) => {}
+            Line::Origin(o) => self.origin = OriginValue::Typed(o),
+            Line::SessionName(v) => self.session_name = v,
+            Line::Information(v) => self.information = Some(v),
+            Line::Uri(v) => self.uri = Some(v),
+            Line::Email(v) => self.emails.push(v),
+            Line::Phone(v) => self.phones.push(v),
+            Line::Connection(c) => self.connection = Some(c),
+            Line::Bandwidth(b) => self.bandwidths.push(b),
+            Line::Timing(_) | Line::Repeat(_) => self.times.push(line),
+            Line::TimeZones(v) => self.time_zones = Some(v),
+            Line::Key(v) => self.key = Some(v),
+            Line::Attribute(a) => self.attributes.push(Attr::Typed(a)),
         }
     }
 
     /// Sets the `o=` line.
-    pub fn origin(mut self, origin: Origin<'_>) -> Self {
-        self.origin = origin.to_string();
+    pub fn origin(mut self, origin: Origin<'a>) -> Self {
+        self.push_line(Line::Origin(origin));
         self
     }
 
     /// Sets `o=- <session id> <version> IN IP4 127.0.0.1`, the JSEP form (RFC 8829 §5.2.1).
     pub fn session_id(mut self, id: u64, version: u64) -> Self {
-        self.origin = format!("- {id} {version} IN IP4 127.0.0.1");
+        self.origin = OriginValue::Jsep { id, version };
         self
     }
 
     /// Sets the `s=` line.
-    pub fn session_name(mut self, name: &str) -> Self {
-        self.session_name = name.into();
+    pub fn session_name(mut self, name: &'a str) -> Self {
+        self.push_line(Line::SessionName(name));
         self
     }
 
     /// Sets the `i=` line.
-    pub fn information(mut self, text: &str) -> Self {
-        self.information = Some(text.into());
+    pub fn information(mut self, text: &'a str) -> Self {
+        self.push_line(Line::Information(text));
         self
     }
 
     /// Sets the `u=` line.
-    pub fn uri(mut self, uri: &str) -> Self {
-        self.uri = Some(uri.into());
+    pub fn uri(mut self, uri: &'a str) -> Self {
+        self.push_line(Line::Uri(uri));
         self
     }
 
     /// Adds an `e=` line.
-    pub fn email(mut self, email: &str) -> Self {
-        self.emails.push(email.into());
+    pub fn email(mut self, email: &'a str) -> Self {
+        self.push_line(Line::Email(email));
         self
     }
 
     /// Adds a `p=` line.
-    pub fn phone(mut self, phone: &str) -> Self {
-        self.phones.push(phone.into());
+    pub fn phone(mut self, phone: &'a str) -> Self {
+        self.push_line(Line::Phone(phone));
         self
     }
 
     /// Sets the session-level `c=` line.
-    pub fn connection(mut self, c: Connection<'_>) -> Self {
-        self.connection = Some(c.to_string());
+    pub fn connection(mut self, c: Connection<'a>) -> Self {
+        self.push_line(Line::Connection(c));
         self
     }
 
     /// Adds a session-level `b=` line.
-    pub fn bandwidth(mut self, b: Bandwidth<'_>) -> Self {
-        self.bandwidths.push(b.to_string());
+    pub fn bandwidth(mut self, b: Bandwidth<'a>) -> Self {
+        self.push_line(Line::Bandwidth(b));
         self
     }
 
     /// Adds a `t=` line (default: one `t=0 0`).
     pub fn timing(mut self, t: Timing) -> Self {
-        self.timings.push(t.to_string());
+        self.push_line(Line::Timing(t));
+        self
+    }
+
+    /// Adds an `r=` line after the last `t=` line (RFC 8866 §5.10), as text.
+    pub fn repeat(mut self, text: &'a str) -> Self {
+        self.push_line(Line::Repeat(text));
+        self
+    }
+
+    /// Sets the `z=` line, as text.
+    pub fn time_zones(mut self, text: &'a str) -> Self {
+        self.push_line(Line::TimeZones(text));
+        self
+    }
+
+    /// Sets the session-level `k=` line (obsolete, RFC 8866 §5.12).
+    pub fn key(mut self, text: &'a str) -> Self {
+        self.push_line(Line::Key(text));
         self
     }
 
     /// Adds a session-level attribute.
-    pub fn attribute(mut self, a: Attribute<'_>) -> Self {
-        self.attributes.push(a.to_string());
+    pub fn attribute(mut self, a: Attribute<'a>) -> Self {
+        self.push_line(Line::Attribute(a));
         self
     }
 
     /// Adds `a=group:<semantics> <mids>`.
-    pub fn group<'m>(mut self, semantics: &str, mids: impl IntoIterator<Item = &'m str>) -> Self {
-        let mut s = format!("group:{semantics}");
-        for m in mids {
-            let _ = write!(s, " {m}");
-        }
-        self.attributes.push(s);
+    pub fn group(mut self, semantics: &'a str, mids: impl IntoIterator<Item = &'a str>) -> Self {
+        let a = Attr::Group(semantics, mids.into_iter().collect());
+        self.hint += a.len_hint();
+        self.attributes.push(a);
         self
     }
 
+    /// `a=ice-lite` (RFC 8839 §5.3).
+    pub fn ice_lite(self) -> Self {
+        self.attribute(Attribute::IceLite)
+    }
+
+    /// `a=msid-semantic: <semantic> <ids>` (`WMS` with no ids is what browsers write for
+    /// a description without streams).
+    pub fn msid_semantic(self, semantic: &'a str, ids: &'a str) -> Self {
+        self.attribute(Attribute::MsidSemantic(MsidSemantic { semantic, ids }))
+    }
+
     /// Adds a media section.
-    pub fn media(mut self, m: MediaBuilder) -> Self {
+    pub fn media(mut self, m: MediaBuilder<'a>) -> Self {
         self.media.push(m);
         self
     }
 
-    /// The text the builder will parse, with CRLF line endings.
-    pub fn to_text(&self) -> String {
-        let mut s = String::with_capacity(1024);
-        let mut line = |t: &str, v: &str| {
+    /// An upper bound of the length of [`to_text`](Self::to_text), kept as values are
+    /// added (no pass over the values).
+    pub fn encoded_len_hint(&self) -> usize {
+        self.hint + self.media.iter().map(|m| m.hint).sum::<usize>()
+    }
+
+    /// Appends the description, every line formatted from its typed value, CRLF endings.
+    pub fn write_to(&self, s: &mut String) {
+        s.reserve(self.encoded_len_hint());
+        s.push_str("v=0\r\no=");
+        match &self.origin {
+            OriginValue::Typed(o) => writer::origin(s, o),
+            OriginValue::Jsep { id, version } => writer::jsep_origin(s, *id, *version),
+        }
+        s.push_str("\r\ns=");
+        s.push_str(self.session_name);
+        s.push_str("\r\n");
+        let text = |s: &mut String, t: &str, v: &str| {
             s.push_str(t);
             s.push_str(v);
             s.push_str("\r\n");
         };
-        line("v=", "0");
-        line("o=", &self.origin);
-        line("s=", &self.session_name);
-        if let Some(i) = &self.information {
-            line("i=", i);
+        if let Some(i) = self.information {
+            text(s, "i=", i);
         }
-        if let Some(u) = &self.uri {
-            line("u=", u);
+        if let Some(u) = self.uri {
+            text(s, "u=", u);
         }
         for e in &self.emails {
-            line("e=", e);
+            text(s, "e=", e);
         }
         for p in &self.phones {
-            line("p=", p);
+            text(s, "p=", p);
         }
         if let Some(c) = &self.connection {
-            line("c=", c);
+            s.push_str("c=");
+            writer::connection(s, c);
+            s.push_str("\r\n");
         }
         for b in &self.bandwidths {
-            line("b=", b);
+            s.push_str("b=");
+            writer::bandwidth(s, b);
+            s.push_str("\r\n");
         }
-        if self.timings.is_empty() {
-            line("t=", "0 0");
+        if self.times.is_empty() {
+            s.push_str("t=0 0\r\n");
         }
-        for t in &self.timings {
-            line("t=", t);
+        for t in &self.times {
+            t.write_to(s);
+        }
+        if let Some(z) = self.time_zones {
+            text(s, "z=", z);
+        }
+        if let Some(k) = self.key {
+            text(s, "k=", k);
         }
         for a in &self.attributes {
-            line("a=", a);
+            a.write(s);
         }
         for m in &self.media {
-            m.write(&mut s);
+            m.write_to(s);
         }
+    }
+
+    /// The description as text, with CRLF line endings (one `String`, sized in advance).
+    pub fn to_text(&self) -> String {
+        let mut s = String::with_capacity(self.encoded_len_hint());
+        self.write_to(&mut s);
         s
     }
 
@@ -191,60 +366,116 @@ impl SessionDescriptionBuilder {
 
 /// Builds one media section for [`SessionDescriptionBuilder::media`].
 #[derive(Debug, Clone)]
-pub struct MediaBuilder {
-    kind: String,
+pub struct MediaBuilder<'a> {
+    kind: MediaKind<'a>,
     port: u16,
-    protocol: String,
-    formats: Vec<String>,
-    information: Option<String>,
-    connections: Vec<String>,
-    bandwidths: Vec<String>,
-    attributes: Vec<String>,
+    num_ports: Option<u16>,
+    protocol: &'a str,
+    formats: Vec<Format<'a>>,
+    information: Option<&'a str>,
+    connections: Vec<Connection<'a>>,
+    bandwidths: Vec<Bandwidth<'a>>,
+    key: Option<&'a str>,
+    attributes: Vec<Attr<'a>>,
+    /// Upper bound of the section's text.
+    hint: usize,
 }
 
-impl MediaBuilder {
+impl<'a> MediaBuilder<'a> {
     /// Starts `m=<kind> <port> <protocol>`; formats are added by [`format`](Self::format)
     /// and [`codec`](Self::codec).
-    pub fn new(kind: MediaKind<'_>, port: u16, protocol: &str) -> Self {
+    pub fn new(kind: MediaKind<'a>, port: u16, protocol: &'a str) -> Self {
         MediaBuilder {
-            kind: kind.as_str().into(),
+            kind,
             port,
-            protocol: protocol.into(),
+            num_ports: None,
+            protocol,
             formats: Vec::new(),
             information: None,
             connections: Vec::new(),
             bandwidths: Vec::new(),
+            key: None,
             attributes: Vec::new(),
+            hint: 24 + kind.as_str().len() + protocol.len(),
         }
     }
 
-    /// Adds a format to the m= line.
-    pub fn format(mut self, fmt: &str) -> Self {
-        self.formats.push(fmt.into());
+    /// A section starting with a parsed `m=` line (its formats included).
+    pub fn from_media_line(m: MediaLine<'a>) -> Self {
+        let mut b = MediaBuilder::new(m.kind, m.port, m.protocol);
+        b.num_ports = m.num_ports;
+        if !m.formats.is_empty() {
+            b = b.format(m.formats);
+        }
+        b
+    }
+
+    fn push_line(&mut self, line: Line<'a>) {
+        self.hint += line.encoded_len_hint();
+        match line {
+            Line::Information(v) => self.information = Some(v),
+            Line::Connection(c) => self.connections.push(c),
+            Line::Bandwidth(b) => self.bandwidths.push(b),
+            Line::Key(v) => self.key = Some(v),
+            Line::Attribute(a) => self.attributes.push(Attr::Typed(a)),
+            // Not media-level lines (a parsed section has none).
+            _ => {}
+        }
+    }
+
+    fn push_attr(&mut self, a: Attr<'a>) {
+        self.hint += a.len_hint();
+        self.attributes.push(a);
+    }
+
+    /// Adds a format to the m= line (several may be given at once, separated by spaces).
+    pub fn format(mut self, fmt: &'a str) -> Self {
+        self.hint += fmt.len() + 1;
+        self.formats.push(Format::Text(fmt));
+        self
+    }
+
+    /// Adds an RTP payload type to the m= line.
+    pub fn payload_type(mut self, pt: u8) -> Self {
+        self.hint += 4;
+        self.formats.push(Format::Pt(pt));
+        self
+    }
+
+    /// Sets the number of ports (`m=<kind> <port>/<n> …`).
+    pub fn num_ports(mut self, n: u16) -> Self {
+        self.hint += 6;
+        self.num_ports = Some(n);
         self
     }
 
     /// Sets the `i=` line.
-    pub fn information(mut self, text: &str) -> Self {
-        self.information = Some(text.into());
+    pub fn information(mut self, text: &'a str) -> Self {
+        self.push_line(Line::Information(text));
         self
     }
 
     /// Adds a `c=` line.
-    pub fn connection(mut self, c: Connection<'_>) -> Self {
-        self.connections.push(c.to_string());
+    pub fn connection(mut self, c: Connection<'a>) -> Self {
+        self.push_line(Line::Connection(c));
         self
     }
 
     /// Adds a `b=` line (`b=AS`, `b=TIAS`, …).
-    pub fn bandwidth(mut self, b: Bandwidth<'_>) -> Self {
-        self.bandwidths.push(b.to_string());
+    pub fn bandwidth(mut self, b: Bandwidth<'a>) -> Self {
+        self.push_line(Line::Bandwidth(b));
+        self
+    }
+
+    /// Sets the media-level `k=` line.
+    pub fn key(mut self, text: &'a str) -> Self {
+        self.push_line(Line::Key(text));
         self
     }
 
     /// Adds an attribute.
-    pub fn attribute(mut self, a: Attribute<'_>) -> Self {
-        self.attributes.push(a.to_string());
+    pub fn attribute(mut self, a: Attribute<'a>) -> Self {
+        self.push_line(Line::Attribute(a));
         self
     }
 
@@ -252,31 +483,32 @@ impl MediaBuilder {
     /// lines and `a=fmtp` (if `fmtp` is not empty), as Chrome orders them.
     pub fn codec(
         mut self,
-        rtpmap: Rtpmap<'_>,
-        fmtp: &str,
-        rtcp_fb: &[(&str, Option<&str>)],
+        rtpmap: Rtpmap<'a>,
+        fmtp: &'a str,
+        rtcp_fb: &[(&'a str, Option<&'a str>)],
     ) -> Self {
         let pt = rtpmap.payload_type;
-        self.formats.push(pt.to_string());
-        self.attributes.push(Attribute::Rtpmap(rtpmap).to_string());
+        self = self.payload_type(pt).attribute(Attribute::Rtpmap(rtpmap));
         for &(feedback, param) in rtcp_fb {
-            self.attributes.push(
-                Attribute::RtcpFb(RtcpFb {
-                    payload_type: Some(pt),
-                    feedback,
-                    param,
-                })
-                .to_string(),
-            );
+            self = self.attribute(Attribute::RtcpFb(RtcpFb {
+                payload_type: Some(pt),
+                feedback,
+                param,
+            }));
         }
         if !fmtp.is_empty() {
-            self.attributes.push(format!("fmtp:{pt} {fmtp}"));
+            self.push_attr(Attr::Fmtp(pt, fmtp));
         }
         self
     }
 
+    /// `a=fmtp:<format> <parameters>`.
+    pub fn fmtp(self, format: &'a str, params: &'a str) -> Self {
+        self.attribute(Attribute::Fmtp(Fmtp { format, params }))
+    }
+
     /// `a=mid`.
-    pub fn mid(self, mid: &str) -> Self {
+    pub fn mid(self, mid: &'a str) -> Self {
         self.attribute(Attribute::Mid(mid))
     }
 
@@ -286,13 +518,31 @@ impl MediaBuilder {
     }
 
     /// `a=ice-ufrag` and `a=ice-pwd`.
-    pub fn ice_credentials(self, ufrag: &str, pwd: &str) -> Self {
+    pub fn ice_credentials(self, ufrag: &'a str, pwd: &'a str) -> Self {
         self.attribute(Attribute::IceUfrag(ufrag))
             .attribute(Attribute::IcePwd(pwd))
     }
 
+    /// `a=ice-options:<tags>` (space-separated, e.g. `trickle`).
+    pub fn ice_options(self, tags: &'a str) -> Self {
+        self.attribute(Attribute::IceOptions(tags))
+    }
+
+    /// `a=candidate:<value>`; `candidate` may be given with or without the `candidate:`
+    /// (or `a=candidate:`) prefix, as `RTCIceCandidate.candidate` writes it.
+    pub fn candidate(self, candidate: &'a str) -> Self {
+        let c = candidate.strip_prefix("a=").unwrap_or(candidate);
+        let c = c.strip_prefix("candidate:").unwrap_or(c);
+        self.attribute(Attribute::Candidate(c))
+    }
+
+    /// `a=end-of-candidates` (RFC 8838 §8.2).
+    pub fn end_of_candidates(self) -> Self {
+        self.attribute(Attribute::EndOfCandidates)
+    }
+
     /// `a=fingerprint`.
-    pub fn fingerprint(self, algorithm: &str, value: &str) -> Self {
+    pub fn fingerprint(self, algorithm: &'a str, value: &'a str) -> Self {
         self.attribute(Attribute::Fingerprint(Fingerprint { algorithm, value }))
     }
 
@@ -302,7 +552,7 @@ impl MediaBuilder {
     }
 
     /// `a=extmap:<id> <uri>`.
-    pub fn extmap(self, id: u16, uri: &str) -> Self {
+    pub fn extmap(self, id: u16, uri: &'a str) -> Self {
         self.attribute(Attribute::Extmap(Extmap {
             id,
             direction: None,
@@ -312,7 +562,7 @@ impl MediaBuilder {
     }
 
     /// `a=ssrc:<ssrc> <attribute>[:<value>]`.
-    pub fn ssrc(self, ssrc: u32, attribute: &str, value: Option<&str>) -> Self {
+    pub fn ssrc(self, ssrc: u32, attribute: &'a str, value: Option<&'a str>) -> Self {
         self.attribute(Attribute::Ssrc(Ssrc {
             ssrc,
             attribute,
@@ -322,7 +572,7 @@ impl MediaBuilder {
 
     /// `a=rtcp:<port> IN IP4 <address>` is often required by older stacks; this writes
     /// the given form.
-    pub fn rtcp(self, rtcp: Rtcp<'_>) -> Self {
+    pub fn rtcp(self, rtcp: Rtcp<'a>) -> Self {
         self.attribute(Attribute::Rtcp(rtcp))
     }
 
@@ -337,24 +587,46 @@ impl MediaBuilder {
             .attribute(Attribute::MaxMessageSize(max_message_size))
     }
 
-    fn write(&self, s: &mut String) {
-        let _ = write!(s, "m={} {} {}", self.kind, self.port, self.protocol);
+    /// Appends the section, every line formatted from its typed value.
+    pub fn write_to(&self, s: &mut String) {
+        s.push_str("m=");
+        writer::media_head(
+            s,
+            self.kind.as_str(),
+            self.port,
+            self.num_ports,
+            self.protocol,
+        );
         for f in &self.formats {
             s.push(' ');
-            s.push_str(f);
+            match f {
+                Format::Text(t) => s.push_str(t),
+                Format::Pt(pt) => writer::int(s, *pt),
+            }
         }
         s.push_str("\r\n");
-        if let Some(i) = &self.information {
-            let _ = write!(s, "i={i}\r\n");
+        if let Some(i) = self.information {
+            s.push_str("i=");
+            s.push_str(i);
+            s.push_str("\r\n");
         }
         for c in &self.connections {
-            let _ = write!(s, "c={c}\r\n");
+            s.push_str("c=");
+            writer::connection(s, c);
+            s.push_str("\r\n");
         }
         for b in &self.bandwidths {
-            let _ = write!(s, "b={b}\r\n");
+            s.push_str("b=");
+            writer::bandwidth(s, b);
+            s.push_str("\r\n");
+        }
+        if let Some(k) = self.key {
+            s.push_str("k=");
+            s.push_str(k);
+            s.push_str("\r\n");
         }
         for a in &self.attributes {
-            let _ = write!(s, "a={a}\r\n");
+            a.write(s);
         }
     }
 }

@@ -10,7 +10,10 @@
 //!   (rtpmap + fmtp + rtcp-fb per payload type), ICE credentials, fingerprint, setup, mid,
 //!   direction, extmaps, SSRCs, simulcast, SCTP port, …; [`Attribute`] types each
 //!   attribute line.
-//! - [`SessionDescriptionBuilder`] and [`MediaBuilder`] write descriptions.
+//! - [`SessionDescriptionBuilder`] and [`MediaBuilder`] write descriptions from typed
+//!   values into one pre-sized `String`; [`SessionDescription::to_builder`] turns a parsed
+//!   description back into typed values to change and write again.
+//! - [`SessionDescription::typed_lines`] gives every line as a typed [`Line`].
 //! - With the `serde` feature, [`RtcSessionDescription`] is the browser's
 //!   `{"type":"offer","sdp":"…"}` JSON shape.
 //!
@@ -67,8 +70,10 @@ mod builder;
 mod error;
 mod fields;
 mod jsep;
+mod line;
 mod session;
 mod util;
+mod writer;
 
 pub use attribute::{
     Attribute, Direction, Extmap, Fingerprint, Fmtp, Group, Msid, MsidSemantic, Rid, RidDirection,
@@ -78,4 +83,5 @@ pub use builder::{MediaBuilder, SessionDescriptionBuilder};
 pub use error::Error;
 pub use fields::{Bandwidth, Connection, MediaKind, MediaLine, Origin, Timing};
 pub use jsep::{RtcSessionDescription, SdpType};
+pub use line::Line;
 pub use session::{Codec, IceCredentials, Media, ParseOptions, SessionDescription};

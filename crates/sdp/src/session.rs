@@ -13,8 +13,8 @@ use std::str::FromStr;
 use bytes::BufMut;
 
 use crate::attribute::{
-    split_attribute, Attribute, Direction, Extmap, Fingerprint, Fmtp, Group, Msid, MsidSemantic,
-    Rid, Rtcp, RtcpFb, Rtpmap, Setup, Simulcast, Ssrc, SsrcGroup,
+    split_attribute, Attribute, Direction, Extmap, Fingerprint, Fmtp, Group, Kind, Msid,
+    MsidSemantic, Rid, Rtcp, RtcpFb, Rtpmap, Setup, Simulcast, Ssrc, SsrcGroup,
 };
 use crate::error::Error;
 use crate::error::Problem;
@@ -54,6 +54,9 @@ impl Default for ParseOptions {
 struct Span {
     start: u32,
     end: u32,
+    /// For an `a=` line, what it was typed as at parse time ([`Kind`], `Kind::Other` for a
+    /// line kept verbatim by lenient parsing), so typed views skip the name lookup.
+    kind: Kind,
 }
 
 /// A parsed SDP session description (RFC 8866).
@@ -115,7 +118,7 @@ fn media_rank(t: u8) -> Option<(u8, bool)> {
     })
 }
 
-fn check_line(line: &str, no: usize, g: &mut Grammar, strict: bool) -> Result<(), Error> {
+fn check_line(line: &str, no: usize, g: &mut Grammar, strict: bool) -> Result<Kind, Error> {
     let b = line.as_bytes();
     let (Some(&t), Some(&b'=')) = (b.first(), b.get(1)) else {
         if line.is_empty() {
@@ -191,17 +194,20 @@ fn check_line(line: &str, no: usize, g: &mut Grammar, strict: bool) -> Result<()
         b'm' => MediaLine::parse(value).map(|_| ()),
         b'a' => {
             let (name, v) = split_attribute(value);
-            return match Attribute::parse_checked(name, v) {
-                Ok(_) => Ok(()),
+            let kind = Kind::of(name);
+            return match Attribute::parse_kind(kind, name, v) {
+                Ok(_) => Ok(kind),
                 // Lenient: keep the line; the name must still be a token (RFC 8866 §9). A
                 // number out of its range is refused either way.
-                Err(Problem::Syntax(_)) if !strict && crate::util::is_token(name) => Ok(()),
+                Err(Problem::Syntax(_)) if !strict && crate::util::is_token(name) => {
+                    Ok(Kind::Other)
+                }
                 Err(p) => Err(p.into_error(no, name)),
             };
         }
         _ => Ok(()),
     };
-    res.map_err(|p| match p {
+    res.map(|()| Kind::Other).map_err(|p| match p {
         Problem::Syntax(m) => Error::syntax(no, format!("{tc}= {m}")),
         Problem::Value(message) => Error::InvalidValue {
             line: no,
@@ -285,7 +291,7 @@ impl SessionDescription {
                 });
             }
             let line = text.get(pos..line_end).unwrap_or("");
-            check_line(line, no, &mut g, limits.strict_attributes)?;
+            let kind = check_line(line, no, &mut g, limits.strict_attributes)?;
             if line.as_bytes().first() == Some(&b'm') {
                 if media.len() >= limits.max_media {
                     return Err(Error::TooManyMedia {
@@ -298,6 +304,7 @@ impl SessionDescription {
             lines.push(Span {
                 start: pos as u32,
                 end: line_end as u32,
+                kind,
             });
             pos = next;
         }
@@ -322,7 +329,7 @@ impl SessionDescription {
     }
 
     /// Starts a [`SessionDescriptionBuilder`](crate::SessionDescriptionBuilder).
-    pub fn builder() -> crate::SessionDescriptionBuilder {
+    pub fn builder<'a>() -> crate::SessionDescriptionBuilder<'a> {
         crate::SessionDescriptionBuilder::new()
     }
 
@@ -336,6 +343,19 @@ impl SessionDescription {
     /// All lines in order, without line endings.
     pub fn lines(&self) -> impl Iterator<Item = &str> + '_ {
         self.lines.iter().map(move |&s| self.span(s))
+    }
+
+    /// Every line as a typed value, in order (see [`Line`](crate::Line)).
+    pub fn typed_lines(&self) -> impl Iterator<Item = crate::Line<'_>> + '_ {
+        self.lines
+            .iter()
+            .map(move |&s| crate::Line::from_checked(self.span(s), s.kind))
+    }
+
+    /// A builder holding this description's typed values, to modify and write again
+    /// (every line is printed from its typed value).
+    pub fn to_builder(&self) -> crate::SessionDescriptionBuilder<'_> {
+        crate::SessionDescriptionBuilder::from_description(self)
     }
 
     /// Number of lines.
@@ -628,25 +648,45 @@ impl<'a> Section<'a> {
         self.values(t).next()
     }
 
-    fn attributes(&self) -> impl Iterator<Item = Attribute<'a>> + 'a {
-        self.values(b'a').map(|v| {
-            let (name, value) = split_attribute(v);
-            // Strict parsing checked every attribute, so this only falls back for lines
-            // kept by lenient parsing (`ParseOptions::strict_attributes == false`).
-            Attribute::parse(name, value).unwrap_or(Attribute::Other { name, value })
-        })
-    }
-
-    /// Attributes called `name`, typed (cheaper than typing them all).
-    fn named(&self, wanted: &'a str) -> impl Iterator<Item = Attribute<'a>> + 'a {
-        self.values(b'a').filter_map(move |v| {
-            let (name, value) = split_attribute(v);
-            if name == wanted {
-                Some(Attribute::parse(name, value).unwrap_or(Attribute::Other { name, value }))
+    /// The `a=` lines as (name, value, kind recorded at parse time).
+    fn attribute_parts(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>, Kind)> + 'a {
+        let sdp = self.sdp;
+        self.spans.iter().filter_map(move |&s| {
+            let l = sdp.span(s);
+            let b = l.as_bytes();
+            if b.first() == Some(&b'a') && b.get(1) == Some(&b'=') {
+                let (name, value) = split_attribute(l.get(2..)?);
+                Some((name, value, s.kind))
             } else {
                 None
             }
         })
+    }
+
+    fn attributes(&self) -> impl Iterator<Item = Attribute<'a>> + 'a {
+        self.attribute_parts().map(|(name, value, kind)| {
+            // Strict parsing checked every attribute, so this only falls back for lines
+            // kept by lenient parsing (`ParseOptions::strict_attributes == false`), which
+            // were recorded as `Kind::Other`.
+            Attribute::parse_kind(kind, name, value).unwrap_or(Attribute::Other { name, value })
+        })
+    }
+
+    /// Attributes called `name`, typed (cheaper than typing them all: the kind recorded
+    /// at parse time is compared, not the name).
+    fn named(&self, wanted: &'a str) -> impl Iterator<Item = Attribute<'a>> + 'a {
+        let want = Kind::of(wanted);
+        self.attribute_parts()
+            .filter_map(move |(name, value, kind)| {
+                if kind == want && (want != Kind::Other || name == wanted) {
+                    Some(
+                        Attribute::parse_kind(kind, name, value)
+                            .unwrap_or(Attribute::Other { name, value }),
+                    )
+                } else {
+                    None
+                }
+            })
     }
 
     fn attribute(&self, name: &str) -> Option<Attribute<'a>> {

@@ -117,11 +117,24 @@ const SETUPS: [Setup; 4] = [
 ];
 
 fn build(id: u64, name: &str, media: &[GenMedia]) -> SessionDescription {
+    // The builder borrows its text: the fmtp parameter strings live until it has written.
+    let fmtps: Vec<Vec<String>> = media
+        .iter()
+        .map(|m| {
+            m.codecs
+                .iter()
+                .map(|c| {
+                    let p: Vec<String> = c.fmtp.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    p.join(";")
+                })
+                .collect()
+        })
+        .collect();
     let mut b = SessionDescription::builder()
         .session_id(id, 1)
         .session_name(name)
         .group("BUNDLE", media.iter().map(|m| m.mid.as_str()));
-    for m in media {
+    for (m, fmtps) in media.iter().zip(&fmtps) {
         let kind = [MediaKind::Audio, MediaKind::Video, MediaKind::Other("text")][m.kind as usize];
         let mut mb = MediaBuilder::new(kind, m.port, "UDP/TLS/RTP/SAVPF")
             .connection(Connection {
@@ -133,8 +146,7 @@ fn build(id: u64, name: &str, media: &[GenMedia]) -> SessionDescription {
             .direction(DIRS[m.dir as usize])
             .ice_credentials(&m.ufrag, &m.pwd)
             .setup(SETUPS[m.setup as usize]);
-        for c in &m.codecs {
-            let fmtp: Vec<String> = c.fmtp.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        for (c, fmtp) in m.codecs.iter().zip(fmtps) {
             let fb: Vec<(&str, Option<&str>)> =
                 c.fb.iter()
                     .map(|(a, b)| (a.as_str(), b.as_deref()))
@@ -146,7 +158,7 @@ fn build(id: u64, name: &str, media: &[GenMedia]) -> SessionDescription {
                     clock_rate: c.clock,
                     channels: c.channels,
                 },
-                &fmtp.join(";"),
+                fmtp,
                 &fb,
             );
         }

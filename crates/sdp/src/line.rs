@@ -1,0 +1,161 @@
+//! [`Line`]: one description line as a typed value.
+
+use crate::attribute::{split_attribute, Attribute, Kind};
+use crate::fields::{Bandwidth, Connection, MediaLine, Origin, Timing};
+use crate::writer;
+
+/// One line of a description, typed (RFC 8866 §5). Lines whose value ferrtc keeps as text
+/// (`s= i= u= e= p= r= z= k=`) carry the text.
+///
+/// [`SessionDescription::typed_lines`](crate::SessionDescription::typed_lines) yields one per
+/// line; [`write_to`](Line::write_to) prints one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Line<'a> {
+    /// `v=0`.
+    Version,
+    /// `o=`.
+    Origin(Origin<'a>),
+    /// `s=`.
+    SessionName(&'a str),
+    /// `i=` (session or media level).
+    Information(&'a str),
+    /// `u=`.
+    Uri(&'a str),
+    /// `e=`.
+    Email(&'a str),
+    /// `p=`.
+    Phone(&'a str),
+    /// `c=`.
+    Connection(Connection<'a>),
+    /// `b=`.
+    Bandwidth(Bandwidth<'a>),
+    /// `t=`.
+    Timing(Timing),
+    /// `r=`, as text.
+    Repeat(&'a str),
+    /// `z=`, as text.
+    TimeZones(&'a str),
+    /// `k=`, as text.
+    Key(&'a str),
+    /// `m=`.
+    Media(MediaLine<'a>),
+    /// `a=`.
+    Attribute(Attribute<'a>),
+}
+
+impl<'a> Line<'a> {
+    /// Types a line that the description parser has already checked. Never fails: an
+    /// attribute that does not type (kept by lenient parsing) is [`Attribute::Other`]; an
+    /// `o= c= b= t= m=` value that does not read, which the parser's checks rule out, would
+    /// come back as [`Line::Information`] with its text.
+    #[inline]
+    pub(crate) fn from_checked(line: &'a str, kind: Kind) -> Line<'a> {
+        let b = line.as_bytes();
+        let value = line.get(2..).unwrap_or("");
+        match b.first().copied().unwrap_or(0) {
+            b'a' => {
+                let (name, v) = split_attribute(value);
+                Line::Attribute(
+                    Attribute::parse_kind(kind, name, v)
+                        .unwrap_or(Attribute::Other { name, value: v }),
+                )
+            }
+            b'o' => Origin::parse(value).map_or(Line::Information(value), Line::Origin),
+            b's' => Line::SessionName(value),
+            b'i' => Line::Information(value),
+            b'u' => Line::Uri(value),
+            b'e' => Line::Email(value),
+            b'p' => Line::Phone(value),
+            b'c' => Connection::parse(value).map_or(Line::Information(value), Line::Connection),
+            b'b' => Bandwidth::parse(value).map_or(Line::Information(value), Line::Bandwidth),
+            b't' => Timing::parse(value).map_or(Line::Information(value), Line::Timing),
+            b'r' => Line::Repeat(value),
+            b'z' => Line::TimeZones(value),
+            b'k' => Line::Key(value),
+            b'm' => MediaLine::parse(value).map_or(Line::Information(value), Line::Media),
+            _ => Line::Version,
+        }
+    }
+
+    /// The line type letter.
+    pub fn letter(&self) -> char {
+        match self {
+            Line::Version => 'v',
+            Line::Origin(_) => 'o',
+            Line::SessionName(_) => 's',
+            Line::Information(_) => 'i',
+            Line::Uri(_) => 'u',
+            Line::Email(_) => 'e',
+            Line::Phone(_) => 'p',
+            Line::Connection(_) => 'c',
+            Line::Bandwidth(_) => 'b',
+            Line::Timing(_) => 't',
+            Line::Repeat(_) => 'r',
+            Line::TimeZones(_) => 'z',
+            Line::Key(_) => 'k',
+            Line::Media(_) => 'm',
+            Line::Attribute(_) => 'a',
+        }
+    }
+
+    /// Appends the line, `<type>=<value>` and CRLF, formatted from the typed value.
+    pub fn write_to(&self, s: &mut String) {
+        let letter = match self {
+            Line::Version => {
+                s.push_str("v=0\r\n");
+                return;
+            }
+            l => l.letter(),
+        };
+        s.push(letter);
+        s.push('=');
+        match self {
+            Line::Version => {}
+            Line::Origin(o) => writer::origin(s, o),
+            Line::SessionName(v)
+            | Line::Information(v)
+            | Line::Uri(v)
+            | Line::Email(v)
+            | Line::Phone(v)
+            | Line::Repeat(v)
+            | Line::TimeZones(v)
+            | Line::Key(v) => s.push_str(v),
+            Line::Connection(c) => writer::connection(s, c),
+            Line::Bandwidth(b) => writer::bandwidth(s, b),
+            Line::Timing(t) => writer::timing(s, t),
+            Line::Media(m) => writer::media_line(s, m),
+            Line::Attribute(a) => writer::attribute(s, a),
+        }
+        s.push_str("\r\n");
+    }
+
+    /// An upper bound of the bytes [`write_to`](Self::write_to) appends.
+    pub fn encoded_len_hint(&self) -> usize {
+        4 + match self {
+            Line::Version => 1,
+            Line::Origin(o) => {
+                o.username.len()
+                    + o.session_id.len()
+                    + o.session_version.len()
+                    + o.nettype.len()
+                    + o.addrtype.len()
+                    + o.unicast_address.len()
+                    + 5
+            }
+            Line::SessionName(v)
+            | Line::Information(v)
+            | Line::Uri(v)
+            | Line::Email(v)
+            | Line::Phone(v)
+            | Line::Repeat(v)
+            | Line::TimeZones(v)
+            | Line::Key(v) => v.len(),
+            Line::Connection(c) => c.nettype.len() + c.addrtype.len() + c.address.len() + 2,
+            Line::Bandwidth(b) => b.bwtype.len() + 21,
+            Line::Timing(_) => 41,
+            Line::Media(m) => m.kind.as_str().len() + m.protocol.len() + m.formats.len() + 16,
+            Line::Attribute(a) => writer::attribute_len(a),
+        }
+    }
+}
