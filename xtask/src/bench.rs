@@ -10,6 +10,12 @@
 //! that no longer exist cannot survive into the table; every row carries the date its figures
 //! were measured (the result file's modification time), so a filtered run's fresh rows and
 //! older rows are told apart.
+//!
+//! `--plain-profile` builds the benches the way most users build their dependencies: the
+//! bench profile without LTO and with 16 codegen units (`CARGO_PROFILE_BENCH_LTO=false`,
+//! `CARGO_PROFILE_BENCH_CODEGEN_UNITS=16`), in a target directory of its own (`plain-profile/`
+//! under the usual one) so the two builds do not evict each other; its table goes between the
+//! `bench-plain:begin` / `bench-plain:end` markers when docs/performance.md has them.
 
 use crate::util;
 use serde_json::Value;
@@ -18,10 +24,24 @@ use std::path::Path;
 
 const BEGIN: &str = "<!-- bench:begin -->";
 const END: &str = "<!-- bench:end -->";
+const PLAIN_BEGIN: &str = "<!-- bench-plain:begin -->";
+const PLAIN_END: &str = "<!-- bench-plain:end -->";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     // `--report`: only rebuild the table from the results criterion already has.
     let report_only = args.iter().any(|a| a == "--report");
+    let plain = args.iter().any(|a| a == "--plain-profile");
+    // Where criterion writes: `$CARGO_TARGET_DIR/criterion` when that is set.
+    let mut target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| util::root().join("target"));
+    if plain {
+        target = target.join("plain-profile");
+        std::env::set_var("CARGO_TARGET_DIR", &target);
+        std::env::set_var("CARGO_PROFILE_BENCH_LTO", "false");
+        std::env::set_var("CARGO_PROFILE_BENCH_CODEGEN_UNITS", "16");
+    }
+    let criterion = target.join("criterion");
     let mut cargo_args = vec!["bench", "-p", "ferrtc-benches"];
     if let Some(f) = args.iter().find(|a| !a.starts_with("--")) {
         cargo_args.extend(["--bench", f.as_str()]);
@@ -29,22 +49,31 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let filtered = cargo_args.len() > 3;
     if !report_only {
         if !filtered {
-            let old = util::root().join("target/criterion");
+            let old = &criterion;
             if old.exists() {
-                std::fs::remove_dir_all(&old)
+                std::fs::remove_dir_all(old)
                     .map_err(|e| format!("cannot clear {}: {e}", old.display()))?;
             }
         }
         util::cargo(&cargo_args)?;
     }
-    let table = table(&util::root().join("target/criterion"))?;
+    let table = table(&criterion)?;
     println!("{table}");
     let doc = util::root().join("docs/performance.md");
     let text = std::fs::read_to_string(&doc).map_err(|e| format!("{}: {e}", doc.display()))?;
-    let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
+    let (begin, end) = if plain {
+        (PLAIN_BEGIN, PLAIN_END)
+    } else {
+        (BEGIN, END)
+    };
+    let (Some(b), Some(e)) = (text.find(begin), text.find(end)) else {
+        if plain {
+            eprintln!("docs/performance.md has no {begin} / {end} markers: table printed only");
+            return Ok(());
+        }
         return Err("docs/performance.md has no bench:begin / bench:end markers".into());
     };
-    let new = format!("{}{BEGIN}\n{table}\n{}", &text[..b], &text[e..]);
+    let new = format!("{}{begin}\n{table}\n{}", &text[..b], &text[e..]);
     std::fs::write(&doc, new).map_err(|e| e.to_string())?;
     eprintln!("rewrote {}", doc.display());
     Ok(())

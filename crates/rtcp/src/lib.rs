@@ -45,7 +45,7 @@ pub use packet::{
 };
 pub use psfb::{Fir, FirEntry, Pli, Remb, Sli, SliEntry};
 pub use report::{ReceiverReport, ReportBlock, ReportBlocks, SenderReport};
-pub use rtpfb::{Nack, NackPair, Tmmb, TmmbItem};
+pub use rtpfb::{Nack, NackPair, NackPairs, Tmmb, TmmbItem};
 pub use sdes::{Sdes, SdesChunk, SdesChunks, SdesItem, SdesItemType, SdesItems};
 pub use twcc::{PacketStatus, PacketStatusChunk, TransportCc, TransportCcBuilder, TwccPacket};
 pub use xr::{DlrrItem, ExtendedReport, XrBlock};

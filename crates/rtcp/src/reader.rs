@@ -32,10 +32,10 @@ impl<'a> Reader<'a> {
         (self.buf.get(self.pos..self.end).unwrap_or(&[]), self.pos)
     }
 
-    /// A zero-copy slice of the underlying buffer.
+    /// The whole underlying buffer (positions are positions in it).
     #[inline]
-    pub(crate) fn buf_slice(&self, start: usize, end: usize) -> Bytes {
-        self.buf.slice(start..end)
+    pub(crate) fn source(&self) -> &'a Bytes {
+        self.buf
     }
 
     #[inline]

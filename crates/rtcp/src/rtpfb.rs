@@ -2,6 +2,7 @@
 //! (RFC 5104 §4.2).
 
 use bytes::BufMut;
+use smallvec::SmallVec;
 
 use crate::reader::Reader;
 use crate::Error;
@@ -39,6 +40,10 @@ impl NackPair {
     }
 }
 
+/// The FCI entries of a NACK: up to 8 (128 sequence numbers) are stored inline, so parsing a
+/// NACK does not allocate. Derefs to a slice; build with `vec![..].into()` or `collect()`.
+pub type NackPairs = SmallVec<[NackPair; 8]>;
+
 /// Generic NACK.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Nack {
@@ -47,7 +52,7 @@ pub struct Nack {
     /// Media source the losses are on.
     pub media_ssrc: u32,
     /// FCI entries.
-    pub pairs: Vec<NackPair>,
+    pub pairs: NackPairs,
 }
 
 impl Nack {
@@ -58,7 +63,7 @@ impl Nack {
         media_ssrc: u32,
         lost: impl IntoIterator<Item = u16>,
     ) -> Self {
-        let mut pairs: Vec<NackPair> = Vec::new();
+        let mut pairs = NackPairs::new();
         for seq in lost {
             if let Some(last) = pairs.last_mut() {
                 let d = seq.wrapping_sub(last.packet_id);
@@ -93,13 +98,16 @@ impl Nack {
         if !r.remaining().is_multiple_of(4) {
             return Err(r.invalid("NACK FCI", "not a whole number of 4-byte entries"));
         }
-        let mut pairs = Vec::with_capacity(r.remaining() / 4);
-        while r.remaining() > 0 {
-            pairs.push(NackPair {
-                packet_id: r.u16("NACK PID")?,
-                lost_bitmask: r.u16("NACK BLP")?,
-            });
-        }
+        // Each entry is read straight from the packet (no `Result` per field).
+        let fci = r.slice(r.remaining(), "NACK FCI")?;
+        let pairs = fci
+            .chunks_exact(4)
+            .filter_map(|c| <&[u8; 4]>::try_from(c).ok())
+            .map(|c| NackPair {
+                packet_id: u16::from_be_bytes([c[0], c[1]]),
+                lost_bitmask: u16::from_be_bytes([c[2], c[3]]),
+            })
+            .collect();
         Ok(Self {
             sender_ssrc,
             media_ssrc,

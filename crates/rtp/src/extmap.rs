@@ -1,7 +1,7 @@
 //! The extension map: which local id (SDP `a=extmap`, RFC 8285 §5) means which extension, and a
 //! one-pass reader of every known extension of a packet.
 
-use crate::extension::{ExtensionIter, HeaderExtensions};
+use crate::extension::{ExtensionForm, ExtensionIter, HeaderExtensions, ONE_BYTE_PROFILE};
 use crate::values::{
     AbsCaptureTime, AbsSendTime, AudioLevel, ExtensionValue, Mid, PlayoutDelay,
     RepairedRtpStreamId, RtpStreamId, TransportCc, VideoOrientation, TRANSPORT_CC_01_URI,
@@ -171,21 +171,45 @@ impl ExtensionMap {
     /// what it cannot use); raw access stays possible through [`HeaderExtensions::iter`].
     #[inline]
     pub fn read<'a>(&self, ext: &'a HeaderExtensions) -> KnownExtensions<'a> {
-        self.read_iter(ext.iter())
+        self.read_block(ext.profile(), ext.data())
     }
 
     /// [`read`](Self::read) for the borrowed block of an [`RtpPacketView`](crate::RtpPacketView).
     #[inline]
     pub fn read_ref<'a>(&self, ext: ExtensionsRef<'a>) -> KnownExtensions<'a> {
-        self.read_iter(ext.iter())
+        self.read_block(ext.profile, ext.data)
     }
 
+    /// Reads the known extensions of a raw block (`profile` and the data after the 4-byte
+    /// extension header), as [`read`](Self::read) does.
     #[inline]
-    fn read_iter<'a>(&self, iter: ExtensionIter<'a>) -> KnownExtensions<'a> {
+    pub fn read_block<'a>(&self, profile: u16, data: &'a [u8]) -> KnownExtensions<'a> {
         let mut out = KnownExtensions::default();
-        for e in iter {
-            let Ok(e) = e else { break };
-            self.store(&mut out, e.id, e.data);
+        if profile == ONE_BYTE_PROFILE {
+            // The one-byte form (RFC 8285 §4.2), what browsers send: a direct walk, each id
+            // looked up in the 256-entry table. Same rules as `ExtensionIter`: id 0 is one
+            // byte of padding, id 15 ends the block, a truncated element ends it too.
+            let mut rest = data;
+            while let Some((&b, tail)) = rest.split_first() {
+                let id = b >> 4;
+                if id == 0 {
+                    rest = tail;
+                    continue;
+                }
+                if id == 15 {
+                    break;
+                }
+                let Some((value, tail)) = tail.split_at_checked(usize::from(b & 0x0f) + 1) else {
+                    break;
+                };
+                self.store(&mut out, id, value);
+                rest = tail;
+            }
+        } else {
+            for e in ExtensionIter::new(data, ExtensionForm::of_profile(profile)) {
+                let Ok(e) = e else { break };
+                self.store(&mut out, e.id, e.data);
+            }
         }
         out
     }

@@ -119,37 +119,34 @@ impl RtpHeader {
     /// Parses the header at the start of `buf` without touching the payload or padding: the
     /// hot path for routing (SSRC, PT, sequence number) and extensions. The extension block is
     /// copied inline when short, else a zero-copy slice of `buf`.
-    #[inline]
+    #[inline(always)]
     pub fn parse(buf: &Bytes) -> Result<(RtpHeader, HeaderInfo), Error> {
-        let mut header = RtpHeader::default();
-        let info = header.parse_into(buf)?;
-        Ok((header, info))
+        Self::parse_header(buf)
     }
 
-    /// Like [`parse`](Self::parse), into an existing header (every field is overwritten); this
-    /// avoids moving the header around on the hot path.
+    /// Like [`parse`](Self::parse), into an existing header (every field is overwritten).
     #[inline]
     pub fn parse_into(&mut self, buf: &Bytes) -> Result<HeaderInfo, Error> {
+        let (header, info) = Self::parse_header(buf)?;
+        *self = header;
+        Ok(info)
+    }
+
+    /// The whole header in one expression, so that callers that inline it build the value in
+    /// place (no intermediate default value, no moves of the 88-byte header).
+    #[inline(always)]
+    fn parse_header(buf: &Bytes) -> Result<(RtpHeader, HeaderInfo), Error> {
         let fixed: &[u8; FIXED_HEADER_LEN] = buf
-            .get(..FIXED_HEADER_LEN)
-            .and_then(|s| s.try_into().ok())
+            .first_chunk::<FIXED_HEADER_LEN>()
             .ok_or(Error::TooShort { len: buf.len() })?;
         let b0 = fixed[0];
         let version = b0 >> 6;
         if version != 2 {
             return Err(Error::BadVersion { version });
         }
-        let padding = b0 & 0x20 != 0;
-        let has_ext = b0 & 0x10 != 0;
         let cc = b0 & 0x0f;
-        let b1 = fixed[1];
-        self.marker = b1 & 0x80 != 0;
-        self.payload_type = b1 & 0x7f;
-        self.sequence_number = u16::from_be_bytes([fixed[2], fixed[3]]);
-        self.timestamp = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
-        self.ssrc = u32::from_be_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]);
         let mut off = FIXED_HEADER_LEN;
-        if cc != 0 {
+        let csrcs = if cc != 0 {
             let needed = off + 4 * usize::from(cc);
             if needed > buf.len() {
                 return Err(Error::TruncatedCsrc {
@@ -158,20 +155,20 @@ impl RtpHeader {
                     len: buf.len(),
                 });
             }
-            self.csrcs = Csrcs(buf.slice(off..needed));
+            let c = Csrcs(buf.slice(off..needed));
             off = needed;
-        } else if !self.csrcs.is_empty() {
-            self.csrcs = Csrcs::new();
-        }
-        if has_ext {
-            let eh: &[u8; 4] = buf
-                .get(off..off + 4)
-                .and_then(|s| s.try_into().ok())
-                .ok_or(Error::TruncatedExtension {
+            c
+        } else {
+            Csrcs::new()
+        };
+        let extensions = if b0 & 0x10 != 0 {
+            let eh: &[u8; 4] = buf.get(off..).and_then(<[u8]>::first_chunk::<4>).ok_or(
+                Error::TruncatedExtension {
                     offset: off,
                     needed: off + 4,
                     len: buf.len(),
-                })?;
+                },
+            )?;
             let profile = be_u16(&[eh[0], eh[1]]);
             let words = usize::from(be_u16(&[eh[2], eh[3]]));
             let start = off + 4;
@@ -183,15 +180,26 @@ impl RtpHeader {
                     len: buf.len(),
                 });
             }
-            self.extensions = Some(HeaderExtensions::from_packet(profile, buf, start, end));
             off = end;
+            Some(HeaderExtensions::from_packet(profile, buf, start, end))
         } else {
-            self.extensions = None;
-        }
-        Ok(HeaderInfo {
-            header_len: off,
-            padding,
-        })
+            None
+        };
+        Ok((
+            RtpHeader {
+                marker: fixed[1] & 0x80 != 0,
+                payload_type: fixed[1] & 0x7f,
+                sequence_number: u16::from_be_bytes([fixed[2], fixed[3]]),
+                timestamp: u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
+                ssrc: u32::from_be_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]),
+                csrcs,
+                extensions,
+            },
+            HeaderInfo {
+                header_len: off,
+                padding: b0 & 0x20 != 0,
+            },
+        ))
     }
 
     /// Encoded length of the header in bytes.
@@ -238,22 +246,27 @@ impl RtpPacket {
     /// Parses a whole RTP packet. The payload and the extension block are slices of `buf`:
     /// nothing is copied and nothing is allocated (beyond what `bytes` does to share a buffer
     /// that was never shared before).
-    #[inline]
+    ///
+    /// Always inlined: the packet is then built in the caller's own variable. Returned from a
+    /// call instead, the 128-byte value is written field by field and read back in 16-byte
+    /// words, and those reads cannot be forwarded from the narrower stores (measured: about a
+    /// third of the parse time).
+    #[inline(always)]
     pub fn parse(mut buf: Bytes) -> Result<RtpPacket, Error> {
-        let mut packet = RtpPacket::default();
-        let info = packet.header.parse_into(&buf)?;
-        let mut end = buf.len();
+        let (header, info) = RtpHeader::parse_header(&buf)?;
         let mut padding = 0;
         if info.padding {
+            let end = buf.len();
             let available = end - info.header_len;
-            let count = if available == 0 {
-                return Err(Error::PaddingTooLong {
-                    count: 0,
-                    offset: info.header_len,
-                    available,
-                });
-            } else {
-                buf.get(end - 1).copied().unwrap_or(0)
+            let count = match buf.last() {
+                Some(&c) if available > 0 => c,
+                _ => {
+                    return Err(Error::PaddingTooLong {
+                        count: 0,
+                        offset: info.header_len,
+                        available,
+                    })
+                }
             };
             if count == 0 {
                 return Err(Error::ZeroPadding { offset: end - 1 });
@@ -265,14 +278,16 @@ impl RtpPacket {
                     available,
                 });
             }
-            end -= usize::from(count);
+            buf.truncate(end - usize::from(count));
             padding = count;
         }
-        buf.truncate(end);
+        // The payload is the buffer itself, moved and narrowed: no reference count touched.
         buf.advance(info.header_len);
-        packet.payload = buf;
-        packet.padding = padding;
-        Ok(packet)
+        Ok(RtpPacket {
+            header,
+            payload: buf,
+            padding,
+        })
     }
 
     /// Encoded length in bytes.
@@ -358,5 +373,21 @@ mod tests {
         assert_eq!(b[0], 0x83);
         assert_eq!(RtpPacket::parse(b).unwrap(), p);
         assert!(Csrcs::from_slice(&[0; 16]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// Moves of a parsed packet stay a few vector stores (no `memcpy` call) up to 128 bytes.
+    #[test]
+    fn packet_fits_128_bytes() {
+        assert!(
+            std::mem::size_of::<RtpPacket>() <= 128,
+            "{}",
+            std::mem::size_of::<RtpPacket>()
+        );
+        assert_eq!(std::mem::size_of::<Option<HeaderExtensions>>(), 40);
     }
 }

@@ -17,6 +17,7 @@ pub trait ExtensionValue<'a>: Sized {
     fn write_value(&self, out: &mut [u8]);
 }
 
+#[inline]
 fn exact<const N: usize>(
     what: &'static str,
     expected: &'static str,
@@ -206,6 +207,7 @@ pub struct AudioLevel {
 impl ExtensionValue<'_> for AudioLevel {
     const URI: &'static str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
+    #[inline]
     fn parse(data: &[u8]) -> Result<Self, Error> {
         let [b] = exact::<1>("ssrc-audio-level", "1", data)?;
         Ok(Self {
@@ -245,6 +247,7 @@ impl VideoOrientation {
 impl ExtensionValue<'_> for VideoOrientation {
     const URI: &'static str = "urn:3gpp:video-orientation";
 
+    #[inline]
     fn parse(data: &[u8]) -> Result<Self, Error> {
         let [b] = exact::<1>("video-orientation", "1", data)?;
         Ok(Self {
@@ -276,6 +279,7 @@ pub struct PlayoutDelay {
 impl ExtensionValue<'_> for PlayoutDelay {
     const URI: &'static str = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay";
 
+    #[inline]
     fn parse(data: &[u8]) -> Result<Self, Error> {
         let [a, b, c] = exact::<3>("playout-delay", "3", data)?;
         Ok(Self {
@@ -313,6 +317,7 @@ pub struct AbsCaptureTime {
 impl ExtensionValue<'_> for AbsCaptureTime {
     const URI: &'static str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time";
 
+    #[inline]
     fn parse(data: &[u8]) -> Result<Self, Error> {
         let (ts, off) = match data.len() {
             8 => (data, None),

@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use crate::extension::{ExtensionForm, ExtensionIter, ONE_BYTE_PROFILE, TWO_BYTE_PROFILE};
+use crate::extension::{ExtensionForm, ExtensionIter};
 use crate::{Csrcs, Error, HeaderExtensions, RtpHeader, RtpPacket, FIXED_HEADER_LEN};
 
 /// A parsed RTP packet that reads its fields from the packet buffer.
@@ -35,13 +35,7 @@ impl<'a> ExtensionsRef<'a> {
     /// The RFC 8285 form of the block.
     #[inline]
     pub fn form(&self) -> ExtensionForm {
-        if self.profile == ONE_BYTE_PROFILE {
-            ExtensionForm::OneByte
-        } else if self.profile & 0xfff0 == TWO_BYTE_PROFILE {
-            ExtensionForm::TwoByte
-        } else {
-            ExtensionForm::Other
-        }
+        ExtensionForm::of_profile(self.profile)
     }
 
     /// Iterates the elements.
@@ -51,6 +45,7 @@ impl<'a> ExtensionsRef<'a> {
     }
 
     /// The data of the first element with this id.
+    #[inline]
     pub fn get(&self, id: u8) -> Option<&'a [u8]> {
         self.iter()
             .map_while(Result::ok)
