@@ -200,6 +200,9 @@ pub struct FrameBuffer<D: Depacketizer> {
     unwrapper: SeqUnwrapper,
     packets: BTreeMap<i64, Slot>,
     bytes: usize,
+    /// Packets held that end a frame (marker or `frame_end`): no frame is complete without one,
+    /// so the searches are skipped while there is none.
+    ends: usize,
     /// First sequence number not yet released or given up; `None` before the first frame.
     next: Option<i64>,
     boundary: Boundary,
@@ -224,6 +227,7 @@ impl<D: Depacketizer> FrameBuffer<D> {
             unwrapper: SeqUnwrapper::new(),
             packets: BTreeMap::new(),
             bytes: 0,
+            ends: 0,
             next: None,
             boundary: Boundary::Unknown,
             chain: false,
@@ -342,16 +346,17 @@ impl<D: Depacketizer> FrameBuffer<D> {
         };
         self.bytes += packet.payload.len();
         self.stats.packets += 1;
-        self.packets.insert(
-            seq,
-            Slot {
-                payload: packet.payload,
-                ts,
-                marker: packet.header.marker,
-                info,
-                arrival: now,
-            },
-        );
+        let slot = Slot {
+            payload: packet.payload,
+            ts,
+            marker: packet.header.marker,
+            info,
+            arrival: now,
+        };
+        if slot.ends_frame() {
+            self.ends += 1;
+        }
+        self.packets.insert(seq, slot);
         self.release();
         // Bound the buffer: give up the front until the limits hold.
         let mut guard = self.packets.len() + 2;
@@ -395,6 +400,7 @@ impl<D: Depacketizer> FrameBuffer<D> {
         tracing::debug!("frame buffer: sequence numbers restarted");
         self.packets.clear();
         self.bytes = 0;
+        self.ends = 0;
         self.next = None;
         self.boundary = Boundary::Unknown;
         self.chain = false;
@@ -446,6 +452,9 @@ impl<D: Depacketizer> FrameBuffer<D> {
     fn remove(&mut self, seq: i64) -> Option<Slot> {
         let slot = self.packets.remove(&seq)?;
         self.bytes = self.bytes.saturating_sub(slot.payload.len());
+        if slot.ends_frame() {
+            self.ends = self.ends.saturating_sub(1);
+        }
         Some(slot)
     }
 
@@ -496,6 +505,9 @@ impl<D: Depacketizer> FrameBuffer<D> {
 
     /// The last sequence number of the complete frame starting at `start`, if it is complete.
     fn complete_run(&self, start: i64) -> Option<i64> {
+        if self.ends == 0 {
+            return None;
+        }
         let ts = self.packets.get(&start)?.ts;
         for (expected, (&s, slot)) in (start..).zip(self.packets.range(start..)) {
             if s != expected || slot.is_padding() || slot.ts != ts {
@@ -549,6 +561,9 @@ impl<D: Depacketizer> FrameBuffer<D> {
 
     /// Looks for a complete keyframe after `front`; drops everything before it.
     fn skip_to_keyframe(&mut self, front: i64) -> bool {
+        if self.ends == 0 {
+            return false;
+        }
         let mut target = None;
         for (&s, slot) in self.packets.range(front + 1..) {
             if self.starts_frame(s, slot) && self.keyframe_run(s) {
