@@ -675,6 +675,50 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// The attribute name of a known kind (`""` for [`Kind::Other`]).
+    #[inline]
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Mid => "mid",
+            Kind::Rid => "rid",
+            Kind::Fmtp => "fmtp",
+            Kind::Ssrc => "ssrc",
+            Kind::Msid => "msid",
+            Kind::Rtcp => "rtcp",
+            Kind::Setup => "setup",
+            Kind::Group => "group",
+            Kind::Ptime => "ptime",
+            Kind::Rtpmap => "rtpmap",
+            Kind::Extmap => "extmap",
+            Kind::TlsId => "tls-id",
+            Kind::RtcpFb => "rtcp-fb",
+            Kind::IcePwd => "ice-pwd",
+            Kind::MaxPtime => "maxptime",
+            Kind::RtcpMux => "rtcp-mux",
+            Kind::IceLite => "ice-lite",
+            Kind::SendRecv => "sendrecv",
+            Kind::SendOnly => "sendonly",
+            Kind::RecvOnly => "recvonly",
+            Kind::Inactive => "inactive",
+            Kind::Candidate => "candidate",
+            Kind::IceUfrag => "ice-ufrag",
+            Kind::Simulcast => "simulcast",
+            Kind::SctpPort => "sctp-port",
+            Kind::Framerate => "framerate",
+            Kind::SsrcGroup => "ssrc-group",
+            Kind::RtcpRsize => "rtcp-rsize",
+            Kind::IceOptions => "ice-options",
+            Kind::Fingerprint => "fingerprint",
+            Kind::BundleOnly => "bundle-only",
+            Kind::MsidSemantic => "msid-semantic",
+            Kind::RtcpMuxOnly => "rtcp-mux-only",
+            Kind::MaxMessageSize => "max-message-size",
+            Kind::EndOfCandidates => "end-of-candidates",
+            Kind::ExtmapAllowMixed => "extmap-allow-mixed",
+            Kind::Other => "",
+        }
+    }
+
     #[inline]
     pub(crate) fn of(name: &str) -> Kind {
         match name.len() {
@@ -754,6 +798,118 @@ impl Kind {
                 _ => Kind::Other,
             },
             _ => Kind::Other,
+        }
+    }
+}
+
+/// Digits the parser has already checked, as a number (wrapping arithmetic: no panic
+/// whatever the input; the parser's range checks make the result exact).
+#[inline]
+fn checked_digits(s: &str) -> u64 {
+    s.bytes().fold(0u64, |v, c| {
+        v.wrapping_mul(10)
+            .wrapping_add(u64::from(c.wrapping_sub(b'0')))
+    })
+}
+
+#[inline]
+fn trusted_rtcp_fb(v: &str) -> Option<RtcpFb<'_>> {
+    let (p, rest) = split_sp(v);
+    let payload_type = if p == "*" {
+        None
+    } else {
+        Some(u8::try_from(checked_digits(p)).ok()?)
+    };
+    let (feedback, param) = split_sp(rest?);
+    Some(RtcpFb {
+        payload_type,
+        feedback,
+        param,
+    })
+}
+
+#[inline]
+fn trusted_rtpmap(v: &str) -> Option<Rtpmap<'_>> {
+    let (p, enc) = split_sp(v);
+    let (encoding_name, rest) = split_at_byte(enc?, b'/')?;
+    let (clock, chans) = match split_at_byte(rest, b'/') {
+        Some((c, ch)) => (c, Some(ch)),
+        None => (rest, None),
+    };
+    Some(Rtpmap {
+        payload_type: u8::try_from(checked_digits(p)).ok()?,
+        encoding_name,
+        clock_rate: u32::try_from(checked_digits(clock)).ok()?,
+        channels: match chans {
+            Some(c) => Some(u16::try_from(checked_digits(c)).ok()?),
+            None => None,
+        },
+    })
+}
+
+#[inline]
+fn trusted_extmap(v: &str) -> Option<Extmap<'_>> {
+    let (idd, rest) = split_sp(v);
+    let (id, direction) = match split_at_byte(idd, b'/') {
+        Some((i, d)) => (i, Some(Direction::from_name(d)?)),
+        None => (idd, None),
+    };
+    let rest = rest?;
+    let (uri, attributes) = match memchr::memchr(b' ', rest.as_bytes()) {
+        Some(i) => (rest.get(..i)?, rest.get(i + 1..)),
+        None => (rest, None),
+    };
+    Some(Extmap {
+        id: u16::try_from(checked_digits(id)).ok()?,
+        direction,
+        uri,
+        attributes,
+    })
+}
+
+impl<'a> Attribute<'a> {
+    /// Types an attribute line (the text after `a=`) that the description parser has
+    /// already accepted as `kind`. The name is not searched for (a known kind gives its
+    /// length) and the most frequent WebRTC attributes (rtcp-fb, rtpmap, fmtp, extmap) are
+    /// split without repeating the checks; the rest go through
+    /// [`parse_kind`](Self::parse_kind). Anything that does not type is `Other`.
+    // Always inlined: returned through a call, the value was copied again by the caller.
+    #[inline(always)]
+    pub(crate) fn from_checked(kind: Kind, text: &'a str) -> Self {
+        let known = kind.name();
+        // A kind other than `Other` was recorded only for a line whose name is exactly
+        // `kind.name()` (`Kind::of`), so the name need not be compared again.
+        let (name, value) = match text.get(known.len()..) {
+            Some(rest) if kind != Kind::Other => match rest.as_bytes().first() {
+                None => (known, None),
+                Some(b':') => (known, rest.get(1..)),
+                Some(_) => split_attribute(text),
+            },
+            _ => split_attribute(text),
+        };
+        let fast = match (kind, value) {
+            (Kind::RtcpFb, Some(v)) => trusted_rtcp_fb(v).map(Attribute::RtcpFb),
+            (Kind::Rtpmap, Some(v)) => trusted_rtpmap(v).map(Attribute::Rtpmap),
+            (Kind::Fmtp, Some(v)) => {
+                let (format, params) = split_sp(v);
+                Some(Attribute::Fmtp(Fmtp {
+                    format,
+                    params: params.unwrap_or(""),
+                }))
+            }
+            (Kind::Extmap, Some(v)) => trusted_extmap(v).map(Attribute::Extmap),
+            (Kind::Fingerprint, Some(v)) => match split_sp(v) {
+                (algorithm, Some(value)) => {
+                    Some(Attribute::Fingerprint(Fingerprint { algorithm, value }))
+                }
+                _ => None,
+            },
+            (Kind::Candidate, Some(v)) => Some(Attribute::Candidate(v)),
+            _ => None,
+        };
+        match fast {
+            Some(a) => a,
+            None => Self::parse_kind(kind, name, value).unwrap_or(Attribute::Other { name, value }),
         }
     }
 }

@@ -378,6 +378,26 @@ impl<'a> MediaLine<'a> {
         })
     }
 
+    /// Splits an `m=` value the description parser has already checked (no checks again;
+    /// `None` if it does not split, which the checks rule out).
+    #[inline]
+    pub(crate) fn from_checked(v: &'a str) -> Option<Self> {
+        let (kind, rest) = split_sp(v);
+        let (port_s, rest) = split_sp(rest?);
+        let (port, num_ports) = match split_at_byte(port_s, b'/') {
+            Some((p, n)) => (p, Some(parse_u16(n)?)),
+            None => (port_s, None),
+        };
+        let (protocol, formats) = split_sp(rest?);
+        Some(MediaLine {
+            kind: MediaKind::from_name(kind),
+            port: parse_u16(port)?,
+            num_ports,
+            protocol,
+            formats: formats.unwrap_or(""),
+        })
+    }
+
     /// The formats in order (payload types for RTP); none for a rejected section written
     /// without formats.
     pub fn formats(&self) -> impl Iterator<Item = &'a str> + 'a {

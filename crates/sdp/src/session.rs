@@ -648,15 +648,14 @@ impl<'a> Section<'a> {
         self.values(t).next()
     }
 
-    /// The `a=` lines as (name, value, kind recorded at parse time).
-    fn attribute_parts(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>, Kind)> + 'a {
+    /// The `a=` lines as (text after `a=`, kind recorded at parse time).
+    fn attribute_texts(&self) -> impl Iterator<Item = (&'a str, Kind)> + 'a {
         let sdp = self.sdp;
         self.spans.iter().filter_map(move |&s| {
             let l = sdp.span(s);
             let b = l.as_bytes();
             if b.first() == Some(&b'a') && b.get(1) == Some(&b'=') {
-                let (name, value) = split_attribute(l.get(2..)?);
-                Some((name, value, s.kind))
+                Some((l.get(2..)?, s.kind))
             } else {
                 None
             }
@@ -664,29 +663,20 @@ impl<'a> Section<'a> {
     }
 
     fn attributes(&self) -> impl Iterator<Item = Attribute<'a>> + 'a {
-        self.attribute_parts().map(|(name, value, kind)| {
-            // Strict parsing checked every attribute, so this only falls back for lines
-            // kept by lenient parsing (`ParseOptions::strict_attributes == false`), which
-            // were recorded as `Kind::Other`.
-            Attribute::parse_kind(kind, name, value).unwrap_or(Attribute::Other { name, value })
-        })
+        // Lines kept verbatim by lenient parsing were recorded as `Kind::Other`.
+        self.attribute_texts()
+            .map(|(text, kind)| Attribute::from_checked(kind, text))
     }
 
     /// Attributes called `name`, typed (cheaper than typing them all: the kind recorded
     /// at parse time is compared, not the name).
     fn named(&self, wanted: &'a str) -> impl Iterator<Item = Attribute<'a>> + 'a {
         let want = Kind::of(wanted);
-        self.attribute_parts()
-            .filter_map(move |(name, value, kind)| {
-                if kind == want && (want != Kind::Other || name == wanted) {
-                    Some(
-                        Attribute::parse_kind(kind, name, value)
-                            .unwrap_or(Attribute::Other { name, value }),
-                    )
-                } else {
-                    None
-                }
+        self.attribute_texts()
+            .filter(move |&(text, kind)| {
+                kind == want && (want != Kind::Other || split_attribute(text).0 == wanted)
             })
+            .map(|(text, kind)| Attribute::from_checked(kind, text))
     }
 
     fn attribute(&self, name: &str) -> Option<Attribute<'a>> {

@@ -124,10 +124,30 @@ pub fn assert_same_typed(a: &SessionDescription, b: &SessionDescription) {
 /// Re-prints `sdp` from its typed values, parses the result and compares typed values.
 /// Returns the re-printed text.
 pub fn typed_round_trip(sdp: &SessionDescription) -> String {
+    assert_typed_lines_match_checked_parse(sdp);
     let text = reprint(sdp);
     let again: SessionDescription = text
         .parse()
         .unwrap_or_else(|e| panic!("typed re-print does not parse: {e}\n{text}"));
     assert_same_typed(sdp, &again);
     text
+}
+
+/// `typed_lines()` (which splits the attributes strict parsing accepted without checking
+/// them again) gives, line by line, the same attribute as the checked parse of that line
+/// alone, and the same value as the accessors for the other line types.
+pub fn assert_typed_lines_match_checked_parse(sdp: &SessionDescription) {
+    assert_eq!(sdp.typed_lines().count(), sdp.line_count());
+    for (line, typed) in sdp.lines().zip(sdp.typed_lines()) {
+        assert_eq!(Some(typed.letter()), line.chars().next(), "{line}");
+        if let ferrtc_sdp::Line::Attribute(a) = typed {
+            let text = line.get(2..).unwrap_or("");
+            let (name, value) = match text.split_once(':') {
+                Some((n, v)) => (n, Some(v)),
+                None => (text, None),
+            };
+            let checked = Attribute::parse(name, value).unwrap_or(Attribute::Other { name, value });
+            assert_eq!(a, checked, "{line}");
+        }
+    }
 }
