@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes};
 
-use crate::reader::{pad4, Reader};
+use crate::wire::{array, pad4, Body};
 use crate::Error;
 
 /// PT of BYE.
@@ -20,7 +20,7 @@ pub struct Bye {
 }
 
 impl Bye {
-    pub(crate) fn parse(r: &mut Reader<'_>, count: u8) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>, count: u8) -> Result<Self, Error> {
         let mut ssrcs = Vec::with_capacity(usize::from(count));
         for _ in 0..count {
             ssrcs.push(r.u32("BYE SSRC")?);
@@ -84,9 +84,9 @@ pub struct App {
 }
 
 impl App {
-    pub(crate) fn parse(r: &mut Reader<'_>, count: u8) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>, count: u8) -> Result<Self, Error> {
         let ssrc = r.u32("APP SSRC")?;
-        let name = r.array("APP name")?;
+        let name = *r.field("APP name", 4, array::<4>)?;
         if !r.remaining().is_multiple_of(4) {
             // Only possible when a padding count cut the data (RFC 3550 §6.7: 32-bit multiple).
             return Err(r.invalid(

@@ -2,7 +2,7 @@
 
 use bytes::BufMut;
 
-use crate::reader::Reader;
+use crate::wire::Body;
 use crate::Error;
 
 /// Most metric blocks one report block may carry (RFC 8888 §3.1).
@@ -44,7 +44,7 @@ pub struct CongestionControlFeedback {
 }
 
 impl CongestionControlFeedback {
-    pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>) -> Result<Self, Error> {
         let sender_ssrc = r.u32("CCFB sender SSRC")?;
         let mut blocks = Vec::new();
         while r.remaining() > 4 {

@@ -27,13 +27,16 @@
 pub mod bye;
 pub mod ccfb;
 mod error;
+#[cfg(any(test, feature = "legacy-parser"))]
+#[doc(hidden)]
+pub mod legacy;
 mod packet;
 pub mod psfb;
-mod reader;
 pub mod report;
 pub mod rtpfb;
 pub mod sdes;
 pub mod twcc;
+mod wire;
 pub mod xr;
 
 pub use bye::{App, Bye};

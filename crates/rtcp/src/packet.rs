@@ -8,11 +8,13 @@ use bytes::{BufMut, Bytes};
 use crate::bye::{App, Bye, PT_APP, PT_BYE};
 use crate::ccfb::CongestionControlFeedback;
 use crate::psfb::{Fir, Pli, Remb, Sli, FMT_AFB, FMT_FIR, FMT_PLI, FMT_SLI, PT_PSFB};
-use crate::reader::Reader;
+use nom::Parser;
+
 use crate::report::{ReceiverReport, SenderReport, PT_RR, PT_SR};
 use crate::rtpfb::{Nack, Tmmb, FMT_CCFB, FMT_NACK, FMT_TMMBN, FMT_TMMBR, FMT_TWCC, PT_RTPFB};
 use crate::sdes::{Sdes, PT_SDES};
 use crate::twcc::TransportCc;
+use crate::wire::{be_u16, be_u8, Body};
 use crate::xr::{ExtendedReport, PT_XR};
 use crate::Error;
 
@@ -112,21 +114,32 @@ struct Header {
     len: usize,
 }
 
+/// The common header (RFC 3550 §6.4.1):
+///
+/// ```text
+///  0                   1                   2                   3
+///  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |V=2|P|  count  |      PT       |             length            |
+/// ```
+///
+/// `length` is the packet's size in 32-bit words minus one; the packet must fit in `buf`.
+#[inline(always)]
 fn parse_header(buf: &[u8], offset: usize) -> Result<Header, Error> {
-    let h: [u8; 4] = buf
-        .get(..4)
-        .and_then(|s| s.try_into().ok())
-        .ok_or(Error::Truncated {
-            what: "RTCP header",
-            offset,
-            needed: 4,
-            available: buf.len(),
-        })?;
-    let version = h[0] >> 6;
+    let (_, (b0, packet_type, length)) =
+        (be_u8, be_u8, be_u16)
+            .parse(buf)
+            .map_err(|_| Error::Truncated {
+                what: "RTCP header",
+                offset,
+                needed: 4,
+                available: buf.len(),
+            })?;
+    let version = b0 >> 6;
     if version != 2 {
         return Err(Error::BadVersion { offset, version });
     }
-    let len = 4 * (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1);
+    let len = 4 * (usize::from(length) + 1);
     if len > buf.len() {
         return Err(Error::BadLength {
             offset,
@@ -135,9 +148,9 @@ fn parse_header(buf: &[u8], offset: usize) -> Result<Header, Error> {
         });
     }
     Ok(Header {
-        padding: h[0] & 0x20 != 0,
-        count: h[0] & 0x1f,
-        packet_type: h[1],
+        padding: b0 & 0x20 != 0,
+        count: b0 & 0x1f,
+        packet_type,
         len,
     })
 }
@@ -176,7 +189,7 @@ impl RtcpPacket {
             body_end -= usize::from(count);
         }
         // Positions in the reader are positions in `buf`.
-        let mut r = Reader::range(buf, start + 4, start + body_end, base);
+        let mut r = Body::new(buf, start + 4, start + body_end, base);
         let p = match (h.packet_type, h.count) {
             (PT_SR, c) => RtcpPacket::SenderReport(SenderReport::parse(&mut r, c)?),
             (PT_RR, c) => RtcpPacket::ReceiverReport(ReceiverReport::parse(&mut r, c)?),
@@ -293,7 +306,7 @@ impl RtcpPacket {
             RtcpPacket::Remb(p) => p.body_len(),
             RtcpPacket::ExtendedReport(p) => p.body_len(),
             RtcpPacket::Raw(p) => {
-                p.body.len() + crate::reader::pad4(p.body.len() + usize::from(p.padding))
+                p.body.len() + crate::wire::pad4(p.body.len() + usize::from(p.padding))
             }
         }
     }
@@ -327,7 +340,7 @@ impl RtcpPacket {
             RtcpPacket::ExtendedReport(p) => p.write_body(out),
             RtcpPacket::Raw(p) => {
                 out.put_slice(&p.body);
-                out.put_bytes(0, crate::reader::pad4(p.body.len() + usize::from(padding)));
+                out.put_bytes(0, crate::wire::pad4(p.body.len() + usize::from(padding)));
             }
         }
         if padding != 0 {

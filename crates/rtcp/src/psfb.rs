@@ -3,8 +3,8 @@
 
 use bytes::BufMut;
 
-use crate::reader::Reader;
 use crate::rtpfb::split_bitrate;
+use crate::wire::{be_u24, Body};
 use crate::Error;
 
 /// PT of payload-specific feedback.
@@ -28,7 +28,7 @@ pub struct Pli {
 }
 
 impl Pli {
-    pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>) -> Result<Self, Error> {
         let v = Self {
             sender_ssrc: r.u32("PLI sender SSRC")?,
             media_ssrc: r.u32("PLI media SSRC")?,
@@ -68,7 +68,7 @@ pub struct Sli {
 }
 
 impl Sli {
-    pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>) -> Result<Self, Error> {
         let sender_ssrc = r.u32("SLI sender SSRC")?;
         let media_ssrc = r.u32("SLI media SSRC")?;
         if !r.remaining().is_multiple_of(4) {
@@ -128,7 +128,7 @@ pub struct Fir {
 }
 
 impl Fir {
-    pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>) -> Result<Self, Error> {
         let sender_ssrc = r.u32("FIR sender SSRC")?;
         let media_ssrc = r.u32("FIR media SSRC")?;
         if !r.remaining().is_multiple_of(8) {
@@ -206,13 +206,13 @@ impl Remb {
         body.get(8..12) == Some(&REMB_ID[..])
     }
 
-    pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>) -> Result<Self, Error> {
         let sender_ssrc = r.u32("REMB sender SSRC")?;
         let media_ssrc = r.u32("REMB media SSRC")?;
         r.skip(4, "REMB identifier")?;
         let num = r.u8("REMB number of SSRCs")?;
-        let [a, b, c] = r.array::<3>("REMB bitrate")?;
-        let v = u32::from_be_bytes([0, a, b, c]);
+        // Exp (6 bits) | Mantissa (18 bits) (draft-alvestrand-rmcat-remb §2.2).
+        let v = r.field("REMB bitrate", 3, be_u24)?;
         let mut ssrcs = Vec::with_capacity(usize::from(num));
         for _ in 0..num {
             ssrcs.push(r.u32("REMB SSRC")?);

@@ -3,7 +3,7 @@
 use bytes::{BufMut, Bytes};
 use smallvec::SmallVec;
 
-use crate::reader::Reader;
+use crate::wire::{be_u32, be_u64, Body};
 use crate::Error;
 
 /// PT of a sender report.
@@ -69,7 +69,7 @@ impl ReportBlock {
 }
 
 #[inline]
-fn profile_extensions(r: &mut Reader<'_>) -> Result<Bytes, Error> {
+fn profile_extensions(r: &mut Body<'_>) -> Result<Bytes, Error> {
     if !r.remaining().is_multiple_of(4) {
         // Only possible when a padding count cut it (RFC 3550 §6.4.1: 32-bit multiple).
         return Err(r.invalid(
@@ -83,7 +83,7 @@ fn profile_extensions(r: &mut Reader<'_>) -> Result<Bytes, Error> {
 /// All `count` blocks: the length is checked once, then each block is decoded straight from
 /// the packet (no `Result` per block to write out and read back).
 #[inline(always)]
-fn parse_blocks(r: &mut Reader<'_>, count: u8) -> Result<ReportBlocks, Error> {
+fn parse_blocks(r: &mut Body<'_>, count: u8) -> Result<ReportBlocks, Error> {
     let n = usize::from(count) * ReportBlock::LEN;
     if n > r.remaining() {
         return Err(Error::Truncated {
@@ -122,15 +122,18 @@ pub struct SenderReport {
 
 impl SenderReport {
     #[inline]
-    pub(crate) fn parse(r: &mut Reader<'_>, count: u8) -> Result<Self, Error> {
-        let f: &[u8; 24] = r.array_ref("sender info")?;
+    pub(crate) fn parse(r: &mut Body<'_>, count: u8) -> Result<Self, Error> {
+        // RFC 3550 §6.4.1: SSRC of sender, NTP timestamp (64 bits), RTP timestamp, sender's
+        // packet count, sender's octet count; then the report blocks.
+        let (ssrc, ntp_timestamp, rtp_timestamp, packet_count, octet_count) =
+            r.field("sender info", 24, (be_u32, be_u64, be_u32, be_u32, be_u32))?;
         let reports = parse_blocks(r, count)?;
         Ok(Self {
-            ssrc: u32::from_be_bytes([f[0], f[1], f[2], f[3]]),
-            ntp_timestamp: u64::from_be_bytes([f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11]]),
-            rtp_timestamp: u32::from_be_bytes([f[12], f[13], f[14], f[15]]),
-            packet_count: u32::from_be_bytes([f[16], f[17], f[18], f[19]]),
-            octet_count: u32::from_be_bytes([f[20], f[21], f[22], f[23]]),
+            ssrc,
+            ntp_timestamp,
+            rtp_timestamp,
+            packet_count,
+            octet_count,
             reports,
             profile_extensions: profile_extensions(r)?,
         })
@@ -169,7 +172,7 @@ pub struct ReceiverReport {
 }
 
 impl ReceiverReport {
-    pub(crate) fn parse(r: &mut Reader<'_>, count: u8) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>, count: u8) -> Result<Self, Error> {
         let ssrc = r.u32("RR sender SSRC")?;
         let reports = parse_blocks(r, count)?;
         Ok(Self {

@@ -4,7 +4,7 @@
 use bytes::BufMut;
 use smallvec::SmallVec;
 
-use crate::reader::Reader;
+use crate::wire::Body;
 use crate::Error;
 
 /// PT of transport-layer feedback.
@@ -92,7 +92,7 @@ impl Nack {
         self.pairs.iter().flat_map(NackPair::lost)
     }
 
-    pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>) -> Result<Self, Error> {
         let sender_ssrc = r.u32("NACK sender SSRC")?;
         let media_ssrc = r.u32("NACK media SSRC")?;
         if !r.remaining().is_multiple_of(4) {
@@ -201,7 +201,7 @@ pub struct Tmmb {
 }
 
 impl Tmmb {
-    pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>) -> Result<Self, Error> {
         let sender_ssrc = r.u32("TMMBR/TMMBN sender SSRC")?;
         let media_ssrc = r.u32("TMMBR/TMMBN media SSRC")?;
         if !r.remaining().is_multiple_of(8) {

@@ -3,7 +3,7 @@
 use bytes::{BufMut, Bytes};
 use smallvec::SmallVec;
 
-use crate::reader::{pad4, Reader};
+use crate::wire::{pad4, Body};
 use crate::Error;
 
 /// PT of SDES.
@@ -135,7 +135,7 @@ pub struct Sdes {
 
 impl Sdes {
     #[inline]
-    pub(crate) fn parse(r: &mut Reader<'_>, count: u8) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>, count: u8) -> Result<Self, Error> {
         let mut chunks = SdesChunks::with_capacity(usize::from(count));
         for _ in 0..count {
             let start = r.remaining();

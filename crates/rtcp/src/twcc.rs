@@ -8,7 +8,7 @@
 
 use bytes::{BufMut, Bytes};
 
-use crate::reader::{pad4, Reader};
+use crate::wire::{pad4, Body};
 use crate::Error;
 
 /// Length of one receive-delta tick in microseconds.
@@ -175,9 +175,9 @@ pub struct TransportCc {
     /// Feedback packet count, for detecting lost feedback.
     pub feedback_packet_count: u8,
     /// The packet status chunks, then the receive deltas.
-    data: TwccData,
+    pub(crate) data: TwccData,
     /// Length of the chunks in `data`.
-    chunks_len: usize,
+    pub(crate) chunks_len: usize,
     /// RTCP padding count (P bit) of this packet as received; 0 when it had none.
     pub padding: u8,
 }
@@ -191,7 +191,7 @@ const INLINE_DATA_LEN: usize = 62;
 
 /// The status chunks and receive deltas of a feedback message.
 #[derive(Clone)]
-enum TwccData {
+pub(crate) enum TwccData {
     Inline { len: u8, buf: [u8; INLINE_DATA_LEN] },
     Shared(Bytes),
 }
@@ -203,9 +203,27 @@ impl Default for TwccData {
 }
 
 impl TwccData {
-    /// `buf[start..end]` (in bounds, checked by the caller), inline when short.
+    /// `part` (a slice of `buf`), inline when short, else a zero-copy slice.
     #[inline]
-    fn of_packet(buf: &Bytes, start: usize, end: usize) -> Self {
+    fn of_slice(buf: &Bytes, part: &[u8]) -> Self {
+        if part.len() > INLINE_DATA_LEN {
+            return Self::Shared(buf.slice_ref(part));
+        }
+        let mut a = [0u8; INLINE_DATA_LEN];
+        if let Some(dst) = a.get_mut(..part.len()) {
+            dst.copy_from_slice(part);
+        }
+        Self::Inline {
+            len: part.len() as u8,
+            buf: a,
+        }
+    }
+
+    /// `buf[start..end]` (in bounds, checked by the caller), inline when short: the old
+    /// parser's (`crate::legacy`) way in.
+    #[cfg(any(test, feature = "legacy-parser"))]
+    #[inline]
+    pub(crate) fn of_packet(buf: &Bytes, start: usize, end: usize) -> Self {
         let n = end - start;
         if n > INLINE_DATA_LEN {
             return Self::Shared(buf.slice(start..end));
@@ -367,18 +385,14 @@ impl TransportCc {
     }
 
     #[inline]
-    pub(crate) fn parse(
-        r: &mut Reader<'_>,
-        padding: u8,
-        padded_tail: &[u8],
-    ) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>, padding: u8, padded_tail: &[u8]) -> Result<Self, Error> {
         let sender_ssrc = r.u32("TWCC sender SSRC")?;
         let media_ssrc = r.u32("TWCC media SSRC")?;
         let base_sequence_number = r.u16("TWCC base sequence number")?;
         let packet_status_count = r.u16("TWCC packet status count")?;
         let v = r.u32("TWCC reference time")?;
         let start = r.offset();
-        let (body, body_pos) = r.peek_rest();
+        let body = r.peek();
         let (clen, dlen) = measure(body, packet_status_count).ok_or(Error::Truncated {
             what: "TWCC packet status chunks",
             offset: start,
@@ -386,7 +400,7 @@ impl TransportCc {
             available: body.len(),
         })?;
         let data = if clen + dlen <= body.len() {
-            TwccData::of_packet(r.source(), body_pos, body_pos + clen + dlen)
+            TwccData::of_slice(r.source(), body.get(..clen + dlen).unwrap_or(&[]))
         } else {
             // Deltas that run into the RTCP padding: some senders (pion's test packets) do
             // this; read them from the padding bytes rather than reject the packet.

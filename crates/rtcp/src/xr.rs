@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes};
 
-use crate::reader::{pad4, Reader};
+use crate::wire::{be_u64, pad4, Body};
 use crate::Error;
 
 /// PT of XR.
@@ -67,7 +67,7 @@ pub struct ExtendedReport {
 }
 
 impl ExtendedReport {
-    pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self, Error> {
+    pub(crate) fn parse(r: &mut Body<'_>) -> Result<Self, Error> {
         let ssrc = r.u32("XR SSRC")?;
         let mut blocks = Vec::new();
         while r.remaining() > 0 {
@@ -85,7 +85,7 @@ impl ExtendedReport {
                         });
                     }
                     blocks.push(XrBlock::Rrtr {
-                        ntp_timestamp: r.u64("XR RRTR NTP timestamp")?,
+                        ntp_timestamp: r.field("XR RRTR NTP timestamp", 8, be_u64)?,
                     });
                 }
                 BT_DLRR => {

@@ -7,6 +7,7 @@
 use bytes::Bytes;
 
 use crate::values::ExtensionValue;
+use crate::wire::{self, Step};
 use crate::Error;
 
 /// The "defined by profile" value of the one-byte form (RFC 8285 §4.2).
@@ -230,69 +231,27 @@ impl<'a> Iterator for ExtensionIter<'a> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let start = self.pos;
-            let b = *self.data.get(start)?;
-            match self.form {
-                ExtensionForm::OneByte => {
-                    let id = b >> 4;
-                    if id == 0 {
-                        // Padding byte (RFC 8285 §4.2).
-                        self.pos += 1;
-                        continue;
-                    }
-                    if id == 15 {
-                        // Reserved: "the processing of the entire extension MUST terminate".
-                        self.pos = self.data.len();
-                        return None;
-                    }
-                    let len = usize::from(b & 0x0f) + 1;
-                    let end = start + 1 + len;
-                    match self.data.get(start + 1..end) {
-                        Some(data) => {
-                            self.pos = end;
-                            return Some(Ok(ExtensionElement { id, data }));
-                        }
-                        None => {
-                            self.pos = self.data.len();
-                            return Some(Err(Error::ExtensionElementTruncated {
-                                id,
-                                offset: start,
-                                len,
-                            }));
-                        }
-                    }
-                }
-                ExtensionForm::TwoByte => {
-                    if b == 0 {
-                        self.pos += 1;
-                        continue;
-                    }
-                    let Some(&len) = self.data.get(start + 1) else {
-                        self.pos = self.data.len();
-                        return Some(Err(Error::ExtensionElementTruncated {
-                            id: b,
-                            offset: start,
-                            len: 0,
-                        }));
-                    };
-                    let len = usize::from(len);
-                    let end = start + 2 + len;
-                    match self.data.get(start + 2..end) {
-                        Some(data) => {
-                            self.pos = end;
-                            return Some(Ok(ExtensionElement { id: b, data }));
-                        }
-                        None => {
-                            self.pos = self.data.len();
-                            return Some(Err(Error::ExtensionElementTruncated {
-                                id: b,
-                                offset: start,
-                                len,
-                            }));
-                        }
-                    }
-                }
+            let rest = self.data.get(self.pos..).filter(|r| !r.is_empty())?;
+            let step = match self.form {
+                ExtensionForm::OneByte => wire::one_byte_element(rest),
+                ExtensionForm::TwoByte => wire::two_byte_element(rest),
                 ExtensionForm::Other => return None,
+            };
+            match step {
+                Ok((tail, Step::Padding)) => self.pos = self.data.len() - tail.len(),
+                Ok((_, Step::Stop)) => {
+                    self.pos = self.data.len();
+                    return None;
+                }
+                Ok((tail, Step::Element(id, data))) => {
+                    self.pos = self.data.len() - tail.len();
+                    return Some(Ok(ExtensionElement { id, data }));
+                }
+                Err((id, len)) => {
+                    let offset = self.pos;
+                    self.pos = self.data.len();
+                    return Some(Err(Error::ExtensionElementTruncated { id, offset, len }));
+                }
             }
         }
     }

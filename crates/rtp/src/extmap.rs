@@ -7,6 +7,7 @@ use crate::values::{
     RepairedRtpStreamId, RtpStreamId, TransportCc, VideoOrientation, TRANSPORT_CC_01_URI,
 };
 use crate::view::ExtensionsRef;
+use crate::wire::{self, Step};
 use crate::Error;
 
 /// The extensions this crate has typed values for.
@@ -190,20 +191,15 @@ impl ExtensionMap {
             // looked up in the 256-entry table. Same rules as `ExtensionIter`: id 0 is one
             // byte of padding, id 15 ends the block, a truncated element ends it too.
             let mut rest = data;
-            while let Some((&b, tail)) = rest.split_first() {
-                let id = b >> 4;
-                if id == 0 {
-                    rest = tail;
-                    continue;
+            while !rest.is_empty() {
+                match wire::one_byte_element(rest) {
+                    Ok((tail, Step::Element(id, value))) => {
+                        self.store(&mut out, id, value);
+                        rest = tail;
+                    }
+                    Ok((tail, Step::Padding)) => rest = tail,
+                    Ok((_, Step::Stop)) | Err(_) => break,
                 }
-                if id == 15 {
-                    break;
-                }
-                let Some((value, tail)) = tail.split_at_checked(usize::from(b & 0x0f) + 1) else {
-                    break;
-                };
-                self.store(&mut out, id, value);
-                rest = tail;
             }
         } else {
             for e in ExtensionIter::new(data, ExtensionForm::of_profile(profile)) {

@@ -36,6 +36,7 @@ pub mod rtx;
 mod seq;
 pub mod values;
 mod view;
+mod wire;
 
 pub use error::Error;
 pub use extension::{ExtensionElement, ExtensionForm, ExtensionsBuilder, HeaderExtensions};

@@ -3,7 +3,7 @@
 use bytes::{Buf, BufMut, Bytes};
 
 use crate::extension::HeaderExtensions;
-use crate::Error;
+use crate::{wire, Error};
 
 /// Length of the fixed RTP header.
 pub const FIXED_HEADER_LEN: usize = 12;
@@ -110,11 +110,6 @@ pub struct HeaderInfo {
     pub padding: bool,
 }
 
-#[inline(always)]
-fn be_u16(b: &[u8; 2]) -> u16 {
-    u16::from_be_bytes(*b)
-}
-
 impl RtpHeader {
     /// Parses the header at the start of `buf` without touching the payload or padding: the
     /// hot path for routing (SSRC, PT, sequence number) and extensions. The extension block is
@@ -136,68 +131,30 @@ impl RtpHeader {
     /// place (no intermediate default value, no moves of the 88-byte header).
     #[inline(always)]
     fn parse_header(buf: &Bytes) -> Result<(RtpHeader, HeaderInfo), Error> {
-        let fixed: &[u8; FIXED_HEADER_LEN] = buf
-            .first_chunk::<FIXED_HEADER_LEN>()
-            .ok_or(Error::TooShort { len: buf.len() })?;
-        let b0 = fixed[0];
-        let version = b0 >> 6;
-        if version != 2 {
-            return Err(Error::BadVersion { version });
-        }
-        let cc = b0 & 0x0f;
-        let mut off = FIXED_HEADER_LEN;
-        let csrcs = if cc != 0 {
-            let needed = off + 4 * usize::from(cc);
-            if needed > buf.len() {
-                return Err(Error::TruncatedCsrc {
-                    count: cc,
-                    needed,
-                    len: buf.len(),
-                });
-            }
-            let c = Csrcs(buf.slice(off..needed));
-            off = needed;
-            c
+        let l = wire::header(buf)?;
+        // Zero-copy: the CSRC list is a slice of `buf`, the extension block too when it is
+        // longer than the inline storage.
+        let csrcs = if l.csrc_end > FIXED_HEADER_LEN {
+            Csrcs(buf.slice(FIXED_HEADER_LEN..l.csrc_end))
         } else {
             Csrcs::new()
         };
-        let extensions = if b0 & 0x10 != 0 {
-            let eh: &[u8; 4] = buf.get(off..).and_then(<[u8]>::first_chunk::<4>).ok_or(
-                Error::TruncatedExtension {
-                    offset: off,
-                    needed: off + 4,
-                    len: buf.len(),
-                },
-            )?;
-            let profile = be_u16(&[eh[0], eh[1]]);
-            let words = usize::from(be_u16(&[eh[2], eh[3]]));
-            let start = off + 4;
-            let end = start + 4 * words;
-            if end > buf.len() {
-                return Err(Error::TruncatedExtension {
-                    offset: off,
-                    needed: end,
-                    len: buf.len(),
-                });
-            }
-            off = end;
-            Some(HeaderExtensions::from_packet(profile, buf, start, end))
-        } else {
-            None
-        };
+        let extensions = l
+            .extension
+            .map(|(profile, start, end)| HeaderExtensions::from_packet(profile, buf, start, end));
         Ok((
             RtpHeader {
-                marker: fixed[1] & 0x80 != 0,
-                payload_type: fixed[1] & 0x7f,
-                sequence_number: u16::from_be_bytes([fixed[2], fixed[3]]),
-                timestamp: u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
-                ssrc: u32::from_be_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]),
+                marker: l.fixed.b1 & 0x80 != 0,
+                payload_type: l.fixed.b1 & 0x7f,
+                sequence_number: l.fixed.sequence_number,
+                timestamp: l.fixed.timestamp,
+                ssrc: l.fixed.ssrc,
                 csrcs,
                 extensions,
             },
             HeaderInfo {
-                header_len: off,
-                padding: b0 & 0x20 != 0,
+                header_len: l.header_len,
+                padding: l.fixed.b0 & 0x20 != 0,
             },
         ))
     }

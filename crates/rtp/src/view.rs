@@ -8,7 +8,7 @@
 use bytes::Bytes;
 
 use crate::extension::{ExtensionForm, ExtensionIter};
-use crate::{Csrcs, Error, HeaderExtensions, RtpHeader, RtpPacket, FIXED_HEADER_LEN};
+use crate::{wire, Csrcs, Error, HeaderExtensions, RtpHeader, RtpPacket, FIXED_HEADER_LEN};
 
 /// A parsed RTP packet that reads its fields from the packet buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,45 +58,10 @@ impl RtpPacketView {
     /// Validates `buf` as an RTP packet. Nothing is copied or allocated.
     #[inline]
     pub fn parse(buf: Bytes) -> Result<Self, Error> {
-        let fixed: &[u8; FIXED_HEADER_LEN] = buf
-            .get(..FIXED_HEADER_LEN)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(Error::TooShort { len: buf.len() })?;
-        let b0 = fixed[0];
-        let version = b0 >> 6;
-        if version != 2 {
-            return Err(Error::BadVersion { version });
-        }
-        let cc = usize::from(b0 & 0x0f);
-        let mut off = FIXED_HEADER_LEN + 4 * cc;
-        if off > buf.len() {
-            return Err(Error::TruncatedCsrc {
-                count: cc as u8,
-                needed: off,
-                len: buf.len(),
-            });
-        }
-        let mut ext_start = 0;
-        if b0 & 0x10 != 0 {
-            let eh: [u8; 4] = buf
-                .get(off..off + 4)
-                .and_then(|s| s.try_into().ok())
-                .ok_or(Error::TruncatedExtension {
-                    offset: off,
-                    needed: off + 4,
-                    len: buf.len(),
-                })?;
-            let end = off + 4 + 4 * usize::from(u16::from_be_bytes([eh[2], eh[3]]));
-            if end > buf.len() {
-                return Err(Error::TruncatedExtension {
-                    offset: off,
-                    needed: end,
-                    len: buf.len(),
-                });
-            }
-            ext_start = off + 4;
-            off = end;
-        }
+        let l = wire::header(&buf)?;
+        let b0 = l.fixed.b0;
+        let off = l.header_len;
+        let ext_start = l.extension.map_or(0, |(_, start, _)| start);
         let mut payload_end = buf.len();
         if b0 & 0x20 != 0 {
             let available = payload_end - off;
