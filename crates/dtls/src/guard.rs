@@ -330,14 +330,16 @@ impl Guard {
             let header = body
                 .get(..FRAGMENT_HEADER)
                 .ok_or(DropReason::FragmentHeader)?;
-            let (Some(&mt), Some(l), Some(o), Some(fl)) = (
+            let (Some(&mt), Some(l), Some(&[q0, q1]), Some(o), Some(fl)) = (
                 header.first(),
                 header.get(1..4),
+                header.get(4..6),
                 header.get(6..9),
                 header.get(9..12),
             ) else {
                 return Err(DropReason::FragmentHeader);
             };
+            let message_seq = u16::from_be_bytes([q0, q1]);
             let (msg_len, offset, frag_len) = (be24(l), be24(o), be24(fl));
             let fragment = body
                 .get(FRAGMENT_HEADER..FRAGMENT_HEADER.saturating_add(frag_len))
@@ -348,7 +350,7 @@ impl Guard {
             if msg_len > self.max_handshake_message_len {
                 return Err(DropReason::MessageTooLong);
             }
-            if !self.peer_sends(mt) {
+            if !self.peer_sends(mt) || !self.in_sequence(mt, message_seq) {
                 return Err(DropReason::UnexpectedMessage);
             }
             if mt == msg::HELLO_VERIFY_REQUEST {
@@ -360,6 +362,43 @@ impl Guard {
             body = body.get(FRAGMENT_HEADER + frag_len..).unwrap_or_default();
         }
         Ok(())
+    }
+
+    /// Whether a message of type `mt` can carry `message_seq` in the handshakes ferrtc does
+    /// (RFC 6347 §4.2.2: each side numbers its messages from 0). A message out of place is one
+    /// OpenSSL would answer with a fatal unexpected_message alert, when it has the sequence
+    /// number OpenSSL expects next.
+    ///
+    /// From a client (we are the server) each message has one place: ClientHello 0 (and 1, the
+    /// second ClientHello, with our cookie exchange), then Certificate, ClientKeyExchange,
+    /// CertificateVerify, all always sent since we require a client certificate.
+    ///
+    /// From a server the places vary a little: up to two HelloVerifyRequests (0 and 1: a server
+    /// may answer a second ClientHello with a new cookie, RFC 6347 §4.2.1) shift the rest by up
+    /// to two, and ServerKeyExchange and CertificateRequest may be absent (a key exchange
+    /// without it, a server not asking for a certificate), which moves what follows them back.
+    fn in_sequence(&self, mt: u8, seq: u16) -> bool {
+        if self.peer_is_client {
+            let shift = u16::from(self.cookie.is_some());
+            return match mt {
+                msg::CLIENT_HELLO => seq <= shift,
+                msg::CERTIFICATE => seq == 1 + shift,
+                msg::CLIENT_KEY_EXCHANGE => seq == 2 + shift,
+                msg::CERTIFICATE_VERIFY => seq == 3 + shift,
+                _ => false,
+            };
+        }
+        // (place without HelloVerifyRequest, optional messages that may precede it)
+        let (place, optional_before) = match mt {
+            msg::HELLO_VERIFY_REQUEST => return seq <= 1,
+            msg::SERVER_HELLO => (0, 0),
+            msg::CERTIFICATE => (1, 0),
+            msg::SERVER_KEY_EXCHANGE => (2, 0),
+            msg::CERTIFICATE_REQUEST => (3, 1),
+            msg::SERVER_HELLO_DONE => (4, 2),
+            _ => return false,
+        };
+        seq + optional_before >= place && seq <= place + 2
     }
 
     /// Whether the peer's role sends this message type in plaintext in a handshake ferrtc
@@ -503,6 +542,72 @@ mod tests {
         v.extend_from_slice(cookie);
         v.push(0);
         v
+    }
+
+    fn hs(g: &Guard, mt: u8, seq: u16) -> bool {
+        // A ClientHello shows its (empty) cookie; the rest are empty messages.
+        let body = if mt == 1 {
+            client_hello(&[], &[])
+        } else {
+            vec![]
+        };
+        let n = u32::try_from(body.len()).unwrap();
+        let mut f = fragment(mt, n, 0, n, &body);
+        f[4..6].copy_from_slice(&seq.to_be_bytes());
+        verdict(g, record(22, V12, 0, &f)).0.is_some()
+    }
+
+    #[test]
+    fn messages_in_their_place() {
+        let cookie_server = Guard {
+            cookie: Some([1; COOKIE_LEN_FOR_TESTS]),
+            ..SERVER
+        };
+        // From a client, without and with our cookie exchange (RFC 6347 §4.2.2 numbering).
+        for (g, places) in [
+            (
+                SERVER,
+                [
+                    (1u8, vec![0u16]),
+                    (11, vec![1]),
+                    (16, vec![2]),
+                    (15, vec![3]),
+                ],
+            ),
+            (
+                cookie_server,
+                [(1, vec![0, 1]), (11, vec![2]), (16, vec![3]), (15, vec![4])],
+            ),
+        ] {
+            for (mt, ok) in places {
+                for seq in 0..8 {
+                    assert_eq!(hs(&g, mt, seq), ok.contains(&seq), "type {mt} seq {seq}");
+                }
+            }
+        }
+        // From a server: ServerHello 0..=2, Certificate 1..=3, ServerKeyExchange 2..=4,
+        // CertificateRequest 2..=5, ServerHelloDone 2..=6, HelloVerifyRequest 0..=1.
+        for (mt, lo, hi) in [
+            (2u8, 0u16, 2u16),
+            (11, 1, 3),
+            (12, 2, 4),
+            (13, 2, 5),
+            (14, 2, 6),
+        ] {
+            for seq in 0..10 {
+                assert_eq!(
+                    hs(&CLIENT, mt, seq),
+                    (lo..=hi).contains(&seq),
+                    "type {mt} seq {seq}"
+                );
+            }
+        }
+        let hvr = |seq: u16| {
+            let mut f = fragment(3, 3, 0, 3, &[0xfe, 0xff, 0]);
+            f[4..6].copy_from_slice(&seq.to_be_bytes());
+            verdict(&CLIENT, record(22, V12, 0, &f)).0.is_some()
+        };
+        assert!(hvr(0) && hvr(1) && !hvr(2));
     }
 
     #[test]
@@ -719,7 +824,12 @@ mod tests {
             ),
             // A later fragment of a HelloVerifyRequest does not hold the cookie length.
             (CLIENT, record(22, V12, 0, &fragment(3, 5, 3, 2, &[1, 2]))),
-            (CLIENT, record(22, V12, 0, &fragment(14, 0, 0, 0, &[]))),
+            (CLIENT, {
+                // ServerHelloDone, message_seq 4.
+                let mut f = fragment(14, 0, 0, 0, &[]);
+                f[5] = 4;
+                record(22, V12, 0, &f)
+            }),
             (
                 SERVER,
                 record(22, V12, 0, &fragment(1, 1000, 990, 10, &[0; 10])),

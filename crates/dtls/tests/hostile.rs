@@ -190,6 +190,11 @@ fn malformed(to: Role, seq: u16) -> Vec<(&'static str, Vec<u8>, DropReason)> {
             DropReason::UnexpectedMessage,
         ),
         (
+            "a first flight message far out of its place (message_seq 7)",
+            rec(22, V12, 0, &frag(peer_msg, 10, 7, 0, 10, &[0; 10])),
+            DropReason::UnexpectedMessage,
+        ),
+        (
             "a message of our own role",
             rec(22, V12, 0, &frag(own_msg, 10, seq, 0, 10, &[0; 10])),
             DropReason::UnexpectedMessage,
@@ -261,7 +266,8 @@ fn malformed(to: Role, seq: u16) -> Vec<(&'static str, Vec<u8>, DropReason)> {
         let hvr = [0xfe, 0xff, 200, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
         cases.push((
             "HelloVerifyRequest whose cookie length overruns",
-            rec(22, V12, 0, &frag(3, 13, seq, 0, 13, &hvr)),
+            // At message_seq 0 or 1, where a HelloVerifyRequest can be.
+            rec(22, V12, 0, &frag(3, 13, seq.min(1), 0, 13, &hvr)),
             DropReason::HelloVerifyRequest,
         ));
     } else {
