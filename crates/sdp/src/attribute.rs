@@ -802,6 +802,65 @@ impl Kind {
     }
 }
 
+/// A quick yes for the most frequent attributes: `true` only when
+/// [`Attribute::parse_kind`] would accept the value (a subset of what it accepts; `false`
+/// sends the line through the full parse, which also builds the error). No `Result`, no
+/// value built: this runs on most lines of a WebRTC description.
+#[inline]
+pub(crate) fn quick_valid(kind: Kind, value: Option<&str>) -> bool {
+    let Some(v) = value.filter(|v| !v.is_empty()) else {
+        return false;
+    };
+    match kind {
+        Kind::RtcpFb => {
+            let (p, rest) = split_sp(v);
+            (p == "*" || parse_payload_type(p).is_some())
+                && rest.is_some_and(|r| is_token(split_sp(r).0))
+        }
+        Kind::Rtpmap => {
+            let (p, enc) = split_sp(v);
+            let Some((name, rest)) = enc.and_then(|e| split_at_byte(e, b'/')) else {
+                return false;
+            };
+            let (clock, chans) = match split_at_byte(rest, b'/') {
+                Some((c, ch)) => (c, Some(ch)),
+                None => (rest, None),
+            };
+            parse_payload_type(p).is_some()
+                && is_token(name)
+                && parse_u32(clock).is_some_and(|c| c != 0)
+                && chans.is_none_or(|c| parse_u16(c).is_some_and(|n| n != 0))
+        }
+        Kind::Fmtp => is_token(split_sp(v).0),
+        Kind::Extmap => {
+            let (idd, rest) = split_sp(v);
+            let id_ok = |i: &str| {
+                parse_u16(i)
+                    .is_some_and(|id| (1..=256).contains(&id) || (4096..=4351).contains(&id))
+            };
+            let head_ok = match split_at_byte(idd, b'/') {
+                Some((i, d)) => Direction::from_name(d).is_some() && id_ok(i),
+                None => id_ok(idd),
+            };
+            head_ok
+                && rest.is_some_and(|r| {
+                    let uri = match memchr::memchr(b' ', r.as_bytes()) {
+                        Some(i) => r.get(..i).unwrap_or(""),
+                        None => r,
+                    };
+                    is_non_ws(uri)
+                })
+        }
+        Kind::Ssrc => {
+            let (x, rest) = split_sp(v);
+            parse_u32(x).is_some() && rest.is_some_and(|r| is_token(split_attribute(r).0))
+        }
+        Kind::IceUfrag | Kind::IcePwd | Kind::TlsId => is_non_ws(v),
+        Kind::Candidate | Kind::Mid | Kind::IceOptions => true,
+        _ => false,
+    }
+}
+
 /// Digits the parser has already checked, as a number (wrapping arithmetic: no panic
 /// whatever the input; the parser's range checks make the result exact).
 #[inline]
@@ -1485,6 +1544,49 @@ mod tests {
         ] {
             let e = Attribute::parse_line(bad).unwrap_err();
             assert!(e.to_string().contains("line 1"), "{bad}: {e}");
+        }
+    }
+
+    proptest::proptest! {
+        /// `quick_valid` says yes only where the full parse accepts, and the trusted split
+        /// of an accepted value gives the same attribute as the full parse.
+        #[test]
+        fn quick_path_is_a_subset_of_the_full_parse(
+            k in 0usize..8,
+            v in "[0-9a-zA-Z/ *:~;=.,_-]{0,40}",
+        ) {
+            let names = ["rtcp-fb", "rtpmap", "fmtp", "extmap", "ssrc", "ice-ufrag", "candidate", "fingerprint"];
+            let name = names[k];
+            let kind = Kind::of(name);
+            let full = Attribute::parse_kind(kind, name, Some(&v));
+            if quick_valid(kind, Some(&v)) {
+                proptest::prop_assert!(full.is_ok(), "{name}:{v}");
+            }
+            if let Ok(a) = full {
+                let text = format!("{name}:{v}");
+                proptest::prop_assert_eq!(Attribute::from_checked(kind, &text), a);
+            }
+        }
+    }
+
+    #[test]
+    fn quick_path_examples() {
+        for (name, v, ok) in [
+            ("rtcp-fb", "96 nack pli", true),
+            ("rtcp-fb", "* ccm fir", true),
+            ("rtcp-fb", "128 nack", false),
+            ("rtpmap", "111 opus/48000/2", true),
+            ("rtpmap", "111 opus/0", false),
+            ("rtpmap", "111 opus/48000/0", false),
+            ("extmap", "4096/sendonly urn:x", true),
+            ("extmap", "257 urn:x", false),
+            ("ssrc", "4294967295 cname:x", true),
+            ("ssrc", "4294967296 cname:x", false),
+        ] {
+            assert_eq!(quick_valid(Kind::of(name), Some(v)), ok, "{name}:{v}");
+            if ok {
+                assert!(Attribute::parse(name, Some(v)).is_ok());
+            }
         }
     }
 

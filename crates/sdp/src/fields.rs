@@ -31,10 +31,15 @@ pub struct Origin<'a> {
 
 impl<'a> Origin<'a> {
     pub(crate) fn parse(v: &'a str) -> VResult<Self> {
-        let mut it = v.split(' ');
+        // Six fields separated by single spaces (byte scans, no `str::split` searcher).
+        let mut rest = Some(v);
         let mut next = |what: &'static str| -> VResult<&'a str> {
-            match it.next() {
-                Some(s) if is_non_ws(s) => Ok(s),
+            let (field, tail) = split_sp(rest.unwrap_or(""));
+            match rest {
+                Some(_) if is_non_ws(field) => {
+                    rest = tail;
+                    Ok(field)
+                }
                 _ => Err(format!(
                     "expected 6 fields separated by single spaces, {what} is missing"
                 )
@@ -47,7 +52,7 @@ impl<'a> Origin<'a> {
         let nettype = next("nettype")?;
         let addrtype = next("addrtype")?;
         let unicast_address = next("unicast-address")?;
-        if it.next().is_some() {
+        if rest.is_some() {
             return Err("more than 6 fields".into());
         }
         if !is_digits(session_id) {
@@ -174,9 +179,7 @@ pub struct Timing {
 
 impl Timing {
     pub(crate) fn parse(v: &str) -> VResult<Self> {
-        let (a, b) = v
-            .split_once(' ')
-            .ok_or("expected <start-time> <stop-time>")?;
+        let (a, b) = split_at_byte(v, b' ').ok_or("expected <start-time> <stop-time>")?;
         let start = number_u64(a, "start time")?;
         let stop = number_u64(b, "stop time")?;
         Ok(Timing { start, stop })
@@ -213,6 +216,46 @@ fn typed_time(s: &str, allow_minus: bool, what: &str) -> VResult<u64> {
     parse_u64(digits)
         .and_then(|v| v.checked_mul(scale))
         .ok_or_else(|| Problem::range(format!("{what} {s}"), "at most 2^64-1 seconds"))
+}
+
+/// `token *("/" token)`: an m= line protocol such as `UDP/TLS/RTP/SAVPF`.
+fn is_slash_tokens(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut prev_slash = true;
+    for &c in b {
+        if c == b'/' {
+            if prev_slash {
+                return false;
+            }
+            prev_slash = true;
+        } else if crate::util::is_token_char(c) {
+            prev_slash = false;
+        } else {
+            return false;
+        }
+    }
+    !prev_slash
+}
+
+/// Payload types 0-127 (one to three digits) separated by single spaces, or nothing.
+fn payload_type_list(s: &str) -> bool {
+    let mut value: u32 = 0;
+    let mut digits = 0u32;
+    for &c in s.as_bytes() {
+        if c == b' ' {
+            if digits == 0 || value > 127 {
+                return false;
+            }
+            value = 0;
+            digits = 0;
+        } else if c.is_ascii_digit() && digits < 3 {
+            value = value * 10 + u32::from(c - b'0');
+            digits += 1;
+        } else {
+            return false;
+        }
+    }
+    s.is_empty() || (digits > 0 && value <= 127)
 }
 
 /// `r=<repeat interval> <active duration> <offsets>…` (RFC 8866 §5.10). The grammar
@@ -342,7 +385,7 @@ impl<'a> MediaLine<'a> {
         };
         let rest = rest.ok_or("expected <proto> <fmt>… after the port")?;
         let (protocol, formats) = split_sp(rest);
-        if protocol.is_empty() || !protocol.split('/').all(is_token) {
+        if !is_slash_tokens(protocol) {
             return Err(format!("protocol {protocol:?} is not token[/token]…").into());
         }
         // RFC 8866 wants at least one format. Some older browsers reject a section with
@@ -357,7 +400,9 @@ impl<'a> MediaLine<'a> {
             return Err("formats must be tokens separated by single spaces".into());
         }
         // RTP profiles (RFC 3550 §5.1, RFC 3551 §6): the formats are payload types, 0-127.
-        if protocol.split('/').any(|p| p == "RTP") {
+        // The byte scan says yes for the usual case; the loop below names the bad format.
+        let rtp = protocol.split('/').any(|p| p == "RTP");
+        if rtp && !payload_type_list(formats) {
             for f in formats.split(' ').filter(|f| !f.is_empty()) {
                 match parse_u16(f) {
                     Some(p) if p <= 127 => {}

@@ -195,6 +195,9 @@ fn check_line(line: &str, no: usize, g: &mut Grammar, strict: bool) -> Result<Ki
         b'a' => {
             let (name, v) = split_attribute(value);
             let kind = Kind::of(name);
+            if crate::attribute::quick_valid(kind, v) {
+                return Ok(kind);
+            }
             return match Attribute::parse_kind(kind, name, v) {
                 Ok(_) => Ok(kind),
                 // Lenient: keep the line; the name must still be a token (RFC 8866 §9). A
