@@ -98,16 +98,29 @@ impl Nack {
         if !r.remaining().is_multiple_of(4) {
             return Err(r.invalid("NACK FCI", "not a whole number of 4-byte entries"));
         }
-        // Each entry is read straight from the packet (no `Result` per field).
+        // FCI (RFC 4585 §6.2.1): PID (16 bits) | BLP (16 bits), repeated.
         let fci = r.slice(r.remaining(), "NACK FCI")?;
-        let pairs = fci
+        let entries = fci
             .chunks_exact(4)
             .filter_map(|c| <&[u8; 4]>::try_from(c).ok())
             .map(|c| NackPair {
                 packet_id: u16::from_be_bytes([c[0], c[1]]),
                 lost_bitmask: u16::from_be_bytes([c[2], c[3]]),
-            })
-            .collect();
+            });
+        let pairs = if fci.len() <= 4 * 8 {
+            // The common case, filled in place: the inline array and its length at once
+            // (pushing one by one through `collect` checked the capacity per entry and was
+            // most of this function, callgrind).
+            let mut a = [NackPair::default(); 8];
+            let mut n = 0;
+            for (slot, e) in a.iter_mut().zip(entries) {
+                *slot = e;
+                n += 1;
+            }
+            NackPairs::from_buf_and_len(a, n)
+        } else {
+            entries.collect()
+        };
         Ok(Self {
             sender_ssrc,
             media_ssrc,

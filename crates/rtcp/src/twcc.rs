@@ -203,11 +203,11 @@ impl Default for TwccData {
 }
 
 impl TwccData {
-    /// `part` (a slice of `buf`), inline when short, else a zero-copy slice.
+    /// `part`, which is `buf[start..]`, inline when short, else a zero-copy slice.
     #[inline]
-    fn of_slice(buf: &Bytes, part: &[u8]) -> Self {
+    fn of_slice(buf: &Bytes, start: usize, part: &[u8]) -> Self {
         if part.len() > INLINE_DATA_LEN {
-            return Self::Shared(buf.slice_ref(part));
+            return Self::Shared(buf.slice(start..start + part.len()));
         }
         let mut a = [0u8; INLINE_DATA_LEN];
         if let Some(dst) = a.get_mut(..part.len()) {
@@ -400,7 +400,7 @@ impl TransportCc {
             available: body.len(),
         })?;
         let data = if clen + dlen <= body.len() {
-            TwccData::of_slice(r.source(), body.get(..clen + dlen).unwrap_or(&[]))
+            TwccData::of_slice(r.source(), r.pos(), body.get(..clen + dlen).unwrap_or(&[]))
         } else {
             // Deltas that run into the RTCP padding: some senders (pion's test packets) do
             // this; read them from the padding bytes rather than reject the packet.
