@@ -9,14 +9,22 @@ use crate::{wire, Error};
 pub const FIXED_HEADER_LEN: usize = 12;
 
 /// The CSRC list: at most 15 entries (the CC field has 4 bits), kept as the raw big-endian
-/// words. Most packets have none, which costs nothing; a parsed list is a zero-copy slice.
+/// words. Most packets have none, which costs nothing (`None`: not even the indirect call that
+/// dropping an empty `Bytes` makes); a parsed list is a zero-copy slice. Never `Some` of an
+/// empty slice, so the derived comparisons hold.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Csrcs(Bytes);
+pub struct Csrcs(Option<Bytes>);
 
 impl Csrcs {
     /// An empty list.
     pub const fn new() -> Self {
-        Self(Bytes::new())
+        Self(None)
+    }
+
+    /// The raw words.
+    #[inline]
+    fn words(&self) -> &[u8] {
+        self.0.as_deref().unwrap_or(&[])
     }
 
     /// A list from a slice of at most 15 CSRCs.
@@ -31,19 +39,19 @@ impl Csrcs {
         for c in csrcs {
             v.put_u32(*c);
         }
-        Ok(Self(Bytes::from(v)))
+        Ok(Self(Some(Bytes::from(v))))
     }
 
     /// The CSRCs.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = u32> + '_ {
-        self.0
+        self.words()
             .chunks_exact(4)
             .map(|c| u32::from_be_bytes(c.try_into().unwrap_or([0; 4])))
     }
 
     /// The `i`th CSRC.
     pub fn get(&self, i: usize) -> Option<u32> {
-        let c = self.0.get(4 * i..4 * i + 4)?;
+        let c = self.words().get(4 * i..4 * i + 4)?;
         Some(u32::from_be_bytes(c.try_into().ok()?))
     }
 
@@ -53,22 +61,25 @@ impl Csrcs {
     }
 
     pub(crate) fn from_raw(raw: Bytes) -> Self {
-        Self(raw)
+        Self((!raw.is_empty()).then_some(raw))
     }
 
     /// The raw list (4 bytes per CSRC).
+    #[inline]
     pub fn raw(&self) -> &[u8] {
-        &self.0
+        self.words()
     }
 
     /// Number of CSRCs.
+    #[inline]
     pub fn len(&self) -> usize {
-        self.0.len() / 4
+        self.words().len() / 4
     }
 
     /// True when there are none.
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 }
 
@@ -135,7 +146,7 @@ impl RtpHeader {
         // Zero-copy: the CSRC list is a slice of `buf`, the extension block too when it is
         // longer than the inline storage.
         let csrcs = if l.csrc_end > FIXED_HEADER_LEN {
-            Csrcs(buf.slice(FIXED_HEADER_LEN..l.csrc_end))
+            Csrcs(Some(buf.slice(FIXED_HEADER_LEN..l.csrc_end)))
         } else {
             Csrcs::new()
         };
