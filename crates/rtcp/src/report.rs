@@ -94,11 +94,20 @@ fn parse_blocks(r: &mut Body<'_>, count: u8) -> Result<ReportBlocks, Error> {
         });
     }
     let blocks = r.slice(n, "report blocks")?;
-    Ok(blocks
+    let mut it = blocks
         .chunks_exact(ReportBlock::LEN)
         .filter_map(|b| <&[u8; 24]>::try_from(b).ok())
-        .map(ReportBlock::from_bytes)
-        .collect())
+        .map(ReportBlock::from_bytes);
+    Ok(match count {
+        // One or two blocks (one per media source of an audio + video session): the inline
+        // array filled at once, no per-block capacity check.
+        0 => ReportBlocks::new(),
+        1 | 2 => {
+            let a = [it.next().unwrap_or_default(), it.next().unwrap_or_default()];
+            ReportBlocks::from_buf_and_len(a, usize::from(count))
+        }
+        _ => it.collect(),
+    })
 }
 
 /// A sender report (SR, PT 200).

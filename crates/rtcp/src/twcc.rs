@@ -602,18 +602,15 @@ impl Iterator for TwccPackets<'_> {
         let code = self.bits >> 30;
         self.bits = self.bits.rotate_left(2);
         self.left_in_chunk -= 1;
-        let (status, delta_ticks) = match code {
-            1 => {
-                let (&d, rest) = self.deltas.split_first()?;
-                self.deltas = rest;
-                (PacketStatus::SmallDelta, Some(i16::from(d)))
-            }
-            2 => {
-                let (d, rest) = self.deltas.split_first_chunk::<2>()?;
-                self.deltas = rest;
-                (PacketStatus::LargeDelta, Some(i16::from_be_bytes(*d)))
-            }
-            0 => (PacketStatus::NotReceived, None),
+        // Delta bytes per code (00 → 0, 01 → 1, 10 → 2, 11 → 0) from a nibble table, then one
+        // slice split and a match on its length: no jump table per packet.
+        let n = ((0x0210u32 >> (4 * code)) & 3) as usize;
+        let (d, rest) = self.deltas.split_at_checked(n)?;
+        self.deltas = rest;
+        let (status, delta_ticks) = match *d {
+            [a] => (PacketStatus::SmallDelta, Some(i16::from(a))),
+            [a, b] => (PacketStatus::LargeDelta, Some(i16::from_be_bytes([a, b]))),
+            _ if code == 0 => (PacketStatus::NotReceived, None),
             _ => (PacketStatus::Reserved, None),
         };
         let sequence_number = self.seq;
