@@ -11,8 +11,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::util::{
-    is_digits, is_non_ws, is_token, is_token_list, parse_decimal, parse_u16, parse_u32, parse_u64,
-    split_at_byte, split_sp,
+    is_digits, is_non_ws, is_token, parse_decimal, parse_u16, parse_u32, parse_u64, split_at_byte,
+    split_sp,
 };
 
 use crate::error::Problem;
@@ -607,21 +607,21 @@ pub(crate) fn parse_payload_type(s: &str) -> Option<u8> {
     u8::try_from(v).ok().filter(|&p| p <= 127)
 }
 
-fn need(value: Option<&str>) -> VResult<&str> {
+pub(crate) fn need(value: Option<&str>) -> VResult<&str> {
     match value {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err("needs a value".into()),
     }
 }
 
-fn flag<'a>(value: Option<&str>, a: Attribute<'a>) -> VResult<Attribute<'a>> {
+pub(crate) fn flag<'a>(value: Option<&str>, a: Attribute<'a>) -> VResult<Attribute<'a>> {
     match value {
         None => Ok(a),
         Some(_) => Err("takes no value".into()),
     }
 }
 
-fn non_ws(v: &str, what: &'static str) -> VResult<()> {
+pub(crate) fn non_ws(v: &str, what: &'static str) -> VResult<()> {
     if is_non_ws(v) {
         Ok(())
     } else {
@@ -989,129 +989,7 @@ impl<'a> Attribute<'a> {
     /// [`parse_checked`](Self::parse_checked) with the name already looked up.
     #[inline]
     pub(crate) fn parse_kind(kind: Kind, name: &'a str, value: Option<&'a str>) -> VResult<Self> {
-        Ok(match kind {
-            Kind::Candidate => Attribute::Candidate(need(value)?),
-            Kind::RtcpFb => Attribute::RtcpFb(parse_rtcp_fb(need(value)?)?),
-            Kind::Rtpmap => Attribute::Rtpmap(parse_rtpmap(need(value)?)?),
-            Kind::Fmtp => Attribute::Fmtp(parse_fmtp(need(value)?)?),
-            Kind::Ssrc => Attribute::Ssrc(parse_ssrc(need(value)?)?),
-            Kind::Extmap => Attribute::Extmap(parse_extmap(need(value)?)?),
-            Kind::Mid => Attribute::Mid(need(value)?),
-            Kind::Msid => {
-                let v = need(value)?;
-                let (stream_id, track_id) = split_sp(v);
-                non_ws(stream_id, "msid stream id")?;
-                if let Some(t) = track_id {
-                    non_ws(t, "msid track id")?;
-                }
-                Attribute::Msid(Msid {
-                    stream_id,
-                    track_id,
-                })
-            }
-            Kind::SsrcGroup => {
-                let v = need(value)?;
-                let (semantics, ssrcs) = split_sp(v);
-                if !is_token(semantics) {
-                    return Err("ssrc-group semantics must be a token".into());
-                }
-                let ssrcs = ssrcs.unwrap_or("");
-                if is_token_list(ssrcs) {
-                    for s in ssrcs.split(' ') {
-                        number_u32(s, "SSRC")?;
-                    }
-                } else {
-                    return Err(format!(
-                        "SSRC list {ssrcs:?} is not 32-bit numbers separated by spaces"
-                    )
-                    .into());
-                }
-                Attribute::SsrcGroup(SsrcGroup { semantics, ssrcs })
-            }
-            Kind::IceUfrag => {
-                let v = need(value)?;
-                non_ws(v, "ice-ufrag")?;
-                Attribute::IceUfrag(v)
-            }
-            Kind::IcePwd => {
-                let v = need(value)?;
-                non_ws(v, "ice-pwd")?;
-                Attribute::IcePwd(v)
-            }
-            Kind::IceOptions => Attribute::IceOptions(need(value)?),
-            Kind::Fingerprint => Attribute::Fingerprint(parse_fingerprint(need(value)?)?),
-            Kind::Setup => Attribute::Setup(match need(value)? {
-                "active" => Setup::Active,
-                "passive" => Setup::Passive,
-                "actpass" => Setup::ActPass,
-                "holdconn" => Setup::HoldConn,
-                v => return Err(format!("unknown setup role {v:?}").into()),
-            }),
-            Kind::Group => {
-                let v = need(value)?;
-                let (semantics, mids) = split_sp(v);
-                if !is_token(semantics) {
-                    return Err("group semantics must be a token".into());
-                }
-                Attribute::Group(Group {
-                    semantics,
-                    mids: mids.unwrap_or(""),
-                })
-            }
-            Kind::MsidSemantic => {
-                let v = need(value)?.trim_start_matches(' ');
-                let (semantic, ids) = split_sp(v);
-                if !is_token(semantic) {
-                    return Err("msid-semantic must start with a token such as WMS".into());
-                }
-                Attribute::MsidSemantic(MsidSemantic {
-                    semantic,
-                    ids: ids.unwrap_or(""),
-                })
-            }
-            Kind::Rid => Attribute::Rid(parse_rid(need(value)?)?),
-            Kind::Simulcast => Attribute::Simulcast(parse_simulcast(need(value)?)?),
-            Kind::Rtcp => {
-                let v = need(value)?;
-                let (port, rest) = split_sp(v);
-                let port = number_u16(port, "port")?;
-                let address = match rest {
-                    None => None,
-                    Some(r) => Some(crate::Connection::parse(r)?),
-                };
-                Attribute::Rtcp(Rtcp { port, address })
-            }
-            Kind::TlsId => {
-                let v = need(value)?;
-                non_ws(v, "tls-id")?;
-                Attribute::TlsId(v)
-            }
-            Kind::SctpPort => {
-                let v = need(value)?;
-                Attribute::SctpPort(number_u16(v, "port")?)
-            }
-            Kind::MaxMessageSize => {
-                let v = need(value)?;
-                Attribute::MaxMessageSize(number_u64(v, "max-message-size")?)
-            }
-            Kind::Ptime => Attribute::Ptime(decimal(value)?),
-            Kind::MaxPtime => Attribute::MaxPtime(decimal(value)?),
-            Kind::Framerate => Attribute::Framerate(decimal(value)?),
-            Kind::RtcpMux => flag(value, Attribute::RtcpMux)?,
-            Kind::RtcpMuxOnly => flag(value, Attribute::RtcpMuxOnly)?,
-            Kind::RtcpRsize => flag(value, Attribute::RtcpRsize)?,
-            Kind::IceLite => flag(value, Attribute::IceLite)?,
-            Kind::EndOfCandidates => flag(value, Attribute::EndOfCandidates)?,
-            Kind::ExtmapAllowMixed => flag(value, Attribute::ExtmapAllowMixed)?,
-            Kind::BundleOnly => flag(value, Attribute::BundleOnly)?,
-            Kind::SendRecv => flag(value, Attribute::Direction(Direction::SendRecv))?,
-            Kind::SendOnly => flag(value, Attribute::Direction(Direction::SendOnly))?,
-            Kind::RecvOnly => flag(value, Attribute::Direction(Direction::RecvOnly))?,
-            Kind::Inactive => flag(value, Attribute::Direction(Direction::Inactive))?,
-            // Known names are tokens by construction; only unknown ones need the check.
-            Kind::Other if is_token(name) => Attribute::Other { name, value },
-            Kind::Other => return Err("the attribute name must be a token (RFC 8866 §9)".into()),
-        })
+        crate::grammar::parse_kind(kind, name, value)
     }
 
     /// Parses a whole attribute line: `a=name[:value]` (or just `name[:value]`).
@@ -1224,12 +1102,12 @@ pub(crate) fn split_attribute(text: &str) -> (&str, Option<&str>) {
     }
 }
 
-fn decimal(value: Option<&str>) -> VResult<f64> {
+pub(crate) fn decimal(value: Option<&str>) -> VResult<f64> {
     let v = need(value)?;
     parse_decimal(v).ok_or_else(|| format!("{v:?} is not a decimal number").into())
 }
 
-fn pt(s: &str) -> VResult<u8> {
+pub(crate) fn pt(s: &str) -> VResult<u8> {
     match parse_payload_type(s) {
         Some(p) => Ok(p),
         None if is_digits(s) => Err(Problem::range(format!("payload type {s}"), "0-127")),
@@ -1265,194 +1143,6 @@ pub(crate) fn number_u64(s: &str, what: &str) -> VResult<u64> {
         )),
         None => Err(format!("{what} {s:?} is not a number").into()),
     }
-}
-
-fn parse_rtpmap(v: &str) -> VResult<Rtpmap<'_>> {
-    let (p, enc) = split_sp(v);
-    let payload_type = pt(p)?;
-    let enc = enc.ok_or("missing encoding name/clock rate")?;
-    let (encoding_name, rest) =
-        split_at_byte(enc, b'/').ok_or("missing /clock rate after the encoding name")?;
-    if !is_token(encoding_name) {
-        return Err(format!("encoding name {encoding_name:?} is not a token").into());
-    }
-    let (clock, chans) = match split_at_byte(rest, b'/') {
-        Some((c, ch)) => (c, Some(ch)),
-        None => (rest, None),
-    };
-    // RFC 8866 §6.6: a clock rate in Hz; 0 would make every RTP timestamp meaningless.
-    let clock_rate = number_u32(clock, "clock rate")?;
-    if clock_rate == 0 {
-        return Err(Problem::range("clock rate 0", "1-4294967295"));
-    }
-    let channels = match chans {
-        None => None,
-        Some(c) => match number_u16(c, "channel count")? {
-            0 => return Err(Problem::range("channel count 0", "1-65535")),
-            n => Some(n),
-        },
-    };
-    Ok(Rtpmap {
-        payload_type,
-        encoding_name,
-        clock_rate,
-        channels,
-    })
-}
-
-fn parse_fmtp(v: &str) -> VResult<Fmtp<'_>> {
-    let (format, params) = split_sp(v);
-    if !is_token(format) {
-        return Err(format!("format {format:?} is not a token").into());
-    }
-    Ok(Fmtp {
-        format,
-        params: params.unwrap_or(""),
-    })
-}
-
-fn parse_rtcp_fb(v: &str) -> VResult<RtcpFb<'_>> {
-    let (p, rest) = split_sp(v);
-    let payload_type = if p == "*" { None } else { Some(pt(p)?) };
-    let rest = rest.ok_or("missing feedback type")?;
-    let (feedback, param) = split_sp(rest);
-    if !is_token(feedback) {
-        return Err(format!("feedback type {feedback:?} is not a token").into());
-    }
-    Ok(RtcpFb {
-        payload_type,
-        feedback,
-        param,
-    })
-}
-
-fn parse_ssrc(v: &str) -> VResult<Ssrc<'_>> {
-    let (s, rest) = split_sp(v);
-    let ssrc = number_u32(s, "SSRC")?;
-    let rest = rest.ok_or("missing source attribute")?;
-    let (attribute, value) = split_attribute(rest);
-    if !is_token(attribute) {
-        return Err(format!("source attribute {attribute:?} is not a token").into());
-    }
-    Ok(Ssrc {
-        ssrc,
-        attribute,
-        value,
-    })
-}
-
-fn parse_extmap(v: &str) -> VResult<Extmap<'_>> {
-    let (idd, rest) = split_sp(v);
-    let (id, direction) = match split_at_byte(idd, b'/') {
-        Some((i, d)) => (
-            i,
-            Some(Direction::from_name(d).ok_or_else(|| format!("unknown direction {d:?}"))?),
-        ),
-        None => (idd, None),
-    };
-    // RFC 8285 §5, §6: the valid range is 1-256 (1-14 one-byte, 1-255 two-byte, 256 the
-    // appbits); 4096-4351 may be offered for the answerer to pick from (§7).
-    let id = number_u16(id, "id")?;
-    if !(1..=256).contains(&id) && !(4096..=4351).contains(&id) {
-        return Err(Problem::range(
-            format!("id {id}"),
-            "1-256, or 4096-4351 in an offer",
-        ));
-    }
-    let rest = rest.ok_or("missing extension URI")?;
-    // URIs are long: a SIMD search for the optional space beats a byte loop.
-    let (uri, attributes) = match memchr::memchr(b' ', rest.as_bytes()) {
-        Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i + 1..)),
-        None => (rest, None),
-    };
-    non_ws(uri, "extension URI")?;
-    Ok(Extmap {
-        id,
-        direction,
-        uri,
-        attributes,
-    })
-}
-
-fn parse_rid(v: &str) -> VResult<Rid<'_>> {
-    let (id, rest) = split_sp(v);
-    if id.is_empty()
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(format!("rid id {id:?} must be letters, digits, '-' or '_'").into());
-    }
-    let rest = rest.ok_or("missing send/recv")?;
-    let (dir, params) = split_sp(rest);
-    let direction = match dir {
-        "send" => RidDirection::Send,
-        "recv" => RidDirection::Recv,
-        d => return Err(format!("direction {d:?} is not send or recv").into()),
-    };
-    if let Some(p) = params {
-        non_ws(p, "rid parameters")?;
-    }
-    Ok(Rid {
-        id,
-        direction,
-        params,
-    })
-}
-
-fn parse_simulcast(v: &str) -> VResult<Simulcast<'_>> {
-    let mut out = Simulcast {
-        send: None,
-        recv: None,
-    };
-    let mut words = v.split(' ');
-    let mut n = 0;
-    while let Some(dir) = words.next() {
-        n += 1;
-        if n > 2 {
-            return Err("more than two direction lists".into());
-        }
-        let list = words.next().ok_or("direction without a stream list")?;
-        let valid = list.split(';').all(|alts| {
-            alts.split(',').all(|rid| {
-                let r = rid.strip_prefix('~').unwrap_or(rid);
-                !r.is_empty()
-                    && r.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            })
-        });
-        if !valid {
-            return Err(format!("stream list {list:?} is malformed").into());
-        }
-        let slot = match dir {
-            "send" => &mut out.send,
-            "recv" => &mut out.recv,
-            d => return Err(format!("direction {d:?} is not send or recv").into()),
-        };
-        if slot.is_some() {
-            return Err("direction given twice".into());
-        }
-        *slot = Some(SimulcastList(list));
-    }
-    Ok(out)
-}
-
-fn parse_fingerprint(v: &str) -> VResult<Fingerprint<'_>> {
-    let (algorithm, value) = split_sp(v);
-    if !is_token(algorithm) {
-        return Err(format!("hash function {algorithm:?} is not a token").into());
-    }
-    let value = value.ok_or("missing fingerprint value")?;
-    let b = value.as_bytes();
-    let ok = b.len() % 3 == 2
-        && b.chunks(3).all(|c| match c {
-            [h, l, b':'] | [h, l] => h.is_ascii_hexdigit() && l.is_ascii_hexdigit(),
-            _ => false,
-        });
-    if !ok {
-        return Err("fingerprint must be colon-separated pairs of hex digits".into());
-    }
-    Ok(Fingerprint { algorithm, value })
 }
 
 #[cfg(test)]

@@ -2,10 +2,8 @@
 
 use std::fmt;
 
-use crate::attribute::{number_u16, number_u64};
-use crate::util::{
-    is_digits, is_non_ws, is_token, is_token_list, parse_u16, parse_u64, split_at_byte, split_sp,
-};
+use crate::attribute::number_u64;
+use crate::util::{is_digits, is_token, parse_u16, parse_u64, split_at_byte, split_sp};
 
 use crate::error::Problem;
 
@@ -31,47 +29,7 @@ pub struct Origin<'a> {
 
 impl<'a> Origin<'a> {
     pub(crate) fn parse(v: &'a str) -> VResult<Self> {
-        // Six fields separated by single spaces (byte scans, no `str::split` searcher).
-        let mut rest = Some(v);
-        let mut next = |what: &'static str| -> VResult<&'a str> {
-            let (field, tail) = split_sp(rest.unwrap_or(""));
-            match rest {
-                Some(_) if is_non_ws(field) => {
-                    rest = tail;
-                    Ok(field)
-                }
-                _ => Err(format!(
-                    "expected 6 fields separated by single spaces, {what} is missing"
-                )
-                .into()),
-            }
-        };
-        let username = next("username")?;
-        let session_id = next("sess-id")?;
-        let session_version = next("sess-version")?;
-        let nettype = next("nettype")?;
-        let addrtype = next("addrtype")?;
-        let unicast_address = next("unicast-address")?;
-        if rest.is_some() {
-            return Err("more than 6 fields".into());
-        }
-        if !is_digits(session_id) {
-            return Err(format!("sess-id {session_id:?} is not digits").into());
-        }
-        if !is_digits(session_version) {
-            return Err(format!("sess-version {session_version:?} is not digits").into());
-        }
-        if !is_token(nettype) || !is_token(addrtype) {
-            return Err("nettype and addrtype must be tokens".into());
-        }
-        Ok(Origin {
-            username,
-            session_id,
-            session_version,
-            nettype,
-            addrtype,
-            unicast_address,
-        })
+        crate::grammar::origin(v)
     }
 
     /// The session id as a number, if it fits in 64 bits.
@@ -114,20 +72,7 @@ pub struct Connection<'a> {
 
 impl<'a> Connection<'a> {
     pub(crate) fn parse(v: &'a str) -> VResult<Self> {
-        let (nettype, rest) = split_sp(v);
-        let (addrtype, address) = split_sp(rest.unwrap_or(""));
-        let address = address.unwrap_or("");
-        if !is_token(nettype) || !is_token(addrtype) || !is_non_ws(address) {
-            return Err(
-                "expected <nettype> <addrtype> <address>: two tokens and an address, separated by single spaces"
-                    .into(),
-            );
-        }
-        Ok(Connection {
-            nettype,
-            addrtype,
-            address,
-        })
+        crate::grammar::connection(v)
     }
 
     /// The address without a multicast `/ttl` or `/count` suffix.
@@ -153,12 +98,7 @@ pub struct Bandwidth<'a> {
 
 impl<'a> Bandwidth<'a> {
     pub(crate) fn parse(v: &'a str) -> VResult<Self> {
-        let (bwtype, bw) = split_at_byte(v, b':').ok_or("expected <bwtype>:<bandwidth>")?;
-        if !is_token(bwtype) {
-            return Err(format!("bandwidth type {bwtype:?} is not a token").into());
-        }
-        let bandwidth = number_u64(bw, "bandwidth")?;
-        Ok(Bandwidth { bwtype, bandwidth })
+        crate::grammar::bandwidth(v)
     }
 }
 
@@ -179,10 +119,7 @@ pub struct Timing {
 
 impl Timing {
     pub(crate) fn parse(v: &str) -> VResult<Self> {
-        let (a, b) = split_at_byte(v, b' ').ok_or("expected <start-time> <stop-time>")?;
-        let start = number_u64(a, "start time")?;
-        let stop = number_u64(b, "stop time")?;
-        Ok(Timing { start, stop })
+        crate::grammar::timing(v)
     }
 }
 
@@ -219,7 +156,7 @@ fn typed_time(s: &str, allow_minus: bool, what: &str) -> VResult<u64> {
 }
 
 /// `token *("/" token)`: an m= line protocol such as `UDP/TLS/RTP/SAVPF`.
-fn is_slash_tokens(s: &str) -> bool {
+pub(crate) fn is_slash_tokens(s: &str) -> bool {
     let b = s.as_bytes();
     let mut prev_slash = true;
     for &c in b {
@@ -238,7 +175,7 @@ fn is_slash_tokens(s: &str) -> bool {
 }
 
 /// Payload types 0-127 (one to three digits) separated by single spaces, or nothing.
-fn payload_type_list(s: &str) -> bool {
+pub(crate) fn payload_type_list(s: &str) -> bool {
     let mut value: u32 = 0;
     let mut digits = 0u32;
     for &c in s.as_bytes() {
@@ -365,62 +302,7 @@ pub struct MediaLine<'a> {
 
 impl<'a> MediaLine<'a> {
     pub(crate) fn parse(v: &'a str) -> VResult<Self> {
-        let (kind, rest) = split_sp(v);
-        if !is_token(kind) {
-            return Err(format!("media type {kind:?} is not a token").into());
-        }
-        let rest = rest.ok_or("expected <media> <port> <proto> <fmt>…")?;
-        let (port_s, rest) = split_sp(rest);
-        let (port, num_ports) = match split_at_byte(port_s, b'/') {
-            Some((p, n)) => (p, Some(n)),
-            None => (port_s, None),
-        };
-        let port = number_u16(port, "port")?;
-        let num_ports = match num_ports {
-            Some(n) => match number_u16(n, "number of ports")? {
-                0 => return Err(Problem::range("number of ports 0", "1-65535")),
-                n => Some(n),
-            },
-            None => None,
-        };
-        let rest = rest.ok_or("expected <proto> <fmt>… after the port")?;
-        let (protocol, formats) = split_sp(rest);
-        if !is_slash_tokens(protocol) {
-            return Err(format!("protocol {protocol:?} is not token[/token]…").into());
-        }
-        // RFC 8866 wants at least one format. Some older browsers reject a section with
-        // `m=<media> 0 <proto>` and nothing after: accepted when the port is 0 (nothing is
-        // negotiated in a rejected section, so nothing is lost).
-        let formats = match formats {
-            Some(f) => f,
-            None if port == 0 => "",
-            None => return Err("expected at least one format after the protocol".into()),
-        };
-        if !formats.is_empty() && !is_token_list(formats) {
-            return Err("formats must be tokens separated by single spaces".into());
-        }
-        // RTP profiles (RFC 3550 §5.1, RFC 3551 §6): the formats are payload types, 0-127.
-        // The byte scan says yes for the usual case; the loop below names the bad format.
-        let rtp = protocol.split('/').any(|p| p == "RTP");
-        if rtp && !payload_type_list(formats) {
-            for f in formats.split(' ').filter(|f| !f.is_empty()) {
-                match parse_u16(f) {
-                    Some(p) if p <= 127 => {}
-                    Some(_) => return Err(Problem::range(format!("payload type {f}"), "0-127")),
-                    None if is_digits(f) => {
-                        return Err(Problem::range(format!("payload type {f}"), "0-127"))
-                    }
-                    None => return Err(format!("RTP format {f:?} is not a payload type").into()),
-                }
-            }
-        }
-        Ok(MediaLine {
-            kind: MediaKind::from_name(kind),
-            port,
-            num_ports,
-            protocol,
-            formats,
-        })
+        crate::grammar::media_line(v)
     }
 
     /// Splits an `m=` value the description parser has already checked (no checks again;

@@ -69,7 +69,11 @@ mod attribute;
 mod builder;
 mod error;
 mod fields;
+mod grammar;
 mod jsep;
+#[cfg(feature = "legacy")]
+#[doc(hidden)]
+pub mod legacy;
 mod line;
 mod session;
 mod util;

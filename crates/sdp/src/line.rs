@@ -1,6 +1,8 @@
 //! [`Line`]: one description line as a typed value.
 
-use crate::attribute::{Attribute, Kind};
+use crate::attribute::{split_attribute, Attribute, Kind};
+use crate::error::{Error, Problem};
+use crate::fields::{check_key, check_repeat, check_zone};
 use crate::fields::{Bandwidth, Connection, MediaLine, Origin, Timing};
 use crate::writer;
 
@@ -154,4 +156,77 @@ impl<'a> Line<'a> {
             Line::Attribute(a) => writer::attribute_len(a),
         }
     }
+}
+
+/// The value parsers a line is typed with: the nom grammar, or (feature `legacy`) the
+/// hand-written parsers it replaced.
+pub(crate) struct Parsers {
+    pub(crate) origin: for<'a> fn(&'a str) -> VResult<Origin<'a>>,
+    pub(crate) connection: for<'a> fn(&'a str) -> VResult<Connection<'a>>,
+    pub(crate) bandwidth: for<'a> fn(&'a str) -> VResult<Bandwidth<'a>>,
+    pub(crate) timing: fn(&str) -> VResult<Timing>,
+    pub(crate) media_line: for<'a> fn(&'a str) -> VResult<MediaLine<'a>>,
+    pub(crate) attribute: for<'a> fn(Kind, &'a str, Option<&'a str>) -> VResult<Attribute<'a>>,
+}
+
+type VResult<T> = Result<T, Problem>;
+
+const NOM: Parsers = Parsers {
+    origin: crate::grammar::origin,
+    connection: crate::grammar::connection,
+    bandwidth: crate::grammar::bandwidth,
+    timing: crate::grammar::timing,
+    media_line: crate::grammar::media_line,
+    attribute: crate::grammar::parse_kind,
+};
+
+impl<'a> Line<'a> {
+    /// Parses and types one line alone (`<type>=<value>`, without its line ending), with
+    /// the checks a description applies to it; errors name line 1. The order of lines is
+    /// not checked (that needs the whole description).
+    pub fn parse(line: &'a str) -> Result<Line<'a>, Error> {
+        parse_line_with(line, &NOM)
+    }
+}
+
+/// [`Line::parse`] with the given value parsers.
+pub(crate) fn parse_line_with<'a>(line: &'a str, p: &Parsers) -> Result<Line<'a>, Error> {
+    let b = line.as_bytes();
+    let (Some(&t), Some(&b'=')) = (b.first(), b.get(1)) else {
+        return Err(Error::syntax(1, "expected <type>=<value>"));
+    };
+    let value = line.get(2..).unwrap_or("");
+    let tc = char::from(t);
+    let res: VResult<Line<'a>> = match t {
+        b'v' if value == "0" => Ok(Line::Version),
+        b'v' => Err("only version 0 exists (v=0)".into()),
+        b'o' => (p.origin)(value).map(Line::Origin),
+        b's' => Ok(Line::SessionName(value)),
+        b'i' => Ok(Line::Information(value)),
+        b'u' => Ok(Line::Uri(value)),
+        b'e' => Ok(Line::Email(value)),
+        b'p' => Ok(Line::Phone(value)),
+        b'c' => (p.connection)(value).map(Line::Connection),
+        b'b' => (p.bandwidth)(value).map(Line::Bandwidth),
+        b't' => (p.timing)(value).map(Line::Timing),
+        b'r' => check_repeat(value).map(|()| Line::Repeat(value)),
+        b'z' => check_zone(value).map(|()| Line::TimeZones(value)),
+        b'k' => check_key(value).map(|()| Line::Key(value)),
+        b'm' => (p.media_line)(value).map(Line::Media),
+        b'a' => {
+            let (name, v) = split_attribute(value);
+            return (p.attribute)(Kind::of(name), name, v)
+                .map(Line::Attribute)
+                .map_err(|e| e.into_error(1, name));
+        }
+        _ => return Err(Error::syntax(1, format!("{tc}= is not a known line type"))),
+    };
+    res.map_err(|e| match e {
+        Problem::Syntax(m) => Error::syntax(1, format!("{tc}= {m}")),
+        Problem::Value(message) => Error::InvalidValue {
+            line: 1,
+            field: format!("{tc}="),
+            message,
+        },
+    })
 }
