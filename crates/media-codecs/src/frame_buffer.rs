@@ -41,6 +41,33 @@
 //! that cannot mark frame starts (H.264, H.265), if the complete run from it to the marker has
 //! a packet that says keyframe. Otherwise the buffer waits for a complete keyframe (released
 //! at once) or gives up by age.
+//!
+//! ```
+//! use std::time::Instant;
+//! use bytes::Bytes;
+//! use ferrtc_media_codecs::frame_buffer::{Config, FrameBuffer};
+//! use ferrtc_media_codecs::opus::OpusDepacketizer;
+//! use ferrtc_rtp::{RtpHeader, RtpPacket};
+//!
+//! let mut fb = FrameBuffer::new(OpusDepacketizer::new(), Config::default());
+//! let t0 = Instant::now();
+//! for seq in [2u16, 1] {
+//!     let header = RtpHeader { sequence_number: seq, timestamp: u32::from(seq) * 960, ..Default::default() };
+//!     // An Opus packet: TOC byte (CELT FB 20 ms, one frame) and one byte of frame.
+//!     fb.insert(RtpPacket { header, payload: Bytes::from(vec![0xf8, seq as u8]), padding: 0 }, t0);
+//! }
+//! // Nothing before the start-up delay (reordered first packets may still come)...
+//! assert!(fb.poll_frame().is_none());
+//! let at = fb.poll_timeout().unwrap();
+//! fb.handle_timeout(at);
+//! // ...then the frames in sequence order.
+//! let first = fb.poll_frame().unwrap();
+//! assert_eq!((first.first_seq, &first.data[..]), (1, &[0xf8, 1][..]));
+//! assert!(fb.poll_frame().unwrap().contiguous);
+//! while let Some(drop) = fb.poll_drop() {
+//!     println!("dropped {drop:?}");
+//! }
+//! ```
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
