@@ -30,14 +30,17 @@ use crate::util::{is_digits, is_non_ws, is_token, is_token_list, parse_u16};
 type VResult<T> = Result<T, Problem>;
 
 /// `field [<sep> rest]`: the text up to the first `sep`, and what follows it if there is
-/// one (nom: `take_till(sep)` then `opt(preceded(char(sep), rest))`).
+/// one (nom over the bytes: `take_till(sep)` then `preceded(char(sep), rest)`; `sep` is
+/// ASCII, so both cuts fall on character boundaries).
 #[inline]
-fn split_on(i: &str, sep: char) -> (&str, Option<&str>) {
-    let Ok((tail, head)) = take_till::<_, _, ()>(|c| c == sep).parse(i) else {
+fn split_on(i: &str, sep: u8) -> (&str, Option<&str>) {
+    let b = i.as_bytes();
+    let Ok((tail, head)) = take_till::<_, &[u8], ()>(|c| c == sep).parse(b) else {
         return (i, None);
     };
-    match preceded(char::<_, ()>(sep), rest).parse(tail) {
-        Ok((_, r)) => (head, Some(r)),
+    let head = i.get(..head.len()).unwrap_or(i);
+    match preceded(char::<&[u8], ()>(char::from(sep)), rest).parse(tail) {
+        Ok((_, r)) => (head, i.get(b.len().saturating_sub(r.len())..)),
         Err(_) => (head, None),
     }
 }
@@ -45,12 +48,12 @@ fn split_on(i: &str, sep: char) -> (&str, Option<&str>) {
 /// `field [SP rest]`.
 #[inline]
 pub(crate) fn sp(i: &str) -> (&str, Option<&str>) {
-    split_on(i, ' ')
+    split_on(i, b' ')
 }
 
 /// `field <sep> rest`, or `None` without `sep`.
 #[inline]
-pub(crate) fn at(i: &str, sep: char) -> Option<(&str, &str)> {
+pub(crate) fn at(i: &str, sep: u8) -> Option<(&str, &str)> {
     match split_on(i, sep) {
         (head, Some(r)) => Some((head, r)),
         (_, None) => None,
@@ -118,7 +121,7 @@ pub(crate) fn connection<'a>(v: &'a str) -> VResult<Connection<'a>> {
 }
 
 pub(crate) fn bandwidth<'a>(v: &'a str) -> VResult<Bandwidth<'a>> {
-    let (bwtype, bw) = at(v, ':').ok_or("expected <bwtype>:<bandwidth>")?;
+    let (bwtype, bw) = at(v, b':').ok_or("expected <bwtype>:<bandwidth>")?;
     if !is_token(bwtype) {
         return Err(format!("bandwidth type {bwtype:?} is not a token").into());
     }
@@ -127,7 +130,7 @@ pub(crate) fn bandwidth<'a>(v: &'a str) -> VResult<Bandwidth<'a>> {
 }
 
 pub(crate) fn timing(v: &str) -> VResult<Timing> {
-    let (a, b) = at(v, ' ').ok_or("expected <start-time> <stop-time>")?;
+    let (a, b) = at(v, b' ').ok_or("expected <start-time> <stop-time>")?;
     let start = number_u64(a, "start time")?;
     let stop = number_u64(b, "stop time")?;
     Ok(Timing { start, stop })
@@ -140,7 +143,7 @@ pub(crate) fn media_line<'a>(v: &'a str) -> VResult<MediaLine<'a>> {
     }
     let rest = rest.ok_or("expected <media> <port> <proto> <fmt>…")?;
     let (port_s, rest) = sp(rest);
-    let (port, num_ports) = match at(port_s, '/') {
+    let (port, num_ports) = match at(port_s, b'/') {
         Some((p, n)) => (p, Some(n)),
         None => (port_s, None),
     };
@@ -327,11 +330,11 @@ fn parse_rtpmap(v: &str) -> VResult<Rtpmap<'_>> {
     let payload_type = pt(p)?;
     let enc = enc.ok_or("missing encoding name/clock rate")?;
     let (encoding_name, rest) =
-        at(enc, '/').ok_or("missing /clock rate after the encoding name")?;
+        at(enc, b'/').ok_or("missing /clock rate after the encoding name")?;
     if !is_token(encoding_name) {
         return Err(format!("encoding name {encoding_name:?} is not a token").into());
     }
-    let (clock, chans) = match at(rest, '/') {
+    let (clock, chans) = match at(rest, b'/') {
         Some((c, ch)) => (c, Some(ch)),
         None => (rest, None),
     };
@@ -398,7 +401,7 @@ fn parse_ssrc(v: &str) -> VResult<Ssrc<'_>> {
 
 fn parse_extmap(v: &str) -> VResult<Extmap<'_>> {
     let (idd, rest) = sp(v);
-    let (id, direction) = match at(idd, '/') {
+    let (id, direction) = match at(idd, b'/') {
         Some((i, d)) => (
             i,
             Some(Direction::from_name(d).ok_or_else(|| format!("unknown direction {d:?}"))?),
