@@ -712,6 +712,7 @@ impl DataChannels {
     }
 
     /// Next packet to send.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         let p = self.assoc.poll_transmit();
         self.process_events();
@@ -719,11 +720,13 @@ impl DataChannels {
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout).
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.assoc.poll_timeout()
     }
 
     /// Next event.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.process_events();
         self.events.pop_front()

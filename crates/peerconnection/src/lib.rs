@@ -29,6 +29,22 @@
 //! # let _ = chat;
 //! # Ok::<(), ferrtc_peerconnection::Error>(())
 //! ```
+//!
+//! # Where things are
+//!
+//! - `connection/`: the [`PeerConnection`] state machine. `mod.rs` holds the struct, the
+//!   `poll_output` loop and the pump that moves data between the layers; `signaling`
+//!   (offer/answer, rollback), `candidates` (gathering, trickle), `transport` (ICE + DTLS
+//!   wiring, RFC 7983 demultiplexing), `channels` (data channels), `state` and `event` (the
+//!   W3C enums and the outputs).
+//! - `jsep/`: the SDP side: `remote` reads a remote description, `offer` and `answer` plan
+//!   the local sections, `write` prints them.
+//! - the [`stats`] module: `getStats()`.
+//! - `config`: [`Configuration`].
+//!
+//! Media (issue 13) gets its own `media/` directory beside `connection/` (transceiver,
+//! sender, receiver, router, reports, stats), wired into `connection/transport.rs` where
+//! RTP/RTCP datagrams are demultiplexed and into the pump.
 #![forbid(unsafe_code)]
 
 mod config;

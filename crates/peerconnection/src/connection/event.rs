@@ -1,0 +1,90 @@
+//! What the peer connection outputs: events for the application, datagrams, timeouts.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use bytes::Bytes;
+use ferrtc_ice::{ConnectionState as IceState, Transmit};
+
+use super::{ChannelId, IceGatheringState, PeerConnectionState, SignalingState};
+
+/// `RTCIceCandidateInit`: a candidate as signalled (trickle) in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IceCandidateInit {
+    /// `candidate:...` (empty: end of candidates).
+    pub candidate: String,
+    /// Media section the candidate belongs to.
+    #[serde(default)]
+    pub sdp_mid: Option<String>,
+    /// Index of that section.
+    #[serde(default, rename = "sdpMLineIndex")]
+    pub sdp_m_line_index: Option<u16>,
+    /// ICE generation.
+    #[serde(default)]
+    pub username_fragment: Option<String>,
+}
+
+/// What the application learns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `icecandidate`: a local candidate to signal; `None` is the end of candidates.
+    IceCandidate(Option<IceCandidateInit>),
+    /// `icegatheringstatechange`.
+    IceGatheringStateChange(IceGatheringState),
+    /// `iceconnectionstatechange`.
+    IceConnectionStateChange(IceState),
+    /// `connectionstatechange`.
+    ConnectionStateChange(PeerConnectionState),
+    /// `signalingstatechange`.
+    SignalingStateChange(SignalingState),
+    /// `negotiationneeded`.
+    NegotiationNeeded,
+    /// `selectedcandidatepairchange`.
+    SelectedCandidatePairChange {
+        /// Local address.
+        local: SocketAddr,
+        /// Remote address.
+        remote: SocketAddr,
+    },
+    /// `datachannel`: the peer opened a channel.
+    DataChannel(ChannelId),
+    /// The channel's `open` event.
+    ChannelOpen(ChannelId),
+    /// The channel's `message` event.
+    ChannelMessage {
+        /// Channel.
+        channel: ChannelId,
+        /// Payload.
+        data: Bytes,
+        /// Binary (`ArrayBuffer`) or text (`string`, UTF-8 as received).
+        binary: bool,
+    },
+    /// `bufferedamountlow`.
+    ChannelBufferedAmountLow(ChannelId),
+    /// `closing`.
+    ChannelClosing(ChannelId),
+    /// `close`.
+    ChannelClosed(ChannelId),
+    /// A remote candidate uses this mDNS name: resolve it and call
+    /// [`PeerConnection::resolve_name`].
+    ResolveName(String),
+    /// Answer mDNS queries for `name` with `ip` (when host names are hidden).
+    MdnsName {
+        /// The name.
+        name: String,
+        /// The address.
+        ip: IpAddr,
+    },
+}
+
+/// One step of output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send this datagram.
+    Transmit(Transmit),
+    /// Tell the application.
+    Event(Event),
+    /// Nothing more now; call [`PeerConnection::handle_timeout`] at this instant.
+    Timeout(Instant),
+}
