@@ -946,29 +946,44 @@ impl<'a> Attribute<'a> {
             },
             _ => split_attribute(text),
         };
-        let fast = match (kind, value) {
-            (Kind::RtcpFb, Some(v)) => trusted_rtcp_fb(v).map(Attribute::RtcpFb),
-            (Kind::Rtpmap, Some(v)) => trusted_rtpmap(v).map(Attribute::Rtpmap),
-            (Kind::Fmtp, Some(v)) => {
-                let (format, params) = split_sp(v);
-                Some(Attribute::Fmtp(Fmtp {
-                    format,
-                    params: params.unwrap_or(""),
-                }))
-            }
-            (Kind::Extmap, Some(v)) => trusted_extmap(v).map(Attribute::Extmap),
-            (Kind::Fingerprint, Some(v)) => match split_sp(v) {
-                (algorithm, Some(value)) => {
-                    Some(Attribute::Fingerprint(Fingerprint { algorithm, value }))
+        // Early returns, no intermediate Option<Attribute>: each move of this 64-byte
+        // value showed up in perf.
+        if let Some(v) = value {
+            match kind {
+                Kind::RtcpFb => {
+                    if let Some(x) = trusted_rtcp_fb(v) {
+                        return Attribute::RtcpFb(x);
+                    }
                 }
-                _ => None,
-            },
-            (Kind::Candidate, Some(v)) => Some(Attribute::Candidate(v)),
-            _ => None,
-        };
-        match fast {
-            Some(a) => a,
-            None => Self::parse_kind(kind, name, value).unwrap_or(Attribute::Other { name, value }),
+                Kind::Rtpmap => {
+                    if let Some(x) = trusted_rtpmap(v) {
+                        return Attribute::Rtpmap(x);
+                    }
+                }
+                Kind::Fmtp => {
+                    let (format, params) = split_sp(v);
+                    return Attribute::Fmtp(Fmtp {
+                        format,
+                        params: params.unwrap_or(""),
+                    });
+                }
+                Kind::Extmap => {
+                    if let Some(x) = trusted_extmap(v) {
+                        return Attribute::Extmap(x);
+                    }
+                }
+                Kind::Fingerprint => {
+                    if let (algorithm, Some(value)) = split_sp(v) {
+                        return Attribute::Fingerprint(Fingerprint { algorithm, value });
+                    }
+                }
+                Kind::Candidate => return Attribute::Candidate(v),
+                _ => {}
+            }
+        }
+        match Self::parse_kind(kind, name, value) {
+            Ok(a) => a,
+            Err(_) => Attribute::Other { name, value },
         }
     }
 }

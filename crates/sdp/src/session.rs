@@ -193,6 +193,13 @@ fn check_line(line: &str, no: usize, g: &mut Grammar, strict: bool) -> Result<Ki
         b'k' => check_key(value),
         b'm' => MediaLine::parse(value).map(|_| ()),
         b'a' => {
+            // Most lines of a WebRTC offer are one of four attributes: recognise them by
+            // their prefix (a word compare) before searching for the name's end.
+            if let Some((kind, v)) = hot_prefix(value) {
+                if crate::attribute::quick_valid(kind, Some(v)) {
+                    return Ok(kind);
+                }
+            }
             let (name, v) = split_attribute(value);
             let kind = Kind::of(name);
             if crate::attribute::quick_valid(kind, v) {
@@ -218,6 +225,22 @@ fn check_line(line: &str, no: usize, g: &mut Grammar, strict: bool) -> Result<Ki
             message,
         },
     })
+}
+
+/// The four most frequent attributes of a browser offer, by prefix.
+#[inline]
+fn hot_prefix(value: &str) -> Option<(Kind, &str)> {
+    for (prefix, kind) in [
+        ("rtcp-fb:", Kind::RtcpFb),
+        ("rtpmap:", Kind::Rtpmap),
+        ("fmtp:", Kind::Fmtp),
+        ("extmap:", Kind::Extmap),
+    ] {
+        if let Some(v) = value.strip_prefix(prefix) {
+            return Some((kind, v));
+        }
+    }
+    None
 }
 
 /// Builds the error for a NUL or a CR not followed by LF (the rare, slow path).
