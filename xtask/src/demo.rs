@@ -1,10 +1,16 @@
 //! `cargo xtask demo`: the README's main job, tried as a new user would: the `demo` example
-//! serves its page, headless Chromium opens `/?autotest`, the page connects through WHIP,
-//! chats over the data channel and writes PASS/FAIL into the DOM, which `--dump-dom` prints.
+//! serves its page, headless Chromium opens `/?autotest=NAME`, the page connects through WHIP,
+//! chats over the data channel, checks its own layout and console, and posts PASS/FAIL, which
+//! the server prints. It does so in a desktop window and in a phone-sized viewport, saving a
+//! screenshot of each under target/demo/, and fails when a card's content overflows it, when
+//! the page's console shows an error or warning, or when the page requests something the
+//! server does not have (a 404).
 //! Runs inside a loopback-only network namespace when root (as CI is).
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::util;
@@ -65,6 +71,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
+/// Where the page is tried: a desktop window, and a phone's viewport (390x844, an iPhone
+/// 12-15). Headless Chromium makes no window narrower than 500 px, so the phone is an iframe
+/// of that size in a 500 px window (the demo's `/autotest/frame`): the page's own viewport
+/// (media queries, `innerWidth`) is then 390 px wide.
+const VIEWS: &[(&str, u32, u32)] = &[("desktop", 1280, 900), ("phone", 390, 844)];
+
 fn inside() -> Result<(), String> {
     let port = 18_000 + (std::process::id() % 1000) as u16;
     let bin = util::root().join("target/release/examples/demo");
@@ -83,40 +95,120 @@ fn inside() -> Result<(), String> {
             return Err(format!("demo did not start: {other:?}"));
         }
     }
-    let dir = std::env::temp_dir().join(format!("ferrtc-demo-{}", std::process::id()));
+    // The server's later lines: `autotest: …` results and `not found: …` requests.
+    let server_lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = server_lines.clone();
+    let reader = std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            if let Ok(mut v) = sink.lock() {
+                v.push(l);
+            }
+        }
+    });
+    let shots = util::root().join("target/demo");
+    let _ = std::fs::create_dir_all(&shots);
+    let mut failures = Vec::new();
+    for &(name, width, height) in VIEWS {
+        if let Err(e) = one_view(port, name, width, height, &shots, &server_lines) {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    let _ = demo.kill();
+    let _ = demo.wait();
+    let _ = reader.join();
+    let server_lines = server_lines.lock().map(|v| v.clone()).unwrap_or_default();
+    for l in server_lines.iter().filter(|l| l.starts_with("not found:")) {
+        failures.push(format!("the page requested a missing resource ({l})"));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+/// Opens `/?autotest=NAME` in a `width`x`height` viewport, saves a screenshot once its
+/// autotest has finished (target/demo/NAME.png) and checks the result the page posted
+/// (printed by the server): PASS means connected, answered, no card content wider than its
+/// box and a clean console (the page checks those itself, see examples/demo/index.html).
+fn one_view(
+    port: u16,
+    name: &str,
+    width: u32,
+    height: u32,
+    shots: &Path,
+    server_lines: &Mutex<Vec<String>>,
+) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("ferrtc-demo-{}-{name}", std::process::id()));
+    let shot = shots.join(format!("{name}.png"));
+    let _ = std::fs::remove_file(&shot);
+    // Narrower than Chromium's smallest window: the page in an iframe of that size, served
+    // by the demo (same origin, so its requests are the page's own).
+    let (url, window) = if width < 500 {
+        (
+            format!("http://127.0.0.1:{port}/autotest/frame?run={name}&w={width}&h={height}"),
+            (500, height),
+        )
+    } else {
+        (
+            format!("http://127.0.0.1:{port}/?autotest={name}"),
+            (width, height),
+        )
+    };
     let start = Instant::now();
     let out = Command::new("timeout")
         .arg("40")
         .arg("chromium")
         .args(FLAGS)
         .arg(format!("--user-data-dir={}", dir.display()))
-        .arg("--dump-dom")
-        .arg(format!("http://127.0.0.1:{port}/?autotest"))
+        .arg(format!("--window-size={},{}", window.0, window.1))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .output();
-    let _ = demo.kill();
-    let _ = demo.wait();
+        .status();
     let _ = std::fs::remove_dir_all(&dir);
-    let out = out.map_err(|e| format!("cannot run chromium: {e}"))?;
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let result = dom
-        .split("<div id=\"result\">")
-        .nth(1)
-        .and_then(|r| r.split('<').next())
-        .unwrap_or("")
-        .to_owned();
+    out.map_err(|e| format!("cannot run chromium: {e}"))?;
+    // The server prints the page's result when it arrives, before the page finishes loading.
+    let tag = format!("run={name} ");
+    let mut result = None;
+    for _ in 0..20 {
+        result = server_lines.lock().ok().and_then(|v| {
+            v.iter()
+                .find(|l| l.starts_with("autotest: ") && l.contains(&tag))
+                .map(|l| l.trim_start_matches("autotest: ").to_owned())
+        });
+        if result.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let result = result.unwrap_or_default();
+    let shot_ok = std::fs::metadata(&shot).is_ok_and(|m| m.len() > 0);
     println!(
-        "demo page in headless Chromium: {} ({:.1} s)",
+        "demo page in headless Chromium, {name} {width}x{height}: {} ({:.1} s); screenshot {}",
         if result.is_empty() {
             "no result"
         } else {
             &result
         },
-        start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64(),
+        if shot_ok {
+            shot.display().to_string()
+        } else {
+            "missing".into()
+        }
     );
-    if result.starts_with("PASS") {
-        Ok(())
-    } else {
-        Err(format!("demo page result: {result:?}"))
+    if !result.starts_with("PASS") {
+        return Err(format!("page result: {result:?}"));
     }
+    if !result.contains(&format!(" width={width} ")) {
+        return Err(format!(
+            "the page's viewport was not {width} px wide: {result}"
+        ));
+    }
+    if !shot_ok {
+        return Err(format!("no screenshot at {}", shot.display()));
+    }
+    Ok(())
 }

@@ -6,8 +6,11 @@
 //! The page (examples/demo/index.html, embedded) connects through WHIP (`POST /whip`), opens
 //! the channel `chat` and shows the connection state and live stats; the server answers every
 //! message. `http://127.0.0.1:8080/?autotest` runs the page unattended: it sends one message,
-//! checks the answer and writes PASS/FAIL into `#result` (the page keeps loading until then,
-//! so `chromium --headless --dump-dom` prints the outcome).
+//! checks the answer, that no card's content overflows its box and that the console stayed
+//! clean, and writes PASS/FAIL into `#result` (the page keeps loading until then, so
+//! `chromium --headless --dump-dom` prints the outcome). Every result is also printed as an
+//! `autotest: …` line, and every request for something this server does not have as a
+//! `not found: …` line (`cargo xtask demo` fails on either).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,10 +18,11 @@
     clippy::indexing_slicing
 )]
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use ferrtc::whip::WhipServer;
@@ -80,10 +84,20 @@ async fn chat(pc: PeerConnection, dc: DataChannel) {
     }
 }
 
+/// Results of autotest pages, by page URL (the Referer of their requests): several runs (a
+/// desktop and a phone-sized window) can share one server.
 #[derive(Default)]
 struct Autotest {
-    result: Mutex<Option<String>>,
+    results: Mutex<HashMap<String, String>>,
     done: Notify,
+}
+
+fn referer(headers: &HeaderMap) -> String {
+    headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
 }
 
 #[tokio::main]
@@ -117,9 +131,9 @@ async fn main() {
         .route("/", get(|| async { Html(PAGE) }))
         .route(
             "/autotest/result",
-            post(move |body: String| async move {
+            post(move |headers: HeaderMap, body: String| async move {
                 println!("autotest: {body}");
-                *a1.result.lock().unwrap() = Some(body);
+                a1.results.lock().unwrap().insert(referer(&headers), body);
                 a1.done.notify_waiters();
                 StatusCode::NO_CONTENT
             }),
@@ -129,19 +143,54 @@ async fn main() {
             get(move |headers: HeaderMap| async move {
                 // Only the autotest page waits (its Referer carries `?autotest`): the page's
                 // load event, and so `--dump-dom`, then comes after the result.
-                let referer = headers
-                    .get(header::REFERER)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                if referer.contains("autotest") {
-                    let wait = a2.done.notified();
-                    if a2.result.lock().unwrap().is_none() {
-                        let _ = tokio::time::timeout(Duration::from_secs(20), wait).await;
+                let page = referer(&headers);
+                if page.contains("autotest") {
+                    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+                    loop {
+                        let wait = a2.done.notified();
+                        if a2.results.lock().unwrap().contains_key(&page) {
+                            break;
+                        }
+                        if tokio::time::timeout_at(deadline, wait).await.is_err() {
+                            break;
+                        }
                     }
                 }
                 ([(header::CONTENT_TYPE, "text/javascript")], "").into_response()
             }),
-        );
+        )
+        .route(
+            "/autotest/frame",
+            get(|uri: Uri| async move {
+                // The page in an iframe of a given size (`?run=phone&w=390&h=844`): how a
+                // phone's viewport is tried where the browser's window cannot be that narrow.
+                let q = uri.query().unwrap_or("");
+                let param = |k: &str| {
+                    q.split('&')
+                        .filter_map(|kv| kv.split_once('='))
+                        .find(|(key, _)| *key == k)
+                        .map(|(_, v)| v.to_owned())
+                };
+                let num = |k: &str, d: u32| param(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+                let run: String = param("run")
+                    .unwrap_or_else(|| "frame".into())
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect();
+                Html(format!(
+                    "<!doctype html><title>{run}</title><link rel=\"icon\" href=\"data:,\">\
+                     <body style=\"margin:0\"><iframe src=\"/?autotest={run}\" \
+                     style=\"border:0;width:{}px;height:{}px\"></iframe>",
+                    num("w", 390),
+                    num("h", 844)
+                ))
+            }),
+        )
+        .fallback(|method: Method, uri: Uri| async move {
+            // A page asking for something that is not here shows a 404 in its console.
+            println!("not found: {method} {uri}");
+            StatusCode::NOT_FOUND
+        });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("bind");
