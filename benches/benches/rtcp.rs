@@ -1,7 +1,15 @@
 //! RTCP compound parse and serialize: ferrtc beside webrtc-rs (0.17 async line, 0.21 sans-IO
 //! line). Every implementation parses the same bytes — SR (one report block) + SDES (CNAME) +
-//! transport-wide CC feedback for 40 packets — and reads the same fields: SR SSRC, NTP time and
-//! the block's jitter, the CNAME's length, and every TWCC receive delta.
+//! transport-wide CC feedback for 40 packets, or + a generic NACK of three FCI entries — and
+//! reads the same fields: SR SSRC, NTP time and the block's jitter, the CNAME's length, and
+//! every TWCC receive delta (all chunks and deltas decoded) or every NACK entry's PID and BLP.
+//!
+//! What each side does per iteration: ferrtc walks the datagram with `PacketIter::compound`
+//! (borrowing it; RFC 3550 §6.1 compound rules checked packet by packet, nothing collected, no
+//! allocation: report blocks, SDES chunks and NACK entries inline, TWCC chunks and deltas
+//! copied inline and decoded by `TransportCc::packets`). webrtc-rs and rtc get a clone of the
+//! `Bytes` (`unmarshal` advances a `Buf`) and return a `Vec<Box<dyn Packet>>` (a `Vec` per
+//! report list, chunk, item list, NACK list, TWCC chunk and delta list), read by downcasting.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,9 +22,20 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferrtc_rtcp::{
-    parse_compound, write_compound, PacketIter, ReportBlock, RtcpPacket, Sdes, SdesChunk, SdesItem,
-    SenderReport, TransportCcBuilder,
+    parse_compound, write_compound, Nack, PacketIter, ReportBlock, RtcpPacket, Sdes, SdesChunk,
+    SdesItem, SenderReport, TransportCcBuilder,
 };
+
+/// SR + SDES + a NACK of losses 100, 101, 105, 130, 131, 140 and 170 (three FCI entries).
+fn nack_packets() -> Vec<RtcpPacket> {
+    let mut v = packets();
+    v[2] = RtcpPacket::Nack(Nack::from_lost(
+        0x1234_5678,
+        0x8765_4321,
+        [100, 101, 105, 130, 131, 140, 170],
+    ));
+    v
+}
 
 fn packets() -> Vec<RtcpPacket> {
     let mut twcc = TransportCcBuilder::new();
@@ -58,101 +77,95 @@ fn packets() -> Vec<RtcpPacket> {
 }
 
 fn input() -> Bytes {
+    encode(&packets())
+}
+
+fn encode(packets: &[RtcpPacket]) -> Bytes {
     let mut v = Vec::new();
-    write_compound(&packets(), &mut v);
+    write_compound(packets, &mut v);
     let raw = Bytes::from(v);
     let _ = raw.clone(); // shared, as a receive buffer would be
     raw
 }
 
+/// ferrtc: walk, read the fields.
+fn ferrtc(raw: &Bytes) -> i64 {
+    let mut acc = 0i64;
+    for p in PacketIter::compound(black_box(raw)) {
+        match p.unwrap() {
+            RtcpPacket::SenderReport(sr) => {
+                acc += i64::from(sr.ssrc) + (sr.ntp_timestamp >> 40) as i64;
+                acc += i64::from(sr.reports[0].jitter);
+            }
+            RtcpPacket::Sdes(s) => acc += s.chunks[0].cname().unwrap().len() as i64,
+            RtcpPacket::TransportCc(t) => {
+                for p in t.packets() {
+                    acc += i64::from(p.delta_ticks.unwrap_or(0)) * 250;
+                }
+            }
+            RtcpPacket::Nack(n) => {
+                for p in &n.pairs {
+                    acc += i64::from(p.packet_id) + i64::from(p.lost_bitmask);
+                }
+            }
+            _ => {}
+        }
+    }
+    acc
+}
+
+/// webrtc-rs and rtc: the same fields through their types (same names in both lines).
+macro_rules! theirs {
+    ($krate:ident, $raw:expr) => {{
+        use $krate::sender_report::SenderReport;
+        use $krate::source_description::{SdesType, SourceDescription};
+        use $krate::transport_feedbacks::transport_layer_cc::TransportLayerCc;
+        use $krate::transport_feedbacks::transport_layer_nack::TransportLayerNack;
+        let pkts = $krate::packet::unmarshal(&mut black_box($raw.clone())).unwrap();
+        let mut acc = 0i64;
+        for p in &pkts {
+            let any = p.as_any();
+            if let Some(sr) = any.downcast_ref::<SenderReport>() {
+                acc += i64::from(sr.ssrc) + (sr.ntp_time >> 40) as i64;
+                acc += i64::from(sr.reports[0].jitter);
+            } else if let Some(s) = any.downcast_ref::<SourceDescription>() {
+                let item = s.chunks[0]
+                    .items
+                    .iter()
+                    .find(|i| i.sdes_type == SdesType::SdesCname)
+                    .unwrap();
+                acc += item.text.len() as i64;
+            } else if let Some(t) = any.downcast_ref::<TransportLayerCc>() {
+                for d in &t.recv_deltas {
+                    acc += d.delta;
+                }
+            } else if let Some(n) = any.downcast_ref::<TransportLayerNack>() {
+                for p in &n.nacks {
+                    acc += i64::from(p.packet_id) + i64::from(p.lost_packets);
+                }
+            }
+        }
+        black_box(pkts);
+        acc
+    }};
+}
+
 fn parse(c: &mut Criterion) {
-    let raw = input();
-    let mut g = c.benchmark_group("rtcp/parse compound SR+SDES+TWCC");
-    g.bench_function("ferrtc", |b| {
-        b.iter(|| {
-            // Validated as a compound (RFC 3550 §6.1) packet by packet, nothing collected; the
-            // iterator borrows the datagram. webrtc-rs's `unmarshal` advances a `Buf`, so it gets
-            // a clone of the `Bytes` (from a `&[u8]` it is slower: see `rtcp_cpu`).
-            let mut acc = 0i64;
-            for p in PacketIter::compound(black_box(&raw)) {
-                match p.unwrap() {
-                    RtcpPacket::SenderReport(sr) => {
-                        acc += i64::from(sr.ssrc) + (sr.ntp_timestamp >> 40) as i64;
-                        acc += i64::from(sr.reports[0].jitter);
-                    }
-                    RtcpPacket::Sdes(s) => acc += s.chunks[0].cname().unwrap().len() as i64,
-                    RtcpPacket::TransportCc(t) => {
-                        for p in t.packets() {
-                            acc += i64::from(p.delta_ticks.unwrap_or(0)) * 250;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            black_box(acc);
-        })
-    });
-    g.bench_function("webrtc-rs 0.17", |b| {
-        use webrtc_rtcp::sender_report::SenderReport;
-        use webrtc_rtcp::source_description::{SdesType, SourceDescription};
-        use webrtc_rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
-        b.iter(|| {
-            let mut buf = black_box(raw.clone());
-            let pkts = webrtc_rtcp::packet::unmarshal(&mut buf).unwrap();
-            let mut acc = 0i64;
-            for p in &pkts {
-                let any = p.as_any();
-                if let Some(sr) = any.downcast_ref::<SenderReport>() {
-                    acc += i64::from(sr.ssrc) + (sr.ntp_time >> 40) as i64;
-                    acc += i64::from(sr.reports[0].jitter);
-                } else if let Some(s) = any.downcast_ref::<SourceDescription>() {
-                    let item = s.chunks[0]
-                        .items
-                        .iter()
-                        .find(|i| i.sdes_type == SdesType::SdesCname)
-                        .unwrap();
-                    acc += item.text.len() as i64;
-                } else if let Some(t) = any.downcast_ref::<TransportLayerCc>() {
-                    for d in &t.recv_deltas {
-                        acc += d.delta;
-                    }
-                }
-            }
-            black_box(acc);
-            black_box(pkts);
-        })
-    });
-    g.bench_function("rtc 0.21", |b| {
-        use rtc_rtcp::sender_report::SenderReport;
-        use rtc_rtcp::source_description::{SdesType, SourceDescription};
-        use rtc_rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
-        b.iter(|| {
-            let mut buf = black_box(raw.clone());
-            let pkts = rtc_rtcp::packet::unmarshal(&mut buf).unwrap();
-            let mut acc = 0i64;
-            for p in &pkts {
-                let any = p.as_any();
-                if let Some(sr) = any.downcast_ref::<SenderReport>() {
-                    acc += i64::from(sr.ssrc) + (sr.ntp_time >> 40) as i64;
-                    acc += i64::from(sr.reports[0].jitter);
-                } else if let Some(s) = any.downcast_ref::<SourceDescription>() {
-                    let item = s.chunks[0]
-                        .items
-                        .iter()
-                        .find(|i| i.sdes_type == SdesType::SdesCname)
-                        .unwrap();
-                    acc += item.text.len() as i64;
-                } else if let Some(t) = any.downcast_ref::<TransportLayerCc>() {
-                    for d in &t.recv_deltas {
-                        acc += d.delta;
-                    }
-                }
-            }
-            black_box(acc);
-            black_box(pkts);
-        })
-    });
-    g.finish();
+    for (name, raw) in [
+        ("rtcp/parse compound SR+SDES+TWCC", input()),
+        ("rtcp/parse compound SR+SDES+NACK", encode(&nack_packets())),
+    ] {
+        // The three read the same values.
+        assert_eq!(ferrtc(&raw), theirs!(webrtc_rtcp, raw));
+        assert_eq!(ferrtc(&raw), theirs!(rtc_rtcp, raw));
+        let mut g = c.benchmark_group(name);
+        g.bench_function("ferrtc", |b| b.iter(|| black_box(ferrtc(&raw))));
+        g.bench_function("webrtc-rs 0.17", |b| {
+            b.iter(|| black_box(theirs!(webrtc_rtcp, raw)))
+        });
+        g.bench_function("rtc 0.21", |b| b.iter(|| black_box(theirs!(rtc_rtcp, raw))));
+        g.finish();
+    }
 }
 
 fn serialize(c: &mut Criterion) {

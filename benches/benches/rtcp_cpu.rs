@@ -1,6 +1,6 @@
 //! RTCP compound parse in thread CPU time: the quiet companion of the `rtcp` criterion bench
-//! (same input, same fields read, same code per implementation as its `rtcp/parse compound
-//! SR+SDES+TWCC` group). The CPU time of the measuring thread does not count time it spends
+//! (same inputs, same fields read, same code per implementation as its `rtcp/parse compound
+//! SR+SDES+TWCC` and `SR+SDES+NACK` groups; see there what each side does). The CPU time of the measuring thread does not count time it spends
 //! descheduled, so on this shared 2-core machine it moves far less than wall-clock criterion.
 //!
 //!     cargo bench -p ferrtc-benches --bench rtcp_cpu
@@ -15,8 +15,8 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use ferrtc_rtcp::{
-    write_compound, PacketIter, ReportBlock, RtcpPacket, Sdes, SdesChunk, SdesItem, SenderReport,
-    TransportCcBuilder,
+    write_compound, Nack, PacketIter, ReportBlock, RtcpPacket, Sdes, SdesChunk, SdesItem,
+    SenderReport, TransportCcBuilder,
 };
 
 const ITERS: usize = 200_000;
@@ -61,9 +61,20 @@ fn packets() -> Vec<RtcpPacket> {
     ]
 }
 
-fn input() -> Bytes {
+/// SR + SDES + a NACK of three FCI entries (as in the criterion bench).
+fn nack_packets() -> Vec<RtcpPacket> {
+    let mut v = packets();
+    v[2] = RtcpPacket::Nack(Nack::from_lost(
+        0x1234_5678,
+        0x8765_4321,
+        [100, 101, 105, 130, 131, 140, 170],
+    ));
+    v
+}
+
+fn input(packets: &[RtcpPacket]) -> Bytes {
     let mut v = Vec::new();
-    write_compound(&packets(), &mut v);
+    write_compound(packets, &mut v);
     let raw = Bytes::from(v);
     let _ = raw.clone(); // shared, as a receive buffer would be
     raw
@@ -84,6 +95,11 @@ fn ferrtc(raw: &Bytes) -> i64 {
                     acc += i64::from(p.delta_ticks.unwrap_or(0)) * 250;
                 }
             }
+            RtcpPacket::Nack(n) => {
+                for p in &n.pairs {
+                    acc += i64::from(p.packet_id) + i64::from(p.lost_bitmask);
+                }
+            }
             _ => {}
         }
     }
@@ -102,6 +118,7 @@ fn webrtc_body(pkts: Vec<Box<dyn webrtc_rtcp::packet::Packet + Send + Sync>>) ->
     use webrtc_rtcp::sender_report::SenderReport;
     use webrtc_rtcp::source_description::{SdesType, SourceDescription};
     use webrtc_rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
+    use webrtc_rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
     let mut acc = 0i64;
     for p in &pkts {
         let any = p.as_any();
@@ -118,6 +135,10 @@ fn webrtc_body(pkts: Vec<Box<dyn webrtc_rtcp::packet::Packet + Send + Sync>>) ->
         } else if let Some(t) = any.downcast_ref::<TransportLayerCc>() {
             for d in &t.recv_deltas {
                 acc += d.delta;
+            }
+        } else if let Some(n) = any.downcast_ref::<TransportLayerNack>() {
+            for p in &n.nacks {
+                acc += i64::from(p.packet_id) + i64::from(p.lost_packets);
             }
         }
     }
@@ -137,6 +158,7 @@ fn rtc_body(pkts: Vec<Box<dyn rtc_rtcp::packet::Packet>>) -> i64 {
     use rtc_rtcp::sender_report::SenderReport;
     use rtc_rtcp::source_description::{SdesType, SourceDescription};
     use rtc_rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
+    use rtc_rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
     let mut acc = 0i64;
     for p in &pkts {
         let any = p.as_any();
@@ -153,6 +175,10 @@ fn rtc_body(pkts: Vec<Box<dyn rtc_rtcp::packet::Packet>>) -> i64 {
         } else if let Some(t) = any.downcast_ref::<TransportLayerCc>() {
             for d in &t.recv_deltas {
                 acc += d.delta;
+            }
+        } else if let Some(n) = any.downcast_ref::<TransportLayerNack>() {
+            for p in &n.nacks {
+                acc += i64::from(p.packet_id) + i64::from(p.lost_packets);
             }
         }
     }
@@ -173,12 +199,20 @@ fn measure(raw: &Bytes, f: Parse) -> f64 {
 }
 
 fn main() {
-    let raw = input();
+    for (name, raw) in [
+        ("SR+SDES+TWCC", input(&packets())),
+        ("SR+SDES+NACK", input(&nack_packets())),
+    ] {
+        run(name, &raw);
+    }
+}
+
+fn run(name: &str, raw: &Bytes) {
     // The three read the same values.
-    assert_eq!(ferrtc(&raw), webrtc(&raw));
-    assert_eq!(ferrtc(&raw), rtc(&raw));
+    assert_eq!(ferrtc(raw), webrtc(raw));
+    assert_eq!(ferrtc(raw), rtc(raw));
     println!(
-        "rtcp/parse compound SR+SDES+TWCC, thread CPU time per compound, best of {ROUNDS} x {ITERS}"
+        "rtcp/parse compound {name}, thread CPU time per compound, best of {ROUNDS} x {ITERS}"
     );
     // Rounds interleave the implementations, so that a burst of load from other processes
     // hits all of them; each keeps its best round.
@@ -192,7 +226,7 @@ fn main() {
     let mut best = [f64::MAX; 5];
     for _ in 0..ROUNDS {
         for (b, (_, f)) in best.iter_mut().zip(imps) {
-            *b = b.min(measure(&raw, f));
+            *b = b.min(measure(raw, f));
         }
     }
     for (b, (name, _)) in best.iter().zip(imps) {
