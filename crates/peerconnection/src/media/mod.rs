@@ -14,6 +14,7 @@
 //! wire needs wall-clock time (SR, RTT), an [`NtpTime`] the caller read from its clock.
 
 pub mod receiver_stats;
+pub mod router;
 pub mod rtcp_schedule;
 pub mod rtt;
 pub mod sender_stats;
