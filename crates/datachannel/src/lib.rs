@@ -202,6 +202,23 @@ pub struct ChannelInit {
 }
 
 impl ChannelInit {
+    /// The checks of `createDataChannel` that need no association (W3C webrtc-pc §6.2 steps
+    /// 5, 11, 15 and 17): label and protocol length, one reliability limit at most, id 65535.
+    /// [`DataChannels::create_channel`] makes them too; a layer that keeps channels before
+    /// the association exists (the peer connection) calls this first.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.label.len() > 65535 || self.protocol.len() > 65535 {
+            return Err(Error::TooLong);
+        }
+        if self.max_retransmits.is_some() && self.max_packet_life_time.is_some() {
+            return Err(Error::BothReliabilityLimits);
+        }
+        if self.negotiated == Some(65535) {
+            return Err(Error::IdOutOfRange(65535));
+        }
+        Ok(())
+    }
+
     /// The W3C `negotiated` and `id` members as this struct's `negotiated` field
     /// (`createDataChannel` steps 13 and 14): the id counts only for a negotiated channel,
     /// and a negotiated channel without an id is a `TypeError`
@@ -252,6 +269,20 @@ pub struct ChannelInfo {
     pub priority: u16,
 }
 
+/// A channel's message counters (W3C `RTCDataChannelStats`). Empty messages count as 0
+/// bytes, as the application sent or received them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelStats {
+    /// `messagesSent`.
+    pub messages_sent: u64,
+    /// `bytesSent`: payload bytes.
+    pub bytes_sent: u64,
+    /// `messagesReceived`.
+    pub messages_received: u64,
+    /// `bytesReceived`: payload bytes.
+    pub bytes_received: u64,
+}
+
 /// What the data channel layer tells the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -299,6 +330,15 @@ struct Channel {
     /// Where our DCEP message sits in the stream's byte sequence (start, end): not
     /// application data, so not part of `bufferedAmount`.
     dcep_bytes: Option<(u64, u64)>,
+    stats: ChannelStats,
+}
+
+/// What is left of a closed channel until its id is used again.
+#[derive(Debug)]
+struct ClosedChannel {
+    /// The channel's last properties, `ready_state` closed.
+    info: ChannelInfo,
+    stats: ChannelStats,
 }
 
 /// Limits of the data channel layer.
@@ -333,8 +373,9 @@ pub struct DataChannels {
     events: std::collections::VecDeque<Event>,
     now: Instant,
     connected: bool,
-    /// Ids of channels that closed and were not used again: `close()` on them is a no-op.
-    closed_ids: std::collections::BTreeSet<u16>,
+    /// Channels that closed and whose id was not used again: `close()` on them is a no-op,
+    /// and their last properties and counters stay readable.
+    closed: BTreeMap<u16, ClosedChannel>,
     /// Errors of channels that closed with one, until the id is used again.
     close_errors: BTreeMap<u16, ChannelError>,
 }
@@ -367,7 +408,7 @@ impl DataChannels {
             events: Default::default(),
             now,
             connected: false,
-            closed_ids: Default::default(),
+            closed: BTreeMap::new(),
             close_errors: BTreeMap::new(),
         }
     }
@@ -394,15 +435,7 @@ impl DataChannels {
     /// DATA_CHANNEL_OPEN is sent (at once, or when the association comes up).
     pub fn create_channel(&mut self, init: ChannelInit) -> Result<u16, Error> {
         // The checks in the order of the W3C createDataChannel algorithm.
-        if init.label.len() > 65535 || init.protocol.len() > 65535 {
-            return Err(Error::TooLong);
-        }
-        if init.max_retransmits.is_some() && init.max_packet_life_time.is_some() {
-            return Err(Error::BothReliabilityLimits);
-        }
-        if init.negotiated == Some(65535) {
-            return Err(Error::IdOutOfRange(65535));
-        }
+        init.validate()?;
         if self.channels.len() >= self.cfg.max_channels {
             return Err(Error::NoFreeId);
         }
@@ -421,7 +454,7 @@ impl DataChannels {
                 return Err(Error::IdBeyondMaxChannels { id, max });
             }
         }
-        self.closed_ids.remove(&id);
+        self.closed.remove(&id);
         self.close_errors.remove(&id);
         let negotiated = init.negotiated.is_some();
         let ch = Channel {
@@ -442,6 +475,7 @@ impl DataChannels {
             incoming_reset_done: false,
             partial: None,
             dcep_bytes: None,
+            stats: ChannelStats::default(),
         };
         self.channels.insert(id, ch);
         if self.connected {
@@ -537,6 +571,20 @@ impl DataChannels {
         self.channels.get(&id).map(|c| &c.info)
     }
 
+    /// The last properties of a closed channel (`ready_state` [`ReadyState::Closed`]), kept
+    /// until its id is used again.
+    pub fn closed_channel(&self, id: u16) -> Option<&ChannelInfo> {
+        self.closed.get(&id).map(|c| &c.info)
+    }
+
+    /// A channel's message counters, open or closed (until its id is used again).
+    pub fn channel_stats(&self, id: u16) -> Option<ChannelStats> {
+        match self.channels.get(&id) {
+            Some(c) => Some(c.stats),
+            None => self.closed.get(&id).map(|c| c.stats),
+        }
+    }
+
     /// Ids of all channels, ascending.
     pub fn channel_ids(&self) -> impl Iterator<Item = u16> + '_ {
         self.channels.keys().copied()
@@ -580,7 +628,7 @@ impl DataChannels {
     fn send(&mut self, id: u16, data: Bytes, binary: bool) -> Result<(), Error> {
         let ch = match self.channels.get(&id) {
             Some(ch) => ch,
-            None if self.closed_ids.contains(&id) => return Err(Error::NotOpen(id)),
+            None if self.closed.contains_key(&id) => return Err(Error::NotOpen(id)),
             None => return Err(Error::NoSuchChannel(id)),
         };
         if ch.info.ready_state != ReadyState::Open {
@@ -594,6 +642,7 @@ impl DataChannels {
             });
         }
         let opts = self.send_options(ch);
+        let data_len = data.len();
         // Empty messages use their own PPIDs with one byte of payload (RFC 8831 §6.6).
         let (ppid, payload) = match (binary, data.is_empty()) {
             (false, false) => (ppid::STRING, data),
@@ -601,7 +650,12 @@ impl DataChannels {
             (true, false) => (ppid::BINARY, data),
             (true, true) => (ppid::BINARY_EMPTY, Bytes::from_static(&[0])),
         };
+        let len = data_len as u64;
         self.assoc.send(self.now, id, ppid, payload, opts)?;
+        if let Some(ch) = self.channels.get_mut(&id) {
+            ch.stats.messages_sent += 1;
+            ch.stats.bytes_sent += len;
+        }
         Ok(())
     }
 
@@ -621,7 +675,7 @@ impl DataChannels {
     /// closed when both directions are reset (RFC 8831 §6.7). Closing a channel that is
     /// closing or closed does nothing (W3C `close()` step 2).
     pub fn close(&mut self, id: u16) -> Result<(), Error> {
-        if !self.channels.contains_key(&id) && self.closed_ids.contains(&id) {
+        if !self.channels.contains_key(&id) && self.closed.contains_key(&id) {
             return Ok(());
         }
         let ch = self.channels.get_mut(&id).ok_or(Error::NoSuchChannel(id))?;
@@ -640,8 +694,16 @@ impl DataChannels {
     }
 
     fn finish_close(&mut self, id: u16) {
-        if self.channels.remove(&id).is_some() {
-            self.closed_ids.insert(id);
+        if let Some(ch) = self.channels.remove(&id) {
+            let mut info = ch.info;
+            info.ready_state = ReadyState::Closed;
+            self.closed.insert(
+                id,
+                ClosedChannel {
+                    info,
+                    stats: ch.stats,
+                },
+            );
             self.events.push_back(Event::ChannelClosed(id));
         }
     }
@@ -881,6 +943,8 @@ impl DataChannels {
             }
             None => data,
         };
+        ch.stats.messages_received += 1;
+        ch.stats.bytes_received += data.len() as u64;
         self.events.push_back(Event::Message { id, data, binary });
     }
 
@@ -896,7 +960,7 @@ impl DataChannels {
             debug!(id, "DCEP OPEN for an id in use or of our parity: ignored");
             return;
         }
-        self.closed_ids.remove(&id);
+        self.closed.remove(&id);
         self.close_errors.remove(&id);
         let (max_retransmits, max_packet_life_time) = match o.channel_type {
             ChannelType::Reliable => (None, None),
@@ -925,6 +989,7 @@ impl DataChannels {
             incoming_reset_done: false,
             partial: None,
             dcep_bytes: None,
+            stats: ChannelStats::default(),
         };
         self.channels.insert(id, ch);
         let ack = dcep::Message::Ack.to_bytes();

@@ -106,6 +106,110 @@ fn node(sim: &mut Sim<Node>, n: u8) -> &mut Node {
     sim.endpoint_mut(addr(n)).unwrap()
 }
 
+/// Counters are kept by the layer per channel and survive the close, with the channel's
+/// last properties, until the id is used again.
+#[test]
+fn counters_and_closed_record_until_the_id_is_reused() {
+    let mut sim = pair(3, LinkConfig::with_delay(Duration::from_millis(5)));
+    let id = node(&mut sim, A)
+        .dc
+        .create_channel(ChannelInit {
+            label: "counted".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let now = sim.now();
+    node(&mut sim, A).dc.send_text(now, id, "abcd").unwrap();
+    node(&mut sim, A)
+        .dc
+        .send_binary(now, id, Bytes::new())
+        .unwrap();
+    // Refused sends are not counted.
+    assert!(node(&mut sim, A)
+        .dc
+        .send_binary(now, id, Bytes::from(vec![0; 300_000]))
+        .is_err());
+    sim.run_until(Duration::from_secs(5), |s| {
+        s.endpoint(addr(B)).unwrap().messages(id).len() == 2
+    })
+    .unwrap();
+    let sent = node(&mut sim, A).dc.channel_stats(id).unwrap();
+    assert_eq!((sent.messages_sent, sent.bytes_sent), (2, 4));
+    assert_eq!((sent.messages_received, sent.bytes_received), (0, 0));
+    let got = node(&mut sim, B).dc.channel_stats(id).unwrap();
+    assert_eq!((got.messages_received, got.bytes_received), (2, 4));
+    node(&mut sim, A).dc.close(id).unwrap();
+    sim.run_until(Duration::from_secs(5), |s| {
+        s.endpoint(addr(A))
+            .unwrap()
+            .events
+            .contains(&Event::ChannelClosed(id))
+    })
+    .unwrap();
+    let a = node(&mut sim, A);
+    assert!(a.dc.channel(id).is_none());
+    let last = a.dc.closed_channel(id).unwrap();
+    assert_eq!(last.label, "counted");
+    assert_eq!(last.ready_state, ReadyState::Closed);
+    assert_eq!(a.dc.channel_stats(id).unwrap().messages_sent, 2);
+    // The id used again: a fresh channel, fresh counters, no closed record.
+    let again =
+        a.dc.create_channel(ChannelInit {
+            negotiated: Some(id),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(again, id);
+    assert!(a.dc.closed_channel(id).is_none());
+    assert_eq!(a.dc.channel_stats(id).unwrap().messages_sent, 0);
+}
+
+#[test]
+fn init_validation_without_an_association() {
+    let long = "x".repeat(65536);
+    let cases = [
+        (
+            ChannelInit {
+                label: long.clone(),
+                ..Default::default()
+            },
+            "TooLong",
+        ),
+        (
+            ChannelInit {
+                protocol: long,
+                ..Default::default()
+            },
+            "TooLong",
+        ),
+        (
+            ChannelInit {
+                max_retransmits: Some(1),
+                max_packet_life_time: Some(1),
+                ..Default::default()
+            },
+            "BothReliabilityLimits",
+        ),
+        (
+            ChannelInit {
+                negotiated: Some(65535),
+                ..Default::default()
+            },
+            "IdOutOfRange(65535)",
+        ),
+    ];
+    for (init, want) in cases {
+        let err = init.validate().unwrap_err();
+        assert_eq!(format!("{err:?}"), want);
+    }
+    assert!(ChannelInit {
+        negotiated: Some(65534),
+        ..Default::default()
+    }
+    .validate()
+    .is_ok());
+}
+
 #[test]
 fn dcep_open_ack_and_messages_both_ways() {
     let mut sim = pair(1, LinkConfig::with_delay(Duration::from_millis(20)));

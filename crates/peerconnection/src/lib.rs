@@ -50,7 +50,6 @@
 mod config;
 mod connection;
 mod jsep;
-pub mod media;
 pub mod stats;
 
 pub use config::{
@@ -58,10 +57,10 @@ pub use config::{
     IceTransportPolicy,
 };
 pub use connection::{
-    ChannelId, DataChannelInfo, DtlsTransportState, Event, IceCandidateInit, IceGatheringState,
-    OfferOptions, Output, PeerConnection, PeerConnectionState, SignalingState,
+    Channel, ChannelId, DataChannelInfo, DtlsTransportState, Event, IceCandidateInit,
+    IceGatheringState, OfferOptions, Output, PeerConnection, PeerConnectionState, SignalingState,
 };
-pub use ferrtc_datachannel::{ChannelInit, ReadyState};
+pub use ferrtc_datachannel::{ChannelError, ChannelInit, ChannelStats, ReadyState};
 pub use ferrtc_ice::{ConnectionState as IceConnectionState, Datagram, Transmit};
 pub use ferrtc_sdp::{RtcSessionDescription, SdpType};
 

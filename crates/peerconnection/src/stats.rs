@@ -269,8 +269,8 @@ pub(crate) fn collect(pc: &PeerConnection, timestamp: f64) -> StatsReport {
     out.push(Stats::PeerConnection(PeerConnectionStats {
         id: "P".into(),
         timestamp,
-        data_channels_opened: pc.channels_opened,
-        data_channels_closed: pc.channels_closed,
+        data_channels_opened: pc.channels.opened,
+        data_channels_closed: pc.channels.closed,
     }));
     let selected = pc.ice.selected_pair();
     let pair_id =
@@ -381,23 +381,26 @@ pub(crate) fn collect(pc: &PeerConnection, timestamp: f64) -> StatsReport {
             base64_certificate: None,
         }));
     }
-    for (id, c) in &pc.channels {
+    for id in pc.channel_ids() {
+        let (Some(info), Some(counts)) = (pc.channel(id), pc.channel_stats(id)) else {
+            continue;
+        };
         out.push(Stats::DataChannel(DataChannelStats {
             id: format!("D{}", id.0),
             timestamp,
-            label: c.init.label.clone(),
-            protocol: c.init.protocol.clone(),
-            data_channel_identifier: c.stream,
-            state: match pc.channel(*id).map(|i| i.ready_state) {
-                Some(ReadyState::Open) => "open",
-                Some(ReadyState::Closing) => "closing",
-                Some(ReadyState::Closed) => "closed",
-                _ => "connecting",
+            label: info.label,
+            protocol: info.protocol,
+            data_channel_identifier: info.id,
+            state: match info.ready_state {
+                ReadyState::Connecting => "connecting",
+                ReadyState::Open => "open",
+                ReadyState::Closing => "closing",
+                ReadyState::Closed => "closed",
             },
-            messages_sent: c.messages_sent,
-            bytes_sent: c.bytes_sent,
-            messages_received: c.messages_received,
-            bytes_received: c.bytes_received,
+            messages_sent: counts.messages_sent,
+            bytes_sent: counts.bytes_sent,
+            messages_received: counts.messages_received,
+            bytes_received: counts.bytes_received,
         }));
     }
     StatsReport { stats: out }

@@ -208,6 +208,93 @@ fn connects_and_exchanges_messages() {
     assert!(stats["T01"]["selectedCandidatePairId"].is_string());
 }
 
+/// The borrowed channel handle: the same state as the id-based methods, one owner (the
+/// datachannel layer) for ready state and counters, and a closed channel keeps its record.
+#[test]
+fn channel_handle_sends_counts_and_closes() {
+    let (mut sim, a, b, ch) = setup(11, LinkConfig::default());
+    // Negotiated but not connected: the stream id is known (the DTLS role is), not open yet.
+    {
+        let mut h = pc(&mut sim, a).data_channel(ch).unwrap();
+        assert_eq!(h.ready_state(), ReadyState::Connecting);
+        assert_eq!(
+            h.info().id,
+            Some(1),
+            "the answerer is the DTLS client: odd ids here"
+        );
+        assert!(matches!(
+            h.send_text("too early"),
+            Err(ferrtc_peerconnection::Error::DataChannel(
+                ferrtc_datachannel::Error::NotOpen(1)
+            ))
+        ));
+    }
+    // Before any negotiation: no stream id, nothing to send on.
+    {
+        let mut lone = PeerConnection::new(
+            config(),
+            sim.now(),
+            &mut rand::rngs::StdRng::seed_from_u64(5),
+        )
+        .unwrap();
+        let id = lone.create_data_channel(ChannelInit::default()).unwrap();
+        let mut h = lone.data_channel(id).unwrap();
+        assert_eq!(h.info().id, None);
+        assert!(matches!(
+            h.send_text("too early"),
+            Err(ferrtc_peerconnection::Error::InvalidState(_))
+        ));
+        h.close().unwrap();
+        assert_eq!(h.ready_state(), ReadyState::Closed);
+    }
+    assert!(pc(&mut sim, a).data_channel(ChannelId(999)).is_none());
+    sim.run_until(Duration::from_secs(10), |s| {
+        open(s, a, ch) && remote_channel(s, b, "chat").is_some()
+    })
+    .unwrap();
+    let rb = remote_channel(&sim, b, "chat").unwrap();
+    {
+        let mut h = pc(&mut sim, a).data_channel(ch).unwrap();
+        assert_eq!(h.ready_state(), ReadyState::Open);
+        assert_eq!(h.info().label, "chat");
+        h.send_text("one").unwrap();
+        h.send_binary(Bytes::from_static(&[9; 10])).unwrap();
+        // The remote's a=max-message-size (262144 by default) is the limit send() applies.
+        let too_big = 262_144 + 1;
+        assert!(matches!(
+            h.send_binary(Bytes::from(vec![0u8; too_big])),
+            Err(ferrtc_peerconnection::Error::MessageTooLarge { size, max: 262_144 }) if size == too_big
+        ));
+        let stats = h.stats();
+        assert_eq!((stats.messages_sent, stats.bytes_sent), (2, 13));
+    }
+    sim.run_for(Duration::from_millis(100)).unwrap();
+    assert_eq!(messages(&mut sim, b, rb).len(), 2);
+    let got = sim.endpoint(b).unwrap().pc.channel_stats(rb).unwrap();
+    assert_eq!((got.messages_received, got.bytes_received), (2, 13));
+    // Close through the handle: both ends reach closed; the record stays.
+    pc(&mut sim, a).data_channel(ch).unwrap().close().unwrap();
+    sim.run_until(Duration::from_secs(5), |s| {
+        s.endpoint(a).unwrap().pc.channel(ch).unwrap().ready_state == ReadyState::Closed
+            && s.endpoint(b).unwrap().pc.channel(rb).unwrap().ready_state == ReadyState::Closed
+    })
+    .unwrap();
+    let info = sim.endpoint(a).unwrap().pc.channel(ch).unwrap();
+    assert_eq!(info.label, "chat");
+    let stats = sim.endpoint(a).unwrap().pc.get_stats(1.0e12).to_json();
+    let dc = &stats[format!("D{}", ch.0).as_str()];
+    assert_eq!(dc["state"], "closed");
+    assert_eq!(dc["messagesSent"], 2);
+    assert_eq!(stats["P"]["dataChannelsOpened"], 1);
+    assert_eq!(stats["P"]["dataChannelsClosed"], 1);
+    assert!(matches!(
+        pc(&mut sim, a).send_text(ch, "after close"),
+        Err(ferrtc_peerconnection::Error::InvalidState(_))
+    ));
+    // Closing again does nothing.
+    pc(&mut sim, a).close_channel(ch).unwrap();
+}
+
 #[test]
 fn large_messages_under_loss_arrive_intact_and_in_order() {
     let link = LinkConfig {

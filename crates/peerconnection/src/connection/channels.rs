@@ -1,8 +1,15 @@
-//! Data channels: `createDataChannel` and the `RTCDataChannel` methods, mapped onto the
-//! ferrtc-datachannel layer once the SCTP association exists.
+//! Data channels: `createDataChannel`, the borrowed [`Channel`] handle with the
+//! `RTCDataChannel` methods, and the events of the ferrtc-datachannel layer.
+//!
+//! The datachannel layer owns every channel's state (ready state, properties, counters) once
+//! the SCTP association exists. The peer connection only keeps its stable [`ChannelId`]s and
+//! what has no other home: the init of a channel created before the association (the DTLS
+//! role decides the stream id), and the last state of a closed channel for `getStats`.
+
+use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
-use ferrtc_datachannel::{ChannelInit, Event as DcEvent, ReadyState};
+use ferrtc_datachannel::{ChannelError, ChannelInit, ChannelStats, Event as DcEvent, ReadyState};
 use tracing::debug;
 
 use super::*;
@@ -21,7 +28,7 @@ pub struct DataChannelInfo {
     pub label: String,
     /// `protocol`.
     pub protocol: String,
-    /// `id`: the SCTP stream id, once known.
+    /// `id`: the SCTP stream id, once known (at once for a negotiated channel).
     pub id: Option<u16>,
     /// `ordered`.
     pub ordered: bool,
@@ -35,85 +42,234 @@ pub struct DataChannelInfo {
     pub ready_state: ReadyState,
 }
 
-#[derive(Debug)]
-pub(crate) struct ChannelEntry {
-    pub stream: Option<u16>,
-    pub init: ChannelInit,
-    pub state: ReadyState,
-    pub messages_sent: u64,
-    pub bytes_sent: u64,
-    pub messages_received: u64,
-    pub bytes_received: u64,
-    pub threshold: usize,
-}
-
-impl PeerConnection {
-    pub(super) fn create_pending_channels(&mut self) {
-        let Some(sctp) = self.sctp.as_mut() else {
-            return;
-        };
-        for (id, ch) in self.channels.iter_mut() {
-            if ch.stream.is_some() || ch.state != ReadyState::Connecting {
-                continue;
-            }
-            match sctp.create_channel(ch.init.clone()) {
-                Ok(stream) => {
-                    ch.stream = Some(stream);
-                    self.by_stream.insert(stream, *id);
-                    if ch.threshold > 0 {
-                        sctp.set_buffered_amount_low_threshold(stream, ch.threshold);
-                    }
-                }
-                Err(e) => {
-                    debug!(error = %e, "pc: data channel could not be created");
-                    ch.state = ReadyState::Closed;
-                    self.events.push_back(Event::ChannelClosed(*id));
-                }
-            }
+impl DataChannelInfo {
+    fn from_init(init: &ChannelInit, ready_state: ReadyState) -> Self {
+        DataChannelInfo {
+            label: init.label.clone(),
+            protocol: init.protocol.clone(),
+            id: init.negotiated,
+            ordered: init.ordered,
+            max_retransmits: init.max_retransmits,
+            max_packet_life_time: init.max_packet_life_time,
+            negotiated: init.negotiated.is_some(),
+            ready_state,
         }
     }
 
+    fn from_layer(i: &ferrtc_datachannel::ChannelInfo) -> Self {
+        DataChannelInfo {
+            label: i.label.clone(),
+            protocol: i.protocol.clone(),
+            id: Some(i.id),
+            ordered: i.ordered,
+            max_retransmits: i.max_retransmits,
+            max_packet_life_time: i.max_packet_life_time,
+            negotiated: i.negotiated,
+            ready_state: i.ready_state,
+        }
+    }
+}
+
+/// Where a channel's state lives.
+#[derive(Debug)]
+enum Slot {
+    /// Created before the SCTP association: the init waits for a stream id.
+    Pending { init: ChannelInit, threshold: usize },
+    /// Owned by the datachannel layer under this stream id. `opened`: it reached `open`
+    /// (for `dataChannelsClosed`).
+    Live { stream: u16, opened: bool },
+    /// Closed: what it was, for [`PeerConnection::channel`] and getStats.
+    Closed {
+        info: DataChannelInfo,
+        stats: ChannelStats,
+    },
+}
+
+/// The peer connection's channels by [`ChannelId`], and the stream ids of the live ones.
+#[derive(Debug, Default)]
+pub(crate) struct ChannelTable {
+    slots: BTreeMap<ChannelId, Slot>,
+    by_stream: HashMap<u16, ChannelId>,
+    next: u64,
+    /// `RTCPeerConnectionStats.dataChannelsOpened`.
+    pub(crate) opened: u64,
+    /// `RTCPeerConnectionStats.dataChannelsClosed`.
+    pub(crate) closed: u64,
+}
+
+impl ChannelTable {
+    fn insert(&mut self, slot: Slot) -> ChannelId {
+        let id = ChannelId(self.next);
+        self.next += 1;
+        if let Slot::Live { stream, .. } = slot {
+            self.by_stream.insert(stream, id);
+        }
+        self.slots.insert(id, slot);
+        id
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn negotiated_id_pending(&self, stream: u16) -> bool {
+        self.slots
+            .values()
+            .any(|s| matches!(s, Slot::Pending { init, .. } if init.negotiated == Some(stream)))
+    }
+}
+
+/// A data channel of a [`PeerConnection`], borrowed: the `RTCDataChannel` methods (str0m's
+/// `Rtc::channel`, quinn's `send_stream` have the same shape). Get it with
+/// [`PeerConnection::data_channel`].
+#[derive(Debug)]
+pub struct Channel<'a> {
+    pc: &'a mut PeerConnection,
+    id: ChannelId,
+}
+
+impl Channel<'_> {
+    /// The channel's handle.
+    pub fn id(&self) -> ChannelId {
+        self.id
+    }
+
+    /// Its properties and `readyState`.
+    pub fn info(&self) -> DataChannelInfo {
+        self.pc.channel(self.id).unwrap_or_else(|| {
+            DataChannelInfo::from_init(&ChannelInit::default(), ReadyState::Closed)
+        })
+    }
+
+    /// `readyState`.
+    pub fn ready_state(&self) -> ReadyState {
+        self.info().ready_state
+    }
+
+    /// `bufferedAmount`.
+    pub fn buffered_amount(&self) -> usize {
+        match (self.pc.live_stream(self.id), &self.pc.sctp) {
+            (Some(s), Some(sctp)) => sctp.buffered_amount(s),
+            _ => 0,
+        }
+    }
+
+    /// `bufferedAmountLowThreshold`.
+    pub fn set_buffered_amount_low_threshold(&mut self, threshold: usize) {
+        match self.pc.channels.slots.get_mut(&self.id) {
+            Some(Slot::Pending { threshold: t, .. }) => *t = threshold,
+            Some(Slot::Live { stream, .. }) => {
+                if let Some(sctp) = self.pc.sctp.as_mut() {
+                    sctp.set_buffered_amount_low_threshold(*stream, threshold);
+                }
+            }
+            Some(Slot::Closed { .. }) | None => {}
+        }
+    }
+
+    /// `send(string)`.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        let stream = self.open_stream()?;
+        let now = self.pc.now;
+        if let Some(sctp) = self.pc.sctp.as_mut() {
+            sctp.send_text(now, stream, text).map_err(layer_error)?;
+        }
+        self.pc.pump();
+        Ok(())
+    }
+
+    /// `send(ArrayBuffer)`.
+    pub fn send_binary(&mut self, data: Bytes) -> Result<(), Error> {
+        let stream = self.open_stream()?;
+        let now = self.pc.now;
+        if let Some(sctp) = self.pc.sctp.as_mut() {
+            sctp.send_binary(now, stream, data).map_err(layer_error)?;
+        }
+        self.pc.pump();
+        Ok(())
+    }
+
+    /// `close()`: the stream is reset (RFC 8831 §6.7); a channel that has no stream yet
+    /// closes at once. Closing a closed channel does nothing.
+    pub fn close(&mut self) -> Result<(), Error> {
+        let pc = &mut *self.pc;
+        match pc.channels.slots.get(&self.id) {
+            Some(Slot::Pending { .. }) => pc.retire_channel(self.id),
+            Some(Slot::Live { stream, .. }) => {
+                let stream = *stream;
+                if let Some(sctp) = pc.sctp.as_mut() {
+                    sctp.close(stream).map_err(layer_error)?;
+                }
+            }
+            Some(Slot::Closed { .. }) => {}
+            None => return Err(Error::NoSuchChannel),
+        }
+        pc.pump();
+        Ok(())
+    }
+
+    /// Message counters (`RTCDataChannelStats`).
+    pub fn stats(&self) -> ChannelStats {
+        self.pc.channel_stats(self.id).unwrap_or_default()
+    }
+
+    /// The error the channel closed with, if it closed because of one (the W3C `error` event
+    /// before `close`; see [`ferrtc_datachannel::DataChannels::close_error`]).
+    pub fn close_error(&self) -> Option<ChannelError> {
+        let stream = self.info().id?;
+        self.pc.sctp.as_ref()?.close_error(stream).cloned()
+    }
+
+    /// The stream of an open channel, or why there is none to send on.
+    fn open_stream(&self) -> Result<u16, Error> {
+        self.pc.ensure_open()?;
+        self.pc
+            .live_stream(self.id)
+            .filter(|_| self.pc.sctp.is_some())
+            .ok_or_else(|| Error::InvalidState("the data channel is not open".into()))
+    }
+}
+
+/// The datachannel layer's error, with a message too large reported as the peer connection's
+/// own [`Error::MessageTooLarge`] (the W3C `TypeError` of `send()`).
+fn layer_error(e: ferrtc_datachannel::Error) -> Error {
+    match e {
+        ferrtc_datachannel::Error::MessageTooLarge { size, max } => {
+            Error::MessageTooLarge { size, max }
+        }
+        e => Error::DataChannel(e),
+    }
+}
+
+impl PeerConnection {
     // ----- data channels -----
 
     /// `createDataChannel`. Before the DTLS role is known the stream id is not assigned yet
-    /// ([`DataChannelInfo::id`] is `None`), as in the browser.
+    /// ([`DataChannelInfo::id`] is `None` unless the channel is negotiated), as in the browser.
     pub fn create_data_channel(&mut self, init: ChannelInit) -> Result<ChannelId, Error> {
         self.ensure_open()?;
-        if init.max_retransmits.is_some() && init.max_packet_life_time.is_some() {
-            return Err(ferrtc_datachannel::Error::BothReliabilityLimits.into());
-        }
-        if init.label.len() > 65535 || init.protocol.len() > 65535 {
-            return Err(ferrtc_datachannel::Error::TooLong.into());
-        }
-        if let Some(id) = init.negotiated {
-            if id == 65535
-                || self
-                    .channels
-                    .values()
-                    .any(|c| c.stream == Some(id) || c.init.negotiated == Some(id))
-            {
-                return Err(ferrtc_datachannel::Error::IdUnavailable(id).into());
-            }
-        }
-        let id = ChannelId(self.next_channel);
-        self.next_channel += 1;
         let first = self.channels.is_empty() && !self.has_data_section();
-        let mut entry = ChannelEntry {
-            stream: None,
-            init: init.clone(),
-            state: ReadyState::Connecting,
-            messages_sent: 0,
-            bytes_sent: 0,
-            messages_received: 0,
-            bytes_received: 0,
-            threshold: 0,
+        let slot = match self.sctp.as_mut() {
+            Some(sctp) => Slot::Live {
+                stream: sctp.create_channel(init)?,
+                opened: false,
+            },
+            None => {
+                // The checks the datachannel layer would make, before it exists.
+                init.validate()?;
+                if let Some(id) = init.negotiated {
+                    if self.channels.negotiated_id_pending(id) {
+                        return Err(ferrtc_datachannel::Error::IdUnavailable(id).into());
+                    }
+                }
+                Slot::Pending { init, threshold: 0 }
+            }
         };
-        if let Some(sctp) = self.sctp.as_mut() {
-            let stream = sctp.create_channel(init)?;
-            entry.stream = Some(stream);
-            self.by_stream.insert(stream, id);
-        }
-        self.channels.insert(id, entry);
+        let id = self.channels.insert(slot);
         self.want_data_section = true;
         if first {
             // The first channel needs an application section (W3C §6.2 step 19).
@@ -123,7 +279,16 @@ impl PeerConnection {
         Ok(id)
     }
 
-    pub(super) fn has_data_section(&self) -> bool {
+    /// A borrowed handle on a channel, with the `RTCDataChannel` methods; `None` if the id
+    /// was never handed out.
+    pub fn data_channel(&mut self, id: ChannelId) -> Option<Channel<'_>> {
+        if !self.channels.slots.contains_key(&id) {
+            return None;
+        }
+        Some(Channel { pc: self, id })
+    }
+
+    fn has_data_section(&self) -> bool {
         self.local_sections
             .iter()
             .any(|s| matches!(s, LocalSection::Data { .. }))
@@ -132,219 +297,196 @@ impl PeerConnection {
 
     /// A channel's properties.
     pub fn channel(&self, id: ChannelId) -> Option<DataChannelInfo> {
-        let c = self.channels.get(&id)?;
-        let state = match (c.stream, self.sctp.as_ref()) {
-            (Some(s), Some(sctp)) => sctp.channel(s).map(|i| i.ready_state).unwrap_or(c.state),
-            _ => c.state,
-        };
-        Some(DataChannelInfo {
-            label: c.init.label.clone(),
-            protocol: c.init.protocol.clone(),
-            id: c.stream,
-            ordered: c.init.ordered,
-            max_retransmits: c.init.max_retransmits,
-            max_packet_life_time: c.init.max_packet_life_time,
-            negotiated: c.init.negotiated.is_some(),
-            ready_state: state,
+        Some(match self.channels.slots.get(&id)? {
+            Slot::Pending { init, .. } => DataChannelInfo::from_init(init, ReadyState::Connecting),
+            Slot::Live { stream, .. } => {
+                let sctp = self.sctp.as_ref()?;
+                let info = sctp
+                    .channel(*stream)
+                    .or_else(|| sctp.closed_channel(*stream))?;
+                DataChannelInfo::from_layer(info)
+            }
+            Slot::Closed { info, .. } => info.clone(),
         })
+    }
+
+    /// A channel's message counters (`RTCDataChannelStats`).
+    pub fn channel_stats(&self, id: ChannelId) -> Option<ChannelStats> {
+        match self.channels.slots.get(&id)? {
+            Slot::Pending { .. } => Some(ChannelStats::default()),
+            Slot::Live { stream, .. } => self.sctp.as_ref()?.channel_stats(*stream),
+            Slot::Closed { stats, .. } => Some(*stats),
+        }
     }
 
     /// Handles of every channel.
     pub fn channel_ids(&self) -> impl Iterator<Item = ChannelId> + '_ {
-        self.channels.keys().copied()
+        self.channels.slots.keys().copied()
     }
 
-    pub(super) fn stream_of(&self, id: ChannelId) -> Result<u16, Error> {
-        let c = self.channels.get(&id).ok_or(Error::NoSuchChannel)?;
-        match c.stream {
-            Some(s) if self.sctp.is_some() => Ok(s),
-            _ => Err(Error::InvalidState("the data channel is not open".into())),
+    fn live_stream(&self, id: ChannelId) -> Option<u16> {
+        match self.channels.slots.get(&id)? {
+            Slot::Live { stream, .. } => Some(*stream),
+            _ => None,
         }
     }
 
-    pub(super) fn check_size(&self, len: usize) -> Result<(), Error> {
-        let max = self.max_message_size();
-        if len > max {
-            return Err(Error::MessageTooLarge { size: len, max });
-        }
-        Ok(())
-    }
-
-    /// `send(string)`.
+    /// `send(string)`; the same as [`Channel::send_text`].
     pub fn send_text(&mut self, id: ChannelId, text: &str) -> Result<(), Error> {
-        self.ensure_open()?;
-        self.check_size(text.len())?;
-        let stream = self.stream_of(id)?;
-        let now = self.now;
-        if let Some(sctp) = self.sctp.as_mut() {
-            sctp.send_text(now, stream, text)?;
-        }
-        if let Some(c) = self.channels.get_mut(&id) {
-            c.messages_sent += 1;
-            c.bytes_sent += text.len() as u64;
-        }
-        self.pump();
-        Ok(())
+        self.data_channel(id)
+            .ok_or(Error::NoSuchChannel)?
+            .send_text(text)
     }
 
-    /// `send(ArrayBuffer)`.
+    /// `send(ArrayBuffer)`; the same as [`Channel::send_binary`].
     pub fn send_binary(&mut self, id: ChannelId, data: Bytes) -> Result<(), Error> {
-        self.ensure_open()?;
-        self.check_size(data.len())?;
-        let stream = self.stream_of(id)?;
-        let now = self.now;
-        let len = data.len() as u64;
-        if let Some(sctp) = self.sctp.as_mut() {
-            sctp.send_binary(now, stream, data)?;
-        }
-        if let Some(c) = self.channels.get_mut(&id) {
-            c.messages_sent += 1;
-            c.bytes_sent += len;
-        }
-        self.pump();
-        Ok(())
+        self.data_channel(id)
+            .ok_or(Error::NoSuchChannel)?
+            .send_binary(data)
     }
 
-    /// `bufferedAmount`.
+    /// `bufferedAmount` (0 for an unknown channel); the same as [`Channel::buffered_amount`].
     pub fn buffered_amount(&self, id: ChannelId) -> usize {
-        match (self.channels.get(&id).and_then(|c| c.stream), &self.sctp) {
+        match (self.live_stream(id), &self.sctp) {
             (Some(s), Some(sctp)) => sctp.buffered_amount(s),
             _ => 0,
         }
     }
 
-    /// `bufferedAmountLowThreshold`.
+    /// `bufferedAmountLowThreshold`; the same as [`Channel::set_buffered_amount_low_threshold`].
     pub fn set_buffered_amount_low_threshold(&mut self, id: ChannelId, threshold: usize) {
-        let Some(c) = self.channels.get_mut(&id) else {
-            return;
-        };
-        c.threshold = threshold;
-        if let (Some(s), Some(sctp)) = (c.stream, self.sctp.as_mut()) {
-            sctp.set_buffered_amount_low_threshold(s, threshold);
+        if let Some(mut c) = self.data_channel(id) {
+            c.set_buffered_amount_low_threshold(threshold);
         }
     }
 
-    /// The channel's `close()`.
+    /// The channel's `close()`; the same as [`Channel::close`].
     pub fn close_channel(&mut self, id: ChannelId) -> Result<(), Error> {
-        let c = self.channels.get_mut(&id).ok_or(Error::NoSuchChannel)?;
-        match (c.stream, self.sctp.as_mut()) {
-            (Some(s), Some(sctp)) => sctp.close(s)?,
-            _ => {
-                if c.state != ReadyState::Closed {
-                    c.state = ReadyState::Closed;
-                    self.events.push_back(Event::ChannelClosed(id));
+        self.data_channel(id).ok_or(Error::NoSuchChannel)?.close()
+    }
+
+    /// The association exists: channels created before it get their stream ids.
+    pub(super) fn create_pending_channels(&mut self) {
+        let Some(sctp) = self.sctp.as_mut() else {
+            return;
+        };
+        let table = &mut self.channels;
+        for (id, slot) in table.slots.iter_mut() {
+            let Slot::Pending { init, threshold } = slot else {
+                continue;
+            };
+            match sctp.create_channel(init.clone()) {
+                Ok(stream) => {
+                    if *threshold > 0 {
+                        sctp.set_buffered_amount_low_threshold(stream, *threshold);
+                    }
+                    table.by_stream.insert(stream, *id);
+                    *slot = Slot::Live {
+                        stream,
+                        opened: false,
+                    };
+                }
+                Err(e) => {
+                    debug!(error = %e, "pc: data channel could not be created");
+                    *slot = Slot::Closed {
+                        info: DataChannelInfo::from_init(init, ReadyState::Closed),
+                        stats: ChannelStats::default(),
+                    };
+                    self.events.push_back(Event::ChannelClosed(*id));
                 }
             }
         }
-        self.pump();
-        Ok(())
     }
 
-    pub(super) fn handle_for(&mut self, stream: u16) -> ChannelId {
-        if let Some(id) = self.by_stream.get(&stream) {
-            return *id;
-        }
-        let id = ChannelId(self.next_channel);
-        self.next_channel += 1;
-        let info = self.sctp.as_ref().and_then(|s| s.channel(stream)).cloned();
-        let init = match info {
-            Some(i) => ChannelInit {
-                label: i.label,
-                protocol: i.protocol,
-                ordered: i.ordered,
-                max_retransmits: i.max_retransmits,
-                max_packet_life_time: i.max_packet_life_time,
-                negotiated: None,
-                priority: i.priority,
-            },
-            None => ChannelInit::default(),
+    /// Marks a channel closed, keeping its last properties and counters; `ChannelClosed` is
+    /// announced unless it was already closed.
+    pub(super) fn retire_channel(&mut self, id: ChannelId) {
+        let Some(slot) = self.channels.slots.get(&id) else {
+            return;
         };
-        self.channels.insert(
-            id,
-            ChannelEntry {
-                stream: Some(stream),
-                init,
-                state: ReadyState::Connecting,
-                messages_sent: 0,
-                bytes_sent: 0,
-                messages_received: 0,
-                bytes_received: 0,
-                threshold: 0,
-            },
-        );
-        self.by_stream.insert(stream, id);
-        id
+        let (mut info, stats, opened) = match slot {
+            Slot::Closed { .. } => return,
+            Slot::Pending { init, .. } => (
+                DataChannelInfo::from_init(init, ReadyState::Closed),
+                ChannelStats::default(),
+                false,
+            ),
+            Slot::Live { stream, opened } => {
+                self.channels.by_stream.remove(stream);
+                let info = self.channel(id).unwrap_or_else(|| {
+                    DataChannelInfo::from_init(&ChannelInit::default(), ReadyState::Closed)
+                });
+                let stats = self.channel_stats(id).unwrap_or_default();
+                (info, stats, *opened)
+            }
+        };
+        info.ready_state = ReadyState::Closed;
+        if opened {
+            self.channels.closed += 1;
+        }
+        self.channels.slots.insert(id, Slot::Closed { info, stats });
+        self.events.push_back(Event::ChannelClosed(id));
+    }
+
+    /// Every channel closes (the peer connection closed).
+    pub(super) fn retire_all_channels(&mut self) {
+        let ids: Vec<ChannelId> = self.channels.slots.keys().copied().collect();
+        for id in ids {
+            self.retire_channel(id);
+        }
     }
 
     pub(super) fn on_sctp_event(&mut self, ev: DcEvent) {
+        let handle = |pc: &Self, stream: u16| pc.channels.by_stream.get(&stream).copied();
         match ev {
             DcEvent::Connected => debug!("pc: SCTP connected"),
             DcEvent::ChannelOpen { id: stream, remote } => {
-                let known = self.by_stream.contains_key(&stream);
-                let id = self.handle_for(stream);
-                if let Some(c) = self.channels.get_mut(&id) {
-                    c.state = ReadyState::Open;
+                let known = handle(self, stream);
+                let id = known.unwrap_or_else(|| {
+                    self.channels.insert(Slot::Live {
+                        stream,
+                        opened: false,
+                    })
+                });
+                if let Some(Slot::Live { opened, .. }) = self.channels.slots.get_mut(&id) {
+                    *opened = true;
                 }
-                self.channels_opened += 1;
-                if remote && !known {
+                self.channels.opened += 1;
+                if remote && known.is_none() {
                     self.events.push_back(Event::DataChannel(id));
                 }
                 self.events.push_back(Event::ChannelOpen(id));
             }
             DcEvent::Message { id, data, binary } => {
-                let Some(&h) = self.by_stream.get(&id) else {
-                    return;
-                };
-                if let Some(c) = self.channels.get_mut(&h) {
-                    c.messages_received += 1;
-                    c.bytes_received += data.len() as u64;
+                if let Some(channel) = handle(self, id) {
+                    self.events.push_back(Event::ChannelMessage {
+                        channel,
+                        data,
+                        binary,
+                    });
                 }
-                self.events.push_back(Event::ChannelMessage {
-                    channel: h,
-                    data,
-                    binary,
-                });
             }
             DcEvent::BufferedAmountLow(id) => {
-                if let Some(&h) = self.by_stream.get(&id) {
+                if let Some(h) = handle(self, id) {
                     self.events.push_back(Event::ChannelBufferedAmountLow(h));
                 }
             }
             DcEvent::ChannelClosing(id) => {
-                if let Some(&h) = self.by_stream.get(&id) {
-                    if let Some(c) = self.channels.get_mut(&h) {
-                        c.state = ReadyState::Closing;
-                    }
+                if let Some(h) = handle(self, id) {
                     self.events.push_back(Event::ChannelClosing(h));
                 }
             }
             DcEvent::ChannelClosed(id) => {
-                if let Some(h) = self.by_stream.remove(&id) {
-                    if let Some(c) = self.channels.get_mut(&h) {
-                        if c.state == ReadyState::Open || c.state == ReadyState::Closing {
-                            self.channels_closed += 1;
-                        }
-                        c.state = ReadyState::Closed;
-                        c.stream = None;
-                    }
-                    self.events.push_back(Event::ChannelClosed(h));
+                if let Some(h) = handle(self, id) {
+                    self.retire_channel(h);
                 }
             }
             DcEvent::Closed { reason } => {
                 debug!(reason, "pc: SCTP association closed");
-                let open: Vec<(u16, ChannelId)> =
-                    self.by_stream.iter().map(|(s, h)| (*s, *h)).collect();
-                for (s, h) in open {
-                    self.by_stream.remove(&s);
-                    if let Some(c) = self.channels.get_mut(&h) {
-                        if c.state != ReadyState::Closed {
-                            if c.state == ReadyState::Open {
-                                self.channels_closed += 1;
-                            }
-                            c.state = ReadyState::Closed;
-                            self.events.push_back(Event::ChannelClosed(h));
-                        }
-                    }
+                // The layer closed its channels before this event; any left are closed too.
+                let live: Vec<ChannelId> = self.channels.by_stream.values().copied().collect();
+                for h in live {
+                    self.retire_channel(h);
                 }
             }
         }

@@ -1,12 +1,12 @@
 //! The peer connection state machine: signaling (JSEP), the transport stack under it, and
 //! the W3C states and events.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ferrtc_datachannel::{DataChannels, ReadyState};
+use ferrtc_datachannel::DataChannels;
 use ferrtc_dtls::{Dtls, DtlsContext, Fingerprint, Role as DtlsRole};
 use ferrtc_ice::{Agent, Candidate, ConnectionState as IceState, Credentials, Transmit};
 use ferrtc_sdp::RtcSessionDescription;
@@ -32,8 +32,8 @@ use timer::{Timer, TimerTable};
 /// What [`Output::Timeout`] says when no timer is set: come back in an hour.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 
-pub(crate) use channels::ChannelEntry;
-pub use channels::{ChannelId, DataChannelInfo};
+pub(crate) use channels::ChannelTable;
+pub use channels::{Channel, ChannelId, DataChannelInfo};
 pub use event::{Event, IceCandidateInit, Output};
 pub use signaling::OfferOptions;
 pub use state::{DtlsTransportState, IceGatheringState, PeerConnectionState, SignalingState};
@@ -54,11 +54,7 @@ pub struct PeerConnection {
     pub(crate) dtls_cipher: Option<String>,
     remote_fingerprint: Option<Fingerprint>,
     pub(crate) sctp: Option<DataChannels>,
-    pub(crate) channels: BTreeMap<ChannelId, ChannelEntry>,
-    by_stream: HashMap<u16, ChannelId>,
-    next_channel: u64,
-    pub(crate) channels_opened: u64,
-    pub(crate) channels_closed: u64,
+    pub(crate) channels: ChannelTable,
     signaling: SignalingState,
     gathering: IceGatheringState,
     pub(crate) ice_state: IceState,
@@ -134,11 +130,7 @@ impl PeerConnection {
             dtls_cipher: None,
             remote_fingerprint: None,
             sctp: None,
-            channels: BTreeMap::new(),
-            by_stream: HashMap::new(),
-            next_channel: 0,
-            channels_opened: 0,
-            channels_closed: 0,
+            channels: ChannelTable::default(),
             signaling: SignalingState::Stable,
             gathering: IceGatheringState::New,
             ice_state: IceState::New,
@@ -213,6 +205,9 @@ impl PeerConnection {
     /// The largest message the remote accepts (`RTCSctpTransport.maxMessageSize`, RFC 8841 §6:
     /// 64 KiB when the remote did not say, our own limit when it said 0 = unlimited).
     pub fn max_message_size(&self) -> usize {
+        if let Some(sctp) = &self.sctp {
+            return sctp.max_message_size();
+        }
         let local = self.cfg.sctp.max_message_size;
         match self.remote.as_ref().map(|r| r.max_message_size) {
             Some(Some(0)) => local,
@@ -442,12 +437,7 @@ impl PeerConnection {
         }
         self.ice.close();
         self.closed = true;
-        for (id, c) in self.channels.iter_mut() {
-            if c.state != ReadyState::Closed {
-                c.state = ReadyState::Closed;
-                self.events.push_back(Event::ChannelClosed(*id));
-            }
-        }
+        self.retire_all_channels();
         self.dtls_state = DtlsTransportState::Closed;
         self.ice_state = IceState::Closed;
         self.signaling = SignalingState::Closed;

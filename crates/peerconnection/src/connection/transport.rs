@@ -91,6 +91,10 @@ impl PeerConnection {
             self.sctp = Some(sctp);
             self.create_pending_channels();
         }
+        if let Some(sctp) = self.sctp.as_mut() {
+            // RFC 8841 §6: the remote's a=max-message-size bounds what send() accepts.
+            sctp.set_remote_max_message_size_from_sdp(remote.max_message_size);
+        }
         self.maybe_start_dtls(now);
         Ok(())
     }
