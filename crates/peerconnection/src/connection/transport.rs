@@ -8,6 +8,7 @@ use bytes::Bytes;
 use ferrtc_datachannel::{DataChannels, DtlsRole as DcRole};
 use ferrtc_dtls::{Dtls, Event as DtlsEvent, Role as DtlsRole};
 use ferrtc_ice::{Candidate, Datagram, Event as IceEvent};
+use ferrtc_stun::demux::{classify, PacketKind};
 use tracing::{debug, trace, warn};
 
 use super::*;
@@ -200,11 +201,13 @@ impl PeerConnection {
     pub(super) fn app_datagram(&mut self, now: Instant, data: Bytes) {
         self.packets_received += 1;
         self.bytes_received += data.len() as u64;
-        // RFC 7983 §7: demultiplex on the first byte.
-        match data.first() {
-            Some(20..=63) => self.dtls_receive(now, data),
-            Some(128..=191) => trace!("pc: RTP/RTCP ignored (no media negotiated)"),
-            _ => trace!("pc: datagram of unknown kind dropped"),
+        // RFC 7983 §7 (updated by RFC 9443): one demultiplexer for the whole stack, the STUN
+        // crate's. STUN and TURN ChannelData never get here: the ICE agent consumed them.
+        match classify(&data) {
+            PacketKind::Dtls => self.dtls_receive(now, data),
+            // Issue 13: SRTP unprotect, then the media router.
+            PacketKind::RtpRtcp => trace!("pc: RTP/RTCP ignored (no media negotiated)"),
+            kind => trace!(?kind, "pc: datagram of another kind dropped"),
         }
     }
 
