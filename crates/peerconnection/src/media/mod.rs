@@ -1,6 +1,8 @@
 //! Media state machines (issue 13), one module per concern, each a small sans-IO unit with
 //! its own tests. Nothing here is wired into the connection yet.
 //!
+//! - [`receiver`]: the bounded per-SSRC table of receive streams (stats today; NACK, keyframe
+//!   requests and frame buffers are meant to join each stream), round-robin report blocks.
 //! - [`receiver_stats`]: per-SSRC receive statistics as RFC 3550 computes them (A.1 sequence
 //!   validation, A.3 loss, A.8 jitter, LSR/DLSR) and the report block they produce.
 //! - [`sender_stats`]: packets and octets sent, the sender-info part of an SR (NTP ↔ RTP
@@ -13,6 +15,7 @@
 //! Time is always given by the caller: [`std::time::Instant`] for intervals and, where the
 //! wire needs wall-clock time (SR, RTT), an [`NtpTime`] the caller read from its clock.
 
+pub mod receiver;
 pub mod receiver_stats;
 pub mod router;
 pub mod rtcp_schedule;

@@ -57,30 +57,32 @@ pub enum Sequence {
     BadSequence,
     /// The new highest sequence number (possibly after a gap).
     InOrder {
-        /// Extended sequence number (wrap count × 65536 + seq).
-        extended: u64,
+        /// Extended sequence number (wrap count × 65536 + seq). Signed like
+        /// `ferrtc_rtp::SeqUnwrapper`: a late packet from before the first counted one, across
+        /// a wrap, is negative.
+        extended: i64,
     },
     /// Older than the highest and not seen before (or too old to tell).
     Reordered {
         /// Extended sequence number.
-        extended: u64,
+        extended: i64,
     },
     /// Seen before. Counted as received as RFC 3550 does (so the loss can go negative).
     Duplicate {
         /// Extended sequence number.
-        extended: u64,
+        extended: i64,
     },
     /// Two sequential packets after a large jump: the sender restarted; counters were reset
     /// (A.1 `init_seq`) and this packet is the new base.
     Restarted {
         /// Extended sequence number (the new numbering starts with no wrap).
-        extended: u64,
+        extended: i64,
     },
 }
 
 impl Sequence {
     /// The extended sequence number of a packet that was counted.
-    pub fn extended(self) -> Option<u64> {
+    pub fn extended(self) -> Option<i64> {
         match self {
             Self::Probation | Self::BadSequence => None,
             Self::InOrder { extended }
@@ -196,6 +198,12 @@ impl ReceiveStats {
         (self.cycles << 16) | u64::from(self.max_seq)
     }
 
+    /// The extended highest sequence number as the signed value the verdicts carry (wraps
+    /// after 2^47 cycles, never in practice).
+    fn extended_signed(&self) -> i64 {
+        (self.extended_max() & (u64::MAX >> 1)) as i64
+    }
+
     /// Records an RTP packet of this source that arrived at `now`: sequence validation,
     /// counters and jitter. `payload_len` counts payload octets only (for stats).
     pub fn on_packet(
@@ -241,7 +249,7 @@ impl ReceiveStats {
                     self.received = 1;
                     self.recent = 1;
                     return Sequence::InOrder {
-                        extended: self.extended_max(),
+                        extended: self.extended_signed(),
                     };
                 }
             } else {
@@ -257,7 +265,7 @@ impl ReceiveStats {
                 self.cycles = self.cycles.wrapping_add(1);
             }
             self.max_seq = seq;
-            let extended = self.extended_max();
+            let extended = self.extended_signed();
             // Slide the duplicate window by the gap (udelta 0 only for a duplicate of the
             // highest, handled as such).
             if udelta == 0 {
@@ -282,7 +290,7 @@ impl ReceiveStats {
                 self.recent = 1;
                 self.received = 1;
                 return Sequence::Restarted {
-                    extended: self.extended_max(),
+                    extended: self.extended_signed(),
                 };
             }
             self.bad_seq = (u32::from(seq) + 1) & (SEQ_MOD - 1);
@@ -290,19 +298,17 @@ impl ReceiveStats {
         } else {
             // Duplicate or reordered packet: behind the highest by 65536 - udelta.
             let behind = SEQ_MOD - u32::from(udelta);
-            let ext_max = self.extended_max();
-            match ext_max.checked_sub(u64::from(behind)) {
-                Some(extended) => self.mark_old(u64::from(behind), extended),
-                // Before the first packet of the numbering: nothing to remember.
-                None => Sequence::Reordered { extended: 0 },
-            }
+            // Negative for a late packet from before the first one counted, across a wrap
+            // (as ferrtc_rtp::SeqUnwrapper does).
+            let extended = self.extended_signed() - i64::from(behind);
+            self.mark_old(u64::from(behind), extended)
         };
         self.received = self.received.saturating_add(1);
         verdict
     }
 
     /// A packet `behind` positions below the highest: duplicate or late.
-    fn mark_old(&mut self, behind: u64, extended: u64) -> Sequence {
+    fn mark_old(&mut self, behind: u64, extended: i64) -> Sequence {
         if behind >= DUP_WINDOW {
             return Sequence::Reordered { extended };
         }
@@ -543,6 +549,15 @@ mod tests {
         assert_eq!(s.expected(), 4);
         assert_eq!(s.cumulative_lost(), 0);
         assert_eq!(s.extended_highest(), 65_536);
+        // A late packet from before the first one, across the wrap, extends below zero.
+        let mut s = ReceiveStats::new(9, no_probation(90_000), t0);
+        feed(&mut s, t0, &[2, 3]);
+        assert_eq!(
+            s.on_packet(t0, 65_535, 0, 1),
+            Sequence::Reordered { extended: -1 }
+        );
+        assert_eq!(s.expected(), 2);
+        assert_eq!(s.received(), 3);
     }
 
     #[test]
