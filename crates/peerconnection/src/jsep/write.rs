@@ -1,9 +1,9 @@
-//! Writing a local description (RFC 8829 §5.2.1 offers, §5.3.1 answers).
-
-use std::fmt::Write as _;
+//! Writing a local description (RFC 8829 §5.2.1 offers, §5.3.1 answers) with the sdp
+//! crate's builder, the one SDP writer of the workspace.
 
 use ferrtc_ice::Credentials;
-use ferrtc_sdp::Setup;
+use ferrtc_sdp::{Attribute, Connection, MediaBuilder, MediaKind, SessionDescription, Setup};
+use tracing::debug;
 
 use super::{LocalSection, DATA_FORMAT};
 
@@ -24,14 +24,19 @@ pub(crate) struct LocalParams<'a> {
     pub end_of_candidates: bool,
 }
 
-/// Writes a local description (RFC 8829 §5.2.1 / §5.3.1).
+/// `c=IN IP4 0.0.0.0`: the address of every section (RFC 8829 §5.2.1; candidates carry the
+/// real ones).
+const NO_ADDRESS: Connection<'static> = Connection {
+    nettype: "IN",
+    addrtype: "IP4",
+    address: "0.0.0.0",
+};
+
+/// Writes a local description (RFC 8829 §5.2.1 / §5.3.1): session lines, the BUNDLE group of
+/// the sections in use, then each section with the transport attributes (candidates only in
+/// the first one: the BUNDLE transport's, RFC 8843 §7.1.2).
 pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
-    let mut s = String::with_capacity(1024);
-    let _ = write!(
-        s,
-        "v=0\r\no=- {} {} IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n",
-        p.session_id, p.session_version
-    );
+    let mut b = SessionDescription::builder().session_id(p.session_id, p.session_version);
     let live: Vec<&str> = p
         .sections
         .iter()
@@ -39,48 +44,20 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
         .filter_map(LocalSection::mid)
         .collect();
     if p.bundle && !live.is_empty() {
-        let _ = write!(s, "a=group:BUNDLE {}\r\n", live.join(" "));
+        b = b.group("BUNDLE", live);
     }
     if p.ice_lite {
-        s.push_str("a=ice-lite\r\n");
+        b = b.ice_lite();
     }
-    s.push_str("a=msid-semantic: WMS\r\n");
+    b = b.msid_semantic("WMS", "");
     let mut first_live = true;
     for sec in p.sections {
-        let transport = |s: &mut String, first: &mut bool| {
-            let _ = write!(
-                s,
-                "c=IN IP4 0.0.0.0\r\na=ice-ufrag:{}\r\na=ice-pwd:{}\r\n",
-                p.creds.ufrag, p.creds.pwd
-            );
-            if !p.ice_lite {
-                s.push_str("a=ice-options:trickle\r\n");
-            }
-            let _ = write!(
-                s,
-                "a=fingerprint:{}\r\na=setup:{}\r\n",
-                p.fingerprint,
-                p.setup.as_str()
-            );
-            if *first {
-                for c in p.candidates {
-                    let _ = write!(s, "a={c}\r\n");
-                }
-                if p.end_of_candidates {
-                    s.push_str("a=end-of-candidates\r\n");
-                }
-                *first = false;
-            }
-        };
-        match sec {
+        let m = match sec {
             LocalSection::Data { mid, proto } => {
-                let _ = write!(s, "m=application 9 {proto} {DATA_FORMAT}\r\n");
-                transport(&mut s, &mut first_live);
-                let _ = write!(
-                    s,
-                    "a=mid:{mid}\r\na=sctp-port:{}\r\na=max-message-size:{}\r\n",
-                    p.sctp_port, p.max_message_size
-                );
+                let m = MediaBuilder::new(MediaKind::Application, 9, proto).format(DATA_FORMAT);
+                transport(p, m, std::mem::take(&mut first_live))
+                    .mid(mid)
+                    .sctp(p.sctp_port, p.max_message_size)
             }
             LocalSection::Inactive {
                 kind,
@@ -89,15 +66,19 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
                 format,
                 format_lines,
             } => {
-                let _ = write!(s, "m={kind} 9 {proto} {format}\r\n");
-                transport(&mut s, &mut first_live);
+                let m = MediaBuilder::new(MediaKind::from_name(kind), 9, proto).format(format);
+                let mut m = transport(p, m, std::mem::take(&mut first_live));
                 if let Some(mid) = mid {
-                    let _ = write!(s, "a=mid:{mid}\r\n");
+                    m = m.mid(mid);
                 }
-                s.push_str("a=inactive\r\na=rtcp-mux\r\n");
+                m = m.direction(ferrtc_sdp::Direction::Inactive).rtcp_mux();
                 for l in format_lines {
-                    let _ = write!(s, "{l}\r\n");
+                    match Attribute::parse_line(l) {
+                        Ok(a) => m = m.attribute(a),
+                        Err(e) => debug!(error = %e, line = l, "pc: remote format line not echoed"),
+                    }
                 }
+                m
             }
             LocalSection::Rejected {
                 kind,
@@ -105,17 +86,273 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
                 formats,
                 mid,
             } => {
-                let f = if formats.is_empty() {
-                    "0".to_owned()
-                } else {
-                    formats.join(" ")
-                };
-                let _ = write!(s, "m={kind} 0 {proto} {f}\r\nc=IN IP4 0.0.0.0\r\n");
-                if let Some(mid) = mid {
-                    let _ = write!(s, "a=mid:{mid}\r\n");
+                let mut m = MediaBuilder::new(MediaKind::from_name(kind), 0, proto);
+                if formats.is_empty() {
+                    m = m.format("0");
                 }
+                for f in formats {
+                    m = m.format(f);
+                }
+                m = m.connection(NO_ADDRESS);
+                if let Some(mid) = mid {
+                    m = m.mid(mid);
+                }
+                m
             }
+        };
+        b = b.media(m);
+    }
+    b.to_text()
+}
+
+/// The transport lines of a section in use: address, ICE credentials and options, DTLS
+/// fingerprint and role, and in the first one the candidates.
+fn transport<'a>(p: &LocalParams<'a>, m: MediaBuilder<'a>, first: bool) -> MediaBuilder<'a> {
+    let mut m = m
+        .connection(NO_ADDRESS)
+        .ice_credentials(&p.creds.ufrag, &p.creds.pwd);
+    if !p.ice_lite {
+        m = m.ice_options("trickle");
+    }
+    let (algorithm, value) = p.fingerprint.split_once(' ').unwrap_or((p.fingerprint, ""));
+    m = m.fingerprint(algorithm, value).setup(p.setup);
+    if first {
+        for c in p.candidates {
+            m = m.candidate(c);
+        }
+        if p.end_of_candidates {
+            m = m.end_of_candidates();
         }
     }
-    s
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsep::{answer_sections, offer_sections, read_remote};
+
+    /// The writer this module had before it used the sdp builder (`write!` into a String),
+    /// kept to check that the builder writes the same bytes.
+    mod legacy {
+        use std::fmt::Write as _;
+
+        use super::super::{LocalParams, LocalSection, DATA_FORMAT};
+
+        /// Writes a local description (RFC 8829 §5.2.1 / §5.3.1).
+        pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
+            let mut s = String::with_capacity(1024);
+            let _ = write!(
+                s,
+                "v=0\r\no=- {} {} IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n",
+                p.session_id, p.session_version
+            );
+            let live: Vec<&str> = p
+                .sections
+                .iter()
+                .filter(|x| !matches!(x, LocalSection::Rejected { .. }))
+                .filter_map(LocalSection::mid)
+                .collect();
+            if p.bundle && !live.is_empty() {
+                let _ = write!(s, "a=group:BUNDLE {}\r\n", live.join(" "));
+            }
+            if p.ice_lite {
+                s.push_str("a=ice-lite\r\n");
+            }
+            s.push_str("a=msid-semantic: WMS\r\n");
+            let mut first_live = true;
+            for sec in p.sections {
+                let transport = |s: &mut String, first: &mut bool| {
+                    let _ = write!(
+                        s,
+                        "c=IN IP4 0.0.0.0\r\na=ice-ufrag:{}\r\na=ice-pwd:{}\r\n",
+                        p.creds.ufrag, p.creds.pwd
+                    );
+                    if !p.ice_lite {
+                        s.push_str("a=ice-options:trickle\r\n");
+                    }
+                    let _ = write!(
+                        s,
+                        "a=fingerprint:{}\r\na=setup:{}\r\n",
+                        p.fingerprint,
+                        p.setup.as_str()
+                    );
+                    if *first {
+                        for c in p.candidates {
+                            let _ = write!(s, "a={c}\r\n");
+                        }
+                        if p.end_of_candidates {
+                            s.push_str("a=end-of-candidates\r\n");
+                        }
+                        *first = false;
+                    }
+                };
+                match sec {
+                    LocalSection::Data { mid, proto } => {
+                        let _ = write!(s, "m=application 9 {proto} {DATA_FORMAT}\r\n");
+                        transport(&mut s, &mut first_live);
+                        let _ = write!(
+                            s,
+                            "a=mid:{mid}\r\na=sctp-port:{}\r\na=max-message-size:{}\r\n",
+                            p.sctp_port, p.max_message_size
+                        );
+                    }
+                    LocalSection::Inactive {
+                        kind,
+                        proto,
+                        mid,
+                        format,
+                        format_lines,
+                    } => {
+                        let _ = write!(s, "m={kind} 9 {proto} {format}\r\n");
+                        transport(&mut s, &mut first_live);
+                        if let Some(mid) = mid {
+                            let _ = write!(s, "a=mid:{mid}\r\n");
+                        }
+                        s.push_str("a=inactive\r\na=rtcp-mux\r\n");
+                        for l in format_lines {
+                            let _ = write!(s, "{l}\r\n");
+                        }
+                    }
+                    LocalSection::Rejected {
+                        kind,
+                        proto,
+                        formats,
+                        mid,
+                    } => {
+                        let f = if formats.is_empty() {
+                            "0".to_owned()
+                        } else {
+                            formats.join(" ")
+                        };
+                        let _ = write!(s, "m={kind} 0 {proto} {f}\r\nc=IN IP4 0.0.0.0\r\n");
+                        if let Some(mid) = mid {
+                            let _ = write!(s, "a=mid:{mid}\r\n");
+                        }
+                    }
+                }
+            }
+            s
+        }
+    }
+
+    fn creds() -> Credentials {
+        Credentials {
+            ufrag: "Ab3d".into(),
+            pwd: "0123456789abcdefghijkl".into(),
+        }
+    }
+
+    const FP: &str = "sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+
+    fn params<'a>(
+        creds: &'a Credentials,
+        sections: &'a [LocalSection],
+        candidates: &'a [String],
+    ) -> LocalParams<'a> {
+        LocalParams {
+            session_id: 4_611_686_018_427_387_903,
+            session_version: 2,
+            creds,
+            fingerprint: FP,
+            setup: Setup::ActPass,
+            ice_lite: false,
+            sections,
+            bundle: true,
+            sctp_port: 5000,
+            max_message_size: 262_144,
+            candidates,
+            end_of_candidates: true,
+        }
+    }
+
+    fn same(p: &LocalParams<'_>) -> String {
+        let new = write_local(p);
+        assert_eq!(new, legacy::write_local(p));
+        new.parse::<SessionDescription>().unwrap();
+        new
+    }
+
+    #[test]
+    fn builder_writes_the_bytes_of_the_former_writer() {
+        let creds = creds();
+        let cands = vec![
+            "candidate:1 1 udp 2130706431 192.0.2.1 40000 typ host".to_owned(),
+            "candidate:2 1 udp 1694498815 198.51.100.7 50123 typ srflx raddr 192.0.2.1 rport 40000"
+                .to_owned(),
+        ];
+        // A data-only offer, then with ICE lite, no candidates, no BUNDLE, another setup.
+        let offer = offer_sections(&[], true);
+        let text = same(&params(&creds, &offer, &cands));
+        assert!(text.contains("a=candidate:2 1 udp"), "{text}");
+        let mut p = params(&creds, &offer, &[]);
+        p.ice_lite = true;
+        p.end_of_candidates = false;
+        p.bundle = false;
+        p.setup = Setup::Passive;
+        same(&p);
+        // Answers to real offers: audio/video answered inactive (rtpmap/fmtp echoed) or
+        // rejected, the data section accepted.
+        for offer in [
+            include_str!("../../tests/data/chromium-offer-av-dc.sdp"),
+            include_str!("../../tests/data/wrtc-offer-audio-dc.sdp"),
+            include_str!("../../tests/data/aiortc-offer.sdp"),
+            include_str!("../../tests/data/werift-offer.sdp"),
+        ] {
+            let remote = read_remote(&offer.parse().unwrap()).unwrap();
+            let sections = answer_sections(&remote);
+            let mut p = params(&creds, &sections, &cands);
+            p.setup = Setup::Active;
+            p.bundle = remote.bundle.is_some();
+            let text = same(&p);
+            if sections
+                .iter()
+                .any(|s| matches!(s, LocalSection::Inactive { .. }))
+            {
+                assert!(
+                    text.contains("a=inactive\r\na=rtcp-mux\r\na=rtpmap:"),
+                    "{text}"
+                );
+            }
+        }
+        // Hand-made sections: a rejected one without formats, an inactive one without mid.
+        let odd = [
+            LocalSection::Rejected {
+                kind: "text".into(),
+                proto: "RTP/AVP".into(),
+                formats: vec![],
+                mid: None,
+            },
+            LocalSection::Inactive {
+                kind: "audio".into(),
+                proto: "UDP/TLS/RTP/SAVPF".into(),
+                mid: None,
+                format: "0".into(),
+                format_lines: vec!["a=rtpmap:0 PCMU/8000".into(), "a=fmtp:0 x=1".into()],
+            },
+        ];
+        let text = same(&params(&creds, &odd, &cands));
+        assert!(text.contains("m=text 0 RTP/AVP 0\r\n"), "{text}");
+        // No section at all.
+        same(&params(&creds, &[], &[]));
+    }
+
+    /// The one intended difference: a remote rtpmap/fmtp line that does not parse is not
+    /// echoed into our answer (the former writer copied it, producing an answer that a
+    /// strict parser may refuse).
+    #[test]
+    fn malformed_remote_format_lines_are_not_echoed() {
+        let creds = creds();
+        let sections = [LocalSection::Inactive {
+            kind: "video".into(),
+            proto: "UDP/TLS/RTP/SAVPF".into(),
+            mid: Some("1".into()),
+            format: "96".into(),
+            format_lines: vec!["a=rtpmap:96 VP8".into(), "a=fmtp:96 max-fs=12288".into()],
+        }];
+        let text = write_local(&params(&creds, &sections, &[]));
+        assert!(!text.contains("a=rtpmap:96 VP8"), "{text}");
+        assert!(text.contains("a=fmtp:96 max-fs=12288\r\n"), "{text}");
+        text.parse::<SessionDescription>().unwrap();
+    }
 }
