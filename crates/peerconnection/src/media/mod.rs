@@ -9,6 +9,8 @@
 //!   timestamp mapping from the capture clock).
 //! - [`rtt`]: round-trip time from a received report block (RFC 3550 §6.4.1).
 //! - [`rtcp_schedule`]: when to send the next regular RTCP report (RFC 3550 §6.3, A.7).
+//! - [`reports`]: the compound SR/RR + SDES CNAME of a regular report, feedback compound or
+//!   reduced-size (RFC 5506).
 //! - [`router`]: which receiver an incoming RTP packet belongs to on one BUNDLE transport
 //!   (RFC 8843 §9.2: SSRC, then MID / RID / repaired RID, then a unique payload type).
 //!
@@ -17,6 +19,7 @@
 
 pub mod receiver;
 pub mod receiver_stats;
+pub mod reports;
 pub mod router;
 pub mod rtcp_schedule;
 pub mod rtt;
