@@ -3,7 +3,9 @@
 //!
 //! Same work on both sides: an ECDSA P-256 self-signed certificate; a DTLS 1.2 handshake with
 //! mutual certificate authentication, the peer certificate checked against a sha-256
-//! fingerprint, use_srtp (AEAD_AES_128_GCM preferred, AES128_CM_SHA1_80), and the SRTP keying
+//! fingerprint, use_srtp (AEAD_AES_128_GCM preferred, AES128_CM_SHA1_80; each side asserts that
+//! AEAD_AES_128_GCM was negotiated), a HelloVerifyRequest cookie exchange (webrtc-rs's server
+//! always does one; ferrtc's server with `Config::cookie_exchange`), and the SRTP keying
 //! material exported on both sides. Certificates are made once, outside the timing.
 //!
 //! Everything is thread CPU time (CLOCK_THREAD_CPUTIME_ID), so the time the shared machine
@@ -25,6 +27,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferrtc_dtls::{
     Certificate, Config, Dtls, DtlsContext, Event, Fingerprint, HashAlgorithm, KeyType, Role,
+    SrtpProfile,
 };
 use webrtc_dtls::config::{ClientAuthType, Config as WConfig};
 use webrtc_dtls::conn::DTLSConn;
@@ -47,11 +50,23 @@ fn ferrtc_setup() -> Ferrtc {
         Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap(),
         Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap(),
     );
+    // What webrtc-rs 0.17 offers and accepts, in its order.
+    let profiles = vec![SrtpProfile::AeadAes128Gcm, SrtpProfile::Aes128CmSha1_80];
     Ferrtc {
         client_fp: c.fingerprint().unwrap(),
         server_fp: s.fingerprint().unwrap(),
-        client: DtlsContext::new(Config::new(c)).unwrap(),
-        server: DtlsContext::new(Config::new(s)).unwrap(),
+        client: DtlsContext::new(Config {
+            srtp_profiles: profiles.clone(),
+            ..Config::new(c)
+        })
+        .unwrap(),
+        // webrtc-rs's server always answers the first ClientHello with a HelloVerifyRequest.
+        server: DtlsContext::new(Config {
+            srtp_profiles: profiles,
+            cookie_exchange: true,
+            ..Config::new(s)
+        })
+        .unwrap(),
     }
 }
 
@@ -67,10 +82,14 @@ fn ferrtc_handshake(f: &Ferrtc) -> (Duration, Duration) {
     let mut server = Dtls::new(&f.server, Role::Server, Some(f.client_fp.clone()), now).unwrap();
     ts += thread_cpu() - t;
     let mut keys = [None, None];
+    let mut flights = 0;
     for _ in 0..10 {
         let t = thread_cpu();
         let out: Vec<_> = std::iter::from_fn(|| client.poll_transmit()).collect();
         tc += thread_cpu() - t;
+        if !out.is_empty() {
+            flights += 1;
+        }
         let t = thread_cpu();
         for d in out {
             server.handle_receive(now, d).unwrap();
@@ -96,7 +115,12 @@ fn ferrtc_handshake(f: &Ferrtc) -> (Duration, Duration) {
             break;
         }
     }
+    // Three client flights: ClientHello, ClientHello with the cookie, Finished flight.
+    assert_eq!(flights, 3, "cookie exchange happened");
     assert!(keys[0].is_some() && keys[0] == keys[1]);
+    for k in keys.iter().flatten() {
+        assert_eq!(k.profile, SrtpProfile::AeadAes128Gcm);
+    }
     black_box(keys);
     (tc, ts)
 }
