@@ -265,18 +265,26 @@ fn ice_state(s: ferrtc_ice::ConnectionState) -> &'static str {
 }
 
 pub(crate) fn collect(pc: &PeerConnection, timestamp: f64) -> StatsReport {
-    let mut out = Vec::new();
-    out.push(Stats::PeerConnection(PeerConnectionStats {
+    let mut out = vec![Stats::PeerConnection(PeerConnectionStats {
         id: "P".into(),
         timestamp,
         data_channels_opened: pc.channels.opened,
         data_channels_closed: pc.channels.closed,
-    }));
+    })];
+    transport(pc, timestamp, &mut out);
+    candidate_pairs(pc, timestamp, &mut out);
+    candidates(pc, timestamp, &mut out);
+    certificates(pc, timestamp, &mut out);
+    data_channels(pc, timestamp, &mut out);
+    StatsReport { stats: out }
+}
+
+fn pair_id(l: SocketAddr, r: SocketAddr) -> String {
+    format!("CP{}_{}_{}_{}", l.ip(), l.port(), r.ip(), r.port())
+}
+
+fn transport(pc: &PeerConnection, timestamp: f64, out: &mut Vec<Stats>) {
     let selected = pc.ice.selected_pair();
-    let pair_id =
-        |l: SocketAddr, r: SocketAddr| format!("CP{}_{}_{}_{}", l.ip(), l.port(), r.ip(), r.port());
-    let cert = &pc.dtls_context().config().certificate;
-    let local_fp = cert.fingerprint().ok();
     let remote_fp = pc.remote_fingerprint();
     out.push(Stats::Transport(TransportStats {
         id: "T01".into(),
@@ -304,6 +312,9 @@ pub(crate) fn collect(pc: &PeerConnection, timestamp: f64) -> StatsReport {
         tls_version: (pc.dtls_state == DtlsTransportState::Connected).then(|| "FEFD".into()),
         dtls_cipher: pc.dtls_cipher.clone(),
     }));
+}
+
+fn candidate_pairs(pc: &PeerConnection, timestamp: f64, out: &mut Vec<Stats>) {
     for p in pc.ice.pair_stats() {
         out.push(Stats::CandidatePair(CandidatePairStats {
             id: pair_id(p.local, p.remote),
@@ -333,6 +344,9 @@ pub(crate) fn collect(pc: &PeerConnection, timestamp: f64) -> StatsReport {
             consent_requests_sent: p.consent_requests_sent,
         }));
     }
+}
+
+fn candidates(pc: &PeerConnection, timestamp: f64, out: &mut Vec<Stats>) {
     let cand = |prefix: &str, c: &ferrtc_ice::Candidate| {
         let addr = match &c.address {
             ferrtc_ice::Address::Ip(ip) => ip.to_string(),
@@ -360,6 +374,12 @@ pub(crate) fn collect(pc: &PeerConnection, timestamp: f64) -> StatsReport {
     for c in pc.ice.remote_candidates() {
         out.push(Stats::RemoteCandidate(cand("IR", c)));
     }
+}
+
+fn certificates(pc: &PeerConnection, timestamp: f64, out: &mut Vec<Stats>) {
+    let cert = &pc.dtls_context().config().certificate;
+    let local_fp = cert.fingerprint().ok();
+    let remote_fp = pc.remote_fingerprint();
     if let Some(fp) = local_fp {
         out.push(Stats::Certificate(CertificateStats {
             id: "CFlocal".into(),
@@ -381,6 +401,9 @@ pub(crate) fn collect(pc: &PeerConnection, timestamp: f64) -> StatsReport {
             base64_certificate: None,
         }));
     }
+}
+
+fn data_channels(pc: &PeerConnection, timestamp: f64, out: &mut Vec<Stats>) {
     for id in pc.channel_ids() {
         let (Some(info), Some(counts)) = (pc.channel(id), pc.channel_stats(id)) else {
             continue;
@@ -403,5 +426,4 @@ pub(crate) fn collect(pc: &PeerConnection, timestamp: f64) -> StatsReport {
             bytes_received: counts.bytes_received,
         }));
     }
-    StatsReport { stats: out }
 }

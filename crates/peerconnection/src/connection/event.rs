@@ -6,6 +6,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use ferrtc_ice::{ConnectionState as IceState, Transmit};
 
+#[cfg(doc)]
+use super::PeerConnection;
 use super::{ChannelId, IceGatheringState, PeerConnectionState, SignalingState};
 
 /// `RTCIceCandidateInit`: a candidate as signalled (trickle) in JSON.

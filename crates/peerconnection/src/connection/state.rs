@@ -1,5 +1,8 @@
 //! The W3C state enums of the peer connection and its transports.
 
+#[cfg(doc)]
+use super::PeerConnection;
+
 /// `RTCSignalingState` (W3C webrtc-pc §4.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignalingState {
