@@ -2,7 +2,8 @@
 //! RFC 8852 for RID / repaired RID, RFC 4588 + RFC 5576 for RTX and `ssrc-group:FID`).
 //!
 //! The order is the RFC's:
-//! 1. a packet carrying a MID goes to that MID's receiver, and its SSRC is (re)bound to it;
+//! 1. a packet carrying a MID goes to that MID's receiver, and its SSRC is (re)bound to it
+//!    (a bound SSRC moves only if the packet is newer than the last one that carried a MID);
 //! 2. else a known SSRC goes where it is bound, if its payload type belongs there;
 //! 3. else a payload type used by exactly one receiver routes there, and the SSRC is learned;
 //! 4. else the packet is dropped and counted with a [`DropReason`].
@@ -46,6 +47,11 @@ pub struct ReceiverParams {
     pub rtx_pairs: Vec<(u32, u32)>,
 }
 
+/// True if sequence number `a` is after `b` (RFC 3550 serial arithmetic on 16 bits).
+fn seq_newer(a: u16, b: u16) -> bool {
+    (a.wrapping_sub(b) as i16) > 0
+}
+
 /// RIDs learned per receiver when none were signaled.
 pub const MAX_LEARNED_RIDS: usize = 8;
 
@@ -72,6 +78,9 @@ pub struct RouteInfo<'a> {
     pub ssrc: u32,
     /// Payload type.
     pub payload_type: u8,
+    /// Sequence number (a MID moves an SSRC only from a packet newer than the last MID seen
+    /// on it, RFC 8843 §9.2).
+    pub sequence_number: u16,
     /// MID header extension.
     pub mid: Option<&'a [u8]>,
     /// RID (rtp-stream-id) header extension.
@@ -86,6 +95,7 @@ impl<'a> RouteInfo<'a> {
         Self {
             ssrc: header.ssrc,
             payload_type: header.payload_type,
+            sequence_number: header.sequence_number,
             mid: ext.mid.map(|m| m.0),
             rid: ext.rtp_stream_id.map(|r| r.0),
             repaired_rid: ext.repaired_rtp_stream_id.map(|r| r.0),
@@ -218,6 +228,8 @@ struct Binding {
     rid: Option<usize>,
     kind: StreamKind,
     signaled: bool,
+    /// Sequence number of the newest packet that carried this binding's MID.
+    mid_seq: Option<u16>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -318,6 +330,7 @@ impl Router {
                         rid: None,
                         kind,
                         signaled: true,
+                        mid_seq: None,
                     },
                 );
             }
@@ -390,7 +403,12 @@ impl Router {
                     .get(b.receiver)
                     .is_some_and(|r| r.params.mid.as_bytes() == mid),
             };
-            if same_mid {
+            // RFC 8843 §9.2: a MID moves the SSRC only if the packet is newer than the last
+            // MID update; a late packet with an old MID stays where the SSRC is now.
+            let stale = !same_mid
+                && b.mid_seq
+                    .is_some_and(|last| !seq_newer(info.sequence_number, last));
+            if same_mid || stale {
                 return self.route_bound(info, b);
             }
         }
@@ -412,7 +430,7 @@ impl Router {
                 } else {
                     StreamKind::Media
                 };
-                self.bind(info.ssrc, receiver, rid, kind, RoutedBy::PayloadType)
+                self.bind(info.ssrc, receiver, rid, kind, RoutedBy::PayloadType, None)
             }
         }
     }
@@ -431,6 +449,12 @@ impl Router {
         }
         let id = receiver.id;
         let mut binding = b;
+        if info.mid.is_some()
+            && b.mid_seq
+                .is_none_or(|last| seq_newer(info.sequence_number, last))
+        {
+            binding.mid_seq = Some(info.sequence_number);
+        }
         // A RID may arrive after the binding (e.g. learned from a FID group or the PT).
         let layer = match b.kind {
             StreamKind::Media => info.rid,
@@ -488,7 +512,14 @@ impl Router {
         } else {
             StreamKind::Media
         };
-        self.bind(info.ssrc, index, rid, kind, RoutedBy::Mid)
+        self.bind(
+            info.ssrc,
+            index,
+            rid,
+            kind,
+            RoutedBy::Mid,
+            Some(info.sequence_number),
+        )
     }
 
     /// Binds (or rebinds) `ssrc` and returns its route.
@@ -499,6 +530,7 @@ impl Router {
         rid: Option<usize>,
         kind: StreamKind,
         by: RoutedBy,
+        mid_seq: Option<u16>,
     ) -> Result<Route, DropReason> {
         let previous = self.ssrcs.get(&ssrc).copied();
         if previous.is_none() && self.ssrcs.len() >= self.config.max_ssrcs {
@@ -522,6 +554,7 @@ impl Router {
                 .and_then(|p| p.rid)),
             kind,
             signaled: previous.is_some_and(|p| p.signaled && p.receiver == receiver),
+            mid_seq,
         };
         let moved = previous.is_some_and(|p| p.receiver != receiver);
         if moved {
@@ -689,7 +722,12 @@ mod tests {
         let mut r = router();
         r.route(&with_mid(1, 111, "0")).unwrap();
         assert_eq!(r.route(&with_mid(2, 96, "zz")), Err(DropReason::UnknownMid));
-        assert_eq!(r.route(&with_mid(1, 111, "9")), Err(DropReason::UnknownMid));
+        // A newer packet of a bound SSRC naming an unknown MID.
+        let newer = RouteInfo {
+            sequence_number: 1,
+            ..with_mid(1, 111, "9")
+        };
+        assert_eq!(r.route(&newer), Err(DropReason::UnknownMid));
         assert_eq!(r.drops(DropReason::UnknownMid), 2);
         assert_eq!(r.route(&pkt(1, 111)).unwrap().receiver, AUDIO);
         assert_eq!(r.receiver_of(2), None);
@@ -883,10 +921,44 @@ mod tests {
         )
         .unwrap();
         r.route(&with_mid(5, 96, "1")).unwrap();
-        let moved = r.route(&with_mid(5, 96, "v2")).unwrap();
+        let moved = r
+            .route(&RouteInfo {
+                sequence_number: 1,
+                ..with_mid(5, 96, "v2")
+            })
+            .unwrap();
         assert_eq!((moved.receiver, moved.new_binding), (other, true));
         assert_eq!(r.rebinds(), 1);
         assert_eq!(r.route(&pkt(5, 96)).unwrap().receiver, other);
+    }
+
+    #[test]
+    fn a_late_packet_with_the_old_mid_does_not_move_the_ssrc_back() {
+        let mut r = Router::new(RouterConfig::default());
+        r.set_receiver(VIDEO, video()).unwrap();
+        let other = ReceiverId(9);
+        r.set_receiver(
+            other,
+            ReceiverParams {
+                mid: "v2".into(),
+                ..video()
+            },
+        )
+        .unwrap();
+        let at = |seq: u16, mid: &'static str| RouteInfo {
+            sequence_number: seq,
+            ..with_mid(5, 96, mid)
+        };
+        assert_eq!(r.route(&at(65_535, "1")).unwrap().receiver, VIDEO);
+        // Newer across the wrap: moves.
+        assert_eq!(r.route(&at(1, "v2")).unwrap().receiver, other);
+        // Late (65534 is before 1): stays with v2, routed by SSRC.
+        let late = r.route(&at(65_534, "1")).unwrap();
+        assert_eq!((late.receiver, late.by), (other, RoutedBy::Ssrc));
+        assert_eq!(r.rebinds(), 1);
+        // A newer packet with the old MID moves it again.
+        assert_eq!(r.route(&at(2, "1")).unwrap().receiver, VIDEO);
+        assert_eq!(r.rebinds(), 2);
     }
 
     #[test]
