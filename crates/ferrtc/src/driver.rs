@@ -505,6 +505,32 @@ impl SendBatch {
 /// Queue depth between the sockets/handles and a connection's task.
 const INPUT_QUEUE: usize = 1024;
 
+/// Connection tasks alive in this process.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Peer connections alive in this process: each one's task, sockets and protocol state exist
+/// from [`PeerConnection::new`] until it is closed (or its last handle dropped) and its task
+/// has ended. For leak checks and monitoring (a server's count should return to its baseline).
+pub fn live_peer_connections() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// Counts one connection task for as long as it exists (also when its runtime drops it).
+struct LiveGuard;
+
+impl LiveGuard {
+    fn new() -> Self {
+        LIVE.fetch_add(1, Ordering::Relaxed);
+        LiveGuard
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl PeerConnection {
     /// `new RTCPeerConnection(configuration)`: binds a UDP socket per local address (or joins
     /// the [`UdpMux`]), gathers host candidates, and starts the connection's task. Needs a tokio
@@ -588,6 +614,7 @@ impl PeerConnection {
         let (snap_tx, snap_rx) = watch::channel(snap);
         let (alive_tx, alive_rx) = oneshot::channel();
         let driver = Driver {
+            _live: LiveGuard::new(),
             alive: alive_rx,
             pc: sans,
             rx,
@@ -761,6 +788,23 @@ impl PeerConnection {
         }
     }
 
+    /// Waits until `connectionState` is `failed` or `closed` (or the connection's task has
+    /// ended).
+    pub async fn wait_ended(&self) {
+        let mut rx = self.inner.snapshot.clone();
+        loop {
+            if matches!(
+                rx.borrow_and_update().state,
+                PeerConnectionState::Failed | PeerConnectionState::Closed
+            ) {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// `close()`: the final datagrams (SCTP ABORT, DTLS close_notify) are sent before this
     /// returns.
     pub async fn close(&self) -> Result<(), Error> {
@@ -772,6 +816,7 @@ impl PeerConnection {
 }
 
 struct Driver {
+    _live: LiveGuard,
     alive: oneshot::Receiver<()>,
     pc: pc::PeerConnection,
     rx: mpsc::Receiver<Input>,

@@ -44,8 +44,8 @@ pub use ferrtc_stun as stun;
 pub use ferrtc_turn_client as turn_client;
 
 pub use driver::{
-    DataChannel, DataChannelEvent, DataChannelInit, Events, Message, PeerConnection, PeerEvent,
-    RtcConfiguration,
+    live_peer_connections, DataChannel, DataChannelEvent, DataChannelInit, Events, Message,
+    PeerConnection, PeerEvent, RtcConfiguration,
 };
 pub use ferrtc_peerconnection::stats::StatsReport;
 pub use ferrtc_peerconnection::{

@@ -5,6 +5,10 @@
 //! `application/trickle-ice-sdpfrag`), `DELETE {path}/{id}`, and `OPTIONS` with CORS, so a
 //! browser page can use it. WHEP is the same exchange for a receiving client; mount the same
 //! router under `/whep`. Client: [`WhipClient::publish`].
+//!
+//! An offer that negotiates nothing (no `m=` section, or every one rejected) is refused with
+//! `400`, and a session whose connection is not up within [`WhipOptions::connect_timeout`]
+//! (30 s by default) is closed and forgotten, so clients that go away leave nothing behind.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,13 +33,48 @@ use crate::{Error, PeerConnection, PeerConnectionState, RtcConfiguration};
 pub type SessionHook =
     Arc<dyn Fn(PeerConnection) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
+/// Settings of a [`WhipServer`] ([`WhipServer::with`]).
+#[derive(Clone)]
+pub struct WhipOptions {
+    /// A token clients must present as `Authorization: Bearer …` (`None`: no authentication).
+    pub bearer_token: Option<String>,
+    /// Sessions alive at once; a POST beyond this is answered `503`. Default 1000.
+    pub max_sessions: usize,
+    /// A session whose connection is not `connected` this long after its offer arrived is
+    /// closed and removed (its client went away, or can never reach this server). Default 30 s.
+    pub connect_timeout: Duration,
+    /// How long the answer waits for ICE gathering to complete before it is sent with the
+    /// candidates gathered so far. Default 5 s.
+    pub gather_timeout: Duration,
+}
+
+impl Default for WhipOptions {
+    fn default() -> Self {
+        WhipOptions {
+            bearer_token: None,
+            max_sessions: 1000,
+            connect_timeout: Duration::from_secs(30),
+            gather_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl std::fmt::Debug for WhipOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhipOptions")
+            .field("bearer_token", &self.bearer_token.as_ref().map(|_| "<set>"))
+            .field("max_sessions", &self.max_sessions)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("gather_timeout", &self.gather_timeout)
+            .finish()
+    }
+}
+
 /// A WHIP/WHEP endpoint.
 pub struct WhipServer {
     config: RtcConfiguration,
     hook: SessionHook,
-    bearer_token: Option<String>,
-    max_sessions: usize,
-    gather_timeout: Duration,
+    options: WhipOptions,
     sessions: Mutex<HashMap<String, Session>>,
     next: AtomicU64,
 }
@@ -44,7 +83,8 @@ impl std::fmt::Debug for WhipServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WhipServer")
             .field("config", &self.config)
-            .field("max_sessions", &self.max_sessions)
+            .field("options", &self.options)
+            .field("sessions", &self.session_count())
             .finish_non_exhaustive()
     }
 }
@@ -196,10 +236,11 @@ impl WhipServer {
         F: Fn(PeerConnection) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        Self::with_options(config, hook, None, 1000)
+        Self::with(config, hook, WhipOptions::default())
     }
 
-    /// With a bearer token clients must present, and a session limit.
+    /// With a bearer token clients must present, and a session limit (the other
+    /// [`WhipOptions`] at their defaults).
     pub fn with_options<F, Fut>(
         config: RtcConfiguration,
         hook: F,
@@ -210,18 +251,39 @@ impl WhipServer {
         F: Fn(PeerConnection) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        Self::with(
+            config,
+            hook,
+            WhipOptions {
+                bearer_token,
+                max_sessions,
+                ..WhipOptions::default()
+            },
+        )
+    }
+
+    /// A server with every setting given.
+    pub fn with<F, Fut>(config: RtcConfiguration, hook: F, options: WhipOptions) -> Arc<WhipServer>
+    where
+        F: Fn(PeerConnection) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         Arc::new(WhipServer {
             config,
             hook: Arc::new(move |pc| Box::pin(hook(pc))),
-            bearer_token,
-            max_sessions,
-            gather_timeout: Duration::from_secs(5),
+            options,
             sessions: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
         })
     }
 
-    /// Sessions alive.
+    /// The settings.
+    pub fn options(&self) -> &WhipOptions {
+        &self.options
+    }
+
+    /// Sessions alive: answered, not yet deleted, failed, closed or timed out.
+    /// ([`crate::live_peer_connections`] counts the connections themselves.)
     pub fn session_count(&self) -> usize {
         self.sessions.lock().map(|s| s.len()).unwrap_or(0)
     }
@@ -248,7 +310,7 @@ impl WhipServer {
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(token) = &self.bearer_token else {
+        let Some(token) = &self.options.bearer_token else {
             return true;
         };
         headers
@@ -303,6 +365,25 @@ fn add_links(h: &mut HeaderMap, servers: &[IceServer]) {
     }
 }
 
+/// Why an offer cannot make a session, if it cannot: with no `m=` section, or with every one
+/// offered with port 0 and not `a=bundle-only` (RFC 3264 §5.1: "offered but MUST NOT be
+/// used"; RFC 8843 §6 for bundle-only), there is no transport to negotiate and the session
+/// could never connect.
+fn negotiates_nothing(sdp: &ferrtc_sdp::SessionDescription) -> Option<&'static str> {
+    if sdp.media_count() == 0 {
+        return Some(
+            "the offer has no media and no data channel section (no m= line): \
+             there is nothing to connect",
+        );
+    }
+    if sdp.media().all(|m| m.port() == 0 && !m.bundle_only()) {
+        return Some(
+            "every m= section of the offer is rejected (port 0): there is nothing to connect",
+        );
+    }
+    None
+}
+
 async fn post(State(st): State<ServerState>, headers: HeaderMap, body: Body) -> Response {
     let server = &st.server;
     if !server.authorized(&headers) {
@@ -314,7 +395,7 @@ async fn post(State(st): State<ServerState>, headers: HeaderMap, body: Body) -> 
             "the offer must be sent as Content-Type: application/sdp\n",
         );
     }
-    if server.session_count() >= server.max_sessions {
+    if server.session_count() >= server.options.max_sessions {
         return reply(StatusCode::SERVICE_UNAVAILABLE, "too many sessions\n");
     }
     let Ok(text) = std::str::from_utf8(&body) else {
@@ -324,9 +405,15 @@ async fn post(State(st): State<ServerState>, headers: HeaderMap, body: Body) -> 
         sdp_type: SdpType::Offer,
         sdp: text.to_owned(),
     };
-    if let Err(e) = offer.parse() {
-        return reply(StatusCode::BAD_REQUEST, format!("bad SDP offer: {e}\n"));
+    match offer.parse() {
+        Err(e) => return reply(StatusCode::BAD_REQUEST, format!("bad SDP offer: {e}\n")),
+        Ok(sdp) => {
+            if let Some(why) = negotiates_nothing(&sdp) {
+                return reply(StatusCode::BAD_REQUEST, format!("{why}\n"));
+            }
+        }
     }
+    let started = tokio::time::Instant::now();
     let pc = match PeerConnection::new(server.config.clone()).await {
         Ok(pc) => pc,
         Err(e) => {
@@ -358,17 +445,21 @@ async fn post(State(st): State<ServerState>, headers: HeaderMap, body: Body) -> 
         let _ = pc.close().await;
         return reply(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
     }
-    let answer =
-        match tokio::time::timeout(server.gather_timeout, pc.gathered_local_description()).await {
-            Ok(Ok(a)) => a,
-            _ => match pc.local_description().await {
-                Ok(Some(a)) => a,
-                _ => {
-                    let _ = pc.close().await;
-                    return reply(StatusCode::INTERNAL_SERVER_ERROR, "no local description\n");
-                }
-            },
-        };
+    let answer = match tokio::time::timeout(
+        server.options.gather_timeout,
+        pc.gathered_local_description(),
+    )
+    .await
+    {
+        Ok(Ok(a)) => a,
+        _ => match pc.local_description().await {
+            Ok(Some(a)) => a,
+            _ => {
+                let _ = pc.close().await;
+                return reply(StatusCode::INTERNAL_SERVER_ERROR, "no local description\n");
+            }
+        },
+    };
     let n = server.next.fetch_add(1, Ordering::Relaxed);
     let id = format!("{n:x}{:08x}", {
         use rand::{RngCore, SeedableRng};
@@ -384,26 +475,43 @@ async fn post(State(st): State<ServerState>, headers: HeaderMap, body: Body) -> 
             },
         );
     }
-    // Forget the session when the connection ends on its own.
+    // Forget the session when its connection does not come up in time, or ends on its own.
     let weak = Arc::downgrade(server);
     let watch_id = id.clone();
     let watched = pc.clone();
+    let deadline = started + server.options.connect_timeout;
+    drop(pc);
     tokio::spawn(async move {
-        let _ = watched.wait_connected().await;
-        loop {
-            match watched.connection_state() {
-                PeerConnectionState::Failed | PeerConnectionState::Closed => break,
-                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        let up = matches!(
+            tokio::time::timeout_at(deadline, watched.wait_connected()).await,
+            Ok(Ok(()))
+        );
+        if up {
+            // Connected: wait for the end, but do not keep the connection alive for a
+            // server that is gone.
+            loop {
+                if matches!(
+                    watched.connection_state(),
+                    PeerConnectionState::Failed | PeerConnectionState::Closed
+                ) || weak.strong_count() == 0
+                {
+                    break;
+                }
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(500), watched.wait_ended()).await;
             }
-            if weak.strong_count() == 0 {
-                return;
-            }
+        } else if watched.connection_state() != PeerConnectionState::Closed {
+            info!(
+                session = watch_id,
+                "WHIP session not connected in time: closed"
+            );
         }
         if let Some(s) = weak.upgrade() {
             if let Ok(mut m) = s.sessions.lock() {
                 m.remove(&watch_id);
             }
         }
+        let _ = watched.close().await;
     });
     info!(session = id, "WHIP session created");
     let mut r = (StatusCode::CREATED, answer.sdp).into_response();

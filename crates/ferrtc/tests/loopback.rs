@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrtc::whip::{WhipClient, WhipServer};
+use ferrtc::whip::{WhipClient, WhipOptions, WhipServer};
 use ferrtc::{
     DataChannel, DataChannelEvent, DataChannelInit, PeerConnection, PeerConnectionState, PeerEvent,
     RtcConfiguration, UdpMux,
@@ -116,7 +116,15 @@ async fn serve(server: std::sync::Arc<WhipServer>) -> String {
 }
 
 fn echo_server(token: Option<String>) -> std::sync::Arc<WhipServer> {
-    WhipServer::with_options(
+    echo_server_with(WhipOptions {
+        bearer_token: token,
+        max_sessions: 100,
+        ..WhipOptions::default()
+    })
+}
+
+fn echo_server_with(options: WhipOptions) -> std::sync::Arc<WhipServer> {
+    WhipServer::with(
         loopback(),
         |pc: PeerConnection| async move {
             let mut ev = pc.events().unwrap();
@@ -136,8 +144,7 @@ fn echo_server(token: Option<String>) -> std::sync::Arc<WhipServer> {
                 }
             });
         },
-        token,
-        100,
+        options,
     )
 }
 
@@ -176,6 +183,32 @@ async fn whip_client_and_server() {
         session.delete().await.unwrap();
         assert_eq!(server.session_count(), 0);
         assert!(session.delete().await.is_err(), "second DELETE is a 404");
+    })
+    .await
+    .expect("timed out");
+}
+
+#[tokio::test]
+async fn whip_connect_timeout_spares_connected_sessions() {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        let server = echo_server_with(WhipOptions {
+            connect_timeout: Duration::from_millis(300),
+            ..WhipOptions::default()
+        });
+        let url = serve(server.clone()).await;
+        let pc = PeerConnection::new(loopback()).await.unwrap();
+        let dc = pc
+            .create_data_channel("echo", DataChannelInit::default())
+            .await
+            .unwrap();
+        let session = WhipClient::new(None).publish(&url, &pc).await.unwrap();
+        dc.wait_open().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        assert_eq!(server.session_count(), 1, "a connected session stays");
+        dc.send_text("still here").await.unwrap();
+        assert_eq!(dc.recv().await.unwrap().text(), Some("still here"));
+        session.delete().await.unwrap();
+        assert_eq!(server.session_count(), 0);
     })
     .await
     .expect("timed out");
