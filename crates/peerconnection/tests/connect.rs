@@ -536,6 +536,52 @@ fn close_reaches_the_peer() {
     .unwrap();
 }
 
+/// A re-offer from the peer with `a=setup:actpass` (what browsers send) after DTLS is up:
+/// the answer keeps the DTLS role we have (RFC 8842 §5.5), here passive, and the channel
+/// keeps working.
+#[test]
+fn answer_to_a_reoffer_keeps_the_dtls_role() {
+    let (mut sim, a, b, ch) = setup(43, LinkConfig::default());
+    sim.run_until(Duration::from_secs(10), |s| {
+        open(s, a, ch) && remote_channel(s, b, "chat").is_some()
+    })
+    .unwrap();
+    let rb = remote_channel(&sim, b, "chat").unwrap();
+    // `b` answered active: `a`, the first offerer, is the DTLS server.
+    let stats = pc(&mut sim, a).get_stats(1.0e12).to_json();
+    assert_eq!(stats["T01"]["dtlsRole"], "server");
+    let now = sim.now();
+    let offer = pc(&mut sim, b)
+        .create_offer(OfferOptions::default())
+        .unwrap();
+    assert!(offer.sdp.contains("a=setup:active"), "{}", offer.sdp);
+    pc(&mut sim, b).set_local_description(now, offer).unwrap();
+    let offer = pc(&mut sim, b).local_description().unwrap();
+    let browser_like = RtcSessionDescription {
+        sdp_type: SdpType::Offer,
+        sdp: offer.sdp.replace("a=setup:active", "a=setup:actpass"),
+    };
+    pc(&mut sim, a)
+        .set_remote_description(now, browser_like)
+        .unwrap();
+    let answer = pc(&mut sim, a).create_answer().unwrap();
+    assert!(answer.sdp.contains("a=setup:passive"), "{}", answer.sdp);
+    pc(&mut sim, a).set_local_description(now, answer).unwrap();
+    let answer = pc(&mut sim, a).local_description().unwrap();
+    assert!(answer.sdp.contains("a=setup:passive"), "{}", answer.sdp);
+    pc(&mut sim, b).set_remote_description(now, answer).unwrap();
+    pc(&mut sim, a).send_text(ch, "same roles").unwrap();
+    sim.run_for(Duration::from_millis(200)).unwrap();
+    assert_eq!(
+        messages(&mut sim, b, rb),
+        vec![(Bytes::from_static(b"same roles"), false)]
+    );
+    assert_eq!(
+        pc(&mut sim, a).connection_state(),
+        PeerConnectionState::Connected
+    );
+}
+
 #[test]
 fn ice_restart_keeps_the_channel_working() {
     let (mut sim, a, b, ch) = setup(41, LinkConfig::default());

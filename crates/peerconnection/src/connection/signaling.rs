@@ -35,15 +35,26 @@ impl PeerConnection {
         }
     }
 
-    pub(super) fn local_setup_for_offer(&self) -> Setup {
-        // An offer is actpass (RFC 8842 §5.3); a re-offer after DTLS is up keeps our role.
-        match self.dtls_role {
-            Some(DtlsRole::Client) if self.current_local.is_some() => Setup::Active,
-            Some(DtlsRole::Server) if self.current_local.is_some() => Setup::Passive,
-            _ => Setup::ActPass,
+    /// Our `a=setup` (RFC 8842 §5.3, §5.5). An offer is actpass, but a re-offer once DTLS
+    /// is up keeps our role. An answer keeps the role DTLS has; in a first answer we are
+    /// active unless the offer said active.
+    pub(super) fn local_setup(&self, kind: SdpType) -> Setup {
+        let negotiated = self.current_local.is_some();
+        match (kind, self.dtls_role) {
+            (SdpType::Offer, Some(DtlsRole::Client)) if negotiated => Setup::Active,
+            (SdpType::Offer, Some(DtlsRole::Server)) if negotiated => Setup::Passive,
+            (SdpType::Offer, _) => Setup::ActPass,
+            (_, Some(DtlsRole::Server)) => Setup::Passive,
+            (_, Some(DtlsRole::Client)) => Setup::Active,
+            (_, None) => match self.remote.as_ref().and_then(|r| r.transport.setup) {
+                Some(Setup::Active) => Setup::Passive,
+                _ => Setup::Active,
+            },
         }
     }
 
+    /// The text of a local description of this `kind` with these sections, the candidates
+    /// gathered so far included.
     pub(super) fn write_local_sdp(&self, kind: SdpType, sections: &[LocalSection]) -> String {
         let fingerprint = self
             .dtls_ctx
@@ -52,13 +63,7 @@ impl PeerConnection {
             .fingerprint()
             .map(|f| f.to_string())
             .unwrap_or_default();
-        let setup = match kind {
-            SdpType::Offer => self.local_setup_for_offer(),
-            _ => match self.dtls_role {
-                Some(DtlsRole::Server) => Setup::Passive,
-                _ => Setup::Active,
-            },
-        };
+        // An offer proposes BUNDLE; an answer accepts it if the offer had it (RFC 9143 §7).
         let bundle = match kind {
             SdpType::Offer => true,
             _ => self.remote.as_ref().is_some_and(|r| r.bundle.is_some()),
@@ -68,7 +73,7 @@ impl PeerConnection {
             session_version: self.session_version,
             creds: self.ice.local_credentials(),
             fingerprint: &fingerprint,
-            setup,
+            setup: self.local_setup(kind),
             ice_lite: self.cfg.ice_lite,
             sections,
             bundle,
@@ -133,45 +138,11 @@ impl PeerConnection {
             .ok_or_else(|| invalid_state("createAnswer", self.signaling))?;
         let sections = jsep::answer_sections(remote);
         let kind = SdpType::Answer;
-        let sdp = self.write_local_sdp_for_answer(kind, &sections);
+        let sdp = self.write_local_sdp(kind, &sections);
         self.last_answer = Some(sdp.clone());
         Ok(RtcSessionDescription {
             sdp_type: kind,
             sdp,
-        })
-    }
-
-    pub(super) fn write_local_sdp_for_answer(
-        &self,
-        kind: SdpType,
-        sections: &[LocalSection],
-    ) -> String {
-        // Our DTLS role as answerer (RFC 8842 §5.3): active unless the offer said active.
-        let setup = match self.remote.as_ref().and_then(|r| r.transport.setup) {
-            Some(Setup::Active) => Setup::Passive,
-            _ => Setup::Active,
-        };
-        let fingerprint = self
-            .dtls_ctx
-            .config()
-            .certificate
-            .fingerprint()
-            .map(|f| f.to_string())
-            .unwrap_or_default();
-        jsep::write_local(&jsep::LocalParams {
-            session_id: self.session_id,
-            session_version: self.session_version,
-            creds: self.ice.local_credentials(),
-            fingerprint: &fingerprint,
-            setup,
-            ice_lite: self.cfg.ice_lite,
-            sections,
-            bundle: self.remote.as_ref().is_some_and(|r| r.bundle.is_some())
-                && kind != SdpType::Offer,
-            sctp_port: self.cfg.sctp_port,
-            max_message_size: self.cfg.max_message_size,
-            candidates: &self.local_candidates,
-            end_of_candidates: self.gathering_done,
         })
     }
 
@@ -268,9 +239,9 @@ impl PeerConnection {
             .ok_or_else(|| invalid_state("answer", self.signaling))?;
         self.local_sections = jsep::answer_sections(&remote);
         self.session_version += 1;
-        // Our DTLS role: the offer's setup decides (RFC 8842 §5.3).
-        let role = match remote.transport.setup {
-            Some(Setup::Active) => DtlsRole::Server,
+        // Our DTLS role: what our answer says (RFC 8842 §5.3).
+        let role = match self.local_setup(SdpType::Answer) {
+            Setup::Passive => DtlsRole::Server,
             _ => DtlsRole::Client,
         };
         if desc.sdp_type == SdpType::Answer {
