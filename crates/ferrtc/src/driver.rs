@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex, Notify};
 use tokio::task::JoinHandle;
 use tracing::{debug, trace, Instrument};
 
+use crate::mdns::MdnsResolution;
 use crate::net::{self, UdpMux};
 use crate::Error;
 
@@ -41,6 +42,11 @@ pub(crate) enum Input {
     StreamClosed {
         local: SocketAddr,
         server: SocketAddr,
+    },
+    /// The answer to a remote candidate's host name (`None`: not found).
+    Resolved {
+        name: String,
+        ip: Option<IpAddr>,
     },
 }
 
@@ -89,6 +95,11 @@ pub struct RtcConfiguration {
     /// Extra certificates (PEM: a private CA, or a self-signed server certificate) trusted for
     /// `turns:` servers besides the system's roots. The certificate must match the URL's host.
     pub turn_tls_ca: Option<Vec<u8>>,
+    /// How remote candidates' mDNS host names (`<uuid>.local`, which browsers use to hide
+    /// their addresses) are resolved. Default: [`MdnsResolution::Multicast`], one-shot mDNS
+    /// queries on the local link with a 5 s timeout; [`MdnsResolution::Off`] turns it off (such
+    /// candidates are dropped, as are host names that are not `.local` in any case).
+    pub mdns: MdnsResolution,
     /// Anything else: ICE timing, SCTP limits, DTLS settings.
     #[allow(clippy::type_complexity)]
     pub configure: Option<Arc<dyn Fn(&mut Configuration) + Send + Sync>>,
@@ -105,6 +116,7 @@ impl std::fmt::Debug for RtcConfiguration {
             .field("mux", &self.mux.as_ref().map(UdpMux::local_addr))
             .field("ice_lite", &self.ice_lite)
             .field("turn_tls_ca", &self.turn_tls_ca.as_ref().map(Vec::len))
+            .field("mdns", &self.mdns)
             .finish_non_exhaustive()
     }
 }
@@ -630,6 +642,8 @@ impl PeerConnection {
             tls_names,
             tls_ca: config.turn_tls_ca.clone(),
             tls,
+            mdns: config.mdns.clone(),
+            resolving: Vec::new(),
         };
         let span = tracing::debug_span!("pc", local = ?local_addrs.first());
         tokio::spawn(driver.run().instrument(span));
@@ -838,6 +852,9 @@ struct Driver {
     tls_ca: Option<Vec<u8>>,
     /// Built on the first `turns:` connection.
     tls: Option<openssl::ssl::SslConnector>,
+    /// How remote host names are resolved, and the resolutions under way.
+    mdns: MdnsResolution,
+    resolving: Vec<JoinHandle<()>>,
 }
 
 impl Driver {
@@ -879,6 +896,9 @@ impl Driver {
             r.abort();
         }
         for (_, (_, task)) in self.streams.drain() {
+            task.abort();
+        }
+        for task in &self.resolving {
             task.abort();
         }
         if let Some(m) = &self.mux {
@@ -1099,9 +1119,20 @@ impl Driver {
             Event::ChannelClosing(id) => return self.channel_event(id, DataChannelEvent::Closing),
             Event::ChannelClosed(id) => return self.channel_event(id, DataChannelEvent::Close),
             Event::ResolveName(name) => {
-                // mDNS is not implemented: the candidate is dropped (peer-reflexive discovery
-                // still connects to browsers hiding their addresses).
-                self.pc.resolve_name(Instant::now(), &name, None);
+                if !crate::mdns::is_mdns_name(&name) || matches!(self.mdns, MdnsResolution::Off) {
+                    // Dropped at once (peer-reflexive discovery may still find the peer).
+                    self.pc.resolve_name(Instant::now(), &name, None);
+                    return;
+                }
+                // Resolved off this task; the answer comes back as an input. The agent bounds
+                // the names pending at once (`max_pending_names`).
+                let lookup = self.mdns.resolve(&name);
+                let tx = self.tx.clone();
+                self.resolving.retain(|t| !t.is_finished());
+                self.resolving.push(tokio::spawn(async move {
+                    let ip = lookup.await;
+                    let _ = tx.send(Input::Resolved { name, ip }).await;
+                }));
                 return;
             }
             Event::MdnsName { .. } => return,
@@ -1131,6 +1162,10 @@ impl Driver {
             Input::StreamClosed { local, server } => {
                 self.streams.remove(&(local, server));
                 self.pc.handle_stream_closed(now, local, server);
+            }
+            Input::Resolved { name, ip } => {
+                debug!(name, ?ip, "remote host name resolved");
+                self.pc.resolve_name(now, &name, ip);
             }
         }
         None

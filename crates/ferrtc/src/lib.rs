@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 mod driver;
+pub mod mdns;
 mod net;
 pub mod whip;
 
@@ -53,6 +54,7 @@ pub use ferrtc_peerconnection::{
     IceTransportPolicy, PeerConnectionState, ReadyState, RtcSessionDescription, SdpType,
     SignalingState,
 };
+pub use mdns::{MdnsResolution, NameResolver};
 pub use net::UdpMux;
 
 /// Errors of the async API.
