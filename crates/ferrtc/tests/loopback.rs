@@ -158,27 +158,31 @@ async fn whip_client_and_server() {
             .create_data_channel("echo", DataChannelInit::default())
             .await
             .unwrap();
-        // Wrong token: 401, and the connection is untouched.
+        // Wrong token: 401, no session, and the connection is untouched: the same connection
+        // and channel are then published with the right token and carry data.
         let err = WhipClient::new(Some("wrong".into()))
             .publish(&url, &pc)
             .await
             .unwrap_err();
         assert!(err.to_string().contains("401"), "{err}");
-        let pc = PeerConnection::new(loopback()).await.unwrap();
-        let dc2 = pc
-            .create_data_channel("echo", DataChannelInit::default())
-            .await
-            .unwrap();
-        drop(dc);
+        assert_eq!(server.session_count(), 0);
+        assert_eq!(pc.connection_state(), PeerConnectionState::New);
         let session = WhipClient::new(Some("s3cret".into()))
             .publish(&url, &pc)
             .await
             .unwrap();
         assert!(session.location.starts_with(&url), "{}", session.location);
         assert!(session.etag.is_some());
-        dc2.wait_open().await.unwrap();
-        dc2.send_text("ping").await.unwrap();
-        assert_eq!(dc2.recv().await.unwrap().text(), Some("ping"));
+        dc.wait_open().await.unwrap();
+        pc.wait_connected().await.unwrap();
+        dc.send_text("ping").await.unwrap();
+        assert_eq!(dc.recv().await.unwrap().text(), Some("ping"));
+        dc.send_binary(Bytes::from_static(b"\x00\x01"))
+            .await
+            .unwrap();
+        let m = dc.recv().await.unwrap();
+        assert!(m.binary);
+        assert_eq!(&m.data[..], b"\x00\x01");
         assert_eq!(server.session_count(), 1);
         session.delete().await.unwrap();
         assert_eq!(server.session_count(), 0);

@@ -2,9 +2,9 @@
 //! `iceTransportPolicy: "relay"` connect through a real coturn over `turn:…?transport=tcp` and
 //! over `turns:` (the ignored tests; `cargo xtask coturn` starts coturn with a self-signed
 //! certificate and sets FERRTC_TURN_SERVER, FERRTC_TURN_TLS_SERVER, FERRTC_TURN_TLS_CA,
-//! FERRTC_TURN_USER, FERRTC_TURN_PASS). The plain tests check that a TURN server that cannot
-//! be reached over TCP, or fails the TLS handshake, fails only its relayed candidate: gathering
-//! still completes.
+//! FERRTC_TURN_USER, FERRTC_TURN_PASS). The plain tests check that a TURN server that hangs
+//! up, cannot be reached over TCP, or fails the TLS handshake, fails only its relayed
+//! candidate (gathering still completes), and that the server was in fact contacted.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -65,9 +65,40 @@ async fn gathered_candidates(pc: &PeerConnection) -> Vec<String> {
         .collect()
 }
 
+/// Accepts one connection on `listener`, reads what the client sends first, and hangs up.
+async fn first_bytes_then_hang_up(listener: tokio::net::TcpListener, n: usize) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let (mut s, _) = listener.accept().await.unwrap();
+    let mut buf = vec![0u8; n];
+    s.read_exact(&mut buf).await.unwrap();
+    buf
+}
+
 #[tokio::test]
-async fn unreachable_tcp_turn_server_fails_only_its_candidate() {
-    // Nothing listens on this port: the connection is refused at once.
+async fn a_tcp_turn_server_that_hangs_up_fails_only_its_candidate() {
+    // The server receives a TURN Allocate request (so the relay was tried), then closes the
+    // connection without an answer.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(first_bytes_then_hang_up(listener, 20));
+    let url = format!("turn:127.0.0.1:{port}?transport=tcp");
+    let pc = PeerConnection::new(relay_config(&url, "u", "p", None))
+        .await
+        .unwrap();
+    let cands = tokio::time::timeout(Duration::from_secs(10), gathered_candidates(&pc))
+        .await
+        .expect("gathering must complete when the TURN server hangs up");
+    assert!(cands.is_empty(), "{cands:?}");
+    let first = tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the TURN server was contacted")
+        .unwrap();
+    // A STUN header (RFC 8489 §5): Allocate request (0x0003, RFC 8656 §17), magic cookie.
+    assert_eq!(&first[0..2], &[0x00, 0x03], "{first:02x?}");
+    assert_eq!(&first[4..8], &[0x21, 0x12, 0xa4, 0x42], "{first:02x?}");
+
+    // Nothing listens on this port: the connection is refused at once, and gathering still
+    // completes.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -84,13 +115,17 @@ async fn unreachable_tcp_turn_server_fails_only_its_candidate() {
 
 #[tokio::test]
 async fn tls_handshake_failure_fails_only_its_candidate() {
-    // A TCP server that is not TLS: it answers the ClientHello with garbage and closes.
+    // A TCP server that is not TLS: it reads the ClientHello (so TURN over TLS was tried),
+    // answers with garbage and closes.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let accepted = tokio::spawn(async move {
-        use tokio::io::AsyncWriteExt;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let (mut s, _) = listener.accept().await.unwrap();
+        let mut head = [0u8; 6];
+        s.read_exact(&mut head).await.unwrap();
         let _ = s.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\n").await;
+        head
     });
     let url = format!("turns:127.0.0.1:{port}");
     let pc = PeerConnection::new(relay_config(&url, "u", "p", None))
@@ -100,7 +135,13 @@ async fn tls_handshake_failure_fails_only_its_candidate() {
         .await
         .expect("gathering must complete when the TLS handshake fails");
     assert!(cands.is_empty(), "{cands:?}");
-    accepted.await.unwrap();
+    let head = tokio::time::timeout(Duration::from_secs(5), accepted)
+        .await
+        .expect("the TURN server was contacted")
+        .unwrap();
+    // A TLS handshake record (content type 22, RFC 8446 §5.1) carrying a ClientHello (1).
+    assert_eq!(head[0], 22, "{head:02x?}");
+    assert_eq!(head[5], 1, "{head:02x?}");
 }
 
 #[tokio::test]
@@ -171,8 +212,19 @@ async fn relay_pair(url: &str, ca: Option<Vec<u8>>, c: &Coturn) {
         );
         rb.send_text("and back").await.unwrap();
         assert_eq!(dc.recv().await.unwrap().text(), Some("and back"), "{url}");
-        let stats = a.get_stats().await.unwrap().to_json().to_string();
-        assert!(stats.contains("\"relay\""), "{url}: {stats}");
+        // The selected pair's local candidate, on both sides, is the relayed one.
+        for pc in [&a, &b] {
+            let stats = pc.get_stats().await.unwrap().to_json();
+            let pair = stats["T01"]["selectedCandidatePairId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{url}: no selected pair: {stats}"));
+            let local = stats[pair]["localCandidateId"].as_str().unwrap();
+            assert_eq!(stats[local]["candidateType"], "relay", "{url}: {stats}");
+            assert!(
+                stats[pair]["bytesSent"].as_u64().unwrap() > 0,
+                "{url}: {stats}"
+            );
+        }
         a.close().await.unwrap();
         b.close().await.unwrap();
     })
