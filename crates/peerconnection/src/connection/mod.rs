@@ -1,5 +1,21 @@
 //! The peer connection state machine: signaling (JSEP), the transport stack under it, and
 //! the W3C states and events.
+//!
+//! This file holds the struct, the accessors, the output loop (`poll_output`, `pump`,
+//! timers) and `close`. The rest, one concern per file:
+//!
+//! | file | what |
+//! |------|------|
+//! | `signaling.rs` | createOffer/createAnswer, setLocal/RemoteDescription, rollback, `a=setup` |
+//! | `candidates.rs` | local interfaces, gathering events, addIceCandidate, mDNS names |
+//! | `transport.rs` | remote transport applied to ICE/DTLS/SCTP, datagram demux, ICE and DTLS events |
+//! | `channels.rs` | data channels: the channel table, the [`Channel`] handle, datachannel events |
+//! | `timer.rs` | the table of named timers |
+//! | `state.rs`, `event.rs` | W3C state enums, [`Event`] and [`Output`] |
+//!
+//! Everything moves through [`PeerConnection::pump`]: it drains each layer's events and
+//! output into the next until nothing moves, then arms the timers. Media (issue 13) plugs in
+//! at the same two places: its datagrams in `transport.rs`, its output and timers in `pump`.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -6,7 +6,7 @@
 //! - [`remote`]: what we take from a remote description (transport, sections, SCTP port);
 //! - [`offer`]: the sections of our offers;
 //! - [`answer`]: the sections of our answers;
-//! - [`write`]: a local description's text from its sections.
+//! - [`write`](mod@write): a local description's text from its sections.
 //!
 //! Media sections (issue 13) will add their own section variant here, planned by the media
 //! transceivers.
