@@ -27,9 +27,6 @@
 pub mod bye;
 pub mod ccfb;
 mod error;
-#[cfg(any(test, feature = "legacy-parser"))]
-#[doc(hidden)]
-pub mod legacy;
 mod packet;
 pub mod psfb;
 pub mod report;

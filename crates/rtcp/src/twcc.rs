@@ -175,9 +175,9 @@ pub struct TransportCc {
     /// Feedback packet count, for detecting lost feedback.
     pub feedback_packet_count: u8,
     /// The packet status chunks, then the receive deltas.
-    pub(crate) data: TwccData,
+    data: TwccData,
     /// Length of the chunks in `data`.
-    pub(crate) chunks_len: usize,
+    chunks_len: usize,
     /// RTCP padding count (P bit) of this packet as received; 0 when it had none.
     pub padding: u8,
 }
@@ -191,7 +191,7 @@ const INLINE_DATA_LEN: usize = 62;
 
 /// The status chunks and receive deltas of a feedback message.
 #[derive(Clone)]
-pub(crate) enum TwccData {
+enum TwccData {
     Inline { len: u8, buf: [u8; INLINE_DATA_LEN] },
     Shared(Bytes),
 }
@@ -215,25 +215,6 @@ impl TwccData {
         }
         Self::Inline {
             len: part.len() as u8,
-            buf: a,
-        }
-    }
-
-    /// `buf[start..end]` (in bounds, checked by the caller), inline when short: the old
-    /// parser's (`crate::legacy`) way in.
-    #[cfg(any(test, feature = "legacy-parser"))]
-    #[inline]
-    pub(crate) fn of_packet(buf: &Bytes, start: usize, end: usize) -> Self {
-        let n = end - start;
-        if n > INLINE_DATA_LEN {
-            return Self::Shared(buf.slice(start..end));
-        }
-        let mut a = [0u8; INLINE_DATA_LEN];
-        if let (Some(dst), Some(src)) = (a.get_mut(..n), buf.get(start..end)) {
-            dst.copy_from_slice(src);
-        }
-        Self::Inline {
-            len: n as u8,
             buf: a,
         }
     }
