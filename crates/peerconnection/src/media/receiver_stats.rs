@@ -32,6 +32,10 @@ pub struct ReceiveConfig {
     pub max_dropout: u16,
     /// MAX_MISORDER: a backward jump up to this is a late or duplicate packet.
     pub max_misorder: u16,
+    /// Jitter from the first packet of each RTP timestamp only (what libwebrtc reports, and
+    /// the advice of the RTP FAQ for video frames split over packets). `false` (the default)
+    /// is RFC 3550 A.8 as written: every packet, so the spread of a frame's packets counts.
+    pub jitter_first_packet_of_timestamp: bool,
 }
 
 impl ReceiveConfig {
@@ -43,6 +47,7 @@ impl ReceiveConfig {
             min_sequential: 2,
             max_dropout: 3000,
             max_misorder: 100,
+            jitter_first_packet_of_timestamp: false,
         }
     }
 }
@@ -130,6 +135,8 @@ pub struct ReceiveStats {
     transit: Option<u32>,
     /// Jitter × 16 (the integer form of A.8).
     jitter_q4: u32,
+    /// RTP timestamp of the previous packet used for jitter.
+    jitter_ts: Option<u32>,
     /// Origin of the arrival clock in timestamp units.
     epoch: Instant,
     // --- beyond RFC 3550, for stats and the modules to come ---
@@ -161,6 +168,7 @@ impl ReceiveStats {
             received_prior: 0,
             transit: None,
             jitter_q4: 0,
+            jitter_ts: None,
             epoch: now,
             recent: 0,
             duplicates: 0,
@@ -324,6 +332,13 @@ impl ReceiveStats {
 
     /// A.8: J += (|D| - J) / 16, in the integer form that keeps J × 16.
     fn update_jitter(&mut self, now: Instant, rtp_timestamp: u32) {
+        if self.config.jitter_first_packet_of_timestamp
+            && self.transit.is_some()
+            && self.jitter_ts == Some(rtp_timestamp)
+        {
+            return;
+        }
+        self.jitter_ts = Some(rtp_timestamp);
         let arrival = duration_to_ticks(
             now.saturating_duration_since(self.epoch),
             self.config.clock_rate,
@@ -690,6 +705,28 @@ mod tests {
         }
         // Truncation of arrival ticks can give |D| = 1 at most; J stays below 1.
         assert_eq!(s.jitter(), 0);
+    }
+
+    #[test]
+    fn jitter_of_a_frame_split_over_packets() {
+        // 8 kHz: frames of 3 packets 1 ms apart, timestamps 0 and 160, frames 20 ms apart.
+        let arrivals = [(0, 0), (1, 0), (2, 0), (20, 160), (21, 160), (22, 160)];
+        let run = |first_only: bool| {
+            let t0 = Instant::now();
+            let config = ReceiveConfig {
+                jitter_first_packet_of_timestamp: first_only,
+                ..no_probation(8_000)
+            };
+            let mut s = ReceiveStats::new(1, config, t0);
+            for (i, &(ms, ts)) in arrivals.iter().enumerate() {
+                s.on_packet(t0 + Duration::from_millis(ms), i as u16, ts, 1);
+            }
+            s.jitter_q4
+        };
+        // RFC 3550 A.8, every packet: D = 8, 8, 16, 8, 8 units; J×16 = 8, 15, 30, 36, 42.
+        assert_eq!(run(false), 42);
+        // First packet of each timestamp: one sample, D = 0.
+        assert_eq!(run(true), 0);
     }
 
     #[test]
