@@ -50,6 +50,7 @@
 mod config;
 mod connection;
 mod jsep;
+pub mod media;
 pub mod stats;
 
 pub use config::{
