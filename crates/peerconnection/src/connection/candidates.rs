@@ -7,7 +7,7 @@ use std::time::Instant;
 use ferrtc_ice::Candidate;
 use tracing::debug;
 
-use super::*;
+use super::{Event, IceCandidateInit, IceGatheringState, PeerConnection};
 use crate::jsep::LocalSection;
 use crate::Error;
 

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use ferrtc_datachannel::{ChannelError, ChannelInit, ChannelStats, Event as DcEvent, ReadyState};
 use tracing::debug;
 
-use super::*;
+use super::{Event, PeerConnection};
 use crate::jsep::LocalSection;
 use crate::Error;
 

@@ -8,7 +8,7 @@ use ferrtc_ice::Role as IceRole;
 use ferrtc_sdp::{RtcSessionDescription, SdpType, SessionDescription, Setup};
 use tracing::{debug, warn};
 
-use super::*;
+use super::{Applied, Event, PeerConnection, SignalingState};
 use crate::jsep::{self, LocalSection, RemoteInfo};
 use crate::Error;
 

@@ -11,7 +11,7 @@ use ferrtc_ice::{Candidate, Datagram, Event as IceEvent};
 use ferrtc_stun::demux::{classify, PacketKind};
 use tracing::{debug, trace, warn};
 
-use super::*;
+use super::{DtlsTransportState, Event, IceGatheringState, PeerConnection};
 use crate::jsep::RemoteInfo;
 use crate::Error;
 
