@@ -71,9 +71,6 @@ mod error;
 mod fields;
 mod grammar;
 mod jsep;
-#[cfg(feature = "legacy")]
-#[doc(hidden)]
-pub mod legacy;
 mod line;
 mod session;
 mod util;

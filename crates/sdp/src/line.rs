@@ -158,39 +158,19 @@ impl<'a> Line<'a> {
     }
 }
 
-/// The value parsers a line is typed with: the nom grammar, or (feature `legacy`) the
-/// hand-written parsers it replaced.
-pub(crate) struct Parsers {
-    pub(crate) origin: for<'a> fn(&'a str) -> VResult<Origin<'a>>,
-    pub(crate) connection: for<'a> fn(&'a str) -> VResult<Connection<'a>>,
-    pub(crate) bandwidth: for<'a> fn(&'a str) -> VResult<Bandwidth<'a>>,
-    pub(crate) timing: fn(&str) -> VResult<Timing>,
-    pub(crate) media_line: for<'a> fn(&'a str) -> VResult<MediaLine<'a>>,
-    pub(crate) attribute: for<'a> fn(Kind, &'a str, Option<&'a str>) -> VResult<Attribute<'a>>,
-}
-
 type VResult<T> = Result<T, Problem>;
-
-const NOM: Parsers = Parsers {
-    origin: crate::grammar::origin,
-    connection: crate::grammar::connection,
-    bandwidth: crate::grammar::bandwidth,
-    timing: crate::grammar::timing,
-    media_line: crate::grammar::media_line,
-    attribute: crate::grammar::parse_kind,
-};
 
 impl<'a> Line<'a> {
     /// Parses and types one line alone (`<type>=<value>`, without its line ending), with
     /// the checks a description applies to it; errors name line 1. The order of lines is
     /// not checked (that needs the whole description).
     pub fn parse(line: &'a str) -> Result<Line<'a>, Error> {
-        parse_line_with(line, &NOM)
+        parse_line_with(line)
     }
 }
 
-/// [`Line::parse`] with the given value parsers.
-pub(crate) fn parse_line_with<'a>(line: &'a str, p: &Parsers) -> Result<Line<'a>, Error> {
+/// [`Line::parse`]: the nom grammar of grammar.rs for the typed values.
+fn parse_line_with<'a>(line: &'a str) -> Result<Line<'a>, Error> {
     let b = line.as_bytes();
     let (Some(&t), Some(&b'=')) = (b.first(), b.get(1)) else {
         return Err(Error::syntax(1, "expected <type>=<value>"));
@@ -200,22 +180,22 @@ pub(crate) fn parse_line_with<'a>(line: &'a str, p: &Parsers) -> Result<Line<'a>
     let res: VResult<Line<'a>> = match t {
         b'v' if value == "0" => Ok(Line::Version),
         b'v' => Err("only version 0 exists (v=0)".into()),
-        b'o' => (p.origin)(value).map(Line::Origin),
+        b'o' => crate::grammar::origin(value).map(Line::Origin),
         b's' => Ok(Line::SessionName(value)),
         b'i' => Ok(Line::Information(value)),
         b'u' => Ok(Line::Uri(value)),
         b'e' => Ok(Line::Email(value)),
         b'p' => Ok(Line::Phone(value)),
-        b'c' => (p.connection)(value).map(Line::Connection),
-        b'b' => (p.bandwidth)(value).map(Line::Bandwidth),
-        b't' => (p.timing)(value).map(Line::Timing),
+        b'c' => crate::grammar::connection(value).map(Line::Connection),
+        b'b' => crate::grammar::bandwidth(value).map(Line::Bandwidth),
+        b't' => crate::grammar::timing(value).map(Line::Timing),
         b'r' => check_repeat(value).map(|()| Line::Repeat(value)),
         b'z' => check_zone(value).map(|()| Line::TimeZones(value)),
         b'k' => check_key(value).map(|()| Line::Key(value)),
-        b'm' => (p.media_line)(value).map(Line::Media),
+        b'm' => crate::grammar::media_line(value).map(Line::Media),
         b'a' => {
             let (name, v) = split_attribute(value);
-            return (p.attribute)(Kind::of(name), name, v)
+            return crate::grammar::parse_kind(Kind::of(name), name, v)
                 .map(Line::Attribute)
                 .map_err(|e| e.into_error(1, name));
         }
