@@ -256,15 +256,22 @@ mod ferrtc_side {
     }
 
     pub fn pair(socks: &[Io; 2]) -> (F, F) {
-        let cert =
-            ferrtc_dtls::Certificate::generate(ferrtc_dtls::KeyType::EcdsaP256, SystemTime::now())
-                .unwrap();
-        let mut cfg = Configuration::new(cert).unwrap();
-        cfg.ice.include_loopback = true;
+        // One certificate per peer, generated here, as str0m's `Rtc::builder().build()` does
+        // for each of its peers: both stacks pay for two key generations per setup.
+        let config = || {
+            let cert = ferrtc_dtls::Certificate::generate(
+                ferrtc_dtls::KeyType::EcdsaP256,
+                SystemTime::now(),
+            )
+            .unwrap();
+            let mut cfg = Configuration::new(cert).unwrap();
+            cfg.ice.include_loopback = true;
+            cfg
+        };
         let now = Instant::now();
         let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
-        let mut a = PeerConnection::new(cfg.clone(), now, &mut rng).unwrap();
-        let mut b = PeerConnection::new(cfg, now, &mut rng).unwrap();
+        let mut a = PeerConnection::new(config(), now, &mut rng).unwrap();
+        let mut b = PeerConnection::new(config(), now, &mut rng).unwrap();
         a.add_local_interface(now, socks[0].local()).unwrap();
         a.end_of_local_interfaces(now);
         b.add_local_interface(now, socks[1].local()).unwrap();

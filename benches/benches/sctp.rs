@@ -1,6 +1,11 @@
 //! SCTP throughput: two associations connected in memory (no DTLS, no sockets), one reliable
 //! ordered stream, 64 KiB messages. Each iteration moves BATCH messages from one end to the
 //! other and waits until the receiver holds all of them.
+//!
+//! Same conditions on both sides: the real clock (ferrtc's timers are served by sleeping until
+//! they are due, as webrtc-sctp's tokio timers are; nothing jumps ahead), and every datagram is
+//! copied into a fresh `Vec<u8>` on the way (as the in-memory `Conn` pipe given to webrtc-sctp
+//! does) and handed to the receiver as a new buffer.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -51,11 +56,14 @@ impl FerrtcPair {
         p
     }
 
-    /// Moves packets both ways; counts delivered messages. Returns whether anything moved.
+    /// Moves packets both ways through a copying pipe; counts delivered messages. Returns
+    /// whether anything moved.
     fn pump(&mut self, received: &mut usize) -> bool {
         let mut moved = false;
+        self.now = Instant::now();
         while let Some(pkt) = self.a.poll_transmit() {
-            self.b.handle_receive(self.now, pkt).unwrap();
+            let datagram = Bytes::from(pkt.to_vec());
+            self.b.handle_receive(self.now, datagram).unwrap();
             moved = true;
         }
         while let Some(ev) = self.b.poll_event() {
@@ -65,7 +73,8 @@ impl FerrtcPair {
             }
         }
         while let Some(pkt) = self.b.poll_transmit() {
-            self.a.handle_receive(self.now, pkt).unwrap();
+            let datagram = Bytes::from(pkt.to_vec());
+            self.a.handle_receive(self.now, datagram).unwrap();
             moved = true;
         }
         while self.a.poll_event().is_some() {}
@@ -91,7 +100,8 @@ impl FerrtcPair {
                 sent += 1;
             }
             if !self.pump(&mut received) {
-                // Nothing in flight can move: let the delayed-ack timer fire.
+                // Nothing in flight can move: wait, in real time, for the next timer (e.g. the
+                // delayed SACK), as a real driver would.
                 if let Some(t) = self
                     .a
                     .poll_timeout()
@@ -99,8 +109,12 @@ impl FerrtcPair {
                     .chain(self.b.poll_timeout())
                     .min()
                 {
-                    self.now = self.now.max(t);
+                    let now = Instant::now();
+                    if t > now {
+                        std::thread::sleep(t - now);
+                    }
                 }
+                self.now = Instant::now();
                 self.a.handle_timeout(self.now);
                 self.b.handle_timeout(self.now);
             }
