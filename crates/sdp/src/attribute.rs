@@ -935,6 +935,35 @@ impl<'a> Attribute<'a> {
     // Always inlined: returned through a call, the value was copied again by the caller.
     #[inline(always)]
     pub(crate) fn from_checked(kind: Kind, text: &'a str) -> Self {
+        // The four hot kinds first, by their fixed `name:` length (a kind is recorded only
+        // for a line whose name is exactly that one, with a value): no name lookup.
+        match kind {
+            Kind::RtcpFb => {
+                if let Some(x) = text.get(8..).and_then(trusted_rtcp_fb) {
+                    return Attribute::RtcpFb(x);
+                }
+            }
+            Kind::Rtpmap => {
+                if let Some(x) = text.get(7..).and_then(trusted_rtpmap) {
+                    return Attribute::Rtpmap(x);
+                }
+            }
+            Kind::Fmtp => {
+                if let Some(v) = text.get(5..) {
+                    let (format, params) = split_sp(v);
+                    return Attribute::Fmtp(Fmtp {
+                        format,
+                        params: params.unwrap_or(""),
+                    });
+                }
+            }
+            Kind::Extmap => {
+                if let Some(x) = text.get(7..).and_then(trusted_extmap) {
+                    return Attribute::Extmap(x);
+                }
+            }
+            _ => {}
+        }
         let known = kind.name();
         // A kind other than `Other` was recorded only for a line whose name is exactly
         // `kind.name()` (`Kind::of`), so the name need not be compared again.
