@@ -25,6 +25,4 @@ pub mod vp8;
 pub mod vp9;
 
 pub use error::Error;
-pub use payload::{
-    Codec, CodecInfo, Depacketizer, Layers, PacketInfo, Packetizer, PayloadMeta,
-};
+pub use payload::{Codec, CodecInfo, Depacketizer, Layers, PacketInfo, Packetizer, PayloadMeta};
