@@ -22,6 +22,7 @@
 //!     stored source text.
 //!   - webrtc-rs 0.17 / rtc 0.21: `SessionDescription::marshal` of the unmarshalled struct
 //!     (formats each line from the struct's fields, attributes as key:value).
+//!
 //!   All three outputs are checked equal to the input text before timing.
 #![allow(
     clippy::unwrap_used,
