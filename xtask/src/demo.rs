@@ -79,7 +79,11 @@ const VIEWS: &[(&str, u32, u32)] = &[("desktop", 1280, 900), ("phone", 390, 844)
 
 fn inside() -> Result<(), String> {
     let port = 18_000 + (std::process::id() % 1000) as u16;
-    let bin = util::root().join("target/release/examples/demo");
+    // Where cargo put it: CARGO_TARGET_DIR when set (as the other checks honour it).
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| util::root().join("target"));
+    let bin = target.join("release/examples/demo");
     let mut demo = Command::new(&bin)
         .args(["--port", &port.to_string()])
         .stdout(Stdio::piped())
