@@ -13,34 +13,11 @@ use ferrtc_media_codecs::vp8::{Vp8Depacketizer, Vp8Packetizer};
 use ferrtc_media_codecs::{Depacketizer, Packetizer};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "common/depacketize.rs"]
+mod common;
+
 fuzz_target!(|data: &[u8]| {
-    // Each packet is prefixed by its length byte.
-    let mut d = Vp8Depacketizer::new();
-    let mut out = Vec::new();
-    let mut rest = data;
-    let mut total = 0usize;
-    while let Some((&n, tail)) = rest.split_first() {
-        let n = usize::from(n).min(tail.len());
-        let (p, tail) = tail.split_at(n);
-        rest = tail;
-        total += p.len() + 1;
-        let _ = d.packet_info(p);
-        match d.push(p, &mut out) {
-            Ok(info) => {
-                let _ = d.decodable(&info, n % 2 == 0);
-            }
-            Err(_) => {
-                out.clear();
-                d.reset();
-            }
-        }
-        if n % 5 == 0 {
-            let _ = d.finish(&mut out);
-            out.clear();
-        }
-        assert!(out.len() <= total, "output {} for input {total}", out.len());
-    }
-    let _ = d.finish(&mut out);
+    common::arbitrary_payloads(Vp8Depacketizer::new(), data, |total| total);
 
     // The whole input as one frame: whatever packetizes must come back byte for byte.
     let Some((&m, frame)) = data.split_first() else {
