@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Byte-for-byte cross-check of ferrtc-srtp against libsrtp (through pylibsrtp).
 
-usage: libsrtp_check.py PATH/TO/srtp_tool [packets-per-stream]
+usage: libsrtp_check.py PATH/TO/srtp_tool [packets-per-stream] [--selfcheck-wrong-key]
 
 For every profile pylibsrtp exposes, random RTP packets (random CSRCs, header
 extensions, payload sizes) of two SSRCs, one of which crosses the 65535->0 sequence
@@ -11,7 +11,9 @@ output and must get the original packet back. Tampered packets must be rejected 
 both (ferrtc rejects tampered libsrtp packets, libsrtp rejects tampered ferrtc packets), and
 ferrtc rejects replays. NULL_HMAC_SHA1_32 and the AES-256-CM profiles cannot be configured
 through pylibsrtp: they are checked against the RFC 6188 vectors in crates/srtp/tests only.
-Exits non-zero on any mismatch.
+Exits non-zero on any mismatch. --selfcheck-wrong-key (used by `cargo xtask conformance
+--self-check`) gives ferrtc the master key with one bit flipped: every profile must then
+report mismatches.
 """
 import os
 import random
@@ -83,11 +85,12 @@ def session(profile, key, direction):
     return Session(policy=pol)
 
 
-def check_profile(tool_path, name, n, rng):
+def check_profile(tool_path, name, n, rng, wrong_key=False):
     profile, klen, slen = PROFILES[name]
     key, salt = os.urandom(klen), os.urandom(slen)
     tool = Tool(tool_path)
-    assert tool.cmd(f"init {name} {key.hex()} {salt.hex()}") == "OK"
+    tool_key = bytes([key[0] ^ 1]) + key[1:] if wrong_key else key
+    assert tool.cmd(f"init {name} {tool_key.hex()} {salt.hex()}") == "OK"
     lib_tx = session(profile, key + salt, Policy.SSRC_ANY_OUTBOUND)
     lib_rx = session(profile, key + salt, Policy.SSRC_ANY_INBOUND)
     # ferrtc's receiving context sees libsrtp's packets and vice versa; each stream's
@@ -162,13 +165,15 @@ def check_profile(tool_path, name, n, rng):
 
 
 def main():
-    tool = sys.argv[1]
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    wrong_key = "--selfcheck-wrong-key" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--selfcheck-wrong-key"]
+    tool = args[0]
+    n = int(args[1]) if len(args) > 1 else 2000
     rng = random.Random(int.from_bytes(os.urandom(8), "big"))
     print(f"pylibsrtp {getattr(pylibsrtp, '__version__', '?')}, {n} RTP packets per stream, 2 streams per profile")
     all_errors = []
     for name in PROFILES:
-        all_errors += check_profile(tool, name, n, rng)
+        all_errors += check_profile(tool, name, n, rng, wrong_key)
     for name in NOT_IN_PYLIBSRTP:
         print(f"{name:26} not checked: pylibsrtp does not expose this profile")
     for e in all_errors[:20]:

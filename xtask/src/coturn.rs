@@ -124,7 +124,7 @@ fn run_in(dir: &std::path::Path) -> Result<(), String> {
         "--simple-log".into(),
     ];
     eprintln!("$ turnserver {}", args.join(" "));
-    let child = Command::new("turnserver")
+    let child = Command::new(util::tool("turnserver", "turnserver"))
         .args(&args)
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log)
@@ -153,6 +153,12 @@ fn run_in(dir: &std::path::Path) -> Result<(), String> {
     }
     eprintln!("coturn listening on {server}, TLS on {tls_server}");
 
+    // Self-check sabotage: the TURN scenarios log in with a wrong password; they must fail.
+    let pass = if util::sabotage("turn-wrong-password") {
+        "wrong"
+    } else {
+        "test"
+    };
     let mut report = Vec::new();
     let mut failed = 0;
     let mut check = |name: &str, r: Result<(), String>| match &r {
@@ -180,7 +186,7 @@ fn run_in(dir: &std::path::Path) -> Result<(), String> {
         .current_dir(util::root())
         .env("FERRTC_TURN_SERVER", &server)
         .env("FERRTC_TURN_USER", "test")
-        .env("FERRTC_TURN_PASS", "test")
+        .env("FERRTC_TURN_PASS", pass)
         .env("FERRTC_TURN_STALE_NONCE", STALE_NONCE_SECS.to_string())
         .status()
         .map_err(|e| format!("cannot run cargo test: {e}"))?;
@@ -203,7 +209,7 @@ fn run_in(dir: &std::path::Path) -> Result<(), String> {
         .env("FERRTC_TURN_TLS_SERVER", &tls_server)
         .env("FERRTC_TURN_TLS_CA", &cert)
         .env("FERRTC_TURN_USER", "test")
-        .env("FERRTC_TURN_PASS", "test")
+        .env("FERRTC_TURN_PASS", pass)
         .status()
         .map_err(|e| format!("cannot run cargo test: {e}"))?;
     check(
@@ -246,22 +252,24 @@ fn run_in(dir: &std::path::Path) -> Result<(), String> {
         .map_err(|e| format!("cannot start stun_server: {e}"))?;
     let _srv = Guard(srv, "stun_server example");
     std::thread::sleep(Duration::from_millis(300));
-    let out = Command::new("turnutils_stunclient")
+    let out = Command::new(util::tool("turnutils_stunclient", "turnutils_stunclient"))
         .args(["-p", &stun_port.to_string(), "127.0.0.1"])
         .output()
-        .map_err(|e| format!("cannot run turnutils_stunclient: {e}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .map_err(|e| format!("cannot run turnutils_stunclient: {e}"));
     check(
         "turnutils_stunclient -> stun_server example",
-        if out.status.success() && text.contains("reflexive addr: 127.0.0.1:") {
-            Ok(())
-        } else {
-            Err(format!("status {}, output {text:?}", out.status))
-        },
+        out.and_then(|out| {
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if out.status.success() && text.contains("reflexive addr: 127.0.0.1:") {
+                Ok(())
+            } else {
+                Err(format!("status {}, output {text:?}", out.status))
+            }
+        }),
     );
 
     // 4. aioice's STUN codec against both examples, with short-term integrity.
@@ -322,6 +330,13 @@ fn aioice_checks(
     use std::io::BufRead;
     let script = util::root().join("xtask/scripts/stun_aioice.py");
     let mut out = Vec::new();
+    // Self-check sabotage of the negative checks: the request that must be rejected carries
+    // the right password; both checks must then fail.
+    let wrong_pass = if util::sabotage("stun-wrong-password-accepted") {
+        "ferrtc-pass"
+    } else {
+        "wrong-pass"
+    };
 
     // aioice client -> stun_server example (requires and signs MESSAGE-INTEGRITY).
     let r = (|| -> Result<(), String> {
@@ -351,7 +366,7 @@ fn aioice_checks(
         }
         // The expected rejection, not just any failure: the server answers 401
         // (RFC 8489 §9.1.3), which the client reports as an error response.
-        let bad = run("wrong-pass")?;
+        let bad = run(wrong_pass)?;
         let err = String::from_utf8_lossy(&bad.stderr).to_string();
         if bad.status.success() || !err.contains("error response (401") {
             return Err(format!(
@@ -369,7 +384,7 @@ fn aioice_checks(
 
     // stun_client example -> aioice server (checks our integrity, signs its response).
     let r = (|| -> Result<(), String> {
-        for (pass, want_ok) in [("ferrtc-pass", true), ("wrong-pass", false)] {
+        for (pass, want_ok) in [("ferrtc-pass", true), (wrong_pass, false)] {
             let mut child = Command::new(python)
                 .arg(&script)
                 .args(["server", "ferrtc-pass"])

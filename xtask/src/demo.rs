@@ -160,10 +160,15 @@ fn one_view(
         )
     };
     let start = Instant::now();
+    let chromium = util::tool("chromium", "chromium");
+    // Self-check sabotage: no UDP for WebRTC, so ICE cannot connect and the page must fail.
+    let no_udp = util::sabotage("demo-no-udp")
+        .then_some("--force-webrtc-ip-handling-policy=disable_non_proxied_udp");
     let out = Command::new("timeout")
         .arg("40")
-        .arg("chromium")
+        .arg(&chromium)
         .args(FLAGS)
+        .args(no_udp)
         .arg(format!("--user-data-dir={}", dir.display()))
         .arg(format!("--window-size={},{}", window.0, window.1))
         .arg(format!("--screenshot={}", shot.display()))
@@ -172,7 +177,14 @@ fn one_view(
         .stderr(Stdio::null())
         .status();
     let _ = std::fs::remove_dir_all(&dir);
-    out.map_err(|e| format!("cannot run chromium: {e}"))?;
+    let status = out.map_err(|e| format!("cannot run timeout: {e}"))?;
+    // timeout(1) exits 126/127 when it cannot start the command.
+    if matches!(status.code(), Some(126 | 127)) {
+        return Err(format!(
+            "cannot run chromium ({}): {status}",
+            chromium.display()
+        ));
+    }
     // The server prints the page's result when it arrives, before the page finishes loading.
     let tag = format!("run={name} ");
     let mut result = None;

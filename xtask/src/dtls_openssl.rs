@@ -37,6 +37,35 @@ fn wait_for(lines: &Lines, needle: &str, timeout: Duration) -> Option<String> {
     None
 }
 
+/// Like [`wait_for`], but gives up early when `child` (the ferrtc side) has exited and the
+/// line has not come: a refused handshake shows at once instead of after the timeout.
+fn wait_for_or_exit(
+    lines: &Lines,
+    needle: &str,
+    child: &mut Child,
+    timeout: Duration,
+) -> Option<String> {
+    let deadline = Instant::now() + timeout;
+    let mut exited_at: Option<Instant> = None;
+    while Instant::now() < deadline {
+        if let Some(l) = lines.lock().unwrap().iter().find(|l| l.contains(needle)) {
+            return Some(l.clone());
+        }
+        match exited_at {
+            // The peer's last output may still be on its way after ferrtc exited.
+            Some(t) if t.elapsed() > Duration::from_secs(2) => return None,
+            Some(_) => {}
+            None => {
+                if child.try_wait().ok().flatten().is_some() {
+                    exited_at = Some(Instant::now());
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
 fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
@@ -55,11 +84,38 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// The `openssl` command (a path that does not exist under the self-check's
+/// `missing:openssl`).
+fn openssl() -> PathBuf {
+    util::tool("openssl", "openssl")
+}
+
+/// The SRTP exporter label (RFC 5764 §4.2); another one under the self-check sabotage
+/// `dtls-keymat-label`, so that the keying material comparison must fail.
+fn exporter_label() -> &'static str {
+    if util::sabotage("dtls-keymat-label") {
+        "EXTRACTOR-selfcheck-wrong-label"
+    } else {
+        "EXTRACTOR-dtls_srtp"
+    }
+}
+
+/// The fingerprint ferrtc is told to expect: the peer's, or under the self-check sabotage
+/// `dtls-wrong-fingerprint` the same with its last hex digit changed.
+fn expected_fingerprint(fp: &str) -> String {
+    if util::sabotage("dtls-wrong-fingerprint") {
+        util::flip_last(fp)
+    } else {
+        fp.to_string()
+    }
+}
+
 fn openssl_out(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("openssl")
+    let prog = openssl();
+    let out = Command::new(&prog)
         .args(args)
         .output()
-        .map_err(|e| format!("openssl: {e}"))?;
+        .map_err(|e| format!("cannot start {}: {e}", prog.display()))?;
     if !out.status.success() {
         return Err(format!(
             "openssl {}: {}",
@@ -124,13 +180,14 @@ fn ferrtc(args: &[&str]) -> Result<Child, String> {
 }
 
 fn openssl_child(args: &[&str]) -> Result<(Child, ChildStdin), String> {
-    let mut child = Command::new("openssl")
+    let prog = openssl();
+    let mut child = Command::new(&prog)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot start openssl: {e}"))?;
+        .map_err(|e| format!("cannot start {}: {e}", prog.display()))?;
     let stdin = child.stdin.take().expect("piped stdin");
     Ok((child, stdin))
 }
@@ -201,7 +258,7 @@ fn client_case(dir: &Path, profile: &str, rsa: bool) -> Result<String, String> {
         "-use_srtp",
         profile,
         "-keymatexport",
-        "EXTRACTOR-dtls_srtp",
+        exporter_label(),
         "-keymatexportlen",
         key_len(profile),
         "-Verify",
@@ -212,11 +269,12 @@ fn client_case(dir: &Path, profile: &str, rsa: bool) -> Result<String, String> {
     let server_out = collect_stdout(&mut server);
     let result = (|| {
         wait_for(&server_out, "ACCEPT", Duration::from_secs(10)).ok_or("s_server did not start")?;
+        let expect = expected_fingerprint(&fp);
         let mut args = vec![
             "client",
             accept.as_str(),
             "--expect",
-            fp.as_str(),
+            expect.as_str(),
             "--profiles",
             profile,
         ];
@@ -226,8 +284,21 @@ fn client_case(dir: &Path, profile: &str, rsa: bool) -> Result<String, String> {
         let mut client = ferrtc(&args)?;
         let client_out = collect_stdout(&mut client);
         let r = (|| {
-            wait_for(&server_out, "Keying material:", Duration::from_secs(60))
-                .ok_or("s_server never completed the handshake")?;
+            if wait_for_or_exit(
+                &server_out,
+                "Keying material:",
+                &mut client,
+                Duration::from_secs(60),
+            )
+            .is_none()
+            {
+                return Err(match client.try_wait().ok().flatten() {
+                    Some(st) => format!(
+                        "s_server never completed the handshake: the ferrtc client exited ({st})"
+                    ),
+                    None => "s_server never completed the handshake".into(),
+                });
+            }
             stdin
                 .write_all(b"hello from openssl\n")
                 .map_err(|e| e.to_string())?;
@@ -253,7 +324,8 @@ fn client_case(dir: &Path, profile: &str, rsa: bool) -> Result<String, String> {
 /// ferrtc server ↔ `openssl s_client`.
 fn server_case(dir: &Path, profile: &str, extra: &[&str]) -> Result<String, String> {
     let (cert, key, fp) = make_cert(dir, "client", false)?;
-    let mut server = ferrtc(&["server", "--expect", &fp, "--profiles", profile])?;
+    let expect = expected_fingerprint(&fp);
+    let mut server = ferrtc(&["server", "--expect", &expect, "--profiles", profile])?;
     let server_out = collect_stdout(&mut server);
     let result = (|| {
         let listening = wait_for(&server_out, "LISTENING ", Duration::from_secs(120))
@@ -275,7 +347,7 @@ fn server_case(dir: &Path, profile: &str, extra: &[&str]) -> Result<String, Stri
             "-use_srtp",
             profile,
             "-keymatexport",
-            "EXTRACTOR-dtls_srtp",
+            exporter_label(),
             "-keymatexportlen",
             key_len(profile),
         ];
@@ -283,8 +355,21 @@ fn server_case(dir: &Path, profile: &str, extra: &[&str]) -> Result<String, Stri
         let (mut client, mut stdin) = openssl_child(&args)?;
         let client_out = collect_stdout(&mut client);
         let r = (|| {
-            wait_for(&client_out, "Keying material:", Duration::from_secs(20))
-                .ok_or("s_client never completed the handshake")?;
+            if wait_for_or_exit(
+                &client_out,
+                "Keying material:",
+                &mut server,
+                Duration::from_secs(20),
+            )
+            .is_none()
+            {
+                return Err(match server.try_wait().ok().flatten() {
+                    Some(st) => format!(
+                        "s_client never completed the handshake: the ferrtc server exited ({st})"
+                    ),
+                    None => "s_client never completed the handshake".into(),
+                });
+            }
             stdin
                 .write_all(b"hello from openssl\n")
                 .map_err(|e| e.to_string())?;

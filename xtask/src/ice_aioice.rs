@@ -41,7 +41,7 @@ impl Coturn {
             .and_then(|s| s.local_addr())
             .map_err(|e| e.to_string())?
             .port();
-        let child = Command::new("turnserver")
+        let child = Command::new(util::tool("turnserver", "turnserver"))
             .args([
                 "-n",
                 "--listening-ip=127.0.0.1",
@@ -88,7 +88,7 @@ type Lines = Arc<Mutex<Vec<String>>>;
 
 pub fn run(_args: &[String]) -> Result<(), String> {
     let root = util::root();
-    let python = ensure_aioice()?;
+    let python = util::tool("aioice", ensure_aioice()?);
     util::cargo(&[
         "build",
         "-q",
@@ -117,10 +117,18 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     util::ensure_apt("turnserver", &["coturn"])?;
     let coturn = Coturn::start()?;
     let turn_addr = coturn.addr.clone();
+    let turn_pass = if util::sabotage("turn-wrong-password") {
+        "wrong"
+    } else {
+        "test"
+    };
     let relay = |role: &str| {
         let mut c = Command::new(&peer);
-        c.arg(role)
-            .args(["--turn", &format!("{turn_addr},test,test"), "--relay-only"]);
+        c.arg(role).args([
+            "--turn",
+            &format!("{turn_addr},test,{turn_pass}"),
+            "--relay-only",
+        ]);
         c
     };
     let mut cases: Vec<(&str, Command, Command)> = vec![
@@ -225,6 +233,7 @@ fn pump(
     let lines: Lines = Arc::new(Mutex::new(Vec::new()));
     let keep = lines.clone();
     let stdout = child.stdout.take().unwrap();
+    let wrong_password = util::sabotage("ice-wrong-password");
     let h = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
@@ -232,8 +241,13 @@ fn pump(
                 eprintln!("[{tag}] {line}");
             }
             if line.starts_with("creds ") || line.starts_with("cand ") || line == "eoc" {
+                let relayed = if wrong_password {
+                    wrong_creds(&line)
+                } else {
+                    line.clone()
+                };
                 if let Some(w) = to.lock().unwrap().as_mut() {
-                    let _ = writeln!(w, "{line}");
+                    let _ = writeln!(w, "{relayed}");
                     let _ = w.flush();
                 }
             }
@@ -295,4 +309,14 @@ fn run_pair(a: Command, b: Command) -> Result<(Vec<String>, Vec<String>), String
         ));
     }
     Ok((la, lb))
+}
+
+/// The self-check sabotage `ice-wrong-password`: a `creds <ufrag> <pwd>` line with the
+/// password's last character changed (the peer then signs and checks with a wrong key,
+/// RFC 8445 §7.2.2); other lines unchanged.
+pub fn wrong_creds(line: &str) -> String {
+    match line.strip_prefix("creds ").and_then(|r| r.split_once(' ')) {
+        Some((ufrag, pwd)) => format!("creds {ufrag} {}", util::flip_last(pwd.trim())),
+        None => line.to_string(),
+    }
 }

@@ -186,6 +186,24 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("--reap-after") {
         return reap_after(args.get(1));
     }
+    // `--case NAME` (repeatable): only these cases (the self-check uses it); default all.
+    let mut only: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--case" => only.push(it.next().ok_or("--case needs a case name")?.clone()),
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}` (usage: ice-nat [--case NAME]…)"
+                ))
+            }
+        }
+    }
+    for name in &only {
+        if !CASES.iter().any(|c| c.name == name) {
+            return Err(format!("no case named `{name}`"));
+        }
+    }
     if !Path::new("/proc/self/ns/net").exists() {
         return Err("network namespaces are not available here".into());
     }
@@ -209,7 +227,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     teardown();
     let mut watchdog = start_watchdog();
     let started = Instant::now();
-    let result = run_matrix(&peer);
+    let result = run_matrix(&peer, &only);
     teardown();
     if let Some(w) = watchdog.as_mut() {
         let _ = w.kill();
@@ -231,19 +249,30 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
 /// Runs every case, building the lab anew whenever the NAT modes change. Returns the result
 /// lines and the number of failed cases; `Err` only when the lab itself could not be built.
-fn run_matrix(peer: &Path) -> Result<(Vec<String>, usize), String> {
+fn run_matrix(peer: &Path, only: &[String]) -> Result<(Vec<String>, usize), String> {
     let mut lines = Vec::new();
     let mut failed = 0;
     let mut lab: Option<Lab> = None;
+    // The self-check's sabotage of the negative case: symmetric-no-turn behind EIM NATs,
+    // where the agents can connect; the case must then fail.
+    let eim_for_symmetric = util::sabotage("nat-eim-for-symmetric");
     for case in CASES {
-        if lab.as_ref().map(|l| l.nat) != Some(case.nat) {
+        if !only.is_empty() && !only.iter().any(|n| n == case.name) {
+            continue;
+        }
+        let nat = if eim_for_symmetric && case.expect == Expect::Fail {
+            (Nat::Eim, Nat::Eim)
+        } else {
+            case.nat
+        };
+        if lab.as_ref().map(|l| l.nat) != Some(nat) {
             drop(lab.take());
-            lab = Some(Lab::up(case.nat)?);
+            lab = Some(Lab::up(nat)?);
         }
         let t0 = Instant::now();
         let res = run_case(peer, case);
         let secs = t0.elapsed().as_secs_f64();
-        let nat = format!("{}/{}", case.nat.0.name(), case.nat.1.name());
+        let nat = format!("{}/{}", nat.0.name(), nat.1.name());
         let line = match res {
             Ok(detail) => format!("PASS {:<20} {nat:<19} {secs:>5.1} s  {detail}", case.name),
             Err(e) => {
@@ -448,7 +477,9 @@ fn start_coturn(dir: &Path) -> Result<Child, String> {
     let d = dir.to_string_lossy();
     let log = std::fs::File::create(dir.join("turnserver.log")).map_err(|e| e.to_string())?;
     let mut child = Command::new("ip")
-        .args(["netns", "exec", NS_SRV, "turnserver", "-n"])
+        .args(["netns", "exec", NS_SRV])
+        .arg(util::tool("turnserver", "turnserver"))
+        .arg("-n")
         .args([
             format!("--listening-ip={SERVER}"),
             format!("--relay-ip={SERVER}"),
@@ -605,26 +636,37 @@ fn agent_cmd(peer: &Path, case: &Case, a: bool) -> Command {
         (NS_B, PEER_B, "controlled")
     };
     let server = format!("{SERVER}:{TURN_PORT}");
+    // Self-check sabotages: a STUN server address nobody answers on, a wrong TURN password.
+    let stun = if util::sabotage("stun-unreachable") {
+        format!("{SERVER}:{}", TURN_PORT + 1)
+    } else {
+        server.clone()
+    };
+    let pass = if util::sabotage("turn-wrong-password") {
+        "wrong"
+    } else {
+        "test"
+    };
     let mut c = Command::new("ip");
     c.args(["netns", "exec", ns]).arg(peer).arg(role).args([
         "--bind",
         &format!("{bind}:0"),
         "--stun",
-        &server,
+        &stun,
     ]);
     if case.turn {
         match case.via {
             Via::Udp => {
-                c.args(["--turn", &format!("{server},test,test")]);
+                c.args(["--turn", &format!("{server},test,{pass}")]);
             }
             Via::Tcp => {
-                c.args(["--turn", &format!("{server},test,test"), "--turn-tcp"]);
+                c.args(["--turn", &format!("{server},test,{pass}"), "--turn-tcp"]);
             }
             Via::Tls => {
                 let ca = lab_dir().join("turn-cert.pem");
                 c.args([
                     "--turn",
-                    &format!("{SERVER}:{TURNS_PORT},test,test"),
+                    &format!("{SERVER}:{TURNS_PORT},test,{pass}"),
                     "--turn-tls",
                     &format!("{TURN_NAME},{}", ca.display()),
                 ]);
@@ -825,6 +867,7 @@ fn pump(
     let verbose = std::env::var_os("XTASK_VERBOSE").is_some();
     let keep = shared.clone();
     let stdout = child.stdout.take().unwrap();
+    let wrong_password = util::sabotage("ice-wrong-password");
     let mut handles = vec![std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
@@ -832,8 +875,13 @@ fn pump(
                 eprintln!("[{tag}] {line}");
             }
             if line.starts_with("creds ") || line.starts_with("cand ") || line == "eoc" {
+                let relayed = if wrong_password {
+                    crate::ice_aioice::wrong_creds(&line)
+                } else {
+                    line.clone()
+                };
                 if let Some(w) = to.lock().unwrap().as_mut() {
-                    let _ = writeln!(w, "{line}");
+                    let _ = writeln!(w, "{relayed}");
                     let _ = w.flush();
                 }
             }

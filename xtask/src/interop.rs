@@ -38,6 +38,14 @@ const TURN_URL: &str = "turn:127.0.0.1:3478";
 const TURN_USER: &str = "test";
 const TURN_PASS: &str = "test";
 
+/// Self-check sabotages (FERRTC_SELFCHECK) the interop cases apply: the aiortc peer missing,
+/// the `--relay` client started without `--relay`, the relay client's TURN password wrong.
+const INTEROP_SABOTAGES: &[&str] = &[
+    "missing:aiortc",
+    "interop-relay-not-relay",
+    "turn-wrong-password",
+];
+
 /// The Python packages of the aiortc peer (pinned to the minor versions tested).
 const PIP_PACKAGES: &[&str] = &["aiortc==1.16.*", "aiohttp==3.*"];
 
@@ -202,7 +210,7 @@ impl Paths {
         match peer {
             Peer::Ferrtc => (self.examples.join(format!("whip-{role}")), vec![]),
             Peer::Aiortc => (
-                self.python.clone(),
+                util::tool("aiortc", self.python.clone()),
                 vec![script("aiortc_peer.py"), role.into()],
             ),
             Peer::Wrtc => ("node".into(), vec![script("wrtc_peer.mjs"), role.into()]),
@@ -240,6 +248,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 ))
             }
         }
+    }
+    // The self-check sabotages this row knows; they are applied inside the case namespaces
+    // (which inherit the environment), announced here where the self-check reads the output.
+    for s in INTEROP_SABOTAGES {
+        util::sabotage(s);
     }
     let started = Instant::now();
     let paths = Paths::new();
@@ -593,14 +606,21 @@ fn spawn(program: &Path, args: &[String], log: &Path, paths: &Paths) -> Result<P
         .map_err(|e| format!("cannot start {}: {e}", program.display()))
 }
 
-fn turn_args() -> Vec<String> {
+/// The TURN arguments of a peer; the client's password is wrong under the self-check
+/// sabotage `turn-wrong-password`.
+fn turn_args(client: bool) -> Vec<String> {
+    let pass = if client && util::sabotage("turn-wrong-password") {
+        "wrong"
+    } else {
+        TURN_PASS
+    };
     vec![
         "--turn".into(),
         TURN_URL.into(),
         "--turn-user".into(),
         TURN_USER.into(),
         "--turn-pass".into(),
-        TURN_PASS.into(),
+        pass.into(),
     ]
 }
 
@@ -624,7 +644,7 @@ fn inside_case(case: Case) -> Result<String, String> {
     let (program, mut args) = paths.command(case.server, "server");
     args.extend(["--port".into(), port.to_string()]);
     if case.relay {
-        args.extend(turn_args());
+        args.extend(turn_args(false));
     }
     let server_log = logs.join("server.log");
     let mut server = spawn(&program, &args, &server_log, &paths)?;
@@ -667,8 +687,11 @@ fn inside_case(case: Case) -> Result<String, String> {
     let (program, mut args) = paths.command(case.client, "client");
     args.push(url);
     if case.relay {
-        args.push("--relay".into());
-        args.extend(turn_args());
+        // Self-check: without --relay the client offers host candidates; the case must fail.
+        if !util::sabotage("interop-relay-not-relay") {
+            args.push("--relay".into());
+        }
+        args.extend(turn_args(true));
     }
     let client_log = logs.join("client.log");
     let mut client = spawn(&program, &args, &client_log, &paths)?;
@@ -745,8 +768,13 @@ fn inside_case(case: Case) -> Result<String, String> {
                     types.len()
                 ));
             }
-            _ => notes
-                .push("relay-only offer not verified (no offer_candidates in the result)".into()),
+            // Every client of xtask/scripts/interop and whip-client reports it: a relay case
+            // whose offer cannot be checked is not a relay case that passed.
+            _ => {
+                return Err(format!(
+                    "the --relay client reported no offer_candidates, so the relay-only offer is unverified: {v}"
+                ))
+            }
         }
     }
     if let Some(c) = v["capped"].as_str() {

@@ -47,13 +47,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--example",
         "srtp_tool",
     ])?;
-    let tool = target.join("release").join("examples").join("srtp_tool");
+    let tool = util::tool(
+        "srtp_tool",
+        target.join("release").join("examples").join("srtp_tool"),
+    );
     let script = util::root()
         .join("xtask")
         .join("scripts")
         .join("libsrtp_check.py");
-    util::run(
-        &python_s,
-        &[&script.to_string_lossy(), &tool.to_string_lossy(), packets],
-    )
+    let (script, tool) = (script.to_string_lossy(), tool.to_string_lossy());
+    let mut argv = vec![script.as_ref(), tool.as_ref(), packets];
+    // Self-check: ferrtc gets the master key with one bit flipped, libsrtp the right one.
+    if util::sabotage("srtp-wrong-key") {
+        argv.push("--selfcheck-wrong-key");
+    }
+    util::run(&python_s, &argv)
 }

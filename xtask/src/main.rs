@@ -5,6 +5,8 @@
 //! cargo xtask fuzz [--seconds N] [TARGET] run cargo-fuzz targets on nightly (installs cargo-fuzz)
 //! cargo xtask bench [FILTER]             run the criterion benches, rewrite docs/performance.md
 //! cargo xtask conformance                every conformance check the project has, one table
+//! cargo xtask conformance --self-check [--rows ROW[/SABOTAGE],…]
+//!                                        break each row on purpose; every one must turn red
 //! cargo xtask interop [--only SUBSTRING]  WHIP data channels with real browsers and stacks
 //! cargo xtask demo                       the demo page in headless Chromium
 //! ```
@@ -29,6 +31,7 @@ mod ice_nat;
 mod interop;
 mod libsrtp;
 mod media_files;
+mod selfcheck;
 mod util;
 
 use std::process::ExitCode;
@@ -59,6 +62,12 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
         "conformance",
         "run every conformance check and print one table",
         conformance,
+        false,
+    ),
+    (
+        "self-check",
+        "[--rows ROW[/SABOTAGE],...] [--list]: run each conformance row with a deliberate break; each must turn red",
+        selfcheck::run,
         false,
     ),
     (
@@ -157,15 +166,78 @@ fn ci(_args: &[String]) -> Result<(), String> {
     util::cargo(&["test", "--workspace"])
 }
 
+/// The RFC vector suites (every `tests/*vectors*.rs` of the workspace).
 fn vectors(_args: &[String]) -> Result<(), String> {
-    util::cargo(&["test", "--workspace", "--quiet", "--test", "*vectors*"]).or_else(|_| {
-        // Fall back to the whole suite when no target matches the pattern.
-        util::cargo(&["test", "--workspace", "--quiet"])
-    })
+    if util::sabotage("corrupt-vector") {
+        return corrupt_vector();
+    }
+    vectors_in(&util::root())
+}
+
+/// `cargo test` of the vector suites of the workspace at `root`.
+fn vectors_in(root: &std::path::Path) -> Result<(), String> {
+    util::cargo_in(
+        root,
+        &["test", "--workspace", "--quiet", "--test", "*vectors*"],
+    )
+}
+
+/// The self-check sabotage `corrupt-vector`: [`vectors_in`] on a copy of HEAD (the checkout
+/// is shared, nothing in it is touched) whose RFC 5769 §2.1 sample request has one hex digit
+/// of its MESSAGE-INTEGRITY changed; `rfc5769_2_1_request` must fail.
+fn corrupt_vector() -> Result<(), String> {
+    let copy =
+        std::env::temp_dir().join(format!("ferrtc-selfcheck-vectors-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&copy);
+    std::fs::create_dir_all(&copy).map_err(|e| format!("{}: {e}", copy.display()))?;
+    let result = (|| {
+        util::run(
+            "sh",
+            &[
+                "-c",
+                "git archive HEAD | tar -x -C \"$1\"",
+                "archive",
+                &copy.to_string_lossy(),
+            ],
+        )?;
+        let file = copy.join("crates/stun/tests/data/rfc5769_stun.json");
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        let msg = v["vectors"]
+            .as_array_mut()
+            .and_then(|a| a.iter_mut().find(|x| x["name"] == "sample_request"))
+            .and_then(|x| x.get_mut("message_hex"))
+            .ok_or("no sample_request message_hex in rfc5769_stun.json")?;
+        let hex = msg
+            .as_str()
+            .ok_or("message_hex is not a string")?
+            .to_string();
+        // The message ends with MESSAGE-INTEGRITY (4 + 20 bytes) and FINGERPRINT (4 + 4):
+        // hex digit len-20 lies in the HMAC (RFC 5769 §2.1).
+        let at = hex.len().checked_sub(20).ok_or("message_hex too short")?;
+        let (head, tail) = hex.split_at(at);
+        *msg = serde_json::Value::String(format!("{}{tail}", util::flip_last(head)));
+        let out = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
+        std::fs::write(&file, out).map_err(|e| format!("{}: {e}", file.display()))?;
+        vectors_in(&copy)
+    })();
+    let _ = std::fs::remove_dir_all(&copy);
+    result
 }
 
 /// Runs every check marked for conformance and prints one table; fails if any failed.
-fn conformance(_args: &[String]) -> Result<(), String> {
+/// `--self-check [--rows …]` instead breaks each row on purpose (see `selfcheck.rs`).
+fn conformance(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--self-check") {
+        return selfcheck::run(args);
+    }
+    if let Some(a) = args.first() {
+        return Err(format!(
+            "unknown argument `{a}` (usage: conformance [--self-check [--rows ROW[/SABOTAGE],…]])"
+        ));
+    }
     let mut rows = Vec::new();
     for (name, help, f, in_conformance) in COMMANDS {
         if !in_conformance {

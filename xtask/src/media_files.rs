@@ -127,6 +127,33 @@ fn sources() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
+/// The self-check sabotage `media-truncated`: cuts an IVF file inside the payload of one of
+/// its middle frames (the 32-byte file header, then per frame a 12-byte header with the
+/// little-endian payload size), as a transfer cut short would.
+fn truncate_mid_frame(file: &Path) -> Result<(), String> {
+    let data = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut frames = Vec::new();
+    let mut at = 32usize;
+    while let Some(h) = data.get(at..at + 12) {
+        let size = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        frames.push((at, size));
+        at += 12 + size;
+    }
+    let &(start, size) = frames
+        .get(frames.len() / 2)
+        .ok_or_else(|| format!("{}: no IVF frames", file.display()))?;
+    let cut = start + 12 + size / 2;
+    std::fs::write(file, &data[..cut.min(data.len())])
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    eprintln!(
+        "media-files: cut {} to {cut} bytes, inside frame {} of {}",
+        file.display(),
+        frames.len() / 2,
+        frames.len()
+    );
+    Ok(())
+}
+
 fn ffmpeg(dir: &Path, args: &[&str], out: &str) -> Result<(), String> {
     let status = Command::new("ffmpeg")
         .args(["-y", "-hide_banner", "-loglevel", "error"])
@@ -143,7 +170,7 @@ fn ffmpeg(dir: &Path, args: &[&str], out: &str) -> Result<(), String> {
 
 /// Frames ffprobe decodes from the first stream of `file`.
 fn ffprobe_frames(file: &Path) -> Result<u64, String> {
-    let out = Command::new("ffprobe")
+    let out = Command::new(util::tool("ffprobe", "ffprobe"))
         .args([
             "-v",
             "error",
@@ -234,6 +261,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 ]);
             }
         }
+    }
+
+    if util::sabotage("media-truncated") {
+        truncate_mid_frame(&dir.join("vp8.ivf"))?;
     }
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
