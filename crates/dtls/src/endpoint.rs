@@ -16,6 +16,7 @@ use crate::cookie;
 use crate::error::{Error, Result};
 use crate::ffi;
 use crate::guard::{Guard, Stats};
+use crate::reassembly::Reassembly;
 use crate::record::{self, Opened, RecordLayer, SessionSecrets, Suite};
 use crate::srtp::{SrtpKeyingMaterial, SrtpProfile};
 
@@ -134,6 +135,13 @@ pub struct Dtls {
     /// copy of it (it ignores that ClientHello as an old message, and the handshake would wait
     /// for the timeout).
     hello_verify_request: Option<Bytes>,
+    /// The peer's plaintext handshake messages on their way to OpenSSL, until the handshake is
+    /// done (src/reassembly.rs).
+    reassembly: Option<Box<Reassembly>>,
+    /// A plaintext fatal alert received after we sent our ChangeCipherSpec: not believed at once
+    /// (anyone can forge it), but the failure reported if our retransmission timer expires
+    /// before the handshake completes.
+    suspect_alert: Option<Alert>,
 }
 
 impl std::fmt::Debug for Dtls {
@@ -322,9 +330,12 @@ impl Dtls {
                 peer_is_client: role == Role::Server,
                 max_handshake_message_len: config.max_handshake_message_len,
                 cookie,
+                epoch1: false,
             },
             stats: Stats::default(),
             hello_verify_request: None,
+            reassembly: Some(Box::new(Reassembly::new(&config.cipher_list))),
+            suspect_alert: None,
             config,
         };
         if role == Role::Client {
@@ -402,6 +413,20 @@ impl Dtls {
         if matches!(self.state, State::Failed(_) | State::Closed) {
             return Err(Error::Closed);
         }
+        if self.guard.epoch1 && self.state == State::Handshaking {
+            if let Some(description) = crate::guard::plaintext_fatal_alert(&datagram) {
+                // RFC 6347 §4.1: records from an earlier epoch SHOULD be discarded. The guard
+                // drops it; it is believed only if the handshake then stalls (handle_timeout).
+                tracing::debug!(
+                    description,
+                    "dtls: plaintext fatal alert after our ChangeCipherSpec, not believed yet"
+                );
+                self.suspect_alert.get_or_insert(Alert {
+                    level: AlertLevel::Fatal,
+                    description,
+                });
+            }
+        }
         let datagram = if self.stream.is_some() {
             // OpenSSL reads it: only well-formed records (src/guard.rs).
             match self.guard.filter(datagram, &mut self.stats) {
@@ -448,7 +473,15 @@ impl Dtls {
             // window too, so that they are replays to us once we take over.
             observe(records, &datagram);
         }
-        stream.get_mut().incoming.push_back(datagram);
+        match self.reassembly.as_mut() {
+            Some(r) if self.state == State::Handshaking => {
+                // Only complete, well-formed, in-order handshake messages (src/reassembly.rs).
+                let max = self.config.max_handshake_message_len;
+                let incoming = &mut stream.get_mut().incoming;
+                incoming.extend(r.process(&datagram, max, &mut self.stats));
+            }
+            _ => stream.get_mut().incoming.push_back(datagram),
+        }
         let before = self.transmits.len();
         self.drive(now, Cause::Input);
         if retransmission
@@ -498,6 +531,18 @@ impl Dtls {
         }
         if self.state != State::Handshaking || self.next_retransmit.is_none_or(|t| now < t) {
             return Ok(());
+        }
+        if let Some(a) = self.suspect_alert {
+            // A plaintext fatal alert came after our ChangeCipherSpec and the peer did not
+            // finish the handshake since: believe it now.
+            self.events.push_back(Event::Alert(a));
+            let err = Error::AlertReceived(a);
+            self.fail(err.clone());
+            return Err(err);
+        }
+        if let Some(r) = self.reassembly.as_mut() {
+            // The peer resends its whole flight when ours is retransmitted (RFC 6347 §4.2.4).
+            r.discard_partial(&mut self.stats);
         }
         let Some(stream) = self.stream.as_mut() else {
             return Ok(());
@@ -650,6 +695,14 @@ impl Dtls {
         if out.is_empty() {
             return;
         }
+        if stream
+            .get_ref()
+            .highest_written
+            .is_some_and(|(epoch, _)| epoch >= 1)
+        {
+            // Our ChangeCipherSpec is out: the peer's alerts come encrypted from now on.
+            self.guard.epoch1 = true;
+        }
         if self.role == Role::Server && out.iter().all(|d| is_hello_verify_request(d)) {
             // RFC 6347 §3.2.1: no timeout and retransmission for a HelloVerifyRequest (that
             // would be state); the client retransmits its ClientHello if it was lost.
@@ -683,6 +736,9 @@ impl Dtls {
                     }
                     tracing::debug!(role = ?self.role, "dtls: handshake done");
                     self.state = State::AwaitingFingerprint;
+                    self.reassembly = None;
+                    self.suspect_alert = None;
+                    self.guard.epoch1 = true;
                     if self
                         .verify
                         .lock()

@@ -39,11 +39,13 @@
 //!
 //! Epoch-1 records are encrypted and left to OpenSSL, which drops those that fail to decrypt.
 //!
-//! Not covered (and not coverable without authentication): a well-formed handshake message
-//! with the message sequence number OpenSSL expects next, but a body that is garbage or forged.
-//! The DTLS 1.2 handshake is authenticated only by its Finished messages, so an attacker who
-//! can forge the peer's address can always end a handshake that way; ferrtc then fails with
-//! OpenSSL's error (or times out) as any DTLS 1.2 stack does.
+//! Epoch-0 alerts after we sent our ChangeCipherSpec are dropped too
+//! ([`DropReason::OldEpoch`]; RFC 6347 §4.1: records from earlier epochs SHOULD be discarded):
+//! the peer protects its alerts from then on, and an unencrypted one can be forged by anyone.
+//!
+//! What passes here still goes through src/reassembly.rs before OpenSSL reads it: handshake
+//! messages are reassembled there and handed over only complete, consistent, well formed and
+//! in order.
 
 use bytes::{Bytes, BytesMut};
 
@@ -96,11 +98,24 @@ pub enum DropReason {
     /// After the handshake (ferrtc's record layer): a replayed record or one older than the
     /// replay window (RFC 6347 §4.1.2.6). Network duplicates land here too.
     Replay,
+    /// A complete handshake message whose body does not parse as its type (src/reassembly.rs).
+    MalformedMessage,
+    /// A fragment (or a set of them) disagreeing with the message that was completed and
+    /// handed to OpenSSL instead, or discarded incomplete (too many candidates, or our
+    /// retransmission timer fired) (src/reassembly.rs).
+    ConflictingFragment,
+    /// A fragment of a message already handed to OpenSSL that differs from the first copy: the
+    /// peer never changes a message it retransmits (RFC 6347 §4.2.4).
+    Retransmission,
+    /// A plaintext (epoch 0) alert after the handshake reached epoch 1: records from an earlier
+    /// epoch SHOULD be discarded (RFC 6347 §4.1). A fatal one is believed only if our
+    /// retransmission timer then expires before the handshake completes.
+    OldEpoch,
 }
 
 impl DropReason {
     /// Every reason.
-    pub const ALL: [DropReason; 18] = [
+    pub const ALL: [DropReason; 22] = [
         DropReason::Framing,
         DropReason::ConnectionId,
         DropReason::ContentType,
@@ -119,6 +134,10 @@ impl DropReason {
         DropReason::Cookie,
         DropReason::NotAuthentic,
         DropReason::Replay,
+        DropReason::MalformedMessage,
+        DropReason::ConflictingFragment,
+        DropReason::Retransmission,
+        DropReason::OldEpoch,
     ];
 
     fn index(self) -> usize {
@@ -194,6 +213,8 @@ pub(crate) struct Guard {
     pub(crate) max_handshake_message_len: usize,
     /// Our HelloVerifyRequest cookie (a server with [`crate::Config::cookie_exchange`]).
     pub(crate) cookie: Option<Cookie>,
+    /// We sent our ChangeCipherSpec: plaintext alerts are from an old epoch now.
+    pub(crate) epoch1: bool,
 }
 
 fn be24(b: &[u8]) -> usize {
@@ -315,6 +336,7 @@ impl Guard {
             APPLICATION_DATA => Err(DropReason::PlaintextApplicationData),
             CHANGE_CIPHER_SPEC if body != [1] => Err(DropReason::ChangeCipherSpec),
             ALERT if !matches!(body, [1 | 2, _]) => Err(DropReason::Alert),
+            ALERT if self.epoch1 => Err(DropReason::OldEpoch),
             HANDSHAKE => self.check_fragments(body),
             _ => Ok(()),
         }
@@ -482,6 +504,21 @@ pub(crate) fn has_client_hello_without_cookie(mut d: &[u8]) -> bool {
     false
 }
 
+/// The first plaintext fatal alert of a (validated) datagram: its description.
+pub(crate) fn plaintext_fatal_alert(mut d: &[u8]) -> Option<u8> {
+    while let (Some(&ty), Some(&[e0, e1]), Some(&[l0, l1])) =
+        (d.first(), d.get(3..5), d.get(11..13))
+    {
+        let len = usize::from(u16::from_be_bytes([l0, l1]));
+        let body = d.get(HEADER_LEN..HEADER_LEN + len).unwrap_or_default();
+        if let (ALERT, [0, 0], &[2, description]) = (ty, [e0, e1], body) {
+            return Some(description);
+        }
+        d = d.get(HEADER_LEN + len..).unwrap_or_default();
+    }
+    None
+}
+
 /// A ClientHello (RFC 6347 §4.2.1: client_version(2) random(32) session_id<0..32>
 /// cookie<0..2^8-1> ...) must carry no cookie or ours. OpenSSL's stateful server fails the
 /// handshake on a wrong one (where RFC 6347 §4.2.1 says to treat it as no cookie), so a forged
@@ -525,11 +562,13 @@ mod tests {
         peer_is_client: true,
         max_handshake_message_len: 1000,
         cookie: None,
+        epoch1: false,
     };
     const CLIENT: Guard = Guard {
         peer_is_client: false,
         max_handshake_message_len: 1000,
         cookie: None,
+        epoch1: false,
     };
 
     /// A ClientHello body up to its cookie, plus a byte of what follows.

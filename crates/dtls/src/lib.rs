@@ -111,6 +111,7 @@ mod endpoint;
 mod error;
 mod ffi;
 mod guard;
+mod reassembly;
 mod record;
 mod srtp;
 
