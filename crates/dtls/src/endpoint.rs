@@ -334,7 +334,10 @@ impl Dtls {
             },
             stats: Stats::default(),
             hello_verify_request: None,
-            reassembly: Some(Box::new(Reassembly::new(&config.cipher_list))),
+            reassembly: Some(Box::new(Reassembly::new(
+                &config.cipher_list,
+                role == Role::Server,
+            ))),
             suspect_alert: None,
             config,
         };

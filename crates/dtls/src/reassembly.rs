@@ -21,6 +21,9 @@
 //!   ([`DropReason::ConflictingFragment`]). Incomplete candidates are also discarded when our
 //!   retransmission timer fires ([`Reassembly::discard_partial`]): the peer then resends its
 //!   whole flight (RFC 6347 §4.2.4);
+//! * a complete, well-formed message of a type that cannot come next in the handshakes ferrtc
+//!   does ([`Reassembly::may_follow`], RFC 5246 §7.3) is dropped ([`DropReason::UnexpectedMessage`])
+//!   instead of making OpenSSL answer unexpected_message;
 //! * a future message (a `message_seq` above the next one) is held here too, not in OpenSSL,
 //!   whose out-of-order queue keeps the first copy of a sequence number and ignores the rest;
 //! * a message whose `message_seq` was already handed to OpenSSL: a retransmission (RFC 6347
@@ -149,8 +152,10 @@ pub(crate) struct Reassembly {
     /// Record sequence number of the next epoch-0 record handed to OpenSSL.
     out_seq: u64,
     /// Only ECDHE key exchanges are configured: ServerKeyExchange and ClientKeyExchange bodies
-    /// can be checked.
+    /// can be checked, and a ServerKeyExchange always follows the server's Certificate.
     ecdhe_only: bool,
+    /// The peer is the client (we are the server).
+    peer_is_client: bool,
 }
 
 /// A fragment read from a record.
@@ -207,7 +212,7 @@ fn put24(out: &mut BytesMut, v: usize) {
 }
 
 impl Reassembly {
-    pub(crate) fn new(cipher_list: &str) -> Self {
+    pub(crate) fn new(cipher_list: &str, peer_is_client: bool) -> Self {
         let ecdhe_only = cipher_list
             .split([':', ',', ' '])
             .filter(|s| !s.is_empty())
@@ -219,6 +224,7 @@ impl Reassembly {
             born: 0,
             out_seq: 0,
             ecdhe_only,
+            peer_is_client,
         }
     }
 
@@ -370,9 +376,16 @@ impl Reassembly {
                     .iter()
                     .find(|c| c.born == born)
                     .map_or(0, |c| c.mt);
-                if chosen.is_none() && well_formed(mt, &body, self.ecdhe_only) {
+                if chosen.is_some() {
+                    continue;
+                }
+                if !self.may_follow(mt) {
+                    tracing::debug!(seq, mt, "dtls: handshake message out of place dropped");
+                    stats.count(DropReason::UnexpectedMessage);
+                    self.candidates.retain(|c| c.born != born);
+                } else if well_formed(mt, &body, self.ecdhe_only) {
                     chosen = Some((born, mt, body));
-                } else if chosen.is_none() {
+                } else {
                     tracing::debug!(seq, mt, "dtls: malformed handshake message dropped");
                     stats.count(DropReason::MalformedMessage);
                     self.candidates.retain(|c| c.born != born);
@@ -399,6 +412,37 @@ impl Reassembly {
             }
             self.delivered.push(Delivered { seq, mt, body });
             self.next_seq = seq.saturating_add(1);
+        }
+    }
+
+    /// Whether a message of type `mt` may follow the peer's last delivered message in the
+    /// handshakes ferrtc does (RFC 5246 §7.3 figure 1, RFC 6347 §4.2.1): a full handshake with
+    /// certificates on both sides (we always send a CertificateRequest and require the client's
+    /// certificate), ECDHE when `ecdhe_only`.
+    fn may_follow(&self, mt: u8) -> bool {
+        use msg::*;
+        let prev = self.delivered.last().map(|d| d.mt);
+        if self.peer_is_client {
+            return match prev {
+                None => mt == CLIENT_HELLO,
+                // A second ClientHello answers our HelloVerifyRequest (the guard checks its seq).
+                Some(CLIENT_HELLO) => matches!(mt, CLIENT_HELLO | CERTIFICATE),
+                Some(CERTIFICATE) => mt == CLIENT_KEY_EXCHANGE,
+                Some(CLIENT_KEY_EXCHANGE) => mt == CERTIFICATE_VERIFY,
+                _ => false,
+            };
+        }
+        match prev {
+            None | Some(HELLO_VERIFY_REQUEST) => matches!(mt, SERVER_HELLO | HELLO_VERIFY_REQUEST),
+            Some(SERVER_HELLO) => mt == CERTIFICATE,
+            Some(CERTIFICATE) if self.ecdhe_only => mt == SERVER_KEY_EXCHANGE,
+            Some(CERTIFICATE) => matches!(
+                mt,
+                SERVER_KEY_EXCHANGE | CERTIFICATE_REQUEST | SERVER_HELLO_DONE
+            ),
+            Some(SERVER_KEY_EXCHANGE) => matches!(mt, CERTIFICATE_REQUEST | SERVER_HELLO_DONE),
+            Some(CERTIFICATE_REQUEST) => mt == SERVER_HELLO_DONE,
+            _ => false,
         }
     }
 
@@ -664,13 +708,25 @@ mod tests {
         (msgs, seqs)
     }
 
+    /// A client's reassembly that delivered the ServerHello (message_seq 0).
+    fn after_server_hello() -> Reassembly {
+        let mut r = Reassembly::new("ECDHE-ECDSA-AES128-GCM-SHA256", false);
+        r.delivered.push(Delivered {
+            seq: 0,
+            mt: 2,
+            body: vec![],
+        });
+        r.next_seq = 1;
+        r
+    }
+
     fn feed(r: &mut Reassembly, s: &mut Stats, d: Vec<u8>) -> Vec<Bytes> {
         r.process(&Bytes::from(d), 64 * 1024, s)
     }
 
     #[test]
     fn fragments_are_reassembled_in_order_and_renumbered() {
-        let mut r = Reassembly::new("ECDHE-ECDSA-AES128-GCM-SHA256");
+        let mut r = Reassembly::new("ECDHE-ECDSA-AES128-GCM-SHA256", false);
         let mut s = Stats::default();
         let cert = certificate(300, 7);
         // Message 1 arrives before message 0, and message 0 in two overlapping fragments.
@@ -719,23 +775,23 @@ mod tests {
         let cert = certificate(400, 9);
         let n = cert.len();
         for forged_len in [n, n + 10] {
-            let mut r = Reassembly::new("ECDHE-ECDSA-AES128-GCM-SHA256");
+            let mut r = after_server_hello();
             let mut s = Stats::default();
             let mut forged = cert[..200].to_vec();
             forged[100] ^= 0xff;
             assert!(feed(
                 &mut r,
                 &mut s,
-                record(50, &frag(11, forged_len, 0, 0, &forged))
+                record(50, &frag(11, forged_len, 1, 0, &forged))
             )
             .is_empty());
-            assert!(feed(&mut r, &mut s, record(1, &frag(11, n, 0, 0, &cert[..200]))).is_empty());
+            assert!(feed(&mut r, &mut s, record(1, &frag(11, n, 1, 0, &cert[..200]))).is_empty());
             let out = feed(
                 &mut r,
                 &mut s,
-                record(2, &frag(11, n, 0, 200, &cert[200..])),
+                record(2, &frag(11, n, 1, 200, &cert[200..])),
             );
-            assert_eq!(delivered(&out).0, vec![(11, 0, cert.clone())]);
+            assert_eq!(delivered(&out).0, vec![(11, 1, cert.clone())]);
             assert_eq!(s.dropped(DropReason::ConflictingFragment), 1);
             assert_eq!(r.held(), 0);
         }
@@ -743,34 +799,34 @@ mod tests {
 
     #[test]
     fn a_malformed_complete_message_waits_for_the_genuine_one() {
-        let mut r = Reassembly::new("ECDHE-ECDSA-AES128-GCM-SHA256");
+        let mut r = after_server_hello();
         let mut s = Stats::default();
         let cert = certificate(100, 1);
         let garbage = vec![0xaa; cert.len()];
         assert!(feed(
             &mut r,
             &mut s,
-            record(1, &frag(11, cert.len(), 0, 0, &garbage))
+            record(1, &frag(11, cert.len(), 1, 0, &garbage))
         )
         .is_empty());
         assert_eq!(s.dropped(DropReason::MalformedMessage), 1);
         let out = feed(
             &mut r,
             &mut s,
-            record(2, &frag(11, cert.len(), 0, 0, &cert)),
+            record(2, &frag(11, cert.len(), 1, 0, &cert)),
         );
-        assert_eq!(delivered(&out).0, vec![(11, 0, cert)]);
+        assert_eq!(delivered(&out).0, vec![(11, 1, cert)]);
     }
 
     #[test]
     fn candidates_are_bounded_and_partial_ones_go_on_the_timer() {
-        let mut r = Reassembly::new("ECDHE-ECDSA-AES128-GCM-SHA256");
+        let mut r = after_server_hello();
         let mut s = Stats::default();
         for i in 0..100u8 {
             let out = feed(
                 &mut r,
                 &mut s,
-                record(u64::from(i), &frag(11, 60_000, 0, 0, &[i; 1000])),
+                record(u64::from(i), &frag(11, 60_000, 1, 0, &[i; 1000])),
             );
             assert!(out.is_empty());
             assert!(r.candidates.len() <= MAX_CANDIDATES);
@@ -784,13 +840,13 @@ mod tests {
         assert_eq!(r.held(), 0);
         assert_eq!(s.dropped(DropReason::ConflictingFragment), 100);
         // Too far ahead.
-        assert!(feed(&mut r, &mut s, record(1, &frag(14, 0, WINDOW + 1, 0, &[]))).is_empty());
+        assert!(feed(&mut r, &mut s, record(1, &frag(14, 0, WINDOW + 2, 0, &[]))).is_empty());
         assert_eq!(s.dropped(DropReason::UnexpectedMessage), 1);
     }
 
     #[test]
     fn long_messages_are_cut_into_records_under_the_limit() {
-        let mut r = Reassembly::new("ECDHE-ECDSA-AES128-GCM-SHA256");
+        let mut r = after_server_hello();
         let mut s = Stats::default();
         let cert = certificate(40_000, 3);
         let mut out = Vec::new();
@@ -798,7 +854,7 @@ mod tests {
             out.extend(feed(
                 &mut r,
                 &mut s,
-                record(i as u64, &frag(11, cert.len(), 0, i * 1000, part)),
+                record(i as u64, &frag(11, cert.len(), 1, i * 1000, part)),
             ));
         }
         assert!(out.iter().all(|d| d.len() <= MAX_DATAGRAM));
@@ -815,6 +871,26 @@ mod tests {
             }
         }
         assert_eq!(joined, cert);
+    }
+
+    #[test]
+    fn a_message_out_of_place_is_dropped() {
+        // A well-formed ServerHelloDone where the Certificate must come, then the Certificate.
+        let mut r = after_server_hello();
+        let mut s = Stats::default();
+        assert!(feed(&mut r, &mut s, record(1, &frag(14, 0, 1, 0, &[]))).is_empty());
+        assert_eq!(s.dropped(DropReason::UnexpectedMessage), 1);
+        let cert = certificate(50, 2);
+        let out = feed(
+            &mut r,
+            &mut s,
+            record(2, &frag(11, cert.len(), 1, 0, &cert)),
+        );
+        assert_eq!(delivered(&out).0, vec![(11, 1, cert)]);
+        // From a client: only a ClientHello first.
+        let mut r = Reassembly::new("ECDHE-ECDSA-AES128-GCM-SHA256", true);
+        assert!(feed(&mut r, &mut s, record(1, &frag(16, 2, 0, 0, &[1, 4]))).is_empty());
+        assert_eq!(s.dropped(DropReason::UnexpectedMessage), 2);
     }
 
     #[test]

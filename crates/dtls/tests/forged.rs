@@ -267,6 +267,43 @@ fn a_complete_message_that_does_not_parse_is_dropped() {
     }
 }
 
+/// RFC 5246 §7.3 (figure 1) and §7.4.3: with an ECDHE suite the server's Certificate is
+/// followed by its ServerKeyExchange. A well-formed ServerHelloDone in that place (message_seq
+/// 2, where the record guard must allow it, since ServerKeyExchange and CertificateRequest are
+/// optional in general) is dropped, and the genuine flight completes; OpenSSL answered it with
+/// a fatal unexpected_message.
+#[test]
+fn a_well_formed_message_out_of_place_is_dropped() {
+    let f = fixture();
+    let (c, s, kc, ks) = handshake(&f.client, &f.server, |role, n, flight| {
+        if role != Role::Client || n != 0 {
+            return flight;
+        }
+        let ske = find(&flight, 12);
+        let shd = Frag {
+            mt: 14,
+            msg_len: 0,
+            msg_seq: ske.msg_seq,
+            offset: 0,
+            data: vec![],
+        };
+        before(forged_record(&shd), flight)
+    });
+    assert_connected(
+        &c,
+        &s,
+        &kc,
+        &ks,
+        "ServerHelloDone in place of ServerKeyExchange",
+    );
+    assert_eq!(
+        c.stats().dropped(DropReason::UnexpectedMessage),
+        1,
+        "{:?}",
+        c.stats()
+    );
+}
+
 /// RFC 6347 §4.2.4: a retransmitted message is the same message. One whose message_seq was
 /// already consumed but whose body differs is not the peer's and is dropped (and counted); the
 /// identical retransmission is not counted.
