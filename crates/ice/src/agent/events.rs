@@ -1,0 +1,146 @@
+//! What the agent hands the caller: datagrams ([`Transmit`]), stream bytes for TURN over
+//! TCP/TLS ([`StreamTransmit`]), [`Event`]s, and the W3C [`ConnectionState`] with the rule that
+//! derives it from the checklist and the selected pair.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tracing::debug;
+
+use crate::candidate::Candidate;
+
+use super::{Agent, PairState, Role, TurnTransport};
+
+/// A datagram to send (from the local socket `source` to `destination`) or one received
+/// (`source` is the remote address, `destination` the local socket's address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Sender address.
+    pub source: SocketAddr,
+    /// Receiver address.
+    pub destination: SocketAddr,
+    /// Payload.
+    pub contents: Bytes,
+}
+
+/// A received datagram: the same shape as [`Transmit`].
+pub type Datagram = Transmit;
+
+/// `RTCIceConnectionState` (W3C webrtc-pc §5.6.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// No remote candidates/credentials yet.
+    New,
+    /// Checking pairs, nothing selected yet.
+    Checking,
+    /// A pair is selected; checks may still run.
+    Connected,
+    /// A pair is selected, all checks done and the remote signalled end-of-candidates.
+    Completed,
+    /// The selected pair has not been confirmed alive (consent) for a while.
+    Disconnected,
+    /// All pairs failed, or consent was lost (30 s without a response).
+    Failed,
+    /// [`Agent::close`] was called.
+    Closed,
+}
+
+/// Bytes to write to the TCP or TLS connection from the interface `local` to the TURN server
+/// `server`.
+///
+/// The connection is the driver's business: the first `StreamTransmit` for a
+/// (`local`, `server`) pair means "open it" (bind to `local`'s IP, connect, and for TLS verify
+/// the certificate); bytes read from it go to [`Agent::handle_stream_data`]; when it cannot be
+/// opened or closes, the driver calls [`Agent::handle_stream_closed`]. Bytes must be written
+/// in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamTransmit {
+    /// The local interface (the UDP base the relayed candidate belongs to).
+    pub local: SocketAddr,
+    /// The TURN server.
+    pub server: SocketAddr,
+    /// TCP or TLS (never [`TurnTransport::Udp`]).
+    pub transport: TurnTransport,
+    /// The bytes to write.
+    pub contents: Bytes,
+}
+
+/// What the layer above must learn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A new local candidate to signal to the peer (trickle).
+    LocalCandidate(Candidate),
+    /// Gathering finished (signal end-of-candidates).
+    GatheringComplete,
+    /// The connection state changed.
+    ConnectionState(ConnectionState),
+    /// Data now goes over this pair (local base, remote address).
+    SelectedPairChanged {
+        /// Local socket address (the base).
+        local: SocketAddr,
+        /// Remote address.
+        remote: SocketAddr,
+    },
+    /// The role changed after a role conflict (RFC 8445 §7.3.1.1).
+    RoleChanged(Role),
+    /// A remote candidate uses this host name: resolve it and call
+    /// [`Agent::resolve_remote_name`] (mDNS names of browsers).
+    ResolveName(String),
+    /// With [`AgentConfig::mdns_host_names`]: the application's mDNS responder must answer
+    /// queries for `name` with `ip`.
+    MdnsName {
+        /// The random `<uuid>.local` name.
+        name: String,
+        /// The host address it stands for.
+        ip: IpAddr,
+    },
+}
+
+impl Agent {
+    pub(super) fn update_state(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        let pending = self.pairs.iter().any(|p| {
+            matches!(
+                p.state,
+                PairState::Frozen | PairState::Waiting | PairState::InProgress
+            )
+        }) || !self.triggered.is_empty();
+        let new = if self.consent_lost {
+            ConnectionState::Failed
+        } else if let Some(sel) = &self.selected {
+            if now >= sel.last_consent + self.config.disconnected_timeout {
+                ConnectionState::Disconnected
+            } else if self.end_of_remote && !pending && !sel.from_previous_generation {
+                ConnectionState::Completed
+            } else {
+                ConnectionState::Connected
+            }
+        } else if self.remote_creds.is_none() && self.remotes.is_empty() {
+            ConnectionState::New
+        } else if self.end_of_remote
+            && !self.config.lite
+            && !pending
+            && !self.pairs.is_empty()
+            && self.pairs.iter().all(|p| p.state == PairState::Failed)
+        {
+            ConnectionState::Failed
+        } else {
+            ConnectionState::Checking
+        };
+        if new != self.state {
+            debug!(from = ?self.state, to = ?new, "ice: state");
+            if new == ConnectionState::Completed
+                && matches!(self.state, ConnectionState::New | ConnectionState::Checking)
+            {
+                // W3C: completed is reached through connected.
+                self.events
+                    .push_back(Event::ConnectionState(ConnectionState::Connected));
+            }
+            self.state = new;
+            self.events.push_back(Event::ConnectionState(new));
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! The ICE agent (RFC 8445), sans-IO: gathering (host, server-reflexive, relayed), the
+//! checklist with Ta pacing, triggered checks, role conflicts, nomination, peer-reflexive
+//! candidates, trickle (RFC 8838), consent freshness (RFC 7675), ICE restart, ICE-lite,
+//! per-pair statistics.
+//!
+//! One data stream and one component (RTP and RTCP multiplexed, BUNDLE), as WebRTC uses.
+//!
+//! # Where things are
+//!
+//! | file | holds |
+//! |---|---|
+//! | `mod.rs` | [`Agent`]: its state, constructor, accessors, and the sans-IO surface (`handle_receive`, `handle_timeout`, `poll_*`, `send`, `restart`, `close`) |
+//! | `config.rs` | [`AgentConfig`] (every limit and timing knob), [`Role`], [`Credentials`], [`TurnServer`], [`TurnTransport`] |
+//! | `events.rs` | what the caller gets: [`Transmit`], [`StreamTransmit`], [`Event`], [`ConnectionState`] and the rule that derives it |
+//! | `gathering.rs` | local candidates: host, server-reflexive, peer-reflexive (§7.2.5.3.1), mDNS names, gathering complete |
+//! | `remote.rs` | remote credentials and candidates: trickle, mDNS names to resolve, peer-reflexive remotes (§7.3.1.3), ICE-lite peers |
+//! | `checklist.rs` | candidate pairs ([`PairState`], [`PairStats`]), pair formation, priorities and role, the paced choice of the next check |
+//! | `checks.rs` | connectivity checks: sending one, answering a request, processing a response |
+//! | `transaction.rs` | the agent's STUN transactions and their retransmission schedule |
+//! | `nomination.rs` | regular nomination as controlling, accepting nominations as controlled, the selected pair |
+//! | `consent.rs` | consent freshness on the selected pair |
+//! | `relay.rs` | TURN allocations: relayed candidates, permissions, relayed data, TURN over TCP/TLS |
+//! | `tests.rs` | unit tests that look at private state |
+
+mod checklist;
+mod checks;
+mod config;
+mod consent;
+mod events;
+mod gathering;
+mod nomination;
+mod relay;
+mod remote;
+#[cfg(test)]
+mod tests;
+mod transaction;
+
+pub use checklist::{PairState, PairStats};
+pub use config::{AgentConfig, Credentials, Role, TurnServer, TurnTransport};
+pub use events::{ConnectionState, Datagram, Event, StreamTransmit, Transmit};
+
+use checklist::Pair;
+use gathering::LocalCand;
+use nomination::Selected;
+use relay::Relay;
+use remote::RemoteCand;
+use transaction::{Txn, TxnKind};
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_core::RngCore;
+use tracing::debug;
+
+use crate::candidate::{Candidate, CandidateType, Extension};
+use crate::stun::{self, Class, Message, BINDING};
+use crate::Error;
+
+/// The ICE agent. See the crate documentation for how to drive it.
+#[derive(Debug)]
+pub struct Agent {
+    config: AgentConfig,
+    rng: StdRng,
+    role: Role,
+    tie_breaker: u64,
+    local_creds: Credentials,
+    /// Credentials of the generation before the last restart, still answered for the old pair.
+    previous_local_creds: Option<Credentials>,
+    remote_creds: Option<Credentials>,
+    remote_lite: bool,
+    locals: Vec<LocalCand>,
+    interfaces: u16,
+    remotes: Vec<RemoteCand>,
+    pending_names: Vec<Candidate>,
+    pairs: Vec<Pair>,
+    triggered: VecDeque<(SocketAddr, SocketAddr)>,
+    txns: Vec<Txn>,
+    selected: Option<Selected>,
+    next_check: Instant,
+    first_success: Option<Instant>,
+    end_of_local: bool,
+    gathering_complete_sent: bool,
+    end_of_remote: bool,
+    consent_lost: bool,
+    closed: bool,
+    state: ConnectionState,
+    transmits: VecDeque<Transmit>,
+    stream_transmits: VecDeque<StreamTransmit>,
+    events: VecDeque<Event>,
+    prflx_counter: u32,
+    relays: Vec<Relay>,
+    last_now: Instant,
+}
+
+impl Agent {
+    /// A new agent. `rng` seeds the agent's own CSPRNG (transaction ids, tie-breaker,
+    /// credentials, consent jitter).
+    pub fn new(config: AgentConfig, now: Instant, rng: &mut impl RngCore) -> Agent {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let mut own = StdRng::from_seed(seed);
+        let local_creds = config
+            .local_credentials
+            .clone()
+            .unwrap_or_else(|| Credentials::random(&mut own));
+        let role = if config.lite {
+            Role::Controlled
+        } else {
+            config.role
+        };
+        Agent {
+            tie_breaker: own.next_u64(),
+            rng: own,
+            role,
+            local_creds,
+            previous_local_creds: None,
+            remote_creds: None,
+            remote_lite: false,
+            locals: Vec::new(),
+            interfaces: 0,
+            remotes: Vec::new(),
+            pending_names: Vec::new(),
+            pairs: Vec::new(),
+            triggered: VecDeque::new(),
+            txns: Vec::new(),
+            selected: None,
+            next_check: now,
+            first_success: None,
+            end_of_local: false,
+            gathering_complete_sent: false,
+            end_of_remote: false,
+            consent_lost: false,
+            closed: false,
+            state: ConnectionState::New,
+            transmits: VecDeque::new(),
+            stream_transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            prflx_counter: 0,
+            relays: Vec::new(),
+            last_now: now,
+            config,
+        }
+    }
+
+    /// Our credentials (for `a=ice-ufrag` / `a=ice-pwd`).
+    pub fn local_credentials(&self) -> &Credentials {
+        &self.local_creds
+    }
+
+    /// The remote credentials, once known.
+    pub fn remote_credentials(&self) -> Option<&Credentials> {
+        self.remote_creds.as_ref()
+    }
+
+    /// Current role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Current connection state.
+    pub fn state(&self) -> ConnectionState {
+        self.state
+    }
+
+    /// Whether this agent is ICE-lite.
+    pub fn is_lite(&self) -> bool {
+        self.config.lite
+    }
+
+    /// Local candidates gathered so far.
+    pub fn local_candidates(&self) -> impl Iterator<Item = &Candidate> {
+        self.locals.iter().map(|l| &l.cand)
+    }
+
+    /// Remote candidates known (signalled and peer-reflexive).
+    pub fn remote_candidates(&self) -> impl Iterator<Item = &Candidate> {
+        self.remotes.iter().map(|r| &r.cand)
+    }
+
+    /// The selected pair (local base, remote address).
+    pub fn selected_pair(&self) -> Option<(SocketAddr, SocketAddr)> {
+        self.selected.as_ref().map(|s| (s.local, s.remote))
+    }
+
+    /// Statistics of every pair in the checklist.
+    pub fn pair_stats(&self) -> Vec<PairStats> {
+        self.pairs
+            .iter()
+            .map(|p| {
+                let mut s = p.stats.clone();
+                s.state = p.state;
+                s.nominated = p.nominated;
+                s.priority = p.priority;
+                s
+            })
+            .collect()
+    }
+
+    /// ICE restart (RFC 8445 §9): new local credentials, a new checklist; data keeps flowing on
+    /// the current pair until a new one is selected. Local candidates are announced again.
+    pub fn restart(&mut self, now: Instant) -> Credentials {
+        let new = Credentials::random(&mut self.rng);
+        self.previous_local_creds = Some(std::mem::replace(&mut self.local_creds, new.clone()));
+        self.reset_checks();
+        self.remote_creds = None;
+        self.remotes.clear();
+        self.end_of_remote = false;
+        let ufrag = self.local_creds.ufrag.clone();
+        for l in &mut self.locals {
+            l.cand
+                .extensions
+                .retain(|e| !matches!(e, Extension::Ufrag(_)));
+            l.cand.extensions.push(Extension::Ufrag(ufrag.clone()));
+            let signalled = match l.cand.typ {
+                CandidateType::Relayed => true,
+                CandidateType::PeerReflexive => false,
+                _ => !self.config.relay_only,
+            };
+            if signalled {
+                self.events.push_back(Event::LocalCandidate(l.cand.clone()));
+            }
+        }
+        if self.end_of_local && !self.gathering_pending() {
+            self.events.push_back(Event::GatheringComplete);
+        }
+        self.update_state(now);
+        new
+    }
+
+    /// Closes the agent: nothing is sent any more.
+    pub fn close(&mut self) {
+        self.closed = true;
+        self.txns.clear();
+        self.selected = None;
+        self.transmits.clear();
+        if self.state != ConnectionState::Closed {
+            self.state = ConnectionState::Closed;
+            self.events
+                .push_back(Event::ConnectionState(ConnectionState::Closed));
+        }
+    }
+
+    /// Sends application data on the selected pair.
+    pub fn send(&mut self, data: Bytes) -> Result<(), Error> {
+        let sel = self.selected.as_ref().ok_or(Error::NotConnected)?;
+        let (local, remote) = (sel.local, sel.remote);
+        if let Some(p) = self.pair_mut(local, remote) {
+            p.stats.packets_sent += 1;
+            p.stats.bytes_sent += data.len() as u64;
+        }
+        self.transmits.push_back(Transmit {
+            source: local,
+            destination: remote,
+            contents: data,
+        });
+        Ok(())
+    }
+
+    /// Next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        loop {
+            let t = self.transmits.pop_front()?;
+            // Sent "from" a relayed address: it goes through that TURN allocation.
+            let Some(r) = self.relays.iter_mut().find(|r| r.relayed == Some(t.source)) else {
+                return Some(t);
+            };
+            if r.closed {
+                continue;
+            }
+            if let Err(e) = r.client.send(self.last_now, t.destination, &t.contents) {
+                debug!(error = %e, peer = %t.destination, "ice: TURN send");
+                continue;
+            }
+            if r.transport.is_stream() {
+                while let Some(x) = r.client.poll_transmit() {
+                    self.stream_transmits.push_back(StreamTransmit {
+                        local: r.base,
+                        server: r.server,
+                        transport: r.transport.clone(),
+                        contents: x.data,
+                    });
+                }
+                continue;
+            }
+            let mut wrapped = Vec::new();
+            while let Some(x) = r.client.poll_transmit() {
+                wrapped.push(Transmit {
+                    source: r.base,
+                    destination: x.destination,
+                    contents: x.data,
+                });
+            }
+            for w in wrapped.into_iter().rev() {
+                self.transmits.push_front(w);
+            }
+        }
+    }
+
+    /// Next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Agent::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        let mut t: Option<Instant> = None;
+        let mut at = |x: Instant| t = Some(t.map_or(x, |t| t.min(x)));
+        for txn in &self.txns {
+            at(txn.next_retx);
+        }
+        for r in self.relays.iter().filter(|r| !r.closed) {
+            if let Some(x) = r.client.poll_timeout() {
+                at(x);
+            }
+        }
+        if self.has_checkable() {
+            at(self.next_check);
+        }
+        if let Some(fs) = self.first_success {
+            if self.needs_nomination() {
+                at(fs + self.nomination_wait());
+            }
+        }
+        if let Some(sel) = &self.selected {
+            if !self.config.lite {
+                at(sel.next_consent);
+            }
+            at(sel.last_consent + self.config.consent_timeout);
+            if matches!(
+                self.state,
+                ConnectionState::Connected | ConnectionState::Completed
+            ) {
+                at(sel.last_consent + self.config.disconnected_timeout);
+            }
+        }
+        t
+    }
+
+    /// Timers: retransmissions, paced checks, nomination, consent.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        self.last_now = self.last_now.max(now);
+        for r in self.relays.iter_mut().filter(|r| !r.closed) {
+            if r.client.poll_timeout().is_some_and(|t| t <= now) {
+                r.client.handle_timeout(now);
+            }
+        }
+        self.drain_relays(now);
+        // Retransmissions and transaction timeouts.
+        let mut i = 0;
+        while let Some(txn) = self.txns.get_mut(i) {
+            if txn.next_retx > now {
+                i += 1;
+                continue;
+            }
+            if txn.transmissions >= self.config.max_transmissions {
+                let txn = self.txns.swap_remove(i);
+                self.txn_timed_out(now, txn);
+                continue;
+            }
+            txn.transmissions += 1;
+            txn.rto = (txn.rto * 2).min(self.config.max_rto);
+            txn.next_retx = now + txn.rto;
+            let (source, destination, contents) = (txn.source, txn.destination, txn.bytes.clone());
+            if let TxnKind::Check { .. } | TxnKind::Consent = txn.kind {
+                if let Some(p) = self.pair_mut(source, destination) {
+                    p.stats.requests_sent += 1;
+                }
+            }
+            self.transmits.push_back(Transmit {
+                source,
+                destination,
+                contents,
+            });
+            i += 1;
+        }
+        self.consent_timers(now);
+        self.maybe_nominate(now);
+        self.pump(now);
+        self.check_gathering_complete();
+        self.update_state(now);
+    }
+
+    /// A datagram arrived. STUN messages for ICE are consumed (`Ok(None)`); application data
+    /// from a known remote candidate is returned (`Ok(Some(payload))`).
+    pub fn handle_receive(&mut self, now: Instant, d: Datagram) -> Result<Option<Bytes>, Error> {
+        if self.closed {
+            return Ok(None);
+        }
+        self.last_now = self.last_now.max(now);
+        // From a TURN server we allocated on (unless it answers one of our own Binding
+        // requests, as a STUN server on the same address would).
+        let ours = stun::is_stun(&d.contents)
+            && d.contents
+                .get(8..20)
+                .is_some_and(|tid| self.txns.iter().any(|t| t.id[..] == *tid));
+        if !ours {
+            if let Some(r) = self.relays.iter_mut().find(|r| {
+                !r.transport.is_stream() && r.server == d.source && r.base == d.destination
+            }) {
+                if let Err(e) = r.client.handle_receive(now, d.source, d.contents) {
+                    debug!(error = %e, "ice: TURN receive");
+                }
+                // One datagram from the server carries at most one relayed packet.
+                let app = self.drain_relays(now).pop();
+                self.pump(now);
+                self.check_gathering_complete();
+                self.update_state(now);
+                return Ok(app);
+            }
+        }
+        self.receive_inner(now, d)
+    }
+
+    fn receive_inner(&mut self, now: Instant, d: Datagram) -> Result<Option<Bytes>, Error> {
+        if !stun::is_stun(&d.contents) {
+            let known = self.remotes.iter().any(|r| r.addr == d.source)
+                || self.selected.as_ref().is_some_and(|s| s.remote == d.source);
+            if !known {
+                return Err(Error::UnknownSource(d.source));
+            }
+            if let Some(p) = self.pair_mut(d.destination, d.source) {
+                p.stats.packets_received += 1;
+                p.stats.bytes_received += d.contents.len() as u64;
+            }
+            return Ok(Some(d.contents));
+        }
+        let msg = Message::parse(d.contents.clone())?;
+        if msg.method != BINDING {
+            return Err(Error::Stun(format!(
+                "method 0x{:03x} is not Binding",
+                msg.method
+            )));
+        }
+        let r = match msg.class {
+            Class::Request => self.on_request(now, &d, &msg),
+            Class::Success | Class::Error => self.on_response(now, &d, &msg),
+            Class::Indication => Ok(()), // Binding indications are keepalives (RFC 8445 §11).
+        };
+        self.pump(now);
+        self.check_gathering_complete();
+        self.update_state(now);
+        r.map(|()| None)
+    }
+}

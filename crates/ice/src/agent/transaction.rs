@@ -1,0 +1,105 @@
+//! The agent's STUN client transactions (RFC 8489 §6.2, RFC 8445 §14.3): connectivity checks,
+//! consent checks and server-reflexive gathering requests, their retransmission schedule
+//! (doubling RTO capped at `max_rto`, `max_transmissions` sends) and timeouts.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rand_core::RngCore;
+use tracing::trace;
+
+use crate::stun::TransactionId;
+use crate::Error;
+
+use super::{Agent, PairState, Role, Transmit};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TxnKind {
+    Check { nominate: bool, role: Role },
+    Consent,
+    Srflx { interface_index: u16 },
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Txn {
+    pub(super) id: TransactionId,
+    pub(super) kind: TxnKind,
+    pub(super) source: SocketAddr,
+    pub(super) destination: SocketAddr,
+    /// Password the response must be authenticated with (`None` for a STUN server).
+    pub(super) key: Option<String>,
+    pub(super) bytes: Bytes,
+    pub(super) sent_at: Instant,
+    pub(super) next_retx: Instant,
+    pub(super) rto: Duration,
+    pub(super) transmissions: u32,
+}
+
+impl Agent {
+    pub(super) fn new_tid(&mut self) -> TransactionId {
+        let mut t = [0u8; 12];
+        self.rng.fill_bytes(&mut t);
+        t
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn start_txn(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        kind: TxnKind,
+        source: SocketAddr,
+        destination: SocketAddr,
+        key: Option<String>,
+        bytes: Bytes,
+    ) -> Result<(), Error> {
+        if self.txns.len() >= self.config.max_transactions {
+            return Err(Error::Limit("outstanding STUN transactions"));
+        }
+        let rto = match kind {
+            // Consent checks are not retransmitted: a new one goes out every consent interval
+            // and consent only expires after `consent_timeout` without any response.
+            TxnKind::Consent => self.config.consent_interval,
+            _ => self.config.initial_rto,
+        };
+        self.txns.push(Txn {
+            id,
+            kind,
+            source,
+            destination,
+            key,
+            bytes: bytes.clone(),
+            sent_at: now,
+            next_retx: now + rto,
+            rto,
+            transmissions: if kind == TxnKind::Consent {
+                self.config.max_transmissions
+            } else {
+                1
+            },
+        });
+        self.transmits.push_back(Transmit {
+            source,
+            destination,
+            contents: bytes,
+        });
+        Ok(())
+    }
+
+    pub(super) fn txn_timed_out(&mut self, now: Instant, txn: Txn) {
+        match txn.kind {
+            TxnKind::Check { .. } => {
+                if let Some(p) = self.pair_mut(txn.source, txn.destination) {
+                    if p.state == PairState::InProgress {
+                        trace!(remote = %txn.destination, "ice: check timed out");
+                        p.state = PairState::Failed;
+                        p.nominating = false;
+                    }
+                }
+            }
+            TxnKind::Consent | TxnKind::Srflx { .. } => {}
+        }
+        let _ = now;
+    }
+}
