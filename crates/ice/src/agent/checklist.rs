@@ -9,6 +9,7 @@ use tracing::debug;
 
 use crate::candidate::{pair_priority, CandidateType};
 
+use super::timer::Timer;
 use super::{Agent, Event, Role, TxnKind};
 
 /// State of a candidate pair (RFC 8445 §6.1.2.6).
@@ -245,14 +246,18 @@ impl Agent {
         if !self.can_check() {
             return;
         }
-        while now >= self.next_check {
+        while self
+            .timers
+            .get(Timer::Pacing)
+            .is_none_or(|slot| now >= slot)
+        {
             let Some(i) = self.next_pair_to_check() else {
                 break;
             };
             if self.send_check(now, i).is_err() {
                 break;
             }
-            self.next_check = now + self.config.ta;
+            self.timers.set(Timer::Pacing, now + self.config.ta);
         }
         // TURN permissions asked for by the checklist go out now, not at the next timer.
         self.flush_relay_transmits();

@@ -10,6 +10,7 @@ use tracing::debug;
 use crate::candidate::CandidateType;
 use crate::stun::{Builder, Class, BINDING};
 
+use super::timer::Timer;
 use super::{Agent, Role, TxnKind};
 
 impl Agent {
@@ -19,24 +20,25 @@ impl Agent {
         self.config.consent_interval.mul_f64(f)
     }
 
-    pub(super) fn consent_timers(&mut self, now: Instant) {
+    /// [`Timer::ConsentExpiry`]: no consent response for `consent_timeout` (RFC 7675 §5.1).
+    /// The selected pair is dropped and the agent fails.
+    pub(super) fn consent_lost(&mut self) {
+        if let Some(sel) = self.selected.take() {
+            debug!(remote = %sel.remote, "ice: consent lost");
+        }
+        self.timers.stop(Timer::ConsentCheck);
+        self.consent_lost = true;
+        self.txns.retain(|t| t.kind != TxnKind::Consent);
+    }
+
+    /// [`Timer::ConsentCheck`]: sends a consent check on the selected pair and schedules the
+    /// next one (RFC 7675 §5.1).
+    pub(super) fn send_consent_check(&mut self, now: Instant) {
         let Some(sel) = self.selected.clone() else {
             return;
         };
-        if now >= sel.last_consent + self.config.consent_timeout {
-            debug!(remote = %sel.remote, "ice: consent lost");
-            self.selected = None;
-            self.consent_lost = true;
-            self.txns.retain(|t| t.kind != TxnKind::Consent);
-            return;
-        }
-        if self.config.lite || now < sel.next_consent {
-            return;
-        }
         let jitter = self.consent_jitter();
-        if let Some(s) = &mut self.selected {
-            s.next_consent = now + jitter;
-        }
+        self.timers.set(Timer::ConsentCheck, now + jitter);
         let tid = self.new_tid();
         let mut b = Builder::new(Class::Request, BINDING, &tid);
         let prio = self

@@ -18,6 +18,7 @@
 //! | `checks.rs` | connectivity checks: sending one, answering a request, processing a response |
 //! | `transaction.rs` | the agent's STUN transactions and their retransmission schedule |
 //! | `nomination.rs` | regular nomination as controlling, accepting nominations as controlled, the selected pair |
+//! | `timer.rs` | every deadline of the agent as one table of named timers, and when each is due |
 //! | `consent.rs` | consent freshness on the selected pair |
 //! | `relay.rs` | TURN allocations: relayed candidates, permissions, relayed data, TURN over TCP/TLS |
 //! | `tests.rs` | unit tests that look at private state |
@@ -33,6 +34,7 @@ mod relay;
 mod remote;
 #[cfg(test)]
 mod tests;
+mod timer;
 mod transaction;
 
 pub use checklist::{PairState, PairStats};
@@ -44,6 +46,7 @@ use gathering::LocalCand;
 use nomination::Selected;
 use relay::Relay;
 use remote::RemoteCand;
+use timer::{Timer, TimerTable};
 use transaction::{Txn, TxnKind};
 
 use std::collections::VecDeque;
@@ -80,7 +83,8 @@ pub struct Agent {
     triggered: VecDeque<(SocketAddr, SocketAddr)>,
     txns: Vec<Txn>,
     selected: Option<Selected>,
-    next_check: Instant,
+    /// The stored timers (the next Ta slot and the next consent check; see `timer.rs`).
+    timers: TimerTable,
     first_success: Option<Instant>,
     end_of_local: bool,
     gathering_complete_sent: bool,
@@ -128,7 +132,11 @@ impl Agent {
             triggered: VecDeque::new(),
             txns: Vec::new(),
             selected: None,
-            next_check: now,
+            timers: {
+                let mut t = TimerTable::default();
+                t.set(Timer::Pacing, now);
+                t
+            },
             first_success: None,
             end_of_local: false,
             gathering_complete_sent: false,
@@ -236,6 +244,7 @@ impl Agent {
         self.closed = true;
         self.txns.clear();
         self.selected = None;
+        self.timers.stop(Timer::ConsentCheck);
         self.transmits.clear();
         if self.state != ConnectionState::Closed {
             self.state = ConnectionState::Closed;
@@ -305,85 +314,43 @@ impl Agent {
         self.events.pop_front()
     }
 
-    /// When [`Agent::handle_timeout`] must next be called.
+    /// When [`Agent::handle_timeout`] must next be called: the earliest armed timer (see
+    /// `agent/timer.rs`).
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {
             return None;
         }
-        let mut t: Option<Instant> = None;
-        let mut at = |x: Instant| t = Some(t.map_or(x, |t| t.min(x)));
-        for txn in &self.txns {
-            at(txn.next_retx);
-        }
-        for r in self.relays.iter().filter(|r| !r.closed) {
-            if let Some(x) = r.client.poll_timeout() {
-                at(x);
-            }
-        }
-        if self.has_checkable() {
-            at(self.next_check);
-        }
-        if let Some(fs) = self.first_success {
-            if self.needs_nomination() {
-                at(fs + self.nomination_wait());
-            }
-        }
-        if let Some(sel) = &self.selected {
-            if !self.config.lite {
-                at(sel.next_consent);
-            }
-            at(sel.last_consent + self.config.consent_timeout);
-            if matches!(
-                self.state,
-                ConnectionState::Connected | ConnectionState::Completed
-            ) {
-                at(sel.last_consent + self.config.disconnected_timeout);
-            }
-        }
-        t
+        Timer::VALUES
+            .into_iter()
+            .filter_map(|t| self.deadline(t))
+            .min()
     }
 
-    /// Timers: retransmissions, paced checks, nomination, consent.
+    /// Fires the due timers (see `timer.rs`): TURN clients, retransmissions, consent; then the
+    /// steps every input ends with, which send the nominating check, the next paced check and
+    /// move the connection state (Disconnected) when their time has come.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed {
             return;
         }
         self.last_now = self.last_now.max(now);
-        for r in self.relays.iter_mut().filter(|r| !r.closed) {
-            if r.client.poll_timeout().is_some_and(|t| t <= now) {
-                r.client.handle_timeout(now);
+        if self.is_due(Timer::Turn, now) {
+            for r in self.relays.iter_mut().filter(|r| !r.closed) {
+                if r.client.poll_timeout().is_some_and(|t| t <= now) {
+                    r.client.handle_timeout(now);
+                }
             }
         }
         self.drain_relays(now);
-        // Retransmissions and transaction timeouts.
-        let mut i = 0;
-        while let Some(txn) = self.txns.get_mut(i) {
-            if txn.next_retx > now {
-                i += 1;
-                continue;
-            }
-            if txn.transmissions >= self.config.max_transmissions {
-                let txn = self.txns.swap_remove(i);
-                self.txn_timed_out(now, txn);
-                continue;
-            }
-            txn.transmissions += 1;
-            txn.rto = (txn.rto * 2).min(self.config.max_rto);
-            txn.next_retx = now + txn.rto;
-            let (source, destination, contents) = (txn.source, txn.destination, txn.bytes.clone());
-            if let TxnKind::Check { .. } | TxnKind::Consent = txn.kind {
-                if let Some(p) = self.pair_mut(source, destination) {
-                    p.stats.requests_sent += 1;
-                }
-            }
-            self.transmits.push_back(Transmit {
-                source,
-                destination,
-                contents,
-            });
-            i += 1;
+        if self.is_due(Timer::Retransmit, now) {
+            self.retransmit_due(now);
         }
-        self.consent_timers(now);
+        if self.is_due(Timer::ConsentExpiry, now) {
+            self.consent_lost();
+        } else if self.is_due(Timer::ConsentCheck, now) {
+            self.send_consent_check(now);
+        }
+        // Timer::Nomination, Timer::Pacing and Timer::Disconnected.
         self.maybe_nominate(now);
         self.pump(now);
         self.check_gathering_complete();

@@ -8,6 +8,7 @@ use tracing::debug;
 
 use crate::candidate::CandidateType;
 
+use super::timer::Timer;
 use super::{Agent, Event, PairState, Role};
 
 /// The selected pair, kept apart from the checklist so an ICE restart can keep using it.
@@ -20,7 +21,6 @@ pub(super) struct Selected {
     pub(super) remote_ufrag: String,
     pub(super) local_ufrag: String,
     pub(super) last_consent: Instant,
-    pub(super) next_consent: Instant,
     pub(super) from_previous_generation: bool,
 }
 
@@ -138,9 +138,9 @@ impl Agent {
             remote_ufrag: creds.ufrag,
             local_ufrag: self.local_creds.ufrag.clone(),
             last_consent: now,
-            next_consent: now + jitter,
             from_previous_generation: false,
         });
+        self.timers.set(Timer::ConsentCheck, now + jitter);
         self.previous_local_creds = None;
         self.consent_lost = false;
         self.events

@@ -102,4 +102,37 @@ impl Agent {
         }
         let _ = now;
     }
+
+    /// [`Timer::Retransmit`](super::timer::Timer::Retransmit): retransmits every due
+    /// transaction with a doubled RTO (capped at `max_rto`), or ends it after
+    /// `max_transmissions` sends.
+    pub(super) fn retransmit_due(&mut self, now: Instant) {
+        let mut i = 0;
+        while let Some(txn) = self.txns.get_mut(i) {
+            if txn.next_retx > now {
+                i += 1;
+                continue;
+            }
+            if txn.transmissions >= self.config.max_transmissions {
+                let txn = self.txns.swap_remove(i);
+                self.txn_timed_out(now, txn);
+                continue;
+            }
+            txn.transmissions += 1;
+            txn.rto = (txn.rto * 2).min(self.config.max_rto);
+            txn.next_retx = now + txn.rto;
+            let (source, destination, contents) = (txn.source, txn.destination, txn.bytes.clone());
+            if let TxnKind::Check { .. } | TxnKind::Consent = txn.kind {
+                if let Some(p) = self.pair_mut(source, destination) {
+                    p.stats.requests_sent += 1;
+                }
+            }
+            self.transmits.push_back(Transmit {
+                source,
+                destination,
+                contents,
+            });
+            i += 1;
+        }
+    }
 }
