@@ -20,40 +20,8 @@ pub const BINDING: u16 = 0x0001;
 /// Most attributes looked at in one message; more make the message invalid.
 pub const MAX_ATTRIBUTES: usize = 32;
 
-/// Message class (RFC 8489 §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// Request.
-    Request,
-    /// Indication.
-    Indication,
-    /// Success response.
-    Success,
-    /// Error response.
-    Error,
-}
-
-impl From<ferrtc_stun::Class> for Class {
-    fn from(c: ferrtc_stun::Class) -> Class {
-        match c {
-            ferrtc_stun::Class::Request => Class::Request,
-            ferrtc_stun::Class::Indication => Class::Indication,
-            ferrtc_stun::Class::SuccessResponse => Class::Success,
-            ferrtc_stun::Class::ErrorResponse => Class::Error,
-        }
-    }
-}
-
-impl From<Class> for ferrtc_stun::Class {
-    fn from(c: Class) -> ferrtc_stun::Class {
-        match c {
-            Class::Request => ferrtc_stun::Class::Request,
-            Class::Indication => ferrtc_stun::Class::Indication,
-            Class::Success => ferrtc_stun::Class::SuccessResponse,
-            Class::Error => ferrtc_stun::Class::ErrorResponse,
-        }
-    }
-}
+/// Message class (RFC 8489 §5): the STUN crate's, so there is one way to name it.
+pub use ferrtc_stun::Class;
 
 /// 96-bit transaction id.
 pub type TransactionId = [u8; 12];
@@ -105,7 +73,7 @@ impl Message {
         };
         let raw = ferrtc_stun::Message::parse_with(buf, &limits).map_err(stun_err)?;
         let mut m = Message {
-            class: raw.class().into(),
+            class: raw.class(),
             method: raw.method().value(),
             transaction_id: *raw.transaction_id().as_bytes(),
             username: None,
@@ -162,7 +130,7 @@ pub struct Builder {
 impl Builder {
     /// Starts a message.
     pub fn new(class: Class, method: u16, tid: &TransactionId) -> Builder {
-        let t = MessageType::new(Method::new(method), class.into());
+        let t = MessageType::new(Method::new(method), class);
         Builder {
             b: MessageBuilder::new(t, ferrtc_stun::TransactionId(*tid)),
         }
@@ -253,11 +221,11 @@ mod tests {
             "[2001:db8:1234:5678:11:2233:4455:6677]:32853",
         ] {
             let a: SocketAddr = addr.parse().unwrap();
-            let mut b = Builder::new(Class::Success, BINDING, &tid);
+            let mut b = Builder::new(Class::SuccessResponse, BINDING, &tid);
             b.xor_mapped_address(a);
             let raw = b.finish(Some(b"pw"));
             let m = Message::parse(raw.clone()).unwrap();
-            assert_eq!(m.class, Class::Success);
+            assert_eq!(m.class, Class::SuccessResponse);
             assert_eq!(m.mapped_address, Some(a));
             m.verify_integrity(b"pw").unwrap();
             // Every truncation is an error, and a flipped bit fails fingerprint or integrity.
@@ -269,7 +237,7 @@ mod tests {
             let r = Message::parse(Bytes::from(bad));
             assert!(r.is_err() || r.unwrap().verify_integrity(b"pw").is_err());
         }
-        let mut b = Builder::new(Class::Error, BINDING, &tid);
+        let mut b = Builder::new(Class::ErrorResponse, BINDING, &tid);
         b.error_code(487, "Role Conflict")
             .role(true, 42)
             .use_candidate()
@@ -280,6 +248,6 @@ mod tests {
         assert_eq!(m.ice_controlling, Some(42));
         assert!(m.use_candidate);
         assert_eq!(m.priority, Some(9));
-        assert_eq!(m.class, Class::Error);
+        assert_eq!(m.class, Class::ErrorResponse);
     }
 }

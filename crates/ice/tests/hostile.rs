@@ -162,9 +162,9 @@ fn responses_to_transactions_never_sent() {
     let now = Instant::now();
     let (mut a, local) = agent(now, 100);
     let source: SocketAddr = "192.0.2.66:4444".parse().unwrap();
-    for class in [Class::Success, Class::Error] {
+    for class in [Class::SuccessResponse, Class::ErrorResponse] {
         let mut b = Builder::new(class, BINDING, &[6; 12]);
-        if class == Class::Error {
+        if class == Class::ErrorResponse {
             b.error_code(487, "Role Conflict");
         } else {
             b.xor_mapped_address(source);

@@ -82,7 +82,7 @@ impl Endpoint for Node {
                 if m.class != Class::Request {
                     return;
                 }
-                let mut b = Builder::new(Class::Success, BINDING, &m.transaction_id);
+                let mut b = Builder::new(Class::SuccessResponse, BINDING, &m.transaction_id);
                 b.xor_mapped_address(mapped.unwrap_or(from));
                 out.push((from, b.finish(None)));
             }
@@ -574,7 +574,7 @@ fn controlled_accepts_aggressive_nomination() {
     // A success response, then our triggered check to answer.
     let resp = agent.poll_transmit().unwrap();
     let m = Message::parse(resp.contents).unwrap();
-    assert_eq!(m.class, Class::Success);
+    assert_eq!(m.class, Class::SuccessResponse);
     assert_eq!(m.mapped_address, Some(remote));
     m.verify_integrity(lc.pwd.as_bytes()).unwrap();
     let check = agent.poll_transmit().unwrap();
@@ -582,7 +582,7 @@ fn controlled_accepts_aggressive_nomination() {
     assert_eq!(m.class, Class::Request);
     m.verify_integrity(remote_creds.pwd.as_bytes()).unwrap();
     assert!(m.ice_controlled.is_some());
-    let mut b = Builder::new(Class::Success, BINDING, &m.transaction_id);
+    let mut b = Builder::new(Class::SuccessResponse, BINDING, &m.transaction_id);
     b.xor_mapped_address(local);
     let resp = b.finish(Some(remote_creds.pwd.as_bytes()));
     agent

@@ -203,7 +203,7 @@ impl Agent {
     }
 
     pub(super) fn respond_success(&mut self, d: &Datagram, msg: &Message, pwd: &str) {
-        let mut b = Builder::new(Class::Success, BINDING, &msg.transaction_id);
+        let mut b = Builder::new(Class::SuccessResponse, BINDING, &msg.transaction_id);
         b.xor_mapped_address(d.source);
         let bytes = b.finish(Some(pwd.as_bytes()));
         self.transmits.push_back(Transmit {
@@ -221,7 +221,7 @@ impl Agent {
         reason: &str,
         pwd: Option<&str>,
     ) {
-        let mut b = Builder::new(Class::Error, BINDING, &msg.transaction_id);
+        let mut b = Builder::new(Class::ErrorResponse, BINDING, &msg.transaction_id);
         b.error_code(code, reason);
         let bytes = b.finish(pwd.map(str::as_bytes));
         self.transmits.push_back(Transmit {
@@ -253,7 +253,7 @@ impl Agent {
         let rtt = now.saturating_duration_since(txn.sent_at);
         match txn.kind {
             TxnKind::Srflx { interface_index } => {
-                if msg.class == Class::Success {
+                if msg.class == Class::SuccessResponse {
                     if let Some(mapped) = msg.mapped_address {
                         self.add_srflx(txn.source, txn.destination, mapped, interface_index);
                     }
@@ -262,7 +262,7 @@ impl Agent {
             }
             TxnKind::Consent => {
                 let symmetric = d.source == txn.destination && d.destination == txn.source;
-                if msg.class == Class::Success && symmetric {
+                if msg.class == Class::SuccessResponse && symmetric {
                     if let Some(sel) = &mut self.selected {
                         if sel.local == txn.source && sel.remote == txn.destination {
                             sel.last_consent = now;
@@ -279,7 +279,7 @@ impl Agent {
             }
             TxnKind::Check { nominate, role } => {
                 let symmetric = d.source == txn.destination && d.destination == txn.source;
-                if msg.class == Class::Error {
+                if msg.class == Class::ErrorResponse {
                     if msg.error_code == Some(487) && msg.has_integrity {
                         // Role conflict (§7.2.5.1): switch if we still have the role we sent.
                         if role == self.role {

@@ -410,7 +410,7 @@ impl Agent {
         }
         let r = match msg.class {
             Class::Request => self.on_request(now, &d, &msg),
-            Class::Success | Class::Error => self.on_response(now, &d, &msg),
+            Class::SuccessResponse | Class::ErrorResponse => self.on_response(now, &d, &msg),
             Class::Indication => Ok(()), // Binding indications are keepalives (RFC 8445 §11).
         };
         self.pump(now);

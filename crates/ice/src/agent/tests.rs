@@ -152,7 +152,7 @@ fn bad_integrity_is_rejected_and_changes_nothing() {
     assert!(b.handle_receive(now, t).is_err());
     assert!(b.pair_stats().iter().all(|p| p.requests_received == 0));
     // A response to a transaction never sent.
-    let mut bld = Builder::new(Class::Success, BINDING, &[9; 12]);
+    let mut bld = Builder::new(Class::SuccessResponse, BINDING, &[9; 12]);
     bld.xor_mapped_address("127.0.0.1:1000".parse().unwrap());
     let d = Transmit {
         source: "127.0.0.1:2000".parse().unwrap(),
