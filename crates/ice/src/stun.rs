@@ -9,7 +9,10 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use ferrtc_stun::{Attribute, ErrorCode, IntegrityKey, MessageBuilder, MessageType, Method, Text};
+use ferrtc_stun::{Attribute, ErrorCode, MessageBuilder, MessageType, Method, Text};
+
+/// A prepared MESSAGE-INTEGRITY key: the HMAC state keyed once, copied per message.
+pub use ferrtc_stun::IntegrityKey;
 
 use crate::Error;
 
@@ -61,6 +64,14 @@ pub fn is_stun(buf: &[u8]) -> bool {
     ferrtc_stun::is_stun(buf)
 }
 
+/// The MESSAGE-INTEGRITY key of an ICE password (a short-term credential, RFC 8489 §9.1.1:
+/// ICE passwords are ice-chars, RFC 8445 §5.3, which OpaqueString leaves as they are). The
+/// HMAC-SHA1 state is keyed here once; prepare it once per password and keep it (issue 17).
+/// `None` only if the crypto library refuses the key.
+pub fn integrity_key(password: &[u8]) -> Option<IntegrityKey> {
+    IntegrityKey::from_raw(password).ok()
+}
+
 fn stun_err(e: ferrtc_stun::Error) -> Error {
     Error::Stun(e.to_string())
 }
@@ -107,11 +118,18 @@ impl Message {
         Ok(m)
     }
 
-    /// Checks MESSAGE-INTEGRITY with the short-term credential `key` (the ICE password).
+    /// Checks MESSAGE-INTEGRITY with the short-term credential `key` (the ICE password). This
+    /// keys the HMAC for this one message: with a password that is used more than once, prepare
+    /// its key with [`integrity_key`] and call [`Message::verify_with`].
     pub fn verify_integrity(&self, key: &[u8]) -> Result<(), Error> {
         let key = IntegrityKey::from_raw(key).map_err(|_| Error::Integrity("bad key"))?;
+        self.verify_with(&key)
+    }
+
+    /// Checks MESSAGE-INTEGRITY with a prepared key (see [`integrity_key`]).
+    pub fn verify_with(&self, key: &IntegrityKey) -> Result<(), Error> {
         self.raw
-            .verify_integrity(&key)
+            .verify_integrity(key)
             .map(|_| ())
             .map_err(|e| match e {
                 ferrtc_stun::Error::IntegrityMissing => Error::Integrity("no MESSAGE-INTEGRITY"),
@@ -178,14 +196,23 @@ impl Builder {
     }
 
     /// Adds MESSAGE-INTEGRITY (when `key` is given) and FINGERPRINT, and returns the bytes.
-    pub fn finish(mut self, key: Option<&[u8]>) -> Bytes {
-        if let Some(key) = key {
-            match IntegrityKey::from_raw(key) {
-                Ok(k) => {
-                    let _ = self.b.add_message_integrity(&k);
-                }
-                Err(e) => tracing::warn!(error = %e, "ice: bad integrity key"),
+    /// This keys the HMAC for this one message; [`Builder::finish_with`] takes a prepared key.
+    pub fn finish(self, key: Option<&[u8]>) -> Bytes {
+        match key.map(IntegrityKey::from_raw) {
+            Some(Ok(k)) => self.finish_with(Some(&k)),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "ice: bad integrity key");
+                self.finish_with(None)
             }
+            None => self.finish_with(None),
+        }
+    }
+
+    /// Adds MESSAGE-INTEGRITY with a prepared key (when given) and FINGERPRINT, and returns
+    /// the bytes.
+    pub fn finish_with(mut self, key: Option<&IntegrityKey>) -> Bytes {
+        if let Some(k) = key {
+            let _ = self.b.add_message_integrity(k);
         }
         let _ = self.b.add_fingerprint();
         self.b.build()
@@ -211,6 +238,11 @@ mod tests {
         assert_eq!(m.username.as_deref(), Some(&b"evtj:h6vY"[..]));
         m.verify_integrity(b"VOkJxbRl1RmTxUk/WvJxBt").unwrap();
         assert!(m.verify_integrity(b"wrong").is_err());
+        // The same with prepared keys.
+        let key = integrity_key(b"VOkJxbRl1RmTxUk/WvJxBt").unwrap();
+        m.verify_with(&key).unwrap();
+        let wrong = integrity_key(b"VOkJxbRl1RmTxUk/WvJxBT").unwrap();
+        assert!(m.verify_with(&wrong).is_err());
     }
 
     #[test]
@@ -244,10 +276,25 @@ mod tests {
             .priority(9)
             .username("a:b");
         let m = Message::parse(b.finish(None)).unwrap();
+        assert!(!m.has_integrity);
         assert_eq!(m.error_code, Some(487));
         assert_eq!(m.ice_controlling, Some(42));
         assert!(m.use_candidate);
         assert_eq!(m.priority, Some(9));
         assert_eq!(m.class, Class::ErrorResponse);
+    }
+
+    #[test]
+    fn prepared_key_signs_what_the_password_verifies() {
+        let key = integrity_key(b"pw").unwrap();
+        let mut b = Builder::new(Class::Request, BINDING, &[3; 12]);
+        b.username("r:l").priority(5);
+        let raw = b.finish_with(Some(&key));
+        let m = Message::parse(raw).unwrap();
+        assert!(m.has_integrity);
+        m.verify_integrity(b"pw").unwrap();
+        assert!(m.verify_integrity(b"pv").is_err());
+        let other = integrity_key(b"pv").unwrap();
+        assert!(m.verify_with(&other).is_err());
     }
 }

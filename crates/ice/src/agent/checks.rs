@@ -6,20 +6,31 @@ use std::time::Instant;
 use tracing::{debug, trace};
 
 use crate::candidate::{Candidate, CandidateType, Extension, Transport};
-use crate::stun::{Builder, Class, Message, BINDING};
+use crate::stun::{Builder, Class, IntegrityKey, Message, BINDING};
 use crate::Error;
 
+use super::transaction::TxnAuth;
 use super::{Agent, Datagram, PairState, Role, Transmit, TxnKind};
+
+/// Checks MESSAGE-INTEGRITY with a prepared key; without a usable key nothing verifies.
+fn verify(msg: &Message, key: Option<&IntegrityKey>) -> Result<(), Error> {
+    match key {
+        Some(k) => msg.verify_with(k),
+        None => Err(Error::Integrity("bad key")),
+    }
+}
 
 impl Agent {
     pub(super) fn send_check(&mut self, now: Instant, i: usize) -> Result<(), Error> {
-        let Some(creds) = self.remote_creds.clone() else {
+        if self.remote_creds.is_none() {
             return Err(Error::NotConnected);
-        };
+        }
         let role = self.role;
         let tie = self.tie_breaker;
         let tid = self.new_tid();
-        let local_ufrag = self.local_creds.ufrag.clone();
+        let Some(remote) = &self.remote_creds else {
+            return Err(Error::NotConnected);
+        };
         let p = self.pairs.get_mut(i).ok_or(Error::Invalid("pair index"))?;
         // Aggressive-nomination remotes are accepted; as controlling we use regular
         // nomination: USE-CANDIDATE only on the check that nominates (§8.1.1).
@@ -27,13 +38,15 @@ impl Agent {
         let prflx_prio =
             (CandidateType::PeerReflexive.preference() << 24) | (p.local_prio & 0x00FF_FFFF);
         let mut b = Builder::new(Class::Request, BINDING, &tid);
-        b.username(&format!("{}:{}", creds.ufrag, local_ufrag))
+        b.username(&remote.username)
             .priority(prflx_prio)
             .role(role == Role::Controlling, tie);
         if nominate {
             b.use_candidate();
         }
-        let bytes = b.finish(Some(creds.pwd.as_bytes()));
+        // The key was prepared when the remote credentials were set (issue 17).
+        let bytes = b.finish_with(remote.key.as_ref());
+        let auth = TxnAuth::Peer(remote.key.clone());
         p.state = PairState::InProgress;
         p.stats.requests_sent += 1;
         let (source, destination) = (p.stats.local, p.stats.remote);
@@ -50,7 +63,7 @@ impl Agent {
             TxnKind::Check { nominate, role },
             source,
             destination,
-            Some(creds.pwd),
+            auth,
             bytes,
         )
     }
@@ -71,19 +84,19 @@ impl Agent {
             .position(|b| *b == b':')
             .and_then(|i| username.get(..i))
             .unwrap_or(&username[..]);
-        let (pwd, current) = if local_part == self.local_creds.ufrag.as_bytes() {
-            (self.local_creds.pwd.clone(), true)
+        let (key, current) = if local_part == self.local_creds.creds.ufrag.as_bytes() {
+            (self.local_creds.key.clone(), true)
         } else if let Some(prev) = self
             .previous_local_creds
             .as_ref()
-            .filter(|p| local_part == p.ufrag.as_bytes())
+            .filter(|p| local_part == p.creds.ufrag.as_bytes())
         {
-            (prev.pwd.clone(), false)
+            (prev.key.clone(), false)
         } else {
             self.respond_error(d, msg, 401, "Unauthenticated", None);
             return Err(Error::Integrity("USERNAME does not carry our ufrag"));
         };
-        if let Err(e) = msg.verify_integrity(pwd.as_bytes()) {
+        if let Err(e) = verify(msg, key.as_ref()) {
             self.respond_error(d, msg, 401, "Unauthenticated", None);
             return Err(e);
         }
@@ -100,7 +113,7 @@ impl Agent {
         if !current {
             // A check of the previous generation: answer it (the old pair stays alive until
             // the new one is selected) but change nothing.
-            self.respond_success(d, msg, &pwd);
+            self.respond_success(d, msg, key.as_ref());
             if let Some(sel) = &mut self.selected {
                 if sel.remote == d.source && self.config.lite {
                     sel.last_consent = now;
@@ -113,7 +126,7 @@ impl Agent {
             match (self.role, msg.ice_controlling, msg.ice_controlled) {
                 (Role::Controlling, Some(theirs), _) => {
                     if self.tie_breaker >= theirs {
-                        self.respond_error(d, msg, 487, "Role Conflict", Some(&pwd));
+                        self.respond_error(d, msg, 487, "Role Conflict", key.as_ref());
                         return Ok(());
                     }
                     self.set_role(Role::Controlled);
@@ -122,14 +135,14 @@ impl Agent {
                     if self.tie_breaker >= theirs {
                         self.set_role(Role::Controlling);
                     } else {
-                        self.respond_error(d, msg, 487, "Role Conflict", Some(&pwd));
+                        self.respond_error(d, msg, 487, "Role Conflict", key.as_ref());
                         return Ok(());
                     }
                 }
                 _ => {}
             }
         }
-        self.respond_success(d, msg, &pwd);
+        self.respond_success(d, msg, key.as_ref());
         // Peer-reflexive remote candidate (§7.3.1.3).
         if !self.remotes.iter().any(|r| r.addr == d.source) {
             let priority = msg.priority.unwrap_or(1).max(1);
@@ -143,7 +156,7 @@ impl Agent {
                 None,
             );
             if let Some(rc) = &self.remote_creds {
-                c.extensions.push(Extension::Ufrag(rc.ufrag.clone()));
+                c.extensions.push(Extension::Ufrag(rc.creds.ufrag.clone()));
             }
             debug!(addr = %d.source, "ice: peer-reflexive remote candidate");
             self.insert_remote(now, c, d.source)?;
@@ -202,10 +215,15 @@ impl Agent {
         Ok(())
     }
 
-    pub(super) fn respond_success(&mut self, d: &Datagram, msg: &Message, pwd: &str) {
+    pub(super) fn respond_success(
+        &mut self,
+        d: &Datagram,
+        msg: &Message,
+        key: Option<&IntegrityKey>,
+    ) {
         let mut b = Builder::new(Class::SuccessResponse, BINDING, &msg.transaction_id);
         b.xor_mapped_address(d.source);
-        let bytes = b.finish(Some(pwd.as_bytes()));
+        let bytes = b.finish_with(key);
         self.transmits.push_back(Transmit {
             source: d.destination,
             destination: d.source,
@@ -219,11 +237,11 @@ impl Agent {
         msg: &Message,
         code: u16,
         reason: &str,
-        pwd: Option<&str>,
+        key: Option<&IntegrityKey>,
     ) {
         let mut b = Builder::new(Class::ErrorResponse, BINDING, &msg.transaction_id);
         b.error_code(code, reason);
-        let bytes = b.finish(pwd.map(str::as_bytes));
+        let bytes = b.finish_with(key);
         self.transmits.push_back(Transmit {
             source: d.destination,
             destination: d.source,
@@ -240,16 +258,18 @@ impl Agent {
         let Some(ti) = self.txns.iter().position(|t| t.id == msg.transaction_id) else {
             return Err(Error::UnknownTransaction);
         };
-        let Some(txn) = self.txns.get(ti).cloned() else {
+        let Some(txn) = self.txns.get(ti) else {
             return Err(Error::UnknownTransaction);
         };
-        if let Some(key) = &txn.key {
+        match &txn.auth {
             // Checked before anything else; a forged response leaves the transaction running.
-            msg.verify_integrity(key.as_bytes())?;
-        } else if d.source != txn.destination {
-            return Err(Error::UnknownSource(d.source));
+            TxnAuth::Peer(key) => verify(msg, key.as_ref())?,
+            TxnAuth::Server if d.source != txn.destination => {
+                return Err(Error::UnknownSource(d.source));
+            }
+            TxnAuth::Server => {}
         }
-        self.txns.swap_remove(ti);
+        let txn = self.txns.swap_remove(ti);
         let rtt = now.saturating_duration_since(txn.sent_at);
         match txn.kind {
             TxnKind::Srflx { interface_index } => {

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use rand_core::RngCore;
 
+use crate::stun::{integrity_key, IntegrityKey};
+
 /// ICE role (RFC 8445 §6.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -41,6 +43,45 @@ impl Credentials {
         Credentials {
             ufrag: s(8),
             pwd: s(24),
+        }
+    }
+}
+
+/// Our credentials of one generation, with the MESSAGE-INTEGRITY key of the password prepared
+/// once (issue 17): every request we verify and every response we sign uses a copy of it.
+#[derive(Debug, Clone)]
+pub(super) struct LocalSecret {
+    pub(super) creds: Credentials,
+    /// `None` only if the crypto library refused the password as a key (nothing verifies).
+    pub(super) key: Option<IntegrityKey>,
+}
+
+impl LocalSecret {
+    pub(super) fn new(creds: Credentials) -> LocalSecret {
+        LocalSecret {
+            key: integrity_key(creds.pwd.as_bytes()),
+            creds,
+        }
+    }
+}
+
+/// The remote credentials of one generation, with what every check and consent check needs
+/// prepared once (issue 17): the key of the remote password and the USERNAME
+/// `remote-ufrag:local-ufrag` (RFC 8445 §7.2.2).
+#[derive(Debug, Clone)]
+pub(super) struct RemoteSecret {
+    pub(super) creds: Credentials,
+    /// `None` only if the crypto library refused the password as a key (nothing verifies).
+    pub(super) key: Option<IntegrityKey>,
+    pub(super) username: String,
+}
+
+impl RemoteSecret {
+    pub(super) fn new(creds: Credentials, local_ufrag: &str) -> RemoteSecret {
+        RemoteSecret {
+            key: integrity_key(creds.pwd.as_bytes()),
+            username: format!("{}:{}", creds.ufrag, local_ufrag),
+            creds,
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::candidate::CandidateType;
 use crate::stun::{Builder, Class, BINDING};
 
 use super::timer::Timer;
+use super::transaction::TxnAuth;
 use super::{Agent, Role, TxnKind};
 
 impl Agent {
@@ -48,10 +49,10 @@ impl Agent {
             .map_or(1, |p| {
                 (CandidateType::PeerReflexive.preference() << 24) | (p.local_prio & 0xFF_FFFF)
             });
-        b.username(&format!("{}:{}", sel.remote_ufrag, sel.local_ufrag))
+        b.username(&sel.secret.username)
             .priority(prio)
             .role(self.role == Role::Controlling, self.tie_breaker);
-        let bytes = b.finish(Some(sel.remote_pwd.as_bytes()));
+        let bytes = b.finish_with(sel.secret.key.as_ref());
         if let Some(p) = self.pair_mut(sel.local, sel.remote) {
             p.stats.requests_sent += 1;
             p.stats.consent_requests_sent += 1;
@@ -64,7 +65,7 @@ impl Agent {
             TxnKind::Consent,
             sel.local,
             sel.remote,
-            Some(sel.remote_pwd.clone()),
+            TxnAuth::Peer(sel.secret.key),
             bytes,
         );
     }

@@ -18,6 +18,7 @@ use crate::stun::{Builder, Class, BINDING};
 use crate::Error;
 use ferrtc_turn_client::TurnClient;
 
+use super::transaction::TxnAuth;
 use super::{Agent, Event, Relay, Role, TurnServer, TxnKind};
 
 #[derive(Debug, Clone)]
@@ -139,7 +140,7 @@ impl Agent {
                     },
                     addr,
                     server,
-                    None,
+                    TxnAuth::Server,
                     bytes,
                 )?;
             }
@@ -172,7 +173,7 @@ impl Agent {
 
     pub(super) fn with_ufrag(&self, mut c: Candidate) -> Candidate {
         c.extensions
-            .push(Extension::Ufrag(self.local_creds.ufrag.clone()));
+            .push(Extension::Ufrag(self.local_creds.creds.ufrag.clone()));
         c
     }
 

@@ -42,6 +42,7 @@ pub use config::{AgentConfig, Credentials, Role, TurnServer, TurnTransport};
 pub use events::{ConnectionState, Datagram, Event, StreamTransmit, Transmit};
 
 use checklist::Pair;
+use config::{LocalSecret, RemoteSecret};
 use gathering::LocalCand;
 use nomination::Selected;
 use relay::Relay;
@@ -70,10 +71,10 @@ pub struct Agent {
     rng: StdRng,
     role: Role,
     tie_breaker: u64,
-    local_creds: Credentials,
+    local_creds: LocalSecret,
     /// Credentials of the generation before the last restart, still answered for the old pair.
-    previous_local_creds: Option<Credentials>,
-    remote_creds: Option<Credentials>,
+    previous_local_creds: Option<LocalSecret>,
+    remote_creds: Option<RemoteSecret>,
     remote_lite: bool,
     locals: Vec<LocalCand>,
     interfaces: u16,
@@ -120,7 +121,7 @@ impl Agent {
             tie_breaker: own.next_u64(),
             rng: own,
             role,
-            local_creds,
+            local_creds: LocalSecret::new(local_creds),
             previous_local_creds: None,
             remote_creds: None,
             remote_lite: false,
@@ -156,12 +157,12 @@ impl Agent {
 
     /// Our credentials (for `a=ice-ufrag` / `a=ice-pwd`).
     pub fn local_credentials(&self) -> &Credentials {
-        &self.local_creds
+        &self.local_creds.creds
     }
 
     /// The remote credentials, once known.
     pub fn remote_credentials(&self) -> Option<&Credentials> {
-        self.remote_creds.as_ref()
+        self.remote_creds.as_ref().map(|r| &r.creds)
     }
 
     /// Current role.
@@ -212,12 +213,15 @@ impl Agent {
     /// the current pair until a new one is selected. Local candidates are announced again.
     pub fn restart(&mut self, now: Instant) -> Credentials {
         let new = Credentials::random(&mut self.rng);
-        self.previous_local_creds = Some(std::mem::replace(&mut self.local_creds, new.clone()));
+        self.previous_local_creds = Some(std::mem::replace(
+            &mut self.local_creds,
+            LocalSecret::new(new.clone()),
+        ));
         self.reset_checks();
         self.remote_creds = None;
         self.remotes.clear();
         self.end_of_remote = false;
-        let ufrag = self.local_creds.ufrag.clone();
+        let ufrag = self.local_creds.creds.ufrag.clone();
         for l in &mut self.locals {
             l.cand
                 .extensions

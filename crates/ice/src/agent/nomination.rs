@@ -8,6 +8,7 @@ use tracing::debug;
 
 use crate::candidate::CandidateType;
 
+use super::config::RemoteSecret;
 use super::timer::Timer;
 use super::{Agent, Event, PairState, Role};
 
@@ -16,10 +17,9 @@ use super::{Agent, Event, PairState, Role};
 pub(super) struct Selected {
     pub(super) local: SocketAddr,
     pub(super) remote: SocketAddr,
-    /// Remote password of the generation it was selected in (for consent checks).
-    pub(super) remote_pwd: String,
-    pub(super) remote_ufrag: String,
-    pub(super) local_ufrag: String,
+    /// Remote credentials of the generation it was selected in, with their prepared key and
+    /// USERNAME (for consent checks).
+    pub(super) secret: RemoteSecret,
     pub(super) last_consent: Instant,
     pub(super) from_previous_generation: bool,
 }
@@ -126,7 +126,7 @@ impl Agent {
                 }
             }
         }
-        let Some(creds) = self.remote_creds.clone() else {
+        let Some(secret) = self.remote_creds.clone() else {
             return;
         };
         debug!(%local, %remote, "ice: selected pair");
@@ -134,9 +134,7 @@ impl Agent {
         self.selected = Some(Selected {
             local,
             remote,
-            remote_pwd: creds.pwd,
-            remote_ufrag: creds.ufrag,
-            local_ufrag: self.local_creds.ufrag.clone(),
+            secret,
             last_consent: now,
             from_previous_generation: false,
         });

@@ -10,6 +10,7 @@ use tracing::debug;
 use crate::candidate::{Address, Candidate, CandidateType, Transport};
 use crate::Error;
 
+use super::config::RemoteSecret;
 use super::{Agent, Credentials, Event, Role};
 
 #[derive(Debug, Clone)]
@@ -24,7 +25,7 @@ impl Agent {
     /// selected.
     pub fn set_remote_credentials(&mut self, now: Instant, creds: Credentials) {
         match &self.remote_creds {
-            Some(old) if *old == creds => return,
+            Some(old) if old.creds == creds => return,
             Some(_) => {
                 debug!(ufrag = %creds.ufrag, "ice: remote restart");
                 self.reset_checks();
@@ -34,7 +35,7 @@ impl Agent {
         // Remote candidates of another generation (trickled with a `ufrag`) are dropped.
         self.remotes
             .retain(|r| r.cand.ufrag().is_none_or(|u| u == creds.ufrag));
-        self.remote_creds = Some(creds);
+        self.remote_creds = Some(RemoteSecret::new(creds, &self.local_creds.creds.ufrag));
         self.rebuild_pairs();
         self.pump(now);
         self.update_state(now);
@@ -56,7 +57,7 @@ impl Agent {
             return Ok(());
         }
         if let (Some(u), Some(c)) = (cand.ufrag(), &self.remote_creds) {
-            if u != c.ufrag {
+            if u != c.creds.ufrag {
                 return Ok(());
             }
         }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use rand_core::RngCore;
 use tracing::trace;
 
-use crate::stun::TransactionId;
+use crate::stun::{IntegrityKey, TransactionId};
 use crate::Error;
 
 use super::{Agent, PairState, Role, Transmit};
@@ -21,14 +21,25 @@ pub(super) enum TxnKind {
     Srflx { interface_index: u16 },
 }
 
+/// How the response to a transaction is authenticated.
+#[derive(Debug, Clone)]
+pub(super) enum TxnAuth {
+    /// A STUN server's (server-reflexive gathering): no integrity, but it must come from the
+    /// address the request went to.
+    Server,
+    /// A peer's (checks and consent checks): MESSAGE-INTEGRITY with the remote password's key,
+    /// prepared when the credentials were set (`None`: the key was unusable, nothing verifies).
+    Peer(Option<IntegrityKey>),
+}
+
 #[derive(Debug, Clone)]
 pub(super) struct Txn {
     pub(super) id: TransactionId,
     pub(super) kind: TxnKind,
     pub(super) source: SocketAddr,
     pub(super) destination: SocketAddr,
-    /// Password the response must be authenticated with (`None` for a STUN server).
-    pub(super) key: Option<String>,
+    /// How the response is authenticated.
+    pub(super) auth: TxnAuth,
     pub(super) bytes: Bytes,
     pub(super) sent_at: Instant,
     pub(super) next_retx: Instant,
@@ -51,7 +62,7 @@ impl Agent {
         kind: TxnKind,
         source: SocketAddr,
         destination: SocketAddr,
-        key: Option<String>,
+        auth: TxnAuth,
         bytes: Bytes,
     ) -> Result<(), Error> {
         if self.txns.len() >= self.config.max_transactions {
@@ -68,7 +79,7 @@ impl Agent {
             kind,
             source,
             destination,
-            key,
+            auth,
             bytes: bytes.clone(),
             sent_at: now,
             next_retx: now + rto,
