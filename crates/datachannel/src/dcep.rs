@@ -1,6 +1,9 @@
 //! The Data Channel Establishment Protocol messages (RFC 8832 §5).
 
 use bytes::{BufMut, Bytes};
+use nom::bytes::complete::take;
+use nom::number::complete::{be_u16, be_u32, be_u8};
+use nom::Parser;
 
 use crate::Error;
 
@@ -48,84 +51,70 @@ pub enum Message {
     Ack,
 }
 
-fn u16_at(b: &[u8], off: usize) -> Result<u16, Error> {
-    b.get(off..off + 2)
-        .and_then(|s| <[u8; 2]>::try_from(s).ok())
-        .map(u16::from_be_bytes)
-        .ok_or(Error::Dcep {
-            what: "truncated header",
-            offset: off,
-        })
+/// nom's error over byte input (the input left where a parser failed).
+type NomError<'a> = nom::error::Error<&'a [u8]>;
+
+/// DATA_CHANNEL_OPEN after its message type (RFC 8832 §5.1, Figure 1); `len` is the length
+/// of the whole message, for the offsets of errors:
+///
+/// ```text
+/// |  Message Type |  Channel Type |            Priority           |
+/// |                    Reliability Parameter                      |
+/// |         Label Length          |       Protocol Length         |
+/// \                             Label                             /
+/// \                            Protocol                           /
+/// ```
+fn parse_open(len: usize, i: &[u8]) -> Result<Open, Error> {
+    let err = |what, offset| Error::Dcep { what, offset };
+    let at = |rest: &[u8]| len - rest.len();
+    let (rest, (ct, priority, reliability_parameter, label_len, proto_len)) =
+        (be_u8, be_u16, be_u32, be_u16, be_u16)
+            .parse(i)
+            .map_err(|e: nom::Err<NomError<'_>>| match e {
+                // The offset of the field that did not fit.
+                nom::Err::Error(e) | nom::Err::Failure(e) => err("truncated header", at(e.input)),
+                nom::Err::Incomplete(_) => err("truncated header", len),
+            })?;
+    let (rest, label) = take(label_len)
+        .parse(rest)
+        .map_err(|_: nom::Err<NomError<'_>>| err("label exceeds message", 12))?;
+    let proto_at = at(rest);
+    let (_, proto) = take(proto_len)
+        .parse(rest)
+        .map_err(|_: nom::Err<NomError<'_>>| err("protocol exceeds message", proto_at))?;
+    let channel_type = match ct & 0x7f {
+        0x00 => ChannelType::Reliable,
+        0x01 => ChannelType::PartialReliableRexmit,
+        0x02 => ChannelType::PartialReliableTimed,
+        _ => return Err(err("unknown channel type", 1)),
+    };
+    let text = |b: &[u8], what, offset| {
+        std::str::from_utf8(b)
+            .map(str::to_owned)
+            .map_err(|_| err(what, offset))
+    };
+    Ok(Open {
+        channel_type,
+        unordered: ct & 0x80 != 0,
+        priority,
+        reliability_parameter,
+        label: text(label, "label is not UTF-8", 12)?,
+        protocol: text(proto, "protocol is not UTF-8", proto_at)?,
+    })
 }
 
 impl Message {
     /// Parses a DCEP message (the payload of a PPID 50 SCTP message).
     pub fn parse(buf: &Bytes) -> Result<Message, Error> {
-        match buf.first() {
-            Some(&MSG_ACK) => {
-                // RFC 8832 §5.2: the ACK is one byte; ignore anything after it.
-                Ok(Message::Ack)
-            }
-            Some(&MSG_OPEN) => {
-                let ct = *buf.get(1).ok_or(Error::Dcep {
-                    what: "truncated header",
-                    offset: 1,
-                })?;
-                let priority = u16_at(buf, 2)?;
-                let rp = buf
-                    .get(4..8)
-                    .and_then(|s| <[u8; 4]>::try_from(s).ok())
-                    .map(u32::from_be_bytes)
-                    .ok_or(Error::Dcep {
-                        what: "truncated header",
-                        offset: 4,
-                    })?;
-                let label_len = u16_at(buf, 8)? as usize;
-                let proto_len = u16_at(buf, 10)? as usize;
-                let label = buf.get(12..12 + label_len).ok_or(Error::Dcep {
-                    what: "label exceeds message",
-                    offset: 12,
-                })?;
-                let proto =
-                    buf.get(12 + label_len..12 + label_len + proto_len)
-                        .ok_or(Error::Dcep {
-                            what: "protocol exceeds message",
-                            offset: 12 + label_len,
-                        })?;
-                let channel_type = match ct & 0x7f {
-                    0x00 => ChannelType::Reliable,
-                    0x01 => ChannelType::PartialReliableRexmit,
-                    0x02 => ChannelType::PartialReliableTimed,
-                    _ => {
-                        return Err(Error::Dcep {
-                            what: "unknown channel type",
-                            offset: 1,
-                        })
-                    }
-                };
-                Ok(Message::Open(Open {
-                    channel_type,
-                    unordered: ct & 0x80 != 0,
-                    priority,
-                    reliability_parameter: rp,
-                    label: String::from_utf8(label.to_vec()).map_err(|_| Error::Dcep {
-                        what: "label is not UTF-8",
-                        offset: 12,
-                    })?,
-                    protocol: String::from_utf8(proto.to_vec()).map_err(|_| Error::Dcep {
-                        what: "protocol is not UTF-8",
-                        offset: 12 + label_len,
-                    })?,
-                }))
-            }
-            Some(_) => Err(Error::Dcep {
-                what: "unknown message type",
-                offset: 0,
-            }),
-            None => Err(Error::Dcep {
-                what: "empty message",
-                offset: 0,
-            }),
+        let err = |what, offset| Error::Dcep { what, offset };
+        let Ok((rest, message_type)) = be_u8::<_, NomError<'_>>(&buf[..]) else {
+            return Err(err("empty message", 0));
+        };
+        match message_type {
+            // RFC 8832 §5.2: the ACK is one byte; ignore anything after it.
+            MSG_ACK => Ok(Message::Ack),
+            MSG_OPEN => parse_open(buf.len(), rest).map(Message::Open),
+            _ => Err(err("unknown message type", 0)),
         }
     }
 

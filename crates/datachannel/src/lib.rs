@@ -18,6 +18,9 @@
 #![forbid(unsafe_code)]
 
 pub mod dcep;
+#[cfg(any(test, feature = "legacy-parser"))]
+#[doc(hidden)]
+pub mod legacy;
 
 mod error;
 mod types;

@@ -2,8 +2,12 @@
 //! zero checksum of RFC 9653.
 
 use bytes::{BufMut, Bytes, BytesMut};
+use nom::bytes::complete::take;
+use nom::number::complete::le_u32;
+use nom::Parser;
 
-use crate::chunk::{pad4, Chunk, Reader, CHUNK_HEADER_LEN};
+use crate::chunk::{Chunk, CHUNK_HEADER_LEN};
+use crate::wire::{run, tlv_value, u16f, u32f, u8f, Short};
 use crate::Error;
 
 /// Size of the SCTP common header.
@@ -43,16 +47,15 @@ pub fn packet_crc32c(packet: &[u8]) -> u32 {
 
 /// Verifies the checksum of a received packet.
 pub fn verify_checksum(packet: &[u8], mode: ChecksumMode) -> Result<(), Error> {
-    let field = packet.get(8..12).ok_or(Error::Truncated {
-        what: "common header",
-        offset: 0,
-        needed: COMMON_HEADER_LEN,
-        available: packet.len(),
-    })?;
     // The CRC value is stored least-significant byte first (RFC 9260 Appendix A).
-    let mut le = [0u8; 4];
-    le.copy_from_slice(field);
-    let received = u32::from_le_bytes(le);
+    let (_, (_, received)) = (take::<_, _, Short>(8usize), le_u32)
+        .parse(packet)
+        .map_err(|_| Error::Truncated {
+            what: "common header",
+            offset: 0,
+            needed: COMMON_HEADER_LEN,
+            available: packet.len(),
+        })?;
     if received == 0 && mode == ChecksumMode::ZeroAllowed {
         return Ok(());
     }
@@ -102,22 +105,20 @@ impl Iterator for ChunkIter {
 }
 
 impl ChunkIter {
+    /// One chunk (RFC 9260 §3.2): type, flags, length (with the 4-byte header), value,
+    /// padding to four bytes (which may be missing after the last chunk).
     fn next_chunk(&mut self) -> Result<Chunk, Error> {
         let pos = self.pos;
-        let mut r = Reader::new(self.buf.get(pos..).unwrap_or_default(), pos, "chunk header");
-        let t = r.u8()?;
-        let flags = r.u8()?;
-        let len = r.u16()? as usize;
-        if len < CHUNK_HEADER_LEN || pos + len > self.buf.len() {
-            return Err(Error::InvalidLength {
-                what: "chunk",
-                offset: pos,
-                length: len,
-            });
-        }
-        let value = self.buf.slice(pos + CHUNK_HEADER_LEN..pos + len);
-        // Padding may be missing after the last chunk.
-        self.pos = (pos + pad4(len)).min(self.buf.len());
+        let rest = self.buf.get(pos..).unwrap_or_default();
+        let (after, (t, flags, len)) =
+            run(rest, pos, "chunk header", (u8f, u8f, u16f.map(usize::from)))?;
+        let (value, next) = tlv_value(after, len).ok_or(Error::InvalidLength {
+            what: "chunk",
+            offset: pos,
+            length: len,
+        })?;
+        let value = self.buf.slice_ref(value);
+        self.pos = self.buf.len() - next.len();
         Chunk::parse(t, flags, value, pos + CHUNK_HEADER_LEN)
     }
 }
@@ -127,11 +128,13 @@ impl Packet {
     /// checksum. The iterator borrows nothing: chunk values are slices of `buf`.
     pub fn parse_lazy(buf: Bytes, mode: ChecksumMode) -> Result<(CommonHeader, ChunkIter), Error> {
         verify_checksum(&buf, mode)?;
-        let mut r = Reader::new(&buf, 0, "common header");
+        // RFC 9260 §3.1: source port, destination port, verification tag, checksum.
+        let (_, (src_port, dst_port, verification_tag)) =
+            run(&buf, 0, "common header", (u16f, u16f, u32f))?;
         let header = CommonHeader {
-            src_port: r.u16()?,
-            dst_port: r.u16()?,
-            verification_tag: r.u32()?,
+            src_port,
+            dst_port,
+            verification_tag,
         };
         Ok((
             header,

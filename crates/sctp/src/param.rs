@@ -3,7 +3,11 @@
 
 use bytes::{BufMut, Bytes};
 
-use crate::chunk::{pad4, put_padding, Reader};
+use nom::multi::many0;
+use nom::Parser;
+
+use crate::chunk::{pad4, put_padding};
+use crate::wire::{for_each_tlv, run, u16f, u32f, PResult};
 use crate::Error;
 
 /// Parameter type codes.
@@ -103,40 +107,19 @@ impl Param {
     }
 }
 
-/// Splits a run of TLV parameters into (type, value, offset-of-parameter) triples.
-fn for_each_tlv(
-    buf: &Bytes,
-    base: usize,
-    what: &'static str,
-    mut f: impl FnMut(u16, Bytes, usize) -> Result<(), Error>,
-) -> Result<(), Error> {
-    let mut pos = 0usize;
-    while pos < buf.len() {
-        let mut r = Reader::new(buf.get(pos..).unwrap_or_default(), base + pos, what);
-        let t = r.u16()?;
-        let len = r.u16()? as usize;
-        if len < 4 || pos + len > buf.len() {
-            return Err(Error::InvalidLength {
-                what,
-                offset: base + pos,
-                length: len,
-            });
-        }
-        f(t, buf.slice(pos + 4..pos + len), base + pos)?;
-        pos = (pos + pad4(len)).min(buf.len());
-    }
-    Ok(())
-}
-
+/// The optional/variable-length parameters of an INIT or INIT ACK (RFC 9260 §3.3.2.1): type,
+/// length (with the 4-byte header), value, padding.
 pub(crate) fn parse_params(buf: &Bytes, base: usize) -> Result<Vec<Param>, Error> {
     use param_type as p;
     let mut params = Vec::new();
-    for_each_tlv(buf, base, "INIT parameter", |t, value, off| {
+    for_each_tlv(buf, base, "INIT parameter", |t, v, off| {
+        let value = buf.slice_ref(v);
         let param = match t {
             p::STATE_COOKIE => Param::StateCookie(value),
             p::SUPPORTED_EXTENSIONS => Param::SupportedExtensions(value),
             p::FORWARD_TSN_SUPPORTED if value.is_empty() => Param::ForwardTsnSupported,
             p::UNRECOGNIZED_PARAMETER => Param::UnrecognizedParameter(value),
+            // RFC 9653 §5.1: the Error Detection Method Identifier, 32 bits.
             p::ZERO_CHECKSUM_ACCEPTABLE => {
                 if value.len() != 4 {
                     return Err(Error::InvalidLength {
@@ -145,8 +128,8 @@ pub(crate) fn parse_params(buf: &Bytes, base: usize) -> Result<Vec<Param>, Error
                         length: value.len() + 4,
                     });
                 }
-                let mut r = Reader::new(&value, off + 4, "Zero Checksum Acceptable parameter");
-                Param::ZeroChecksumAcceptable { edmid: r.u32()? }
+                let (_, edmid) = run(v, off + 4, "Zero Checksum Acceptable parameter", u32f)?;
+                Param::ZeroChecksumAcceptable { edmid }
             }
             _ => Param::Unknown {
                 param_type: t,
@@ -246,90 +229,103 @@ pub enum ReconfigParam {
     },
 }
 
-fn parse_stream_list(r: &mut Reader<'_>) -> Result<Vec<u16>, Error> {
-    let mut v = Vec::with_capacity(r.remaining() / 2);
-    while r.remaining() >= 2 {
-        v.push(r.u16()?);
-    }
-    Ok(v)
+/// A list of 16-bit stream identifiers up to the end of the value (RFC 6525 §4.1, §4.2); an
+/// odd byte left over is for the caller to reject.
+fn stream_list(i: &[u8]) -> PResult<'_, Vec<u16>> {
+    many0(u16f).parse(i)
 }
 
-pub(crate) fn parse_reconfig_params(buf: &Bytes, base: usize) -> Result<Vec<ReconfigParam>, Error> {
+/// The value of one RE-CONFIG parameter of a type RFC 6525 defines, which must be read to its
+/// last byte; `None` for other types.
+fn reconfig_param(t: u16, v: &[u8], off: usize) -> Result<Option<ReconfigParam>, Error> {
     use param_type as p;
-    let mut params = Vec::new();
-    for_each_tlv(buf, base, "RE-CONFIG parameter", |t, value, off| {
-        let mut r = Reader::new(&value, off + 4, "RE-CONFIG parameter");
-        let param = match t {
-            p::OUTGOING_SSN_RESET => {
-                let request_seq = r.u32()?;
-                let response_seq = r.u32()?;
-                let last_tsn = r.u32()?;
-                let streams = parse_stream_list(&mut r)?;
-                ReconfigParam::OutgoingSsnReset {
-                    request_seq,
-                    response_seq,
-                    last_tsn,
-                    streams,
-                }
-            }
-            p::INCOMING_SSN_RESET => {
-                let request_seq = r.u32()?;
-                let streams = parse_stream_list(&mut r)?;
-                ReconfigParam::IncomingSsnReset {
-                    request_seq,
-                    streams,
-                }
-            }
-            p::SSN_TSN_RESET => ReconfigParam::SsnTsnReset {
-                request_seq: r.u32()?,
-            },
-            p::RECONFIG_RESPONSE => {
-                let response_seq = r.u32()?;
-                let result = r.u32()?;
-                let next_tsns = if r.remaining() >= 8 {
-                    Some((r.u32()?, r.u32()?))
-                } else {
-                    None
-                };
-                ReconfigParam::Response {
-                    response_seq,
-                    result,
-                    next_tsns,
-                }
-            }
-            p::ADD_OUTGOING_STREAMS | p::ADD_INCOMING_STREAMS => {
-                let request_seq = r.u32()?;
-                let new_streams = r.u16()?;
-                let _reserved = r.u16()?;
-                if t == p::ADD_OUTGOING_STREAMS {
-                    ReconfigParam::AddOutgoingStreams {
-                        request_seq,
-                        new_streams,
-                    }
-                } else {
-                    ReconfigParam::AddIncomingStreams {
-                        request_seq,
-                        new_streams,
-                    }
-                }
-            }
-            _ => {
-                return {
-                    params.push(ReconfigParam::Unknown {
-                        param_type: t,
-                        value,
-                    });
-                    Ok(())
-                }
-            }
-        };
-        if r.remaining() != 0 {
-            return Err(Error::InvalidLength {
-                what: "RE-CONFIG parameter",
-                offset: off,
-                length: value.len() + 4,
-            });
+    let what = "RE-CONFIG parameter";
+    let at = off + 4;
+    let (rest, param) = match t {
+        // §4.1: request seq, response seq, sender's last assigned TSN, streams.
+        p::OUTGOING_SSN_RESET => {
+            let (rest, (request_seq, response_seq, last_tsn, streams)) =
+                run(v, at, what, (u32f, u32f, u32f, stream_list))?;
+            let param = ReconfigParam::OutgoingSsnReset {
+                request_seq,
+                response_seq,
+                last_tsn,
+                streams,
+            };
+            (rest, param)
         }
+        // §4.2: request seq, streams.
+        p::INCOMING_SSN_RESET => {
+            let (rest, (request_seq, streams)) = run(v, at, what, (u32f, stream_list))?;
+            let param = ReconfigParam::IncomingSsnReset {
+                request_seq,
+                streams,
+            };
+            (rest, param)
+        }
+        // §4.3: request seq.
+        p::SSN_TSN_RESET => {
+            let (rest, request_seq) = run(v, at, what, u32f)?;
+            (rest, ReconfigParam::SsnTsnReset { request_seq })
+        }
+        // §4.4: response seq, result, and the two next TSNs when present.
+        p::RECONFIG_RESPONSE => {
+            let (rest, (response_seq, result)) = run(v, at, what, (u32f, u32f))?;
+            let (rest, next_tsns) = if rest.len() >= 8 {
+                let pos = at + (v.len() - rest.len());
+                let (rest, tsns) = run(rest, pos, what, (u32f, u32f))?;
+                (rest, Some(tsns))
+            } else {
+                (rest, None)
+            };
+            let param = ReconfigParam::Response {
+                response_seq,
+                result,
+                next_tsns,
+            };
+            (rest, param)
+        }
+        // §4.5, §4.6: request seq, number of new streams, 16 reserved bits.
+        p::ADD_OUTGOING_STREAMS | p::ADD_INCOMING_STREAMS => {
+            let (rest, (request_seq, new_streams, _reserved)) =
+                run(v, at, what, (u32f, u16f, u16f))?;
+            let param = if t == p::ADD_OUTGOING_STREAMS {
+                ReconfigParam::AddOutgoingStreams {
+                    request_seq,
+                    new_streams,
+                }
+            } else {
+                ReconfigParam::AddIncomingStreams {
+                    request_seq,
+                    new_streams,
+                }
+            };
+            (rest, param)
+        }
+        _ => return Ok(None),
+    };
+    if !rest.is_empty() {
+        return Err(Error::InvalidLength {
+            what,
+            offset: off,
+            length: v.len() + 4,
+        });
+    }
+    Ok(Some(param))
+}
+
+/// The parameters of a RE-CONFIG chunk (RFC 6525 §3.1): TLVs as in INIT; types RFC 6525 does
+/// not define are kept raw.
+pub(crate) fn parse_reconfig_params(buf: &Bytes, base: usize) -> Result<Vec<ReconfigParam>, Error> {
+    let mut params = Vec::new();
+    for_each_tlv(buf, base, "RE-CONFIG parameter", |t, v, off| {
+        let param = match reconfig_param(t, v, off)? {
+            Some(p) => p,
+            None => ReconfigParam::Unknown {
+                param_type: t,
+                value: buf.slice_ref(v),
+            },
+        };
         params.push(param);
         Ok(())
     })?;

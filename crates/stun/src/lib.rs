@@ -44,8 +44,12 @@ pub mod demux;
 mod error;
 mod header;
 mod integrity;
+#[cfg(any(test, feature = "legacy-parser"))]
+#[doc(hidden)]
+pub mod legacy;
 mod message;
 mod transaction;
+mod wire;
 
 pub use attributes::{
     attr, error_code, AddressFamily, Attribute, ErrorCode, PasswordAlgorithm, PasswordAlgorithms,

@@ -14,12 +14,18 @@
 //! Both views stop at the first integrity attribute: attributes after it are not covered
 //! by the HMAC and are ignored (RFC 8489 §14.5).
 
-use crate::attributes::{attr, padded, Attribute, MAX_TEXT_LEN, MAX_USERNAME_LEN};
+use crate::attributes::address::address;
+use crate::attributes::errors::code_and_reason;
+use crate::attributes::text::text;
+use crate::attributes::{attr, channel_number, Attribute, MAX_TEXT_LEN, MAX_USERNAME_LEN};
 use crate::error::Error;
 use crate::header::{Class, MessageType, Method, TransactionId, HEADER_LEN, MAGIC_COOKIE};
 use crate::integrity::IntegrityKey;
+use crate::wire::{self, array, exact, padded_value, NomError, Reason};
 use bytes::{BufMut, Bytes, BytesMut};
 use hmac::Mac;
+use nom::number::complete::{be_u32, be_u64};
+use nom::Parser;
 use std::net::SocketAddr;
 
 /// XOR constant of FINGERPRINT (RFC 8489 §14.7).
@@ -54,17 +60,17 @@ pub enum IntegrityKind {
 /// FINGERPRINT (if present) checked, integrity not yet checked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
-    buf: Bytes,
-    mtype: MessageType,
-    tid: TransactionId,
+    pub(crate) buf: Bytes,
+    pub(crate) mtype: MessageType,
+    pub(crate) tid: TransactionId,
     /// Offset of the first MESSAGE-INTEGRITY attribute (if before any MI-SHA256).
-    mi: Option<usize>,
+    pub(crate) mi: Option<usize>,
     /// Offset of the first MESSAGE-INTEGRITY-SHA256 attribute.
-    mi256: Option<usize>,
+    pub(crate) mi256: Option<usize>,
     /// Offset of FINGERPRINT (always the last attribute).
-    fingerprint: Option<usize>,
-    unknown: [u16; MAX_REPORTED_UNKNOWN],
-    unknown_len: usize,
+    pub(crate) fingerprint: Option<usize>,
+    pub(crate) unknown: [u16; MAX_REPORTED_UNKNOWN],
+    pub(crate) unknown_len: usize,
 }
 
 impl std::fmt::Debug for Message {
@@ -80,29 +86,19 @@ impl std::fmt::Debug for Message {
     }
 }
 
-fn be16(d: &[u8], at: usize) -> u16 {
-    match d.get(at..at + 2) {
-        Some([a, b]) => u16::from_be_bytes([*a, *b]),
-        _ => 0,
-    }
-}
-
 /// Quick check used by demultiplexers: does `data` look like a STUN message (top bits,
 /// magic cookie, aligned length)? Does not validate attributes.
 pub fn is_stun(data: &[u8]) -> bool {
-    data.len() >= HEADER_LEN
-        && data.first().is_some_and(|b| b & 0xC0 == 0)
-        && data.get(4..8) == Some(&MAGIC_COOKIE.to_be_bytes()[..])
-        && be16(data, 2).is_multiple_of(4)
+    wire::header(data).is_ok_and(|(_, h)| {
+        h.message_type & 0xC000 == 0 && h.cookie == MAGIC_COOKIE && h.length.is_multiple_of(4)
+    })
 }
 
 /// On a byte stream (TCP/TLS), the length of the STUN message that starts `data`, once its
 /// header has arrived (RFC 8489 §6.2.2 framing).
 pub fn stun_frame_len(data: &[u8]) -> Option<usize> {
-    if data.len() < 4 {
-        return None;
-    }
-    Some(HEADER_LEN + usize::from(be16(data, 2)))
+    let (_, (_, len)) = wire::type_and_length(data).ok()?;
+    Some(HEADER_LEN + usize::from(len))
 }
 
 impl Message {
@@ -116,69 +112,57 @@ impl Message {
     /// FINGERPRINT value. Does not allocate.
     pub fn parse_with(buf: Bytes, limits: &ParseLimits) -> Result<Message, Error> {
         let d = &buf[..];
-        let hdr: &[u8; HEADER_LEN] =
-            d.get(..HEADER_LEN)
-                .and_then(|h| h.try_into().ok())
-                .ok_or(Error::Truncated {
-                    what: "header",
-                    needed: HEADER_LEN,
-                    have: d.len(),
-                })?;
-        if hdr[0] & 0xC0 != 0 {
-            return Err(Error::NotStun(hdr[0]));
+        let have = d.len();
+        let (body, h) = wire::header(d).map_err(|_| Error::Truncated {
+            what: "header",
+            needed: HEADER_LEN,
+            have,
+        })?;
+        // RFC 8489 §5: the top two bits are zero, the cookie is fixed, the length counts
+        // whole 32-bit words and every byte of the datagram.
+        if h.message_type & 0xC000 != 0 {
+            return Err(Error::NotStun((h.message_type >> 8) as u8));
         }
-        let cookie = u32::from_be_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
-        if cookie != MAGIC_COOKIE {
-            return Err(Error::BadMagicCookie(cookie));
+        if h.cookie != MAGIC_COOKIE {
+            return Err(Error::BadMagicCookie(h.cookie));
         }
-        let len = u16::from_be_bytes([hdr[2], hdr[3]]);
-        if !len.is_multiple_of(4) {
-            return Err(Error::UnalignedLength(len));
+        if !h.length.is_multiple_of(4) {
+            return Err(Error::UnalignedLength(h.length));
         }
-        if HEADER_LEN + usize::from(len) != d.len() {
+        if usize::from(h.length) != body.len() {
             return Err(Error::LengthMismatch {
-                declared: usize::from(len),
-                actual: d.len() - HEADER_LEN,
+                declared: usize::from(h.length),
+                actual: body.len(),
             });
         }
-        let mtype = MessageType::from_u16(u16::from_be_bytes([hdr[0], hdr[1]]));
-        let mut tid = [0u8; 12];
-        tid.copy_from_slice(&hdr[8..20]);
-
         let mut msg = Message {
             buf: Bytes::new(),
-            mtype,
-            tid: TransactionId(tid),
+            mtype: MessageType::from_u16(h.message_type),
+            tid: TransactionId(h.transaction_id),
             mi: None,
             mi256: None,
             fingerprint: None,
             unknown: [0; MAX_REPORTED_UNKNOWN],
             unknown_len: 0,
         };
-        let mut off = HEADER_LEN;
+        let mut carried_fingerprint = 0;
+        let mut rest = body;
         let mut count = 0usize;
-        while off < d.len() {
-            let (t, l) = match d.get(off..off + 4) {
-                Some([a, b, c, e]) => (
-                    u16::from_be_bytes([*a, *b]),
-                    usize::from(u16::from_be_bytes([*c, *e])),
-                ),
-                _ => {
-                    return Err(Error::Truncated {
-                        what: "attribute header",
-                        needed: off + 4,
-                        have: d.len(),
-                    })
-                }
-            };
-            let next = off + 4 + padded(l);
-            if next > d.len() {
-                return Err(Error::AttributeOverflow {
+        while !rest.is_empty() {
+            let off = have - rest.len();
+            let (r, (t, l)) = wire::attribute_header(rest).map_err(|_| Error::Truncated {
+                what: "attribute header",
+                needed: off + 4,
+                have,
+            })?;
+            let (r, value) = padded_value(l)
+                .parse(r)
+                .map_err(|_: nom::Err<NomError<'_>>| Error::AttributeOverflow {
                     attr_type: t,
                     offset: off,
                     length: l,
-                });
-            }
+                })?;
+            rest = r;
             if let Some(fp) = msg.fingerprint {
                 return Err(Error::FingerprintNotLast(fp));
             }
@@ -186,60 +170,71 @@ impl Message {
             if count > limits.max_attributes {
                 return Err(Error::TooManyAttributes(limits.max_attributes));
             }
-            let covered = msg.mi.is_none() && msg.mi256.is_none();
-            let bad = |reason| Error::InvalidAttribute {
-                attr_type: t,
-                offset: off,
-                reason,
-            };
-            match t {
-                attr::MESSAGE_INTEGRITY => {
-                    if l != 20 {
-                        return Err(bad("MESSAGE-INTEGRITY must be 20 bytes"));
-                    }
-                    if covered {
-                        msg.mi = Some(off);
-                    }
-                }
-                attr::MESSAGE_INTEGRITY_SHA256 => {
-                    if !(16..=32).contains(&l) || !l.is_multiple_of(4) {
-                        return Err(bad(
-                            "MESSAGE-INTEGRITY-SHA256 must be 16..32 bytes, multiple of 4",
-                        ));
-                    }
-                    if msg.mi256.is_none() {
-                        msg.mi256 = Some(off);
-                    }
-                }
-                attr::FINGERPRINT => {
-                    if l != 4 {
-                        return Err(bad("FINGERPRINT must be 4 bytes"));
-                    }
-                    msg.fingerprint = Some(off);
-                }
-                _ => {
-                    if covered && attr::is_comprehension_required(t) && !attr::is_known(t) {
-                        if let Some(slot) = msg.unknown.get_mut(msg.unknown_len) {
-                            *slot = t;
-                            msg.unknown_len += 1;
-                        }
-                    }
-                }
-            }
-            off = next;
+            msg.note_attribute(t, value, off, &mut carried_fingerprint)
+                .map_err(|reason| Error::InvalidAttribute {
+                    attr_type: t,
+                    offset: off,
+                    reason,
+                })?;
         }
         if let Some(fp) = msg.fingerprint {
-            let carried = match d.get(fp + 4..fp + 8) {
-                Some([a, b, c, e]) => u32::from_be_bytes([*a, *b, *c, *e]),
-                _ => return Err(Error::FingerprintNotLast(fp)),
-            };
+            // RFC 8489 §14.7: CRC-32 of the message up to the FINGERPRINT attribute.
             let computed = crc32fast::hash(d.get(..fp).unwrap_or_default()) ^ FINGERPRINT_XOR;
-            if carried != computed {
-                return Err(Error::FingerprintMismatch { carried, computed });
+            if carried_fingerprint != computed {
+                return Err(Error::FingerprintMismatch {
+                    carried: carried_fingerprint,
+                    computed,
+                });
             }
         }
         msg.buf = buf;
         Ok(msg)
+    }
+
+    /// What parsing remembers of one attribute: where the integrity attributes and
+    /// FINGERPRINT are (checking their lengths), and the comprehension-required types this
+    /// crate does not know.
+    fn note_attribute(
+        &mut self,
+        t: u16,
+        value: &[u8],
+        off: usize,
+        carried_fingerprint: &mut u32,
+    ) -> Result<(), Reason> {
+        let covered = self.mi.is_none() && self.mi256.is_none();
+        match t {
+            attr::MESSAGE_INTEGRITY => {
+                if value.len() != 20 {
+                    return Err("MESSAGE-INTEGRITY must be 20 bytes");
+                }
+                if covered {
+                    self.mi = Some(off);
+                }
+            }
+            attr::MESSAGE_INTEGRITY_SHA256 => {
+                let l = value.len();
+                if !(16..=32).contains(&l) || !l.is_multiple_of(4) {
+                    return Err("MESSAGE-INTEGRITY-SHA256 must be 16..32 bytes, multiple of 4");
+                }
+                if self.mi256.is_none() {
+                    self.mi256 = Some(off);
+                }
+            }
+            attr::FINGERPRINT => {
+                *carried_fingerprint =
+                    exact(be_u32, value).map_err(|_| "FINGERPRINT must be 4 bytes")?;
+                self.fingerprint = Some(off);
+            }
+            _ => {
+                if covered && attr::is_comprehension_required(t) && !attr::is_known(t) {
+                    if let Some(slot) = self.unknown.get_mut(self.unknown_len) {
+                        *slot = t;
+                        self.unknown_len += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The whole message as received.
@@ -285,7 +280,7 @@ impl Message {
 
     /// End of the attributes covered by integrity: the first integrity attribute, else the
     /// FINGERPRINT, else the end.
-    fn covered_end(&self) -> usize {
+    pub(crate) fn covered_end(&self) -> usize {
         [self.mi, self.mi256, self.fingerprint]
             .into_iter()
             .flatten()
@@ -324,14 +319,13 @@ impl Message {
     pub fn verify_integrity(&self, key: &IntegrityKey) -> Result<Attributes<'_>, Error> {
         let d = &self.buf[..];
         if let Some(off) = self.mi256 {
-            let l = usize::from(be16(d, off + 2));
-            let tag = d.get(off + 4..off + 4 + l).ok_or(Error::IntegrityMissing)?;
+            let (_, tag) = wire::attribute_at(d, off).ok_or(Error::IntegrityMissing)?;
             let mut mac = key.sha256.clone();
-            feed_with_length(&mut mac, d, off, off + 4 + l);
+            feed_with_length(&mut mac, d, off, off + 4 + tag.len());
             mac.verify_truncated_left(tag)
                 .map_err(|_| Error::IntegrityMismatch("MESSAGE-INTEGRITY-SHA256"))?;
         } else if let Some(off) = self.mi {
-            let tag = d.get(off + 4..off + 24).ok_or(Error::IntegrityMissing)?;
+            let (_, tag) = wire::attribute_at(d, off).ok_or(Error::IntegrityMissing)?;
             let len = ((off + 24 - HEADER_LEN) as u16).to_be_bytes();
             let computed = key.sha1.tag(&[
                 d.get(..2).unwrap_or_default(),
@@ -404,19 +398,10 @@ impl<'a> Attributes<'a> {
 
     /// Raw attributes in order (structure was validated by parse).
     pub fn raw(&self) -> impl Iterator<Item = RawAttribute<'a>> + 'a {
-        let d: &'a [u8] = self.msg.buf.get(..self.end).unwrap_or_default();
-        let mut off = HEADER_LEN;
-        std::iter::from_fn(move || {
-            let t = be16(d, off);
-            let l = usize::from(be16(d, off + 2));
-            let value = d.get(off + 4..off + 4 + l)?;
-            let a = RawAttribute {
-                attr_type: t,
-                offset: off,
-                value,
-            };
-            off += 4 + padded(l);
-            Some(a)
+        wire::attributes(&self.msg.buf, self.end).map(|(offset, attr_type, value)| RawAttribute {
+            attr_type,
+            offset,
+            value,
         })
     }
 
@@ -429,64 +414,50 @@ impl<'a> Attributes<'a> {
     pub fn iter(&self) -> impl Iterator<Item = Result<Attribute, Error>> + 'a {
         let msg = self.msg;
         self.raw().map(move |a| {
-            let start = a.offset + 4;
-            Attribute::decode(
-                a.attr_type,
-                msg.buf.slice(start..start + a.value.len()),
-                &msg.tid,
-                a.offset,
-            )
+            Attribute::decode(a.attr_type, msg.buf.slice_ref(a.value), &msg.tid, a.offset)
         })
     }
 
     /// The first attribute of type `t`, decoded.
     pub fn get(&self, t: u16) -> Option<Result<Attribute, Error>> {
         let a = self.find(t)?;
-        let start = a.offset + 4;
         Some(Attribute::decode(
             t,
-            self.msg.buf.slice(start..start + a.value.len()),
+            self.msg.buf.slice_ref(a.value),
             &self.msg.tid,
             a.offset,
         ))
     }
 
-    fn text(&self, t: u16, max: usize) -> Result<Option<&'a str>, Error> {
+    /// Run the value grammar `p` on the first attribute of type `t`.
+    fn value<T>(
+        &self,
+        t: u16,
+        p: impl FnOnce(&'a [u8]) -> Result<T, Reason>,
+    ) -> Result<Option<T>, Error> {
         let Some(a) = self.find(t) else {
             return Ok(None);
         };
-        let bad = |reason| Error::InvalidAttribute {
-            attr_type: t,
-            offset: a.offset,
-            reason,
-        };
-        if a.value.len() > max {
-            return Err(bad("value longer than RFC 8489 allows"));
-        }
-        std::str::from_utf8(a.value)
+        p(a.value)
             .map(Some)
-            .map_err(|_| bad("text is not valid UTF-8"))
-    }
-
-    fn fixed<const N: usize>(&self, t: u16) -> Result<Option<[u8; N]>, Error> {
-        let Some(a) = self.find(t) else {
-            return Ok(None);
-        };
-        <[u8; N]>::try_from(a.value)
-            .map(Some)
-            .map_err(|_| Error::InvalidAttribute {
+            .map_err(|reason| Error::InvalidAttribute {
                 attr_type: t,
                 offset: a.offset,
-                reason: "wrong value length",
+                reason,
             })
     }
 
+    fn text(&self, t: u16, max: usize) -> Result<Option<&'a str>, Error> {
+        self.value(t, |v| text(v, max))
+    }
+
+    pub(crate) fn fixed<const N: usize>(&self, t: u16) -> Result<Option<[u8; N]>, Error> {
+        self.value(t, |v| exact(array::<N>, v))
+    }
+
     fn address(&self, t: u16, xor: bool) -> Result<Option<SocketAddr>, Error> {
-        let Some(a) = self.find(t) else {
-            return Ok(None);
-        };
-        crate::attributes::decode_address(a.value, xor.then_some(&self.msg.tid), t, a.offset)
-            .map(Some)
+        let tid = &self.msg.tid;
+        self.value(t, |v| address(v, xor.then_some(tid)))
     }
 
     /// USERNAME.
@@ -507,23 +478,19 @@ impl<'a> Attributes<'a> {
     }
     /// PRIORITY.
     pub fn priority(&self) -> Result<Option<u32>, Error> {
-        Ok(self.fixed::<4>(attr::PRIORITY)?.map(u32::from_be_bytes))
+        self.value(attr::PRIORITY, |v| exact(be_u32, v))
     }
     /// LIFETIME (seconds).
     pub fn lifetime(&self) -> Result<Option<u32>, Error> {
-        Ok(self.fixed::<4>(attr::LIFETIME)?.map(u32::from_be_bytes))
+        self.value(attr::LIFETIME, |v| exact(be_u32, v))
     }
     /// ICE-CONTROLLING tie-breaker.
     pub fn ice_controlling(&self) -> Result<Option<u64>, Error> {
-        Ok(self
-            .fixed::<8>(attr::ICE_CONTROLLING)?
-            .map(u64::from_be_bytes))
+        self.value(attr::ICE_CONTROLLING, |v| exact(be_u64, v))
     }
     /// ICE-CONTROLLED tie-breaker.
     pub fn ice_controlled(&self) -> Result<Option<u64>, Error> {
-        Ok(self
-            .fixed::<8>(attr::ICE_CONTROLLED)?
-            .map(u64::from_be_bytes))
+        self.value(attr::ICE_CONTROLLED, |v| exact(be_u64, v))
     }
     /// Whether USE-CANDIDATE is present.
     pub fn use_candidate(&self) -> bool {
@@ -531,9 +498,7 @@ impl<'a> Attributes<'a> {
     }
     /// CHANNEL-NUMBER.
     pub fn channel_number(&self) -> Result<Option<u16>, Error> {
-        Ok(self
-            .fixed::<4>(attr::CHANNEL_NUMBER)?
-            .map(|b| u16::from_be_bytes([b[0], b[1]])))
+        self.value(attr::CHANNEL_NUMBER, channel_number)
     }
     /// XOR-MAPPED-ADDRESS.
     pub fn xor_mapped_address(&self) -> Result<Option<SocketAddr>, Error> {
@@ -558,28 +523,16 @@ impl<'a> Attributes<'a> {
     /// DATA, as a zero-copy slice.
     pub fn data(&self) -> Option<Bytes> {
         let a = self.find(attr::DATA)?;
-        let start = a.offset + 4;
-        Some(self.msg.buf.slice(start..start + a.value.len()))
+        Some(self.msg.buf.slice_ref(a.value))
     }
     /// ERROR-CODE as (code, reason).
     pub fn error_code(&self) -> Result<Option<(u16, &'a str)>, Error> {
-        let Some(a) = self.find(attr::ERROR_CODE) else {
-            return Ok(None);
-        };
-        let bad = |reason| Error::InvalidAttribute {
-            attr_type: attr::ERROR_CODE,
-            offset: a.offset,
-            reason,
-        };
-        let (class, number, rest) = match a.value {
-            [_, _, c, n, rest @ ..] => (u16::from(c & 7), u16::from(*n), rest),
-            _ => return Err(bad("error code shorter than 4 bytes")),
-        };
-        if !(3..=6).contains(&class) || number > 99 {
-            return Err(bad("error code outside 300..699"));
-        }
-        let reason = std::str::from_utf8(rest).map_err(|_| bad("text is not valid UTF-8"))?;
-        Ok(Some((class * 100 + number, reason)))
+        // The accessor does not apply the reason-phrase length limit of `Attribute::decode`.
+        self.value(attr::ERROR_CODE, |v| {
+            let (code, reason) = code_and_reason(v)?;
+            let reason = std::str::from_utf8(reason).map_err(|_| "text is not valid UTF-8")?;
+            Ok((code, reason))
+        })
     }
 }
 

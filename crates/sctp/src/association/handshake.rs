@@ -20,6 +20,24 @@ use sha2::Sha256;
 type HmacSha256 = Hmac<Sha256>;
 
 const COOKIE_BODY_LEN: usize = 4 * 7 + 2 * 2 + 1 + 8;
+
+/// The tags, TSNs and tie-tags of a State Cookie body (as `make_cookie` writes them).
+type CookieTags = (u32, u32, u32, u32, u32, u32, u32);
+/// The stream counts, flags and creation time halves of a State Cookie body.
+type CookieRest = (u16, u16, u8, u32, u32);
+
+/// The body of a State Cookie: peer tag, local tag, peer a_rwnd, peer initial TSN, local
+/// TSN, the two Tie-Tags, the peer's stream counts, the feature flags and the creation time in
+/// milliseconds (two 32-bit halves).
+fn cookie_fields(i: &[u8]) -> crate::wire::PResult<'_, (CookieTags, CookieRest)> {
+    use crate::wire::{u16f, u32f, u8f};
+    use nom::Parser;
+    (
+        (u32f, u32f, u32f, u32f, u32f, u32f, u32f),
+        (u16f, u16f, u8f, u32f, u32f),
+    )
+        .parse(i)
+}
 const COOKIE_MAC_LEN: usize = 32;
 
 /// The contents of a State Cookie that passed its MAC (RFC 9260 §5.1.3, §5.2.2).
@@ -182,20 +200,10 @@ impl Association {
         m.update(body);
         m.verify_slice(mac)
             .map_err(|_| Error::BadCookie("MAC mismatch"))?;
-        let mut r = crate::chunk::Reader::new(body, 0, "state cookie");
-        let vtag = r.u32()?;
-        let local_tag = r.u32()?;
-        let a_rwnd = r.u32()?;
-        let initial_tsn = r.u32()?;
-        let local_tsn = r.u32()?;
-        let local_tie = r.u32()?;
-        let peer_tie = r.u32()?;
-        let num_in = r.u16()?;
-        let num_out = r.u16()?;
-        let f = r.u8()?;
-        let hi = r.u32()? as u64;
-        let lo = r.u32()? as u64;
-        let created = hi << 32 | lo;
+        let (_, fields) = crate::wire::run(body, 0, "state cookie", cookie_fields)?;
+        let (vtag, local_tag, a_rwnd, initial_tsn, local_tsn, local_tie, peer_tie) = fields.0;
+        let (num_in, num_out, f, hi, lo) = fields.1;
+        let created = u64::from(hi) << 32 | u64::from(lo);
         let age = self.now_ms(now).saturating_sub(created);
         let life = self.cfg.cookie_lifetime.as_millis() as u64;
         let stale_by_us = (age > life).then(|| (age - life).saturating_mul(1000));
