@@ -3,6 +3,9 @@
 
 use crate::error::Error;
 use bytes::{BufMut, Bytes};
+use nom::bytes::complete::take;
+use nom::number::complete::be_u16;
+use nom::{IResult, Parser};
 
 /// First channel number a client may bind (RFC 8656 §12).
 pub const MIN_CHANNEL: u16 = 0x4000;
@@ -18,8 +21,23 @@ pub struct ChannelData {
     pub data: Bytes,
 }
 
-fn padded(n: usize) -> usize {
+pub(crate) fn padded(n: usize) -> usize {
     (n + 3) & !3
+}
+
+/// nom's error over byte input (the input left where a parser failed).
+type NomError<'a> = nom::error::Error<&'a [u8]>;
+
+/// The 4-byte header (RFC 8656 §12.4, Figure 4): channel number and length of the
+/// application data. A STUN header on a stream starts the same way (message type, length),
+/// so the framer reads both with it.
+///
+/// ```text
+/// |         Channel Number        |            Length             |
+/// /                       Application Data                        /
+/// ```
+pub(crate) fn header(i: &[u8]) -> IResult<&[u8], (u16, usize), NomError<'_>> {
+    (be_u16, be_u16.map(usize::from)).parse(i)
 }
 
 impl ChannelData {
@@ -27,36 +45,27 @@ impl ChannelData {
     /// Up to 3 padding bytes after the data are accepted, as RFC 8656 §12.5 allows them over
     /// UDP and requires them over TCP.
     pub fn parse(buf: Bytes) -> Result<ChannelData, Error> {
-        let (channel, len) = match buf.get(..4) {
-            Some([a, b, c, d]) => (
-                u16::from_be_bytes([*a, *b]),
-                usize::from(u16::from_be_bytes([*c, *d])),
-            ),
-            _ => {
-                return Err(Error::ChannelDataTruncated {
-                    needed: 4,
-                    have: buf.len(),
-                })
-            }
-        };
+        let have = buf.len();
+        let (rest, (channel, len)) =
+            header(&buf).map_err(|_| Error::ChannelDataTruncated { needed: 4, have })?;
         if !(MIN_CHANNEL..=MAX_CHANNEL).contains(&channel) {
             return Err(Error::InvalidChannel(channel));
         }
-        if buf.len() < 4 + len {
-            return Err(Error::ChannelDataTruncated {
+        let (padding, data) = take(len).parse(rest).map_err(|_: nom::Err<NomError<'_>>| {
+            Error::ChannelDataTruncated {
                 needed: 4 + len,
-                have: buf.len(),
-            });
-        }
-        if buf.len() > 4 + padded(len) {
+                have,
+            }
+        })?;
+        if padding.len() > padded(len) - len {
             return Err(Error::ChannelDataTrailing {
                 channel,
-                extra: buf.len() - 4 - len,
+                extra: padding.len(),
             });
         }
         Ok(ChannelData {
             channel,
-            data: buf.slice(4..4 + len),
+            data: buf.slice_ref(data),
         })
     }
 
@@ -122,11 +131,12 @@ impl StreamFramer {
 
     /// The next complete frame, if one has arrived.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
-        let (first, len) = match self.buf.get(..4) {
-            Some([a, _, c, d]) => (*a, usize::from(u16::from_be_bytes([*c, *d]))),
-            _ => return Ok(None),
+        let Ok((_, (first, len))) = header(&self.buf) else {
+            return Ok(None);
         };
-        let (total, stun) = match first {
+        // RFC 7983: the first byte tells STUN (0-3, and the top two bits of the STUN type are
+        // zero up to 0x3F) from ChannelData (0x40-0x4F).
+        let (total, stun) = match (first >> 8) as u8 {
             0x00..=0x3F => (20 + len, true),
             0x40..=0x4F => (4 + padded(len), false),
             b => return Err(Error::StreamDesync(b)),
