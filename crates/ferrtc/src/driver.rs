@@ -1136,6 +1136,12 @@ impl Driver {
                 return;
             }
             Event::MdnsName { .. } => return,
+            // Media events reach the facade with its media API (issue 13, `driver/media.rs`).
+            Event::Track(_)
+            | Event::TrackEnded(_)
+            | Event::Frame(_)
+            | Event::Rtp { .. }
+            | Event::KeyframeRequest { .. } => return,
         };
         let _ = self.events.send(out);
     }

@@ -64,6 +64,11 @@ pub use connection::{
 pub use ferrtc_datachannel::{ChannelError, ChannelInit, ChannelStats, ReadyState};
 pub use ferrtc_ice::{ConnectionState as IceConnectionState, Datagram, Transmit};
 pub use ferrtc_sdp::{RtcSessionDescription, SdpType};
+pub use media::{
+    Codec, Direction, KeyframeRequestKind, LocalTrack, MediaKind, MediaMode, OutgoingFrame,
+    ReceivedFrame, RtcpFeedback, SendEncoding, TrackInfo, TransceiverId, TransceiverInfo,
+    TransceiverInit,
+};
 
 /// Errors of the peer connection. Each names the W3C exception a browser would throw, so
 /// applications can map them.

@@ -75,7 +75,7 @@ impl ExtensionKind {
 /// Maps local ids to extensions. Build it from the (id, URI) pairs of the negotiated
 /// `a=extmap` lines; URIs this crate does not know are remembered, and their values stay
 /// available as raw bytes through [`HeaderExtensions::get`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtensionMap {
     /// id -> kind (0 = none, else `ExtensionKind as u8`).
     by_id: [u8; 256],

@@ -9,6 +9,7 @@ use ferrtc_ice::{ConnectionState as IceState, Transmit};
 #[cfg(doc)]
 use super::PeerConnection;
 use super::{ChannelId, IceGatheringState, PeerConnectionState, SignalingState};
+use crate::media::{KeyframeRequestKind, ReceivedFrame, TrackInfo, TransceiverId};
 
 /// `RTCIceCandidateInit`: a candidate as signalled (trickle) in JSON.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -77,6 +78,26 @@ pub enum Event {
         name: String,
         /// The address.
         ip: IpAddr,
+    },
+    /// `track`: a remote description announced a track on this transceiver's receiver.
+    Track(TrackInfo),
+    /// The remote track ended (its section was rejected, stopped, or no longer sends to us).
+    TrackEnded(TransceiverId),
+    /// A frame assembled by a frame-level receiver.
+    Frame(ReceivedFrame),
+    /// An RTP packet received by an RTP-level receiver (SRTP removed, header parsed).
+    Rtp {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// The packet; payload type and SSRC as on the wire.
+        packet: ferrtc_rtp::RtpPacket,
+    },
+    /// The remote receiver asked this transceiver's sender for a key frame.
+    KeyframeRequest {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// PLI or FIR.
+        kind: KeyframeRequestKind,
     },
 }
 

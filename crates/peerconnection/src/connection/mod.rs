@@ -32,15 +32,19 @@ use tracing::{debug, warn};
 
 use crate::config::Configuration;
 use crate::jsep::{LocalSection, RemoteInfo};
+use crate::media::engine::MediaEngine;
+use crate::media::transceiver::TransceiverTable;
 use crate::stats::{self, StatsReport};
 use crate::Error;
 
 mod candidates;
 mod channels;
 mod event;
+mod media;
 mod signaling;
 mod state;
 mod timer;
+mod transceivers;
 mod transport;
 
 use timer::{Timer, TimerTable};
@@ -110,6 +114,10 @@ pub struct PeerConnection {
     closed: bool,
     /// Deadlines of the state machines under the connection.
     timers: TimerTable,
+    /// Transceivers: the JSEP side of media (`transceivers.rs`).
+    pub(crate) transceivers: TransceiverTable,
+    /// The media engine: SRTP, senders, receivers, RTCP (`media.rs`).
+    pub(crate) media: MediaEngine,
 }
 
 impl std::fmt::Debug for PeerConnection {
@@ -178,6 +186,8 @@ impl PeerConnection {
             want_data_section: false,
             closed: false,
             timers: TimerTable::default(),
+            transceivers: TransceiverTable::new(),
+            media: MediaEngine::new(),
         })
     }
 

@@ -151,6 +151,12 @@ impl PeerConnection {
             self.signaling = s;
             self.events.push_back(Event::SignalingStateChange(s));
         }
+        if s == SignalingState::Stable {
+            // An offer/answer exchange completed or was rolled back: the engine runs what is
+            // negotiated now (JSEP §5.10/§5.11 "apply").
+            let negotiated = self.transceivers.negotiated();
+            self.media.apply(&negotiated);
+        }
     }
 
     /// `setLocalDescription`. An empty `sdp` means "the offer or answer I would create now"

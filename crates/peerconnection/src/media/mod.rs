@@ -1,6 +1,11 @@
-//! Media state machines (issue 13), one module per concern, each a small sans-IO unit with
-//! its own tests. Nothing here is wired into the connection yet.
+//! Media in the peer connection (issue 13), one module per concern, each a small sans-IO unit
+//! with its own tests.
 //!
+//! - [`types`]: the public vocabulary (kinds, directions, codecs, transceiver init and info,
+//!   frames in and out, track and keyframe events).
+//! - `negotiated`: the one contract between the JSEP side and the engine ([`NegotiatedMedia`]).
+//! - `transceiver`: the transceiver table (JSEP side: mids, directions, codecs, SSRCs).
+//! - `engine`: SRTP, senders, receivers, RTCP; consumes [`NegotiatedMedia`].
 //! - [`receiver`]: the bounded per-SSRC table of receive streams (stats today; NACK, keyframe
 //!   requests and frame buffers are meant to join each stream), round-robin report blocks.
 //! - [`receiver_stats`]: per-SSRC receive statistics as RFC 3550 computes them (A.1 sequence
@@ -17,6 +22,8 @@
 //! Time is always given by the caller: [`std::time::Instant`] for intervals and, where the
 //! wire needs wall-clock time (SR, RTT), an [`NtpTime`] the caller read from its clock.
 
+pub(crate) mod engine;
+pub mod negotiated;
 pub mod receiver;
 pub mod receiver_stats;
 pub mod reports;
@@ -24,6 +31,15 @@ pub mod router;
 pub mod rtcp_schedule;
 pub mod rtt;
 pub mod sender_stats;
+pub(crate) mod transceiver;
+pub mod types;
+
+pub use negotiated::{NegotiatedMedia, RemoteSsrc};
+pub use types::{
+    Codec, Direction, KeyframeRequestKind, LocalTrack, MediaKind, MediaMode, OutgoingFrame,
+    ReceivedFrame, RtcpFeedback, SendEncoding, TrackInfo, TransceiverId, TransceiverInfo,
+    TransceiverInit,
+};
 
 use std::time::Duration;
 
