@@ -26,6 +26,7 @@ mod coturn;
 mod demo;
 mod dtls_openssl;
 mod fuzz;
+mod hostile;
 mod ice_aioice;
 mod ice_nat;
 mod interop;
@@ -70,6 +71,7 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
         selfcheck::run,
         false,
     ),
+    ("hostile", "[--only CRATE] [--list]: every crate's hostile-input corpus, one table", hostile::run, false),
     (
         "vectors",
         "RFC test vectors and real captures (cargo test of the vector suites)",
