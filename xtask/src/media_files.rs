@@ -155,7 +155,7 @@ fn truncate_mid_frame(file: &Path) -> Result<(), String> {
 }
 
 fn ffmpeg(dir: &Path, args: &[&str], out: &str) -> Result<(), String> {
-    let status = Command::new("ffmpeg")
+    let status = Command::new(util::tool("ffmpeg", "ffmpeg"))
         .args(["-y", "-hide_banner", "-loglevel", "error"])
         .args(args)
         .arg(dir.join(out))

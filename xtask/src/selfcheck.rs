@@ -101,7 +101,10 @@ pub const SABOTAGES: &[Sabotage] = &[
         args: &["--case", "eim-host-srflx"],
         sabotage: "ice-wrong-password",
         what: "the ICE password relayed to each agent has its last character changed",
-        expect: &["FAIL eim-host-srflx", "1 NAT case(s) failed"],
+        expect: &[
+            "FAIL eim-host-srflx…integrity check failed",
+            "1 NAT case(s) failed",
+        ],
     },
     Sabotage {
         row: "ice-nat",
@@ -256,6 +259,16 @@ pub const SABOTAGES: &[Sabotage] = &[
         sabotage: "media-truncated",
         what: "vp8.ivf cut off in the middle of a frame after ffmpeg wrote it",
         expect: &["| vp8.ivf |…FAIL"],
+    },
+    Sabotage {
+        row: "media-files",
+        args: &[],
+        sabotage: "missing:ffmpeg",
+        what: "ffmpeg at /nonexistent (no source files)",
+        expect: &[
+            "| vp8.ivf |…FAIL: cannot start ffmpeg",
+            "media file check(s) failed",
+        ],
     },
     Sabotage {
         row: "media-files",
