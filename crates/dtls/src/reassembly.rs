@@ -38,9 +38,11 @@
 //! unique for OpenSSL's replay window (RFC 6347 §4.1.2.6) whatever the peer's numbers were.
 //! Epoch-0 records carry no MAC (the null cipher), so their numbers mean nothing else.
 //!
-//! Memory is bounded: at most [`MAX_CANDIDATES`] candidates (the oldest goes first), holding at
-//! most what the peer actually sent, each at most `max_handshake_message_len` long; message
-//! sequence numbers more than [`WINDOW`] ahead are dropped.
+//! Memory is bounded: at most [`MAX_CANDIDATES`] candidates of at most [`MAX_PARTS`] fragments,
+//! holding copies (never the received datagrams) of at most four times
+//! `max_handshake_message_len` bytes in all, the oldest candidate going first; a fragment that
+//! adds no byte to a candidate is not kept; message sequence numbers more than [`WINDOW`] ahead
+//! are dropped.
 //!
 //! What stays out of reach without authentication (the DTLS 1.2 handshake is authenticated only
 //! by its Finished messages): a forged message that is complete, well formed and arrives before
@@ -56,6 +58,9 @@ use crate::record::HEADER_LEN;
 const FRAGMENT_HEADER: usize = 12;
 /// Most candidate messages held at once.
 pub(crate) const MAX_CANDIDATES: usize = 16;
+/// Most fragments held for one candidate message (a 64 KiB message in 200-byte fragments
+/// takes 330).
+pub(crate) const MAX_PARTS: usize = 512;
 /// Message sequence numbers held ahead of the next one.
 pub(crate) const WINDOW: u16 = 8;
 /// Largest fragment we put in one record for OpenSSL (well under 2^14, RFC 5246 §6.2.1).
@@ -104,7 +109,26 @@ impl Candidate {
         })
     }
 
-    #[cfg(test)]
+    /// Whether the parts already hold every byte of `offset..end`.
+    fn covers(&self, offset: usize, end: usize) -> bool {
+        let mut sorted: Vec<(usize, usize)> = self
+            .parts
+            .iter()
+            .map(|(o, p)| (*o, o.saturating_add(p.len())))
+            .collect();
+        sorted.sort_unstable();
+        let mut at = offset;
+        for (o, e) in sorted {
+            if at >= end {
+                break;
+            }
+            if o <= at {
+                at = at.max(e);
+            }
+        }
+        at >= end
+    }
+
     fn bytes_held(&self) -> usize {
         self.parts.iter().map(|(_, p)| p.len()).sum()
     }
@@ -318,15 +342,19 @@ impl Reassembly {
             stats.count(DropReason::UnexpectedMessage);
             return;
         }
+        // Held as a copy: a slice would pin the whole received datagram.
+        let data = Bytes::copy_from_slice(&f.data);
+        let end = f.offset.saturating_add(data.len());
         let mut joined = false;
         for c in self
             .candidates
             .iter_mut()
             .filter(|c| c.seq == f.seq && c.mt == f.mt && c.len == f.len)
         {
-            if c.agrees(f.offset, &f.data) {
-                if !c.parts.iter().any(|(o, p)| *o == f.offset && *p == f.data) {
-                    c.parts.push((f.offset, f.data.clone()));
+            if c.agrees(f.offset, &data) {
+                // Bytes it already has add nothing (a duplicate, an overlapping resend).
+                if !c.covers(f.offset, end) && c.parts.len() < MAX_PARTS {
+                    c.parts.push((f.offset, data.clone()));
                 }
                 joined = true;
             }
@@ -347,9 +375,21 @@ impl Reassembly {
                 seq: f.seq,
                 mt: f.mt,
                 len: f.len,
-                parts: vec![(f.offset, f.data)],
+                parts: vec![(f.offset, data)],
                 born: self.born,
             });
+        }
+        // At most what four whole messages take (overlapping forgeries cannot grow a
+        // candidate past it either): the oldest candidates go first.
+        let max_held = max_message_len.saturating_mul(4);
+        while self.held() > max_held {
+            let Some(i) = (0..self.candidates.len())
+                .min_by_key(|&i| self.candidates.get(i).map_or(u64::MAX, |c| c.born))
+            else {
+                break;
+            };
+            self.candidates.swap_remove(i);
+            stats.count(DropReason::ConflictingFragment);
         }
         self.deliver_ready(stats, out, header);
     }
@@ -446,8 +486,7 @@ impl Reassembly {
         }
     }
 
-    /// Bytes held in candidates (for tests).
-    #[cfg(test)]
+    /// Bytes held in candidates.
     fn held(&self) -> usize {
         self.candidates.iter().map(Candidate::bytes_held).sum()
     }
@@ -842,6 +881,34 @@ mod tests {
         // Too far ahead.
         assert!(feed(&mut r, &mut s, record(1, &frag(14, 0, WINDOW + 2, 0, &[]))).is_empty());
         assert_eq!(s.dropped(DropReason::UnexpectedMessage), 1);
+    }
+
+    #[test]
+    fn overlapping_agreeing_fragments_do_not_grow_without_bound() {
+        let mut r = after_server_hello();
+        let mut s = Stats::default();
+        // A forged 60000-byte message sent as 5000 overlapping 1000-byte fragments, each
+        // shifted by one byte (all agree: every byte is 7), then many covering duplicates.
+        for i in 0..5000usize {
+            let out = feed(
+                &mut r,
+                &mut s,
+                record(i as u64, &frag(11, 60_000, 1, i, &[7; 1000])),
+            );
+            assert!(out.is_empty());
+            assert!(r.held() <= 4 * 64 * 1024, "{}", r.held());
+            assert!(r.candidates.iter().all(|c| c.parts.len() <= MAX_PARTS));
+        }
+        let held = r.held();
+        for _ in 0..100 {
+            feed(
+                &mut r,
+                &mut s,
+                record(9, &frag(11, 60_000, 1, 4999, &[7; 100])),
+            );
+        }
+        assert_eq!(r.held(), held, "covered fragments are not kept");
+        assert_eq!(r.candidates.len(), 1);
     }
 
     #[test]
