@@ -88,9 +88,16 @@
 //! silently discarded as RFC 6347 §4.1.2.7 asks, and counted in [`Dtls::stats`] by
 //! [`DropReason`], instead of making OpenSSL end the handshake. The association fails only on a
 //! genuine fatal condition (authentication, negotiation, a fatal alert) or its own timeout.
-//! What cannot be filtered without authentication: a well-formed but forged handshake message
-//! at the sequence number the endpoint expects (DTLS 1.2 authenticates the handshake only with
-//! its Finished messages).
+//!
+//! The peer's plaintext handshake messages are then reassembled in Rust (src/reassembly.rs) and
+//! handed to OpenSSL only complete, consistent, in order, in a place the handshake allows and
+//! parsing as their type: a forged message body, a forged partial fragment that disagrees with
+//! the genuine ones, or a changed retransmission is dropped and counted, and the genuine flight
+//! still completes. A plaintext alert after we sent our ChangeCipherSpec comes from an old epoch
+//! (RFC 6347 §4.1) and is not believed; a fatal one is reported only if the handshake then
+//! stalls until our retransmission timer. What cannot be filtered without authentication: a
+//! forged handshake message that is complete, well formed, in its place and arrives before the
+//! genuine one (DTLS 1.2 authenticates the handshake only with its Finished messages).
 //!
 //! A server can also answer the first ClientHello with a HelloVerifyRequest cookie (RFC 6347
 //! §4.2.1, [`Config::cookie_exchange`], off by default: WebRTC runs DTLS on an ICE-validated
