@@ -1,16 +1,26 @@
 //! Connectivity checks (RFC 8445 §7): sending a check, answering a request (authentication,
 //! role conflicts §7.3.1.1, triggered checks §7.3.1.4), and processing a response (§7.2.5).
 
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
-use tracing::{debug, trace};
+use tracing::trace;
 
-use crate::candidate::{Candidate, CandidateType, Extension, Transport};
+use crate::candidate::CandidateType;
 use crate::stun::{Builder, Class, IntegrityKey, Message, BINDING};
 use crate::Error;
 
-use super::transaction::TxnAuth;
+use super::transaction::{Txn, TxnAuth};
 use super::{Agent, Datagram, PairState, Role, Transmit, TxnKind};
+
+/// Which of our credentials a request authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Generation {
+    /// The current ones.
+    Current,
+    /// The ones before the last ICE restart (answered, nothing else).
+    Previous,
+}
 
 /// Checks MESSAGE-INTEGRITY with a prepared key; without a usable key nothing verifies.
 fn verify(msg: &Message, key: Option<&IntegrityKey>) -> Result<(), Error> {
@@ -68,6 +78,8 @@ impl Agent {
         )
     }
 
+    /// A Binding request (RFC 8445 §7.3): authenticated before anything else, answered (or
+    /// refused for a role conflict), then the pair it arrived on is updated.
     pub(super) fn on_request(
         &mut self,
         now: Instant,
@@ -75,31 +87,7 @@ impl Agent {
         msg: &Message,
     ) -> Result<(), Error> {
         // Authenticate first (RFC 8445 §7.3, RFC 8489 §9.1.3): nothing is acted upon before.
-        let Some(username) = msg.username.as_ref() else {
-            self.respond_error(d, msg, 400, "Bad Request", None);
-            return Err(Error::Integrity("request without USERNAME"));
-        };
-        let local_part = username
-            .iter()
-            .position(|b| *b == b':')
-            .and_then(|i| username.get(..i))
-            .unwrap_or(&username[..]);
-        let (key, current) = if local_part == self.local_creds.creds.ufrag.as_bytes() {
-            (self.local_creds.key.clone(), true)
-        } else if let Some(prev) = self
-            .previous_local_creds
-            .as_ref()
-            .filter(|p| local_part == p.creds.ufrag.as_bytes())
-        {
-            (prev.key.clone(), false)
-        } else {
-            self.respond_error(d, msg, 401, "Unauthenticated", None);
-            return Err(Error::Integrity("USERNAME does not carry our ufrag"));
-        };
-        if let Err(e) = verify(msg, key.as_ref()) {
-            self.respond_error(d, msg, 401, "Unauthenticated", None);
-            return Err(e);
-        }
+        let generation = self.authenticate_request(d, msg)?;
         let Some(base) = self
             .locals
             .iter()
@@ -110,10 +98,10 @@ impl Agent {
                 "request arrived on an address that is not a local base",
             ));
         };
-        if !current {
+        if generation == Generation::Previous {
             // A check of the previous generation: answer it (the old pair stays alive until
             // the new one is selected) but change nothing.
-            self.respond_success(d, msg, key.as_ref());
+            self.respond_success(d, msg, generation);
             if let Some(sel) = &mut self.selected {
                 if sel.remote == d.source && self.config.lite {
                     sel.last_consent = now;
@@ -121,46 +109,84 @@ impl Agent {
             }
             return Ok(());
         }
-        // Role conflict (§7.3.1.1).
-        if !self.config.lite {
-            match (self.role, msg.ice_controlling, msg.ice_controlled) {
-                (Role::Controlling, Some(theirs), _) => {
-                    if self.tie_breaker >= theirs {
-                        self.respond_error(d, msg, 487, "Role Conflict", key.as_ref());
-                        return Ok(());
-                    }
-                    self.set_role(Role::Controlled);
-                }
-                (Role::Controlled, _, Some(theirs)) => {
-                    if self.tie_breaker >= theirs {
-                        self.set_role(Role::Controlling);
-                    } else {
-                        self.respond_error(d, msg, 487, "Role Conflict", key.as_ref());
-                        return Ok(());
-                    }
-                }
-                _ => {}
-            }
+        if self.refuse_role_conflict(d, msg) {
+            return Ok(());
         }
-        self.respond_success(d, msg, key.as_ref());
-        // Peer-reflexive remote candidate (§7.3.1.3).
+        self.respond_success(d, msg, generation);
         if !self.remotes.iter().any(|r| r.addr == d.source) {
-            let priority = msg.priority.unwrap_or(1).max(1);
-            self.prflx_counter = self.prflx_counter.wrapping_add(1);
-            let mut c = Candidate::new(
-                format!("prflx{}", self.prflx_counter),
-                Transport::Udp,
-                priority,
-                d.source,
-                CandidateType::PeerReflexive,
-                None,
-            );
-            if let Some(rc) = &self.remote_creds {
-                c.extensions.push(Extension::Ufrag(rc.creds.ufrag.clone()));
-            }
-            debug!(addr = %d.source, "ice: peer-reflexive remote candidate");
-            self.insert_remote(now, c, d.source)?;
+            self.add_remote_prflx(now, d.source, msg.priority)?;
         }
+        self.on_valid_request(now, base, d, msg)
+    }
+
+    /// Which of our credentials a request's USERNAME names, once its MESSAGE-INTEGRITY
+    /// verified with that generation's key; answers 400/401 otherwise (RFC 8489 §9.1.3).
+    fn authenticate_request(&mut self, d: &Datagram, msg: &Message) -> Result<Generation, Error> {
+        let Some(username) = msg.username.as_ref() else {
+            self.respond_error(d, msg, 400, "Bad Request", None);
+            return Err(Error::Integrity("request without USERNAME"));
+        };
+        let local_part = username
+            .iter()
+            .position(|b| *b == b':')
+            .and_then(|i| username.get(..i))
+            .unwrap_or(&username[..]);
+        let generation = if local_part == self.local_creds.creds.ufrag.as_bytes() {
+            Generation::Current
+        } else if self
+            .previous_local_creds
+            .as_ref()
+            .is_some_and(|p| local_part == p.creds.ufrag.as_bytes())
+        {
+            Generation::Previous
+        } else {
+            self.respond_error(d, msg, 401, "Unauthenticated", None);
+            return Err(Error::Integrity("USERNAME does not carry our ufrag"));
+        };
+        if let Err(e) = verify(msg, self.local_key(generation)) {
+            self.respond_error(d, msg, 401, "Unauthenticated", None);
+            return Err(e);
+        }
+        Ok(generation)
+    }
+
+    /// Role conflict (RFC 8445 §7.3.1.1): either we switch role, or we answer 487 and the
+    /// request is not processed further (returns `true`).
+    fn refuse_role_conflict(&mut self, d: &Datagram, msg: &Message) -> bool {
+        if self.config.lite {
+            return false;
+        }
+        match (self.role, msg.ice_controlling, msg.ice_controlled) {
+            (Role::Controlling, Some(theirs), _) => {
+                if self.tie_breaker >= theirs {
+                    self.respond_error(d, msg, 487, "Role Conflict", Some(Generation::Current));
+                    return true;
+                }
+                self.set_role(Role::Controlled);
+            }
+            (Role::Controlled, _, Some(theirs)) => {
+                if self.tie_breaker >= theirs {
+                    self.set_role(Role::Controlling);
+                } else {
+                    self.respond_error(d, msg, 487, "Role Conflict", Some(Generation::Current));
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        false
+    }
+
+    /// An authenticated, answered request from `d.source` on `base`: the pair's statistics,
+    /// a remote nomination, and a triggered check (RFC 8445 §7.3.1.4) — or, for a lite
+    /// agent, the pair's validation.
+    fn on_valid_request(
+        &mut self,
+        now: Instant,
+        base: SocketAddr,
+        d: &Datagram,
+        msg: &Message,
+    ) -> Result<(), Error> {
         let ri = self
             .remotes
             .iter()
@@ -215,15 +241,21 @@ impl Agent {
         Ok(())
     }
 
-    pub(super) fn respond_success(
-        &mut self,
-        d: &Datagram,
-        msg: &Message,
-        key: Option<&IntegrityKey>,
-    ) {
+    /// The key of our credentials of `generation`, prepared when they were made.
+    fn local_key(&self, generation: Generation) -> Option<&IntegrityKey> {
+        match generation {
+            Generation::Current => self.local_creds.key.as_ref(),
+            Generation::Previous => self
+                .previous_local_creds
+                .as_ref()
+                .and_then(|p| p.key.as_ref()),
+        }
+    }
+
+    fn respond_success(&mut self, d: &Datagram, msg: &Message, generation: Generation) {
         let mut b = Builder::new(Class::SuccessResponse, BINDING, &msg.transaction_id);
         b.xor_mapped_address(d.source);
-        let bytes = b.finish_with(key);
+        let bytes = b.finish_with(self.local_key(generation));
         self.transmits.push_back(Transmit {
             source: d.destination,
             destination: d.source,
@@ -231,17 +263,19 @@ impl Agent {
         });
     }
 
-    pub(super) fn respond_error(
+    /// An error response, signed with our key of `signed` (unsigned when the request did not
+    /// authenticate).
+    fn respond_error(
         &mut self,
         d: &Datagram,
         msg: &Message,
         code: u16,
         reason: &str,
-        key: Option<&IntegrityKey>,
+        signed: Option<Generation>,
     ) {
         let mut b = Builder::new(Class::ErrorResponse, BINDING, &msg.transaction_id);
         b.error_code(code, reason);
-        let bytes = b.finish_with(key);
+        let bytes = b.finish_with(signed.and_then(|g| self.local_key(g)));
         self.transmits.push_back(Transmit {
             source: d.destination,
             destination: d.source,
@@ -298,67 +332,83 @@ impl Agent {
                 Ok(())
             }
             TxnKind::Check { nominate, role } => {
-                let symmetric = d.source == txn.destination && d.destination == txn.source;
-                if msg.class == Class::ErrorResponse {
-                    if msg.error_code == Some(487) && msg.has_integrity {
-                        // Role conflict (§7.2.5.1): switch if we still have the role we sent.
-                        if role == self.role {
-                            let other = match role {
-                                Role::Controlling => Role::Controlled,
-                                Role::Controlled => Role::Controlling,
-                            };
-                            self.set_role(other);
-                        }
-                        if let Some(p) = self.pair_mut(txn.source, txn.destination) {
-                            p.state = PairState::Waiting;
-                        }
-                        self.triggered.push_back((txn.source, txn.destination));
-                    } else if let Some(p) = self.pair_mut(txn.source, txn.destination) {
-                        p.state = PairState::Failed;
-                    }
-                    return Ok(());
-                }
-                if symmetric {
-                    if let Some(mapped) = msg.mapped_address {
-                        self.learn_local_prflx(txn.source, txn.destination, mapped);
-                    }
-                }
-                let Some(p) = self.pair_mut(txn.source, txn.destination) else {
-                    return Ok(()); // pair dropped by a restart meanwhile
-                };
-                if !symmetric {
-                    p.state = PairState::Failed; // §7.2.5.2.1
-                    return Ok(());
-                }
-                p.state = PairState::Succeeded;
-                p.stats.responses_received += 1;
-                p.stats.current_rtt = Some(rtt);
-                p.stats.total_rtt += rtt;
-                p.last_consent = Some(now);
-                if nominate {
-                    p.nominated = true;
-                    p.nominating = false;
-                }
-                if p.remote_nominated && role == Role::Controlled {
-                    p.nominated = true;
-                }
-                let found = p.foundation.clone();
-                // Unfreeze pairs of the same foundation (§7.2.5.3.3).
-                for q in &mut self.pairs {
-                    if q.foundation == found && q.state == PairState::Frozen {
-                        q.state = PairState::Waiting;
-                    }
-                }
-                if let Some(sel) = &mut self.selected {
-                    if sel.local == txn.source && sel.remote == txn.destination {
-                        sel.last_consent = now;
-                    }
-                }
-                self.first_success.get_or_insert(now);
-                self.maybe_nominate(now);
-                self.select_best(now);
+                self.on_check_response(now, d, msg, &txn, rtt, nominate, role);
                 Ok(())
             }
         }
+    }
+
+    /// The authenticated response to our check `txn` (RFC 8445 §7.2.5): a role conflict
+    /// (§7.2.5.1), a failure, or a valid pair (§7.2.5.3) that may complete a nomination.
+    #[allow(clippy::too_many_arguments)]
+    fn on_check_response(
+        &mut self,
+        now: Instant,
+        d: &Datagram,
+        msg: &Message,
+        txn: &Txn,
+        rtt: Duration,
+        nominate: bool,
+        role: Role,
+    ) {
+        let symmetric = d.source == txn.destination && d.destination == txn.source;
+        if msg.class == Class::ErrorResponse {
+            if msg.error_code == Some(487) && msg.has_integrity {
+                // Role conflict (§7.2.5.1): switch if we still have the role we sent.
+                if role == self.role {
+                    let other = match role {
+                        Role::Controlling => Role::Controlled,
+                        Role::Controlled => Role::Controlling,
+                    };
+                    self.set_role(other);
+                }
+                if let Some(p) = self.pair_mut(txn.source, txn.destination) {
+                    p.state = PairState::Waiting;
+                }
+                self.triggered.push_back((txn.source, txn.destination));
+            } else if let Some(p) = self.pair_mut(txn.source, txn.destination) {
+                p.state = PairState::Failed;
+            }
+            return;
+        }
+        if symmetric {
+            if let Some(mapped) = msg.mapped_address {
+                self.learn_local_prflx(txn.source, txn.destination, mapped);
+            }
+        }
+        let Some(p) = self.pair_mut(txn.source, txn.destination) else {
+            return; // pair dropped by a restart meanwhile
+        };
+        if !symmetric {
+            p.state = PairState::Failed; // §7.2.5.2.1
+            return;
+        }
+        p.state = PairState::Succeeded;
+        p.stats.responses_received += 1;
+        p.stats.current_rtt = Some(rtt);
+        p.stats.total_rtt += rtt;
+        p.last_consent = Some(now);
+        if nominate {
+            p.nominated = true;
+            p.nominating = false;
+        }
+        if p.remote_nominated && role == Role::Controlled {
+            p.nominated = true;
+        }
+        let found = p.foundation.clone();
+        // Unfreeze pairs of the same foundation (§7.2.5.3.3).
+        for q in &mut self.pairs {
+            if q.foundation == found && q.state == PairState::Frozen {
+                q.state = PairState::Waiting;
+            }
+        }
+        if let Some(sel) = &mut self.selected {
+            if sel.local == txn.source && sel.remote == txn.destination {
+                sel.last_consent = now;
+            }
+        }
+        self.first_success.get_or_insert(now);
+        self.maybe_nominate(now);
+        self.select_best(now);
     }
 }

@@ -5,8 +5,6 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 use rand_core::RngCore;
 use tracing::debug;
 
@@ -16,10 +14,9 @@ use crate::candidate::{
 };
 use crate::stun::{Builder, Class, BINDING};
 use crate::Error;
-use ferrtc_turn_client::TurnClient;
 
 use super::transaction::TxnAuth;
-use super::{Agent, Event, Relay, Role, TurnServer, TxnKind};
+use super::{Agent, Event, Role, TxnKind};
 
 #[derive(Debug, Clone)]
 pub(super) struct LocalCand {
@@ -80,70 +77,10 @@ impl Agent {
             self.events.push_back(Event::LocalCandidate(cand.clone()));
         }
         if !self.config.lite {
-            let turns: Vec<TurnServer> = self
-                .config
-                .turn_servers
-                .iter()
-                .filter(|t| t.addr.is_ipv4() == addr.is_ipv4())
-                .cloned()
-                .collect();
-            for t in turns {
-                let mut seed = [0u8; 32];
-                self.rng.fill_bytes(&mut seed);
-                let cfg = ferrtc_turn_client::Config::new(
-                    t.addr,
-                    if t.transport.is_stream() {
-                        ferrtc_turn_client::Transport::Stream
-                    } else {
-                        ferrtc_turn_client::Transport::Udp
-                    },
-                    &t.username,
-                    &t.password,
-                );
-                let mut client = TurnClient::new(cfg, StdRng::from_seed(seed));
-                if let Err(e) = client.allocate(now) {
-                    debug!(error = %e, "ice: TURN allocate");
-                    continue;
-                }
-                self.relays.push(Relay {
-                    client,
-                    base: addr,
-                    server: t.addr,
-                    transport: t.transport,
-                    closed: false,
-                    interface_index: index,
-                    relayed: None,
-                    settled: false,
-                    permissions_asked: Vec::new(),
-                });
-            }
-            self.drain_relays(now);
+            self.start_relays(now, addr, index);
         }
         if !self.config.lite && !self.config.relay_only {
-            let servers: Vec<SocketAddr> = self
-                .config
-                .stun_servers
-                .iter()
-                .copied()
-                .filter(|s| s.is_ipv4() == addr.is_ipv4())
-                .collect();
-            for server in servers {
-                let tid = self.new_tid();
-                let mut b = Builder::new(Class::Request, BINDING, &tid);
-                b.priority(prio);
-                let bytes = b.finish(None);
-                self.start_txn(
-                    now,
-                    tid,
-                    TxnKind::Srflx {
-                        interface_index: index,
-                    },
-                    addr,
-                    server,
-                    TxnAuth::Server,
-                    bytes,
-                )?;
-            }
+            self.start_srflx(now, addr, index, prio)?;
         }
         // Trickle: pair the new base with every remote candidate already known.
         for ri in 0..self.remotes.len() {
@@ -152,6 +89,42 @@ impl Agent {
         self.pump(now);
         self.update_state(now);
         Ok(Some(cand))
+    }
+
+    /// Server-reflexive gathering from the new base `addr` (RFC 8445 §5.1.1.1): a Binding
+    /// request to every STUN server of its address family.
+    fn start_srflx(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        index: u16,
+        prio: u32,
+    ) -> Result<(), Error> {
+        let servers: Vec<SocketAddr> = self
+            .config
+            .stun_servers
+            .iter()
+            .copied()
+            .filter(|s| s.is_ipv4() == addr.is_ipv4())
+            .collect();
+        for server in servers {
+            let tid = self.new_tid();
+            let mut b = Builder::new(Class::Request, BINDING, &tid);
+            b.priority(prio);
+            let bytes = b.finish(None);
+            self.start_txn(
+                now,
+                tid,
+                TxnKind::Srflx {
+                    interface_index: index,
+                },
+                addr,
+                server,
+                TxnAuth::Server,
+                bytes,
+            )?;
+        }
+        Ok(())
     }
 
     /// Adds every interface, then [`Agent::end_of_local_interfaces`].

@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_core::RngCore;
 use tracing::{debug, trace};
 
 use crate::candidate::{
@@ -15,6 +17,7 @@ use crate::candidate::{
 use crate::Error;
 use ferrtc_turn_client::{Event as TurnEvent, TurnClient};
 
+use super::TurnServer;
 use super::{
     Agent, Datagram, Event, LocalCand, PairState, StreamTransmit, Transmit, TurnTransport,
 };
@@ -45,6 +48,49 @@ pub(super) struct RelayVia {
 }
 
 impl Agent {
+    /// Starts an allocation on every TURN server of the new base's address family (relayed
+    /// candidates, RFC 8445 §5.1.1.2).
+    pub(super) fn start_relays(&mut self, now: Instant, addr: SocketAddr, index: u16) {
+        let turns: Vec<TurnServer> = self
+            .config
+            .turn_servers
+            .iter()
+            .filter(|t| t.addr.is_ipv4() == addr.is_ipv4())
+            .cloned()
+            .collect();
+        for t in turns {
+            let mut seed = [0u8; 32];
+            self.rng.fill_bytes(&mut seed);
+            let cfg = ferrtc_turn_client::Config::new(
+                t.addr,
+                if t.transport.is_stream() {
+                    ferrtc_turn_client::Transport::Stream
+                } else {
+                    ferrtc_turn_client::Transport::Udp
+                },
+                &t.username,
+                &t.password,
+            );
+            let mut client = TurnClient::new(cfg, StdRng::from_seed(seed));
+            if let Err(e) = client.allocate(now) {
+                debug!(error = %e, "ice: TURN allocate");
+                continue;
+            }
+            self.relays.push(Relay {
+                client,
+                base: addr,
+                server: t.addr,
+                transport: t.transport,
+                closed: false,
+                interface_index: index,
+                relayed: None,
+                settled: false,
+                permissions_asked: Vec::new(),
+            });
+        }
+        self.drain_relays(now);
+    }
+
     /// Next bytes to write to a TCP/TLS connection to a TURN server (see [`StreamTransmit`]).
     /// Call it after [`Agent::poll_transmit`] returned `None`: sending application data
     /// through a stream relay is only wrapped there.

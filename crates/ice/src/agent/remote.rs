@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tracing::debug;
 
-use crate::candidate::{Address, Candidate, CandidateType, Transport};
+use crate::candidate::{Address, Candidate, CandidateType, Extension, Transport};
 use crate::Error;
 
 use super::config::RemoteSecret;
@@ -129,5 +129,30 @@ impl Agent {
         self.pump(now);
         self.update_state(now);
         Ok(())
+    }
+
+    /// A request from an address no remote candidate has: a peer-reflexive remote candidate
+    /// (RFC 8445 §7.3.1.3) with the request's PRIORITY.
+    pub(super) fn add_remote_prflx(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        priority: Option<u32>,
+    ) -> Result<(), Error> {
+        let priority = priority.unwrap_or(1).max(1);
+        self.prflx_counter = self.prflx_counter.wrapping_add(1);
+        let mut c = Candidate::new(
+            format!("prflx{}", self.prflx_counter),
+            Transport::Udp,
+            priority,
+            source,
+            CandidateType::PeerReflexive,
+            None,
+        );
+        if let Some(rc) = &self.remote_creds {
+            c.extensions.push(Extension::Ufrag(rc.creds.ufrag.clone()));
+        }
+        debug!(addr = %source, "ice: peer-reflexive remote candidate");
+        self.insert_remote(now, c, source)
     }
 }
