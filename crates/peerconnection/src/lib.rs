@@ -89,6 +89,17 @@ pub enum Error {
     /// The data channel does not exist.
     #[error("no such data channel")]
     NoSuchChannel,
+    /// The transceiver does not exist.
+    #[error("no such transceiver")]
+    NoSuchTransceiver,
+    /// A change the object does not allow (W3C `InvalidModificationError`, e.g.
+    /// `setCodecPreferences` with a codec that is not supported).
+    #[error("InvalidModificationError: {0}")]
+    InvalidModification(String),
+    /// An argument that cannot be used here (W3C `InvalidAccessError`, e.g. `addTrack` of a
+    /// track that already has a sender).
+    #[error("InvalidAccessError: {0}")]
+    InvalidAccess(String),
     /// The message exceeds the remote `max-message-size` (W3C `TypeError`).
     #[error("TypeError: message of {size} bytes exceeds the remote max-message-size {max}")]
     MessageTooLarge {

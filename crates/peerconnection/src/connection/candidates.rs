@@ -63,6 +63,7 @@ impl PeerConnection {
             .iter()
             .find_map(|s| match s {
                 LocalSection::Data { mid, .. } => Some(mid.clone()),
+                LocalSection::Media(m) => Some(m.mid.clone()),
                 LocalSection::Inactive { mid, .. } => mid.clone(),
                 LocalSection::Rejected { .. } => None,
             })

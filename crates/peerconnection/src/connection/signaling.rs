@@ -90,9 +90,18 @@ impl PeerConnection {
         } else {
             &[]
         };
+        // Mids of the remote description are not given to new sections (RFC 8843 §7.2.1:
+        // a mid identifies one section for the session's life).
+        let taken: Vec<String> = self
+            .remote
+            .as_ref()
+            .map(|r| r.sections.iter().filter_map(|s| s.mid.clone()).collect())
+            .unwrap_or_default();
         jsep::offer_sections(
             negotiated,
             self.want_data_section || !self.channels.is_empty(),
+            &self.transceivers,
+            &taken,
         )
     }
 
@@ -136,7 +145,7 @@ impl PeerConnection {
             .remote
             .as_ref()
             .ok_or_else(|| invalid_state("createAnswer", self.signaling))?;
-        let sections = jsep::answer_sections(remote);
+        let sections = jsep::answer_sections(remote, &self.transceivers);
         let kind = SdpType::Answer;
         let sdp = self.write_local_sdp(kind, &sections);
         self.last_answer = Some(sdp.clone());
@@ -156,6 +165,10 @@ impl PeerConnection {
             // negotiated now (JSEP §5.10/§5.11 "apply").
             let negotiated = self.transceivers.negotiated();
             self.media.apply(&negotiated);
+            // W3C §4.4.1.6: back in stable, changes made meanwhile need another offer.
+            if self.media_needs_negotiation() {
+                self.events.push_back(Event::NegotiationNeeded);
+            }
         }
     }
 
@@ -184,8 +197,15 @@ impl PeerConnection {
             return Err(invalid_state("rollback of a local offer", self.signaling));
         }
         self.pending_local = None;
-        if self.current_local.is_none() {
-            self.local_sections.clear();
+        self.transceivers.rollback_local_offer();
+        match self.current_local.as_ref().map(|a| a.desc.sdp_type) {
+            None => self.local_sections.clear(),
+            // Back to the sections of the description in force (JSEP §4.1.8.2).
+            Some(_) => {
+                if let Some(secs) = self.transceivers.sections_before_local_offer.take() {
+                    self.local_sections = secs;
+                }
+            }
         }
         self.set_signaling(SignalingState::Stable);
         Ok(())
@@ -212,7 +232,23 @@ impl PeerConnection {
         // JSEP §5.5: must be the last offer we created (modulo SDP munging, which is not
         // supported).
         self.check_ours(&desc.sdp, self.last_offer.as_deref())?;
-        self.local_sections = self.offer_sections();
+        let sections = self.offer_sections();
+        if self.signaling == SignalingState::Stable {
+            self.transceivers.sections_before_local_offer =
+                Some(std::mem::replace(&mut self.local_sections, sections));
+        } else {
+            self.local_sections = sections;
+        }
+        // JSEP §5.2.1: the offer gives mids to the transceivers it adds sections for.
+        let mids: Vec<_> = self
+            .local_sections
+            .iter()
+            .filter_map(|s| match s {
+                LocalSection::Media(m) => Some((m.transceiver, m.mid.clone())),
+                _ => None,
+            })
+            .collect();
+        self.transceivers.assign_offer_mids(&mids);
         if self.current_remote.is_none() && !self.ice.is_lite() {
             self.ice.set_role(IceRole::Controlling);
         }
@@ -243,7 +279,8 @@ impl PeerConnection {
             .remote
             .clone()
             .ok_or_else(|| invalid_state("answer", self.signaling))?;
-        self.local_sections = jsep::answer_sections(&remote);
+        self.local_sections = jsep::answer_sections(&remote, &self.transceivers);
+        self.apply_local_answer(&remote);
         self.session_version += 1;
         // Our DTLS role: what our answer says (RFC 8842 §5.3).
         let role = match self.local_setup(SdpType::Answer) {
@@ -312,16 +349,21 @@ impl PeerConnection {
             return Err(invalid_state(what, self.signaling));
         }
         let info = jsep::read_remote(&desc.parse()?)?;
-        if info.data_index.is_some() {
+        if let Some(ti) = info.transport_index {
+            let what = if Some(ti) == info.data_index {
+                "the data section"
+            } else {
+                "the BUNDLE transport's section"
+            };
             if info.transport.creds.is_none() {
-                return Err(Error::InvalidDescription(
-                    "no a=ice-ufrag / a=ice-pwd for the data section".into(),
-                ));
+                return Err(Error::InvalidDescription(format!(
+                    "no a=ice-ufrag / a=ice-pwd for {what}"
+                )));
             }
             if info.transport.fingerprint.is_none() {
-                return Err(Error::InvalidDescription(
-                    "no a=fingerprint for the data section (RFC 8842 §5.1)".into(),
-                ));
+                return Err(Error::InvalidDescription(format!(
+                    "no a=fingerprint for {what} (RFC 8842 §5.1)"
+                )));
             }
         }
         match desc.sdp_type {
@@ -344,6 +386,9 @@ impl PeerConnection {
             .as_ref()
             .and_then(|a| a.desc.parse().ok())
             .and_then(|s| jsep::read_remote(&s).ok());
+        for id in self.transceivers.rollback_remote_offer() {
+            self.events.push_back(Event::TrackEnded(id));
+        }
         self.set_signaling(SignalingState::Stable);
         Ok(())
     }
@@ -373,6 +418,7 @@ impl PeerConnection {
             self.gathering_done = false;
             self.pump();
         }
+        self.associate_remote_offer(&info);
         self.remote = Some(info);
         self.pending_remote = Some(Applied { desc });
         self.set_signaling(SignalingState::HaveRemoteOffer);
@@ -396,7 +442,7 @@ impl PeerConnection {
         let role = match info.transport.setup {
             Some(Setup::Active) => DtlsRole::Server,
             Some(Setup::Passive) => DtlsRole::Client,
-            None if info.data_index.is_none() => DtlsRole::Client,
+            None if info.transport_index.is_none() => DtlsRole::Client,
             other => {
                 return Err(Error::InvalidDescription(format!(
                     "answer has a=setup {:?}; must be active or passive",
@@ -405,7 +451,9 @@ impl PeerConnection {
             }
         };
         self.remote = Some(info.clone());
+        self.apply_remote_answer(&info);
         if desc.sdp_type == SdpType::Answer {
+            self.transceivers.sections_before_local_offer = None;
             self.current_remote = Some(Applied { desc });
             self.pending_remote = None;
             if let Some(l) = self.pending_local.take() {
@@ -416,7 +464,7 @@ impl PeerConnection {
             self.pending_remote = Some(Applied { desc });
             self.set_signaling(SignalingState::HaveRemotePranswer);
         }
-        if info.data_index.is_some() {
+        if info.transport_index.is_some() {
             self.apply_remote_transport(now, &info, role)?;
         }
         Ok(())

@@ -2,8 +2,10 @@
 //! parameters of the BUNDLE transport the data channel uses.
 
 use ferrtc_ice::Credentials;
-use ferrtc_sdp::{Media, MediaKind, SessionDescription, Setup};
+use ferrtc_sdp::{Media, MediaKind, RidDirection, SessionDescription, Setup};
+use tracing::debug;
 
+use crate::media::{self, Codec, Direction, RemoteSsrc, RtcpFeedback};
 use crate::Error;
 
 /// Transport parameters of the remote description (of the BUNDLE transport).
@@ -27,6 +29,32 @@ pub(crate) struct RemoteSection {
     pub rejected: bool,
     /// The first format's `a=rtpmap` / `a=fmtp` lines (audio/video), to answer with.
     pub format_lines: Vec<String>,
+    /// What an audio/video section says about its media.
+    pub media: Option<RemoteMedia>,
+}
+
+/// An audio/video section of a remote description: everything JSEP needs to answer it and
+/// the engine needs to receive it (RFC 8829 §5.10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RemoteMedia {
+    pub kind: media::MediaKind,
+    /// The remote's direction attribute.
+    pub direction: Direction,
+    /// Codecs of the m= line in order (RTX entries folded into their codec's
+    /// `rtx_payload_type`; formats that are no payload type, or have no rtpmap and no static
+    /// mapping, left out).
+    pub codecs: Vec<Codec>,
+    /// `a=extmap` ids (1–255) and URIs, first mapping of an id kept.
+    pub extensions: Vec<(u8, String)>,
+    pub rtcp_rsize: bool,
+    /// `a=ssrc` sources with their `a=ssrc-group:FID` repair SSRC.
+    pub ssrcs: Vec<RemoteSsrc>,
+    /// `a=msid` stream ids (`-` dropped) and track id (or `a=ssrc:<n> msid:`).
+    pub stream_ids: Vec<String>,
+    pub track_id: Option<String>,
+    /// RIDs the remote sends (`a=rid:<id> send`) and receives (`recv`).
+    pub send_rids: Vec<String>,
+    pub recv_rids: Vec<String>,
 }
 
 /// What we take from a remote description.
@@ -37,6 +65,9 @@ pub(crate) struct RemoteInfo {
     pub bundle: Option<Vec<String>>,
     /// Index of the (first, non-rejected) data channel section.
     pub data_index: Option<usize>,
+    /// Index of the section whose transport the connection uses: the offerer-tagged section
+    /// of the BUNDLE group, else the data section, else the first section in use.
+    pub transport_index: Option<usize>,
     pub sctp_port: Option<u16>,
     pub max_message_size: Option<u64>,
     pub transport: RemoteTransport,
@@ -75,6 +106,7 @@ pub(crate) fn read_remote(sdp: &SessionDescription) -> Result<RemoteInfo, Error>
         }
         info.sections.push(sec);
     }
+    info.transport_index = transport_index(sdp, &info);
     info.transport = read_transport(sdp, &info)?;
     Ok(info)
 }
@@ -105,24 +137,188 @@ fn read_section(m: &Media<'_>) -> RemoteSection {
         mid: m.mid().map(str::to_owned),
         // A bundle-only section has port 0 but is not rejected (RFC 9143 §6).
         rejected: m.is_rejected() && !m.bundle_only(),
+        media: match m.kind() {
+            MediaKind::Audio => Some(read_media(m, media::MediaKind::Audio)),
+            MediaKind::Video => Some(read_media(m, media::MediaKind::Video)),
+            _ => None,
+        },
         format_lines,
     }
 }
 
-/// The transport of the data section: that of the offerer-tagged section (first mid of the
-/// BUNDLE group) when the data section is bundled, else the data section's own (RFC 9143
-/// §7.1). Candidates are gathered from every section of the group.
-fn read_transport(sdp: &SessionDescription, info: &RemoteInfo) -> Result<RemoteTransport, Error> {
-    let group = match (&info.bundle, info.data_mid()) {
-        (Some(group), Some(mid)) if group.iter().any(|g| g == mid) => Some(group),
-        _ => None,
-    };
-    let transport_index = group
+fn direction(d: ferrtc_sdp::Direction) -> Direction {
+    match d {
+        ferrtc_sdp::Direction::SendRecv => Direction::SendRecv,
+        ferrtc_sdp::Direction::SendOnly => Direction::SendOnly,
+        ferrtc_sdp::Direction::RecvOnly => Direction::RecvOnly,
+        ferrtc_sdp::Direction::Inactive => Direction::Inactive,
+    }
+}
+
+/// The media part of an audio/video section. Impossible values are left out with a debug
+/// line rather than failing the description (RFC 3264 §6: the answerer ignores formats it
+/// does not understand): a payload type above 127, a codec without rtpmap and no static
+/// mapping, an RTX whose `apt` names no listed codec, an extmap id above 255.
+fn read_media(m: &Media<'_>, kind: media::MediaKind) -> RemoteMedia {
+    let all = m.codecs();
+    let mut codecs: Vec<Codec> = Vec::new();
+    let mut rtx: Vec<(u8, u8)> = Vec::new();
+    for c in &all {
+        let Some(rtpmap) = c.rtpmap else {
+            debug!(
+                pt = c.payload_type,
+                "pc: remote format without rtpmap ignored"
+            );
+            continue;
+        };
+        if rtpmap.encoding_name.eq_ignore_ascii_case("rtx") {
+            match c
+                .fmtp
+                .and_then(|f| f.get("apt"))
+                .and_then(|a| a.parse::<u8>().ok())
+            {
+                Some(apt) => rtx.push((c.payload_type, apt)),
+                None => debug!(pt = c.payload_type, "pc: rtx without apt ignored"),
+            }
+            continue;
+        }
+        if rtpmap.clock_rate == 0 {
+            debug!(
+                pt = c.payload_type,
+                "pc: remote codec with clock rate 0 ignored"
+            );
+            continue;
+        }
+        codecs.push(Codec {
+            payload_type: c.payload_type,
+            mime_type: format!("{}/{}", kind.as_str(), rtpmap.encoding_name),
+            clock_rate: rtpmap.clock_rate,
+            channels: rtpmap.channels,
+            sdp_fmtp_line: c.fmtp.map(|f| f.params.to_owned()),
+            rtcp_feedback: c
+                .rtcp_fb
+                .iter()
+                .map(|f| RtcpFeedback::new(f.feedback, f.param))
+                .collect(),
+            rtx_payload_type: None,
+        });
+    }
+    for (pt, apt) in rtx {
+        match codecs.iter_mut().find(|c| c.payload_type == apt) {
+            Some(c) if c.rtx_payload_type.is_none() => c.rtx_payload_type = Some(pt),
+            Some(_) => debug!(pt, apt, "pc: second rtx for one codec ignored"),
+            None => debug!(
+                pt,
+                apt, "pc: rtx apt names no codec of the section; ignored"
+            ),
+        }
+    }
+    let mut extensions: Vec<(u8, String)> = Vec::new();
+    for e in m.extmaps() {
+        match u8::try_from(e.id) {
+            Ok(id) if id != 0 && !extensions.iter().any(|(i, _)| *i == id) => {
+                extensions.push((id, e.uri.to_owned()));
+            }
+            _ => debug!(
+                id = e.id,
+                uri = e.uri,
+                "pc: remote extmap id not usable; ignored"
+            ),
+        }
+    }
+    // RFC 5576 §4.2 / RFC 4588 §8.1: FID groups pair a media SSRC with its RTX SSRC.
+    let mut fid: Vec<(u32, u32)> = Vec::new();
+    for g in m.ssrc_groups() {
+        if g.semantics.eq_ignore_ascii_case("FID") {
+            let mut it = g.ssrcs();
+            if let (Some(a), Some(b)) = (it.next(), it.next()) {
+                fid.push((a, b));
+            }
+        }
+    }
+    let mut ssrcs: Vec<RemoteSsrc> = Vec::new();
+    let mut ssrc_msid: Option<(&str, Option<&str>)> = None;
+    for s in m.ssrcs() {
+        if s.attribute == "msid" && ssrc_msid.is_none() {
+            if let Some(v) = s.value {
+                let mut w = v.split(' ');
+                ssrc_msid = w.next().map(|stream| (stream, w.next()));
+            }
+        }
+        let is_rtx = fid.iter().any(|(_, r)| *r == s.ssrc);
+        if is_rtx || ssrcs.iter().any(|x| x.ssrc == s.ssrc) {
+            continue;
+        }
+        ssrcs.push(RemoteSsrc {
+            ssrc: s.ssrc,
+            rtx: fid.iter().find(|(a, _)| *a == s.ssrc).map(|(_, r)| *r),
+        });
+    }
+    let mut stream_ids = Vec::new();
+    let mut track_id = None;
+    for msid in m.msids() {
+        if msid.stream_id != "-" && !stream_ids.iter().any(|s| s == msid.stream_id) {
+            stream_ids.push(msid.stream_id.to_owned());
+        }
+        if track_id.is_none() {
+            track_id = msid.track_id.map(str::to_owned);
+        }
+    }
+    if stream_ids.is_empty() && track_id.is_none() {
+        if let Some((stream, track)) = ssrc_msid {
+            if stream != "-" {
+                stream_ids.push(stream.to_owned());
+            }
+            track_id = track.map(str::to_owned);
+        }
+    }
+    let mut send_rids = Vec::new();
+    let mut recv_rids = Vec::new();
+    for r in m.rids() {
+        match r.direction {
+            RidDirection::Send => send_rids.push(r.id.to_owned()),
+            RidDirection::Recv => recv_rids.push(r.id.to_owned()),
+        }
+    }
+    RemoteMedia {
+        kind,
+        direction: direction(m.direction()),
+        codecs,
+        extensions,
+        rtcp_rsize: m.rtcp_rsize(),
+        ssrcs,
+        stream_ids,
+        track_id,
+        send_rids,
+        recv_rids,
+    }
+}
+
+/// The section whose transport the connection uses (RFC 9143 §7.1: the offerer-tagged
+/// section of the BUNDLE group; without a group, the data section, else the first section in
+/// use).
+fn transport_index(sdp: &SessionDescription, info: &RemoteInfo) -> Option<usize> {
+    let tagged = info
+        .bundle
+        .as_ref()
         .and_then(|g| g.first())
         .and_then(|tag| sdp.media().position(|m| m.mid() == Some(tag.as_str())))
-        .or(info.data_index);
-    let Some(ti) = transport_index else {
+        .filter(|&i| info.sections.get(i).is_some_and(|s| !s.rejected));
+    tagged
+        .or(info.data_index)
+        .or_else(|| info.sections.iter().position(|s| !s.rejected))
+}
+
+/// The transport of the section the connection uses ([`transport_index`]). Candidates are
+/// gathered from every section of the BUNDLE group when that section is bundled.
+fn read_transport(sdp: &SessionDescription, info: &RemoteInfo) -> Result<RemoteTransport, Error> {
+    let Some(ti) = info.transport_index else {
         return Ok(RemoteTransport::default());
+    };
+    let ti_mid = info.sections.get(ti).and_then(|s| s.mid.as_deref());
+    let group = match (&info.bundle, ti_mid) {
+        (Some(group), Some(mid)) if group.iter().any(|g| g == mid) => Some(group),
+        _ => None,
     };
     let bundled: Vec<usize> = match group {
         Some(group) => sdp

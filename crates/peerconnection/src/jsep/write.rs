@@ -2,10 +2,15 @@
 //! crate's builder, the one SDP writer of the workspace.
 
 use ferrtc_ice::Credentials;
-use ferrtc_sdp::{Attribute, Connection, MediaBuilder, MediaKind, SessionDescription, Setup};
+use ferrtc_sdp::{
+    Attribute, Connection, MediaBuilder, MediaKind, Msid, Rid, RidDirection, Rtpmap,
+    SessionDescription, Setup, Simulcast, SimulcastList, SsrcGroup,
+};
 use tracing::debug;
 
-use super::{LocalSection, DATA_FORMAT};
+use super::{LocalSection, MediaSection, DATA_FORMAT};
+use crate::media::codec::encoding_name;
+use crate::media::Direction;
 
 /// Everything a local description is written from.
 #[derive(Debug)]
@@ -50,9 +55,30 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
         b = b.ice_lite();
     }
     b = b.msid_semantic("WMS", "");
+    // The owned texts the media sections borrow (RTX fmtp, SSRC values, simulcast lists).
+    let texts: Vec<Option<MediaTexts>> = p
+        .sections
+        .iter()
+        .map(|s| match s {
+            LocalSection::Media(m) => Some(MediaTexts::of(m)),
+            _ => None,
+        })
+        .collect();
     let mut first_live = true;
-    for sec in p.sections {
+    for (sec, text) in p.sections.iter().zip(&texts) {
         let m = match sec {
+            LocalSection::Media(ms) => {
+                let m = MediaBuilder::new(
+                    MediaKind::from_name(ms.kind.as_str()),
+                    9,
+                    super::MEDIA_PROTO,
+                );
+                let m = transport(p, m, std::mem::take(&mut first_live));
+                match text {
+                    Some(t) => media_lines(m, ms, t),
+                    None => m,
+                }
+            }
             LocalSection::Data { mid, proto } => {
                 let m = MediaBuilder::new(MediaKind::Application, 9, proto).format(DATA_FORMAT);
                 transport(p, m, std::mem::take(&mut first_live))
@@ -103,6 +129,141 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
         b = b.media(m);
     }
     b.to_text()
+}
+
+/// Texts of a media section that the builder borrows.
+struct MediaTexts {
+    rtx_fmtp: Vec<String>,
+    msid_value: String,
+    fid: Option<String>,
+    send_list: String,
+    recv_list: String,
+}
+
+impl MediaTexts {
+    fn of(m: &MediaSection) -> Self {
+        let track = &m.track_id;
+        let msid_value = match m.stream_ids.first() {
+            Some(s) => format!("{s} {track}"),
+            None => format!("- {track}"),
+        };
+        MediaTexts {
+            rtx_fmtp: m
+                .codecs
+                .iter()
+                .map(|c| format!("apt={}", c.payload_type))
+                .collect(),
+            msid_value,
+            fid: m.rtx_ssrc.map(|r| format!("{} {r}", m.ssrc)),
+            send_list: m.send_rids.join(";"),
+            recv_list: m.recv_rids.join(";"),
+        }
+    }
+}
+
+fn sdp_direction(d: Direction) -> ferrtc_sdp::Direction {
+    match d {
+        Direction::SendRecv => ferrtc_sdp::Direction::SendRecv,
+        Direction::SendOnly => ferrtc_sdp::Direction::SendOnly,
+        Direction::RecvOnly => ferrtc_sdp::Direction::RecvOnly,
+        Direction::Inactive => ferrtc_sdp::Direction::Inactive,
+    }
+}
+
+/// The media lines of an audio/video section after its transport lines, in Chromium's order
+/// (RFC 8829 §5.2.1): mid, extmaps, direction, msid, rtcp-mux, rtcp-rsize, codecs (rtpmap,
+/// rtcp-fb, fmtp; RTX after its codec), rids and simulcast, ssrc-group and ssrcs.
+fn media_lines<'a>(
+    mut m: MediaBuilder<'a>,
+    s: &'a MediaSection,
+    t: &'a MediaTexts,
+) -> MediaBuilder<'a> {
+    m = m.mid(&s.mid);
+    for (id, uri) in &s.extensions {
+        m = m.extmap(u16::from(*id), uri);
+    }
+    m = m.direction(sdp_direction(s.direction));
+    let sends = s.direction.sends();
+    if sends {
+        if s.stream_ids.is_empty() {
+            m = m.attribute(Attribute::Msid(Msid {
+                stream_id: "-",
+                track_id: Some(&s.track_id),
+            }));
+        }
+        for stream in &s.stream_ids {
+            m = m.attribute(Attribute::Msid(Msid {
+                stream_id: stream,
+                track_id: Some(&s.track_id),
+            }));
+        }
+    }
+    m = m.rtcp_mux();
+    if s.rtcp_rsize {
+        m = m.attribute(Attribute::RtcpRsize);
+    }
+    for (c, apt) in s.codecs.iter().zip(&t.rtx_fmtp) {
+        let fb: Vec<(&str, Option<&str>)> = c
+            .rtcp_feedback
+            .iter()
+            .map(|f| (f.kind.as_str(), f.param.as_deref()))
+            .collect();
+        m = m.codec(
+            Rtpmap {
+                payload_type: c.payload_type,
+                encoding_name: encoding_name(&c.mime_type),
+                clock_rate: c.clock_rate,
+                channels: c.channels.filter(|&n| n > 1),
+            },
+            c.sdp_fmtp_line.as_deref().unwrap_or(""),
+            &fb,
+        );
+        if let Some(rtx) = c.rtx_payload_type {
+            m = m.codec(
+                Rtpmap {
+                    payload_type: rtx,
+                    encoding_name: "rtx",
+                    clock_rate: c.clock_rate,
+                    channels: None,
+                },
+                apt,
+                &[],
+            );
+        }
+    }
+    for rid in &s.send_rids {
+        m = m.attribute(Attribute::Rid(Rid {
+            id: rid,
+            direction: RidDirection::Send,
+            params: None,
+        }));
+    }
+    for rid in &s.recv_rids {
+        m = m.attribute(Attribute::Rid(Rid {
+            id: rid,
+            direction: RidDirection::Recv,
+            params: None,
+        }));
+    }
+    let send = (!s.send_rids.is_empty()).then_some(SimulcastList(&t.send_list));
+    let recv = (!s.recv_rids.is_empty()).then_some(SimulcastList(&t.recv_list));
+    if send.is_some() || recv.is_some() {
+        m = m.attribute(Attribute::Simulcast(Simulcast { send, recv }));
+    }
+    if sends {
+        if let Some(fid) = &t.fid {
+            m = m.attribute(Attribute::SsrcGroup(SsrcGroup {
+                semantics: "FID",
+                ssrcs: fid,
+            }));
+        }
+        for ssrc in std::iter::once(s.ssrc).chain(s.rtx_ssrc) {
+            m = m
+                .ssrc(ssrc, "cname", Some(&s.cname))
+                .ssrc(ssrc, "msid", Some(&t.msid_value));
+        }
+    }
+    m
 }
 
 /// The transport lines of a section in use: address, ICE credentials and options, DTLS
@@ -188,6 +349,7 @@ mod tests {
                     }
                 };
                 match sec {
+                    LocalSection::Media(_) => panic!("the former writer had no media sections"),
                     LocalSection::Data { mid, proto } => {
                         let _ = write!(s, "m=application 9 {proto} {DATA_FORMAT}\r\n");
                         transport(&mut s, &mut first_live);
@@ -282,7 +444,8 @@ mod tests {
                 .to_owned(),
         ];
         // A data-only offer, then with ICE lite, no candidates, no BUNDLE, another setup.
-        let offer = offer_sections(&[], true);
+        let table = crate::media::transceiver::TransceiverTable::new();
+        let offer = offer_sections(&[], true, &table, &[]);
         let text = same(&params(&creds, &offer, &cands));
         assert!(text.contains("a=candidate:2 1 udp"), "{text}");
         let mut p = params(&creds, &offer, &[]);
@@ -300,7 +463,9 @@ mod tests {
             include_str!("../../tests/data/werift-offer.sdp"),
         ] {
             let remote = read_remote(&offer.parse().unwrap()).unwrap();
-            let sections = answer_sections(&remote);
+            // No transceivers: media sections are answered inactive (tagged) or rejected.
+            let table = crate::media::transceiver::TransceiverTable::new();
+            let sections = answer_sections(&remote, &table);
             let mut p = params(&creds, &sections, &cands);
             p.setup = Setup::Active;
             p.bundle = remote.bundle.is_some();

@@ -22,6 +22,7 @@
 //! Time is always given by the caller: [`std::time::Instant`] for intervals and, where the
 //! wire needs wall-clock time (SR, RTT), an [`NtpTime`] the caller read from its clock.
 
+pub(crate) mod codec;
 pub(crate) mod engine;
 pub mod negotiated;
 pub mod receiver;
