@@ -72,6 +72,16 @@ pub fn integrity_key(password: &[u8]) -> Option<IntegrityKey> {
     IntegrityKey::from_raw(password).ok()
 }
 
+/// `part` as a zero-copy slice of `buf` when it lies inside it (the STUN parser hands out views
+/// of the datagram), a copy otherwise. Never panics, unlike `Bytes::slice_ref`.
+fn share(buf: &Bytes, part: &[u8]) -> Bytes {
+    let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    match start.checked_add(part.len()) {
+        Some(end) if end <= buf.len() => buf.slice(start..end),
+        _ => Bytes::copy_from_slice(part),
+    }
+}
+
 fn stun_err(e: ferrtc_stun::Error) -> Error {
     Error::Stun(e.to_string())
 }
@@ -83,39 +93,43 @@ impl Message {
             max_attributes: MAX_ATTRIBUTES,
         };
         let raw = ferrtc_stun::Message::parse_with(buf, &limits).map_err(stun_err)?;
-        let mut m = Message {
-            class: raw.class(),
-            method: raw.method().value(),
-            transaction_id: *raw.transaction_id().as_bytes(),
-            username: None,
-            priority: None,
-            use_candidate: false,
-            ice_controlling: None,
-            ice_controlled: None,
-            mapped_address: None,
-            error_code: None,
-            has_integrity: raw.integrity().is_some(),
-            raw: raw.clone(),
-        };
+        let mut username = None;
+        let mut priority = None;
+        let mut use_candidate = false;
+        let mut ice_controlling = None;
+        let mut ice_controlled = None;
+        let mut mapped_address = None;
+        let mut error_code = None;
         // Extracted now, trusted only after verify_integrity (the agent's rule).
         for a in raw.attributes_unverified().iter() {
             match a.map_err(stun_err)? {
-                Attribute::Username(u) => {
-                    m.username = Some(Bytes::copy_from_slice(u.as_bytes()));
+                Attribute::Username(u) => username = Some(share(raw.as_bytes(), u.as_bytes())),
+                Attribute::Priority(p) => priority = Some(p),
+                Attribute::UseCandidate => use_candidate = true,
+                Attribute::IceControlling(t) => ice_controlling = Some(t),
+                Attribute::IceControlled(t) => ice_controlled = Some(t),
+                Attribute::XorMappedAddress(a) => mapped_address = Some(a),
+                Attribute::MappedAddress(a) if mapped_address.is_none() => {
+                    mapped_address = Some(a);
                 }
-                Attribute::Priority(p) => m.priority = Some(p),
-                Attribute::UseCandidate => m.use_candidate = true,
-                Attribute::IceControlling(t) => m.ice_controlling = Some(t),
-                Attribute::IceControlled(t) => m.ice_controlled = Some(t),
-                Attribute::XorMappedAddress(a) => m.mapped_address = Some(a),
-                Attribute::MappedAddress(a) if m.mapped_address.is_none() => {
-                    m.mapped_address = Some(a);
-                }
-                Attribute::ErrorCode(e) => m.error_code = Some(e.code),
+                Attribute::ErrorCode(e) => error_code = Some(e.code),
                 _ => {}
             }
         }
-        Ok(m)
+        Ok(Message {
+            class: raw.class(),
+            method: raw.method().value(),
+            transaction_id: *raw.transaction_id().as_bytes(),
+            username,
+            priority,
+            use_candidate,
+            ice_controlling,
+            ice_controlled,
+            mapped_address,
+            error_code,
+            has_integrity: raw.integrity().is_some(),
+            raw,
+        })
     }
 
     /// Checks MESSAGE-INTEGRITY with the short-term credential `key` (the ICE password). This
@@ -282,6 +296,19 @@ mod tests {
         assert!(m.use_candidate);
         assert_eq!(m.priority, Some(9));
         assert_eq!(m.class, Class::ErrorResponse);
+    }
+
+    #[test]
+    fn share_slices_inside_and_copies_outside() {
+        let buf = Bytes::from_static(b"0123456789");
+        let inside = share(&buf, &buf[3..7]);
+        assert_eq!(&inside[..], b"3456");
+        assert_eq!(inside.as_ptr(), buf[3..].as_ptr(), "no copy");
+        let other = b"3456".to_vec();
+        let outside = share(&buf, &other);
+        assert_eq!(&outside[..], b"3456");
+        assert_ne!(outside.as_ptr(), other.as_ptr());
+        assert_eq!(&share(&buf, &buf[10..])[..], b"");
     }
 
     #[test]
