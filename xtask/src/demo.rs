@@ -38,7 +38,7 @@ fn is_root() -> bool {
 
 pub fn run(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("--inside") {
-        return inside();
+        return inside(args.get(1).map(String::as_str) == Some("--netns"));
     }
     util::ensure_apt("chromium", &["chromium"])?;
     util::cargo(&["build", "--release", "-p", "ferrtc", "--example", "demo"])?;
@@ -54,7 +54,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 "ip link set lo up && exec \"$@\"",
                 "lo-only",
             ])
-            .args([me.as_str(), "demo", "--inside"])
+            .args([me.as_str(), "demo", "--inside", "--netns"])
             .current_dir(util::root())
             .status()
     } else {
@@ -77,7 +77,36 @@ pub fn run(args: &[String]) -> Result<(), String> {
 /// (media queries, `innerWidth`) is then 390 px wide.
 const VIEWS: &[(&str, u32, u32)] = &[("desktop", 1280, 900), ("phone", 390, 844)];
 
-fn inside() -> Result<(), String> {
+/// The self-check sabotage `demo-no-udp`: inside the demo's own network namespace (never
+/// on the host), drop every UDP datagram, so the page loads and WHIP answers over TCP but
+/// ICE cannot connect; the page must then not report PASS.
+fn drop_udp(netns: bool) -> Result<(), String> {
+    if !netns {
+        return Err(
+            "demo-no-udp needs the demo's network namespace (run as root with unshare)".into(),
+        );
+    }
+    let rules = "table inet ferrtc_selfcheck {\n\tchain input { type filter hook input priority 0; meta l4proto udp drop; }\n}\n";
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start nft: {e}"))?;
+    if let Some(mut w) = child.stdin.take() {
+        std::io::Write::write_all(&mut w, rules.as_bytes()).map_err(|e| format!("nft: {e}"))?;
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("nft failed ({status})"))
+    }
+}
+
+fn inside(netns: bool) -> Result<(), String> {
+    if util::sabotage("demo-no-udp") {
+        drop_udp(netns)?;
+    }
     let port = 18_000 + (std::process::id() % 1000) as u16;
     // Where cargo put it: CARGO_TARGET_DIR when set (as the other checks honour it).
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -161,14 +190,10 @@ fn one_view(
     };
     let start = Instant::now();
     let chromium = util::tool("chromium", "chromium");
-    // Self-check sabotage: no UDP for WebRTC, so ICE cannot connect and the page must fail.
-    let no_udp = util::sabotage("demo-no-udp")
-        .then_some("--force-webrtc-ip-handling-policy=disable_non_proxied_udp");
     let out = Command::new("timeout")
         .arg("40")
         .arg(&chromium)
         .args(FLAGS)
-        .args(no_udp)
         .arg(format!("--user-data-dir={}", dir.display()))
         .arg(format!("--window-size={},{}", window.0, window.1))
         .arg(format!("--screenshot={}", shot.display()))

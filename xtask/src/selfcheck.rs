@@ -213,7 +213,8 @@ pub const SABOTAGES: &[Sabotage] = &[
         row: "demo",
         args: &[],
         sabotage: "demo-no-udp",
-        what: "Chromium started with WebRTC UDP disabled (ICE cannot connect)",
+        what: "every UDP datagram dropped (nftables) in the demo's network namespace: the page \
+               and WHIP load over TCP, ICE cannot connect",
         expect: &["page result", "the demo page did not pass"],
     },
     // coturn
