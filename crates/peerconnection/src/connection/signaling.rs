@@ -81,6 +81,15 @@ impl PeerConnection {
             max_message_size: self.cfg.max_message_size,
             candidates: &self.local_candidates,
             end_of_candidates: self.gathering_done,
+            bundle_tag: match kind {
+                SdpType::Offer => None,
+                _ => self
+                    .remote
+                    .as_ref()
+                    .and_then(|r| r.bundle.as_ref())
+                    .and_then(|g| g.first())
+                    .map(String::as_str),
+            },
         })
     }
 

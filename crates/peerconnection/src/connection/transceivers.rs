@@ -10,8 +10,8 @@ use crate::jsep::{self, LocalSection, RemoteInfo, RemoteMedia};
 use crate::media::codec;
 use crate::media::transceiver::Negotiated;
 use crate::media::{
-    Codec, Direction, LocalTrack, MediaKind, TrackInfo, TransceiverId, TransceiverInfo,
-    TransceiverInit,
+    Codec, Direction, LocalTrack, MediaKind, NegotiatedMedia, TrackInfo, TransceiverId,
+    TransceiverInfo, TransceiverInit,
 };
 use crate::Error;
 
@@ -285,6 +285,13 @@ impl PeerConnection {
     /// One transceiver.
     pub fn transceiver(&self, id: TransceiverId) -> Option<TransceiverInfo> {
         self.transceivers.get(id).map(|t| t.info())
+    }
+
+    /// What the media engine runs after the last applied description: one entry per
+    /// negotiated transceiver that is not stopped (what `setRemoteDescription` /
+    /// `setLocalDescription` hand the engine on returning to stable), for inspection.
+    pub fn negotiated_media(&self) -> Vec<NegotiatedMedia> {
+        self.transceivers.negotiated()
     }
 
     // ----- negotiation-needed -----

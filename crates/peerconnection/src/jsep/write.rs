@@ -27,6 +27,9 @@ pub(crate) struct LocalParams<'a> {
     pub max_message_size: u64,
     pub candidates: &'a [String],
     pub end_of_candidates: bool,
+    /// In an answer, the offerer-tagged mid: first in our BUNDLE group, the answerer-tagged
+    /// section (RFC 8843 §7.3.1).
+    pub bundle_tag: Option<&'a str>,
 }
 
 /// `c=IN IP4 0.0.0.0`: the address of every section (RFC 8829 §5.2.1; candidates carry the
@@ -48,6 +51,14 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
         .filter(|x| !matches!(x, LocalSection::Rejected { .. }))
         .filter_map(LocalSection::mid)
         .collect();
+    let mut live = live;
+    if let Some(i) = p
+        .bundle_tag
+        .and_then(|tag| live.iter().position(|m| *m == tag))
+    {
+        let tag = live.remove(i);
+        live.insert(0, tag);
+    }
     if p.bundle && !live.is_empty() {
         b = b.group("BUNDLE", live);
     }
@@ -425,6 +436,7 @@ mod tests {
             max_message_size: 262_144,
             candidates,
             end_of_candidates: true,
+            bundle_tag: None,
         }
     }
 

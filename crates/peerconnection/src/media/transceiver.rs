@@ -341,7 +341,8 @@ impl TransceiverTable {
     pub(crate) fn negotiated(&self) -> Vec<NegotiatedMedia> {
         self.list
             .iter()
-            .filter(|t| !t.stopped)
+            // A stopping transceiver stops sending and receiving at once (W3C §5.4 stop()).
+            .filter(|t| !t.stopped && !t.stopping)
             .filter_map(|t| {
                 let n = t.negotiated.as_ref()?;
                 let mid = t.mid.clone()?;

@@ -1,0 +1,630 @@
+//! Transceivers and JSEP audio/video sections (issue 13): ferrtc offer → ferrtc answer with
+//! mirrored negotiated media, answers to real browser/stack offers (codecs per fmtp rules,
+//! BUNDLE kept, directions), and hostile codec parameters.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+
+use ferrtc_dtls::{Certificate, KeyType};
+use ferrtc_peerconnection::media::NegotiatedMedia;
+use ferrtc_peerconnection::{
+    Codec, Configuration, Direction, Error, Event, LocalTrack, MediaKind, OfferOptions, Output,
+    PeerConnection, RtcSessionDescription, SdpType, SignalingState, TransceiverInit,
+};
+use ferrtc_rtp::ExtensionKind;
+use ferrtc_sdp::SessionDescription;
+use rand::SeedableRng;
+
+fn pc(seed: u64) -> PeerConnection {
+    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let now = Instant::now();
+    let mut pc = PeerConnection::new(Configuration::new(cert).unwrap(), now, &mut rng).unwrap();
+    let addr: SocketAddr = format!("192.0.2.{}:40000", 10 + seed % 200)
+        .parse()
+        .unwrap();
+    pc.add_local_interface(now, addr).unwrap();
+    pc.end_of_local_interfaces(now);
+    pc
+}
+
+fn desc(t: SdpType, sdp: &str) -> RtcSessionDescription {
+    RtcSessionDescription {
+        sdp_type: t,
+        sdp: sdp.to_owned(),
+    }
+}
+
+fn events(pc: &mut PeerConnection) -> Vec<Event> {
+    let mut out = Vec::new();
+    loop {
+        match pc.poll_output() {
+            Output::Event(e) => out.push(e),
+            Output::Transmit(_) => {}
+            Output::Timeout(_) => return out,
+        }
+    }
+}
+
+/// Offer from `a`, answer from `b`; returns (offer, answer) texts.
+fn negotiate(a: &mut PeerConnection, b: &mut PeerConnection) -> (String, String) {
+    let now = Instant::now();
+    let offer = a.create_offer(OfferOptions::default()).unwrap();
+    a.set_local_description(now, offer).unwrap();
+    let offer = a.local_description().unwrap();
+    b.set_remote_description(now, offer.clone()).unwrap();
+    let answer = b.create_answer().unwrap();
+    b.set_local_description(now, answer).unwrap();
+    let answer = b.local_description().unwrap();
+    a.set_remote_description(now, answer.clone()).unwrap();
+    assert_eq!(a.signaling_state(), SignalingState::Stable);
+    assert_eq!(b.signaling_state(), SignalingState::Stable);
+    (offer.sdp, answer.sdp)
+}
+
+fn track(kind: MediaKind, id: &str, stream: &str) -> LocalTrack {
+    LocalTrack {
+        kind,
+        id: id.into(),
+        stream_ids: vec![stream.into()],
+    }
+}
+
+fn by_mid<'a>(list: &'a [NegotiatedMedia], mid: &str) -> &'a NegotiatedMedia {
+    list.iter()
+        .find(|n| n.mid == mid)
+        .unwrap_or_else(|| panic!("no mid {mid} in {list:?}"))
+}
+
+/// `x` and `y` are the two ends of one section.
+fn assert_mirror(x: &NegotiatedMedia, y: &NegotiatedMedia) {
+    assert_eq!(x.mid, y.mid);
+    assert_eq!(x.kind, y.kind);
+    assert_eq!(x.direction, y.direction.reverse(), "{}", x.mid);
+    let pts = |n: &NegotiatedMedia| -> Vec<(u8, String, Option<String>, Option<u8>)> {
+        n.codecs
+            .iter()
+            .map(|c| {
+                (
+                    c.payload_type,
+                    c.mime_type.to_ascii_lowercase(),
+                    c.sdp_fmtp_line.clone(),
+                    c.rtx_payload_type,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(pts(x), pts(y), "{}", x.mid);
+    for (cx, cy) in x.codecs.iter().zip(&y.codecs) {
+        assert_eq!(cx.rtcp_feedback, cy.rtcp_feedback, "{}", cx.mime_type);
+    }
+    assert_eq!(x.extensions, y.extensions, "{}", x.mid);
+    assert_eq!(x.rtcp_rsize, y.rtcp_rsize);
+    if x.direction.sends() {
+        let r = y
+            .remote_ssrcs
+            .iter()
+            .find(|r| r.ssrc == x.local_ssrc)
+            .unwrap_or_else(|| panic!("{} not announced to the peer", x.local_ssrc));
+        assert_eq!(r.rtx, x.local_rtx_ssrc);
+    }
+    assert_ne!(x.cname, y.cname);
+}
+
+#[test]
+fn ferrtc_offer_ferrtc_answer_mirror_each_other() {
+    let mut a = pc(1);
+    let mut b = pc(2);
+    let mic = a
+        .add_track(track(MediaKind::Audio, "mic-a", "stream-a"))
+        .unwrap();
+    let cam = a
+        .add_transceiver(
+            MediaKind::Video,
+            TransceiverInit {
+                direction: Direction::SendOnly,
+                stream_ids: vec!["stream-a".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(events(&mut a).contains(&Event::NegotiationNeeded));
+    // B's own track: associated with A's audio section (an unassociated addTrack transceiver).
+    let b_mic = b
+        .add_track(track(MediaKind::Audio, "mic-b", "stream-b"))
+        .unwrap();
+    let (offer, answer) = negotiate(&mut a, &mut b);
+
+    // The offer: both sections bundled with RTP/SAVPF, codecs, RTX, extensions, ssrcs.
+    let o: SessionDescription = offer.parse().unwrap();
+    assert_eq!(o.media_count(), 2);
+    let group: Vec<&str> = o.bundle_groups().next().unwrap().mids().collect();
+    assert_eq!(group, ["0", "1"]);
+    let audio = o.media().next().unwrap();
+    assert_eq!(audio.protocol(), "UDP/TLS/RTP/SAVPF");
+    let apts: Vec<&str> = audio.formats().collect();
+    assert_eq!(apts, ["111", "63", "9", "0", "8"]);
+    assert!(offer.contains("a=fmtp:111 minptime=10;useinbandfec=1\r\n"));
+    assert!(offer.contains("a=msid:stream-a mic-a\r\n"));
+    assert!(audio.rtcp_mux() && audio.rtcp_rsize());
+    let video = o.media().nth(1).unwrap();
+    assert_eq!(video.direction(), ferrtc_sdp::Direction::SendOnly);
+    let vc = video.codec(96).unwrap();
+    assert_eq!(vc.name(), Some("VP8"));
+    assert!(vc
+        .rtcp_fb
+        .iter()
+        .any(|f| f.feedback == "nack" && f.param == Some("pli")));
+    assert_eq!(video.codec(97).unwrap().name(), Some("rtx"));
+    assert_eq!(
+        video.codec(97).unwrap().fmtp.unwrap().get("apt"),
+        Some("96")
+    );
+    let fid = video.ssrc_groups().next().unwrap();
+    assert_eq!(fid.semantics, "FID");
+    assert_eq!(fid.ssrcs().count(), 2);
+    assert!(video
+        .extmaps()
+        .any(|e| e.uri == "urn:3gpp:video-orientation"));
+    assert!(!video.extmaps().any(|e| e.uri.contains("audio-level")));
+
+    // Both sides' negotiated media mirror each other.
+    let na = a.negotiated_media();
+    let nb = b.negotiated_media();
+    assert_eq!(na.len(), 2);
+    assert_eq!(nb.len(), 2);
+    for mid in ["0", "1"] {
+        assert_mirror(by_mid(&na, mid), by_mid(&nb, mid));
+        assert_mirror(by_mid(&nb, mid), by_mid(&na, mid));
+    }
+    let aa = by_mid(&na, "0");
+    assert_eq!(aa.transceiver, mic);
+    assert_eq!(aa.direction, Direction::SendRecv);
+    assert_eq!(by_mid(&nb, "0").transceiver, b_mic, "B's addTrack reused");
+    assert_eq!(aa.codecs[0].mime_type, "audio/opus");
+    assert_eq!(aa.codecs[0].payload_type, 111);
+    assert_eq!(aa.extensions.id_of(ExtensionKind::Mid), Some(4));
+    assert_eq!(aa.extensions.id_of(ExtensionKind::AudioLevel), Some(1));
+    assert_eq!(aa.local_rtx_ssrc, None);
+    let av = by_mid(&na, "1");
+    assert_eq!(av.transceiver, cam);
+    assert_eq!(av.direction, Direction::SendOnly);
+    assert_eq!(by_mid(&nb, "1").direction, Direction::RecvOnly);
+    assert_eq!(av.codecs.len(), 9);
+    assert!(av.codecs.iter().all(|c| c.rtx_payload_type.is_some()));
+    assert!(av.local_rtx_ssrc.is_some());
+    assert_eq!(
+        av.extensions.id_of(ExtensionKind::VideoOrientation),
+        Some(13)
+    );
+    // Our CNAME is the same in every section of one connection.
+    assert_eq!(aa.cname, av.cname);
+
+    // Tracks: B learns A's two tracks, A learns B's audio track.
+    let eb = events(&mut b);
+    let tracks_b: Vec<_> = eb
+        .iter()
+        .filter_map(|e| match e {
+            Event::Track(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tracks_b.len(), 2, "{eb:?}");
+    assert_eq!(tracks_b[0].track_id, "mic-a");
+    assert_eq!(tracks_b[0].stream_ids, ["stream-a"]);
+    assert_eq!(tracks_b[1].kind, MediaKind::Video);
+    let ea = events(&mut a);
+    let tracks_a: Vec<_> = ea
+        .iter()
+        .filter_map(|e| match e {
+            Event::Track(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tracks_a.len(), 1, "{ea:?}");
+    assert_eq!(tracks_a[0].track_id, "mic-b");
+    assert_eq!(tracks_a[0].transceiver, mic);
+    // currentDirection in the transceiver view; the answer carries B's direction.
+    assert_eq!(
+        a.transceiver(cam).unwrap().current_direction,
+        Some(Direction::SendOnly)
+    );
+    let ans: SessionDescription = answer.parse().unwrap();
+    assert_eq!(
+        ans.media().nth(1).unwrap().direction(),
+        ferrtc_sdp::Direction::RecvOnly
+    );
+    assert!(!answer.contains("a=ssrc-group"), "B sends no video");
+}
+
+const CHROMIUM: &str = include_str!("data/chromium-offer-av-dc.sdp");
+const AIORTC: &str = include_str!("data/aiortc-offer.sdp");
+const WRTC_AUDIO: &str = include_str!("data/wrtc-offer-audio-dc.sdp");
+
+/// Answers `offer` with a fresh ferrtc connection; returns it, the answer and the events.
+fn answer(offer: &str, prepare: impl FnOnce(&mut PeerConnection)) -> (PeerConnection, String) {
+    let now = Instant::now();
+    let mut b = pc(7);
+    prepare(&mut b);
+    b.set_remote_description(now, desc(SdpType::Offer, offer))
+        .unwrap();
+    let ans = b.create_answer().unwrap();
+    b.set_local_description(now, ans).unwrap();
+    let sdp = b.local_description().unwrap().sdp;
+    (b, sdp)
+}
+
+fn formats(sdp: &SessionDescription, i: usize) -> Vec<String> {
+    sdp.media()
+        .nth(i)
+        .unwrap()
+        .formats()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn answers_chromium_with_the_codecs_fmtp_rules_allow() {
+    let (mut b, text) = answer(CHROMIUM, |_| {});
+    let a: SessionDescription = text.parse().unwrap();
+    let group: Vec<&str> = a.bundle_groups().next().unwrap().mids().collect();
+    assert_eq!(group, ["0", "1", "2"]);
+    // Audio: Opus, RED, G.722, PCMU, PCMA kept at Chromium's payload types; CN and
+    // telephone-event dropped.
+    assert_eq!(formats(&a, 0), ["111", "63", "9", "0", "8"]);
+    let audio = a.media().next().unwrap();
+    assert_eq!(audio.direction(), ferrtc_sdp::Direction::RecvOnly);
+    assert!(audio.rtcp_rsize());
+    let ext: Vec<(u16, &str)> = audio.extmaps().map(|e| (e.id, e.uri)).collect();
+    assert_eq!(
+        ext,
+        [
+            (1, "urn:ietf:params:rtp-hdrext:ssrc-audio-level"),
+            (
+                2,
+                "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+            ),
+            (
+                3,
+                "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+            ),
+            (4, "urn:ietf:params:rtp-hdrext:sdes:mid"),
+        ]
+    );
+    // Video: VP8, the four constrained-baseline/baseline H.264 formats, AV1, VP9 p0 and p2,
+    // each with its RTX; Main-profile H.264 (116, 39), red, ulpfec and their RTX dropped.
+    assert_eq!(
+        formats(&a, 1),
+        [
+            "96", "97", "102", "103", "104", "107", "108", "109", "114", "115", "45", "46", "98",
+            "99", "100", "101"
+        ]
+    );
+    let video = a.media().nth(1).unwrap();
+    assert_eq!(
+        video.codec(104).unwrap().fmtp.unwrap().params,
+        "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42001f"
+    );
+    let vext: Vec<u16> = video.extmaps().map(|e| e.id).collect();
+    assert_eq!(vext, [2, 13, 3, 5, 4, 10, 11], "toffset and 6-8 dropped");
+    // The negotiated media: remote SSRCs with their FID pair, msid as the track.
+    let n = b.negotiated_media();
+    assert_eq!(n.len(), 2);
+    let v = by_mid(&n, "1");
+    assert_eq!(v.remote_ssrcs.len(), 1);
+    assert_eq!(v.remote_ssrcs[0].ssrc, 1_804_869_742);
+    assert_eq!(v.remote_ssrcs[0].rtx, Some(2_009_766_689));
+    assert_eq!(v.direction, Direction::RecvOnly);
+    assert_eq!(
+        v.codecs
+            .iter()
+            .find(|c| c.payload_type == 102)
+            .unwrap()
+            .rtx_payload_type,
+        Some(103)
+    );
+    let au = by_mid(&n, "0");
+    assert_eq!(au.remote_ssrcs[0].ssrc, 3_973_733_779);
+    assert_eq!(
+        au.codecs[0].rtcp_feedback,
+        vec![ferrtc_peerconnection::RtcpFeedback::new(
+            "transport-cc",
+            None
+        )]
+    );
+    let ev = events(&mut b);
+    let ids: Vec<(String, Vec<String>)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Track(t) => Some((t.track_id.clone(), t.stream_ids.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            (
+                "45b86129-48f1-4c05-9143-43a34e2b2fd3".to_owned(),
+                vec!["69b03d49-1303-4fe6-ae85-b9b6e6428dfb".to_owned()]
+            ),
+            (
+                "58fe1133-14cc-4889-90e5-a38e0e4bfa1e".to_owned(),
+                vec!["69b03d49-1303-4fe6-ae85-b9b6e6428dfb".to_owned()]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn answers_aiortc_and_wrtc_offers() {
+    // aiortc: Opus at 96, VP8 at 97 with RTX 98, H.264 42001f (Baseline) and 42e01f.
+    let (b, text) = answer(AIORTC, |b| {
+        b.add_track(track(MediaKind::Video, "cam", "s")).unwrap();
+    });
+    let a: SessionDescription = text.parse().unwrap();
+    assert_eq!(formats(&a, 0), ["96", "9", "0", "8"]);
+    assert_eq!(formats(&a, 1), ["97", "98", "99", "100", "101", "102"]);
+    let video = a.media().nth(1).unwrap();
+    assert_eq!(video.direction(), ferrtc_sdp::Direction::SendRecv);
+    // Our added track took the offered video section: we send, with ssrcs and msid.
+    assert!(video.msids().any(|m| m.track_id == Some("cam")));
+    assert_eq!(video.ssrc_groups().count(), 1);
+    // rtcp-fb intersected: aiortc lists no ccm fir and no transport-cc.
+    let vp8 = video.codec(97).unwrap();
+    let fb: Vec<(&str, Option<&str>)> = vp8.rtcp_fb.iter().map(|f| (f.feedback, f.param)).collect();
+    assert_eq!(
+        fb,
+        [("goog-remb", None), ("nack", None), ("nack", Some("pli"))]
+    );
+    assert!(!a.media().next().unwrap().rtcp_rsize(), "not offered");
+    let n = b.negotiated_media();
+    assert_eq!(by_mid(&n, "1").direction, Direction::SendRecv);
+    assert_eq!(
+        by_mid(&n, "1").extensions.id_of(ExtensionKind::AbsSendTime),
+        Some(3)
+    );
+    assert_eq!(by_mid(&n, "0").codecs[0].payload_type, 96);
+
+    // wrtc: audio only, no video section, ISAC/ILBC/CN dropped.
+    let (_, text) = answer(WRTC_AUDIO, |_| {});
+    let a: SessionDescription = text.parse().unwrap();
+    assert_eq!(formats(&a, 0), ["111", "63", "9", "0", "8"]);
+    assert_eq!(a.media_count(), 2);
+}
+
+/// Replaces the video section's formats, codecs and extmaps of the Chromium offer by
+/// `formats` and `codec_lines` (written at the end of the section).
+fn chromium_with_video(formats: &str, codec_lines: &str) -> String {
+    let mut out = String::new();
+    let mut in_video = false;
+    for l in CHROMIUM.lines() {
+        if l.starts_with("m=") {
+            if in_video {
+                for c in codec_lines.lines() {
+                    out.push_str(c);
+                    out.push_str("\r\n");
+                }
+            }
+            in_video = l.starts_with("m=video");
+            if in_video {
+                out.push_str(&format!("m=video 37459 UDP/TLS/RTP/SAVPF {formats}\r\n"));
+                continue;
+            }
+        }
+        let codec_line = ["a=rtpmap:", "a=fmtp:", "a=rtcp-fb:", "a=ssrc", "a=extmap:"]
+            .iter()
+            .any(|p| l.starts_with(p));
+        if in_video && codec_line {
+            continue;
+        }
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[test]
+fn h264_profile_mismatch_rejects_the_section_and_keeps_bundle() {
+    // Only High-profile H.264: no codec in common.
+    let offer = chromium_with_video(
+        "122 123",
+        "a=rtpmap:122 H264/90000\na=fmtp:122 packetization-mode=1;profile-level-id=640c1f\na=rtpmap:123 rtx/90000\na=fmtp:123 apt=122",
+    );
+    let (mut b, text) = answer(&offer, |_| {});
+    let a: SessionDescription = text.parse().unwrap();
+    let video = a.media().nth(1).unwrap();
+    assert_eq!(video.port(), 0, "{text}");
+    let group: Vec<&str> = a.bundle_groups().next().unwrap().mids().collect();
+    assert_eq!(group, ["0", "2"]);
+    assert_ne!(a.media().next().unwrap().port(), 0);
+    let n = b.negotiated_media();
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].mid, "0");
+    // The transceiver created for the section is stopped; its track ended.
+    let ev = events(&mut b);
+    assert!(
+        ev.iter().any(|e| matches!(e, Event::TrackEnded(_))),
+        "{ev:?}"
+    );
+    assert!(b
+        .transceivers()
+        .iter()
+        .any(|t| t.kind == MediaKind::Video && t.stopped));
+
+    // A High-profile-only video section that is the offerer-tagged one: answered inactive,
+    // so the BUNDLE group survives.
+    let tagged = offer.replace("a=group:BUNDLE 0 1 2", "a=group:BUNDLE 1 0 2");
+    let (b, text) = answer(&tagged, |_| {});
+    let a: SessionDescription = text.parse().unwrap();
+    let video = a.media().nth(1).unwrap();
+    assert_ne!(video.port(), 0);
+    assert_eq!(video.direction(), ferrtc_sdp::Direction::Inactive);
+    let group: Vec<&str> = a.bundle_groups().next().unwrap().mids().collect();
+    assert_eq!(group, ["1", "0", "2"]);
+    assert_eq!(b.negotiated_media().len(), 1);
+}
+
+#[test]
+fn impossible_codec_parameters_error_or_reject_never_panic() {
+    let now = Instant::now();
+    // Refused by the SDP parser: the description is an error, signaling unchanged.
+    for (what, formats, lines) in [
+        ("pt > 127", "200", "a=rtpmap:200 VP8/90000"),
+        ("rtpmap without clock rate", "96", "a=rtpmap:96 VP8"),
+        (
+            "extmap id 0",
+            "96",
+            "a=rtpmap:96 VP8/90000\na=extmap:0 urn:ietf:params:rtp-hdrext:sdes:mid",
+        ),
+        (
+            "extmap id > 256",
+            "96",
+            "a=rtpmap:96 VP8/90000\na=extmap:300 urn:ietf:params:rtp-hdrext:sdes:mid",
+        ),
+        (
+            "format 300 on the m= line",
+            "300 96",
+            "a=rtpmap:96 VP8/90000",
+        ),
+    ] {
+        let offer = chromium_with_video(formats, lines);
+        let mut b = pc(8);
+        let r = b.set_remote_description(now, desc(SdpType::Offer, &offer));
+        assert!(
+            matches!(r, Err(Error::InvalidDescription(_))),
+            "{what}: {r:?}"
+        );
+        assert_eq!(b.signaling_state(), SignalingState::Stable, "{what}");
+        assert!(b.transceivers().is_empty(), "{what}");
+    }
+    // Accepted by the parser but unusable: left out of the answer.
+    let cases: [(&str, &str, &str, Vec<&str>); 4] = [
+        // RTX whose apt names no codec: VP8 kept without RTX.
+        (
+            "apt to a missing pt",
+            "96 97",
+            "a=rtpmap:96 VP8/90000\na=rtpmap:97 rtx/90000\na=fmtp:97 apt=55",
+            vec!["96"],
+        ),
+        // id 256 parses (two-byte form reaches 255) but no RTP header can carry it.
+        (
+            "extmap id 256",
+            "96",
+            "a=rtpmap:96 VP8/90000\na=extmap:256 urn:ietf:params:rtp-hdrext:sdes:mid",
+            vec!["96"],
+        ),
+        // A dynamic payload type without rtpmap.
+        (
+            "format without rtpmap",
+            "101 96",
+            "a=rtpmap:96 VP8/90000",
+            vec!["96"],
+        ),
+        // Nothing we know: the section is rejected.
+        (
+            "no known codec",
+            "126 127",
+            "a=rtpmap:126 telephone-event/8000\na=rtpmap:127 rtx/90000\na=fmtp:127 apt=126",
+            vec![],
+        ),
+    ];
+    for (what, formats, lines, want) in cases {
+        let offer = chromium_with_video(formats, lines);
+        let (b, text) = answer(&offer, |_| {});
+        let a: SessionDescription = text.parse().unwrap();
+        let video = a.media().nth(1).unwrap();
+        if want.is_empty() {
+            assert_eq!(video.port(), 0, "{what}: {text}");
+            continue;
+        }
+        let got: Vec<&str> = video.formats().collect();
+        assert_eq!(got, want, "{what}");
+        assert_eq!(video.extmaps().count(), 0, "{what}");
+        let n = b.negotiated_media();
+        let v = by_mid(&n, "1");
+        assert_eq!(v.codecs.len(), 1, "{what}");
+        assert_eq!(v.codecs[0].rtx_payload_type, None, "{what}");
+    }
+}
+
+#[test]
+fn codec_preferences_and_api_errors() {
+    let mut a = pc(3);
+    let v = a
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let vp9 = Codec {
+        payload_type: 0,
+        mime_type: "video/VP9".into(),
+        clock_rate: 90_000,
+        channels: None,
+        sdp_fmtp_line: Some("profile-id=2".into()),
+        rtcp_feedback: vec![],
+        rtx_payload_type: None,
+    };
+    let h264_high = Codec {
+        mime_type: "video/H264".into(),
+        sdp_fmtp_line: Some("packetization-mode=1;profile-level-id=640c1f".into()),
+        ..vp9.clone()
+    };
+    assert!(matches!(
+        a.set_codec_preferences(v, vec![h264_high]),
+        Err(Error::InvalidModification(_))
+    ));
+    let opus = Codec {
+        mime_type: "audio/opus".into(),
+        clock_rate: 48_000,
+        channels: Some(2),
+        sdp_fmtp_line: None,
+        ..vp9.clone()
+    };
+    assert!(matches!(
+        a.set_codec_preferences(v, vec![opus]),
+        Err(Error::InvalidModification(_))
+    ));
+    a.set_codec_preferences(v, vec![vp9]).unwrap();
+    let offer = a.create_offer(OfferOptions::default()).unwrap();
+    let o: SessionDescription = offer.sdp.parse().unwrap();
+    assert_eq!(
+        formats(&o, 0),
+        ["100", "101"],
+        "VP9 profile 2 at our pt, with RTX"
+    );
+    // Ids that would break SDP lines are refused.
+    assert!(a.add_track(track(MediaKind::Audio, "bad id", "s")).is_err());
+    assert!(a
+        .add_track(track(MediaKind::Audio, "ok", "bad\r\nstream"))
+        .is_err());
+    let two_without_rid = TransceiverInit {
+        send_encodings: vec![Default::default(), Default::default()],
+        ..Default::default()
+    };
+    assert!(a
+        .add_transceiver(MediaKind::Video, two_without_rid)
+        .is_err());
+    // Same track twice: InvalidAccess.
+    a.add_track(track(MediaKind::Audio, "t1", "s")).unwrap();
+    assert!(matches!(
+        a.add_track(track(MediaKind::Audio, "t1", "s")),
+        Err(Error::InvalidAccess(_))
+    ));
+    let mut other = pc(4);
+    let mut foreign = None;
+    for _ in 0..6 {
+        foreign = Some(
+            other
+                .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+                .unwrap(),
+        );
+    }
+    assert!(matches!(
+        a.set_direction(foreign.unwrap(), Direction::Inactive),
+        Err(Error::NoSuchTransceiver)
+    ));
+}
