@@ -30,6 +30,16 @@ pub struct DataChunk {
     pub payload: Bytes,
 }
 
+/// The U, B, E, I bits of the flags of DATA (RFC 9260 §3.3.1, RFC 7053) and I-DATA.
+fn flag_bits(flags: u8) -> (bool, bool, bool, bool) {
+    (
+        flags & 4 != 0,
+        flags & 2 != 0,
+        flags & 1 != 0,
+        flags & 8 != 0,
+    )
+}
+
 /// The I, U, B, E flag bits of DATA and I-DATA.
 fn data_flags(unordered: bool, beginning: bool, ending: bool, immediate: bool) -> u8 {
     (ending as u8) | (beginning as u8) << 1 | (unordered as u8) << 2 | (immediate as u8) << 3
@@ -55,15 +65,16 @@ impl DataChunk {
     pub(super) fn parse(flags: u8, value: &Bytes, base: usize) -> Result<Self, Error> {
         let (payload, (tsn, stream_id, ssn, ppid)) =
             run(value, base, "DATA", (u32f, u16f, u16f, u32f))?;
+        let (unordered, beginning, ending, immediate) = flag_bits(flags);
         Ok(DataChunk {
             tsn,
             stream_id,
             ssn,
             ppid,
-            ending: flags & 1 != 0,
-            beginning: flags & 2 != 0,
-            unordered: flags & 4 != 0,
-            immediate: flags & 8 != 0,
+            unordered,
+            beginning,
+            ending,
+            immediate,
             payload: value.slice_ref(payload),
         })
     }
@@ -120,15 +131,16 @@ impl IDataChunk {
     pub(super) fn parse(flags: u8, value: &Bytes, base: usize) -> Result<Self, Error> {
         let (payload, (tsn, stream_id, _reserved, mid, ppid_or_fsn)) =
             run(value, base, "I-DATA", (u32f, u16f, u16f, u32f, u32f))?;
+        let (unordered, beginning, ending, immediate) = flag_bits(flags);
         Ok(IDataChunk {
             tsn,
             stream_id,
             mid,
             ppid_or_fsn,
-            ending: flags & 1 != 0,
-            beginning: flags & 2 != 0,
-            unordered: flags & 4 != 0,
-            immediate: flags & 8 != 0,
+            unordered,
+            beginning,
+            ending,
+            immediate,
             payload: value.slice_ref(payload),
         })
     }
