@@ -107,11 +107,8 @@ fn negotiate(
 fn take_events(sim: &mut Sim<Peer>, a: SocketAddr) -> Vec<Event> {
     let p = sim.endpoint_mut(a).unwrap();
     // Drain what the connection still holds, then hand everything over.
-    loop {
-        match p.pc.poll_output() {
-            Output::Event(e) => p.events.push(e),
-            Output::Transmit(_) | Output::Timeout(_) => break,
-        }
+    while let Output::Event(e) = p.pc.poll_output() {
+        p.events.push(e);
     }
     std::mem::take(&mut p.events)
 }
