@@ -628,3 +628,61 @@ fn codec_preferences_and_api_errors() {
         Err(Error::NoSuchTransceiver)
     ));
 }
+
+/// Simulcast (RFC 8851 / RFC 8853): three send encodings with RIDs are offered as
+/// `a=rid:<id> send` + `a=simulcast:send`, the answerer receives them (`recv`), and each side's
+/// NegotiatedMedia names them on its side.
+#[test]
+fn simulcast_rids_are_offered_and_received() {
+    let mut a = pc(11);
+    let mut b = pc(12);
+    let enc = |rid: &str| ferrtc_peerconnection::SendEncoding {
+        rid: Some(rid.into()),
+        ..Default::default()
+    };
+    a.add_transceiver(
+        MediaKind::Video,
+        TransceiverInit {
+            direction: Direction::SendOnly,
+            send_encodings: vec![enc("h"), enc("m"), enc("l")],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (offer, answer) = negotiate(&mut a, &mut b);
+    let o: SessionDescription = offer.parse().unwrap();
+    let v = o.media().next().unwrap();
+    let rids: Vec<(&str, ferrtc_sdp::RidDirection)> =
+        v.rids().map(|r| (r.id, r.direction)).collect();
+    assert_eq!(
+        rids,
+        [
+            ("h", ferrtc_sdp::RidDirection::Send),
+            ("m", ferrtc_sdp::RidDirection::Send),
+            ("l", ferrtc_sdp::RidDirection::Send)
+        ]
+    );
+    assert!(offer.contains("a=simulcast:send h;m;l\r\n"), "{offer}");
+    assert!(answer.contains("a=simulcast:recv h;m;l\r\n"), "{answer}");
+    let ans: SessionDescription = answer.parse().unwrap();
+    assert!(ans
+        .media()
+        .next()
+        .unwrap()
+        .rids()
+        .all(|r| r.direction == ferrtc_sdp::RidDirection::Recv));
+    assert_eq!(a.negotiated_media()[0].local_rids, ["h", "m", "l"]);
+    assert_eq!(b.negotiated_media()[0].remote_rids, ["h", "m", "l"]);
+    assert!(b.negotiated_media()[0].local_rids.is_empty());
+    assert!(a.negotiated_media()[0].remote_rids.is_empty());
+    // An invalid rid is refused before it reaches SDP.
+    assert!(a
+        .add_transceiver(
+            MediaKind::Video,
+            TransceiverInit {
+                send_encodings: vec![enc("h i")],
+                ..Default::default()
+            },
+        )
+        .is_err());
+}
