@@ -686,3 +686,31 @@ fn simulcast_rids_are_offered_and_received() {
         )
         .is_err());
 }
+
+/// replaceTrack (W3C §5.2) swaps the sent track without renegotiation; the msid stays.
+#[test]
+fn replace_track_needs_no_negotiation() {
+    let mut a = pc(13);
+    let mut b = pc(14);
+    let t = a.add_track(track(MediaKind::Video, "cam1", "s")).unwrap();
+    negotiate(&mut a, &mut b);
+    events(&mut a);
+    a.replace_track(t, Some(track(MediaKind::Video, "cam2", "s")))
+        .unwrap();
+    assert!(!events(&mut a).contains(&Event::NegotiationNeeded));
+    assert_eq!(
+        a.transceiver(t).unwrap().sender_track.unwrap().id,
+        "cam2".to_owned()
+    );
+    let re = a.create_offer(OfferOptions::default()).unwrap();
+    assert!(re.sdp.contains("a=msid:s cam1\r\n"), "{}", re.sdp);
+    assert!(a
+        .replace_track(t, Some(track(MediaKind::Audio, "mic", "s")))
+        .is_err());
+    // removeTrack does renegotiate: the direction loses "send".
+    a.remove_track(t).unwrap();
+    assert!(events(&mut a).contains(&Event::NegotiationNeeded));
+    a.replace_track(t, None).unwrap();
+    assert!(!events(&mut a).contains(&Event::NegotiationNeeded));
+    assert_eq!(a.transceiver(t).unwrap().direction, Direction::RecvOnly);
+}

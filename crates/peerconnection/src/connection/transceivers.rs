@@ -143,6 +143,7 @@ impl PeerConnection {
         let id = match reuse.and_then(|id| self.transceivers.get_mut(id)) {
             Some(t) => {
                 t.stream_ids = track.stream_ids.clone();
+                t.sender_msid_track = track.id.clone();
                 t.direction = match t.direction {
                     Direction::RecvOnly => Direction::SendRecv,
                     Direction::Inactive => Direction::SendOnly,
@@ -183,6 +184,37 @@ impl PeerConnection {
             d => d,
         };
         self.media_negotiation_needed();
+        Ok(())
+    }
+
+    /// `sender.replaceTrack(track)` (W3C §5.2): the sender sends `track` (or nothing) from now
+    /// on, without renegotiation; the track must be of the transceiver's kind.
+    pub fn replace_track(
+        &mut self,
+        id: TransceiverId,
+        track: Option<LocalTrack>,
+    ) -> Result<(), Error> {
+        self.ensure_open()?;
+        let t = self
+            .transceivers
+            .get_mut(id)
+            .ok_or(Error::NoSuchTransceiver)?;
+        if t.stopping || t.stopped {
+            return Err(Error::InvalidState(format!(
+                "transceiver {} is stopped",
+                id.index()
+            )));
+        }
+        if let Some(tr) = &track {
+            if tr.kind != t.kind {
+                return Err(Error::InvalidConfiguration(format!(
+                    "TypeError: a {} track on a {} transceiver",
+                    tr.kind.as_str(),
+                    t.kind.as_str()
+                )));
+            }
+        }
+        t.sender_track = track;
         Ok(())
     }
 
@@ -340,10 +372,11 @@ impl PeerConnection {
                     None => t.direction,
                 }
             };
+            // The msid of a sending section changed (addTrack on a reused transceiver).
             wanted != section.direction
                 || (t.direction.sends()
-                    && t.sender_track.as_ref().map(|x| &x.id) != Some(&section.track_id)
-                    && t.sender_track.is_some())
+                    && (t.sender_msid_track != section.track_id
+                        || t.stream_ids != section.stream_ids))
         })
     }
 

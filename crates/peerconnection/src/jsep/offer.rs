@@ -133,10 +133,7 @@ pub(crate) fn build(
         extensions,
         rtcp_rsize,
         stream_ids: t.stream_ids.clone(),
-        track_id: t
-            .sender_track
-            .as_ref()
-            .map_or_else(|| t.sender_msid_track.clone(), |tr| tr.id.clone()),
+        track_id: t.sender_msid_track.clone(),
         ssrc: t.local_ssrc,
         rtx_ssrc: if has_rtx { t.local_rtx_ssrc } else { None },
         cname: cname.to_owned(),

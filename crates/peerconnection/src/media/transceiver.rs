@@ -40,7 +40,9 @@ pub(crate) struct Transceiver {
     pub sender_track: Option<LocalTrack>,
     /// The sender's stream ids (`a=msid`).
     pub stream_ids: Vec<String>,
-    /// The track id written in `a=msid` while no track is attached (W3C: the sender's id).
+    /// The track id written in `a=msid`: the id of the track `addTrack` attached, else a
+    /// random one (W3C: the sender's id). `replaceTrack` does not change it (no
+    /// renegotiation, W3C §5.2).
     pub sender_msid_track: String,
     pub receiver_track: Option<TrackInfo>,
     pub mode: MediaMode,
@@ -215,10 +217,13 @@ impl TransceiverTable {
             current_direction: None,
             stopping: false,
             stopped: false,
+            sender_msid_track: match &track {
+                Some(t) => t.id.clone(),
+                None => random_token(rng, 24),
+            },
             created_by_add_track: track.is_some(),
             sender_track: track,
             stream_ids: init.stream_ids,
-            sender_msid_track: random_token(rng, 24),
             receiver_track: None,
             mode: init.mode,
             send_encodings,
