@@ -105,6 +105,7 @@ impl PeerConnection {
     ) -> Result<TransceiverId, Error> {
         self.ensure_open()?;
         check_encodings(&init)?;
+        self.room_for_transceiver()?;
         let id = self.transceivers.add(kind, init, None, &mut self.rng);
         self.media_negotiation_needed();
         Ok(id)
@@ -153,6 +154,7 @@ impl PeerConnection {
                 t.id
             }
             None => {
+                self.room_for_transceiver()?;
                 let init = TransceiverInit {
                     direction: Direction::SendRecv,
                     stream_ids: track.stream_ids.clone(),
@@ -326,6 +328,17 @@ impl PeerConnection {
         self.transceivers.negotiated()
     }
 
+    fn room_for_transceiver(&mut self) -> Result<(), Error> {
+        if self.transceivers.make_room() {
+            Ok(())
+        } else {
+            Err(Error::InvalidState(format!(
+                "at most {} transceivers per connection",
+                crate::media::transceiver::MAX_TRANSCEIVERS
+            )))
+        }
+    }
+
     // ----- negotiation-needed -----
 
     /// A transceiver change needs an offer (W3C §4.7.3 "update the negotiation-needed flag"):
@@ -465,7 +478,13 @@ impl PeerConnection {
                         .map(|t| t.id);
                     let id = match free {
                         Some(id) => id,
-                        None => self.transceivers.add_for_remote(media.kind, &mut self.rng),
+                        None if self.transceivers.make_room() => {
+                            self.transceivers.add_for_remote(media.kind, &mut self.rng)
+                        }
+                        None => {
+                            debug!(mid, "pc: transceiver limit reached; section not associated");
+                            continue;
+                        }
                     };
                     if let Some(t) = self.transceivers.get_mut(id) {
                         t.mid = Some(mid.clone());

@@ -113,6 +113,11 @@ impl Transceiver {
     }
 }
 
+/// Most transceivers one connection holds (each costs a section in every later offer; a
+/// remote peer could otherwise grow the table with each renegotiation). Stopped ones are
+/// dropped to make room before this limit refuses a new one.
+pub(crate) const MAX_TRANSCEIVERS: usize = 512;
+
 /// A random 32-bit id no one in `used` has and not 0.
 fn fresh_ssrc(rng: &mut impl RngCore, used: &[u32]) -> u32 {
     loop {
@@ -173,6 +178,15 @@ impl TransceiverTable {
 
     pub(crate) fn by_mid_mut(&mut self, mid: &str) -> Option<&mut Transceiver> {
         self.list.iter_mut().find(|t| t.mid.as_deref() == Some(mid))
+    }
+
+    /// Whether another transceiver fits ([`MAX_TRANSCEIVERS`]), after dropping stopped ones
+    /// if needed (W3C §4.4.1.6 removes stopped transceivers from the set).
+    pub(crate) fn make_room(&mut self) -> bool {
+        if self.list.len() >= MAX_TRANSCEIVERS {
+            self.list.retain(|t| !t.stopped);
+        }
+        self.list.len() < MAX_TRANSCEIVERS
     }
 
     /// Adds a transceiver with fresh SSRCs (an RTX one for video: every video codec we offer
@@ -415,6 +429,22 @@ mod tests {
         assert_eq!(t.cname().len(), 16);
         // Nothing negotiated yet: nothing for the engine.
         assert!(t.negotiated().is_empty());
+    }
+
+    #[test]
+    fn the_table_is_bounded_and_stopped_ones_make_room() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let mut t = TransceiverTable::new();
+        let mut first = None;
+        while t.make_room() {
+            let id = t.add(MediaKind::Audio, TransceiverInit::default(), None, &mut rng);
+            first.get_or_insert(id);
+        }
+        assert_eq!(t.iter().count(), MAX_TRANSCEIVERS);
+        t.get_mut(first.unwrap()).unwrap().set_stopped();
+        assert!(t.make_room());
+        assert_eq!(t.iter().count(), MAX_TRANSCEIVERS - 1);
+        assert!(t.get(first.unwrap()).is_none());
     }
 
     #[test]
