@@ -537,3 +537,77 @@ fn a_plaintext_fatal_alert_before_epoch_1_ends_the_handshake() {
         c.state()
     );
 }
+
+/// With loss and timers: the genuine flight is lost, a forged partial fragment of its
+/// Certificate waits in the reassembly, and our retransmission timer fires: the incomplete
+/// forged set is discarded then (the peer resends its whole flight, RFC 6347 §4.2.4), and the
+/// retransmitted flight completes the handshake.
+#[test]
+fn a_forged_partial_set_goes_on_the_retransmission_timer() {
+    let f = fixture();
+    let mut now = Instant::now();
+    let mut client = Dtls::new(
+        &f.client_small,
+        Role::Client,
+        Some(f.server_fp.clone()),
+        now,
+    )
+    .unwrap();
+    let mut server = Dtls::new(
+        &f.server_small,
+        Role::Server,
+        Some(f.client_fp.clone()),
+        now,
+    )
+    .unwrap();
+    for d in drain(&mut client) {
+        server.handle_receive(now, d).unwrap();
+    }
+    // The server's first flight is lost; a forged first Certificate fragment arrives.
+    let flight = drain(&mut server);
+    let mut forged = flight_fragments(&flight)
+        .into_iter()
+        .find(|fr| fr.mt == 11)
+        .unwrap();
+    forged.data.truncate(50);
+    forged.data.iter_mut().for_each(|b| *b ^= 0xff);
+    client.handle_receive(now, forged_record(&forged)).unwrap();
+    assert_eq!(client.stats().dropped(DropReason::ConflictingFragment), 0);
+    // The client's timer: it resends its ClientHello and drops the incomplete set.
+    now = client.poll_timeout().unwrap();
+    client.handle_timeout(now).unwrap();
+    assert_eq!(
+        client.stats().dropped(DropReason::ConflictingFragment),
+        1,
+        "{:?}",
+        client.stats()
+    );
+    for _ in 0..200 {
+        for d in drain(&mut client) {
+            let _ = server.handle_receive(now, d);
+        }
+        for d in drain(&mut server) {
+            let _ = client.handle_receive(now, d);
+        }
+        if client.is_connected() && server.is_connected() {
+            break;
+        }
+        let next = [client.poll_timeout(), server.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap();
+        now = now.max(next);
+        let _ = client.handle_timeout(now);
+        let _ = server.handle_timeout(now);
+    }
+    assert!(
+        client.is_connected() && server.is_connected(),
+        "client {:?} {:?}, server {:?}",
+        client.state(),
+        client.stats(),
+        server.state()
+    );
+    assert_eq!(client.srtp_keying_material(), server.srtp_keying_material());
+    assert_eq!(client.stats().dropped(DropReason::ConflictingFragment), 1);
+}
