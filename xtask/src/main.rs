@@ -185,7 +185,7 @@ fn vectors_in(root: &std::path::Path) -> Result<(), String> {
 }
 
 /// The self-check sabotage `corrupt-vector`: [`vectors_in`] on a copy of HEAD (the checkout
-/// is shared, nothing in it is touched) whose RFC 5769 §2.1 sample request has one hex digit
+/// is shared, nothing in it is touched; outside git, a copy of the tree) whose RFC 5769 §2.1 sample request has one hex digit
 /// of its MESSAGE-INTEGRITY changed; `rfc5769_2_1_request` must fail.
 fn corrupt_vector() -> Result<(), String> {
     let copy =
@@ -197,7 +197,10 @@ fn corrupt_vector() -> Result<(), String> {
             "sh",
             &[
                 "-c",
-                "git archive HEAD | tar -x -C \"$1\"",
+                // HEAD of the checkout; the tree itself when it is not a git checkout (a
+                // `git archive` copy of the workspace).
+                "if git rev-parse --git-dir >/dev/null 2>&1; then git archive HEAD; \
+                 else tar -c --exclude=./target .; fi | tar -x -C \"$1\"",
                 "archive",
                 &copy.to_string_lossy(),
             ],
