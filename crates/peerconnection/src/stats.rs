@@ -10,6 +10,7 @@ use ferrtc_ice::{CandidateType, PairState, Role as IceRole};
 use serde::Serialize;
 
 use crate::connection::{DtlsTransportState, PeerConnection};
+use crate::media::{MediaEngine, MediaKind, MediaMode};
 use crate::ReadyState;
 
 /// `RTCPeerConnectionStats`.
@@ -186,6 +187,184 @@ pub struct DataChannelStats {
     pub bytes_received: u64,
 }
 
+/// `RTCCodecStats`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodecStats {
+    /// Id.
+    pub id: String,
+    /// Timestamp.
+    pub timestamp: f64,
+    /// Payload type.
+    pub payload_type: u8,
+    /// Transport id.
+    pub transport_id: String,
+    /// `video/VP8`, `audio/opus`, ….
+    pub mime_type: String,
+    /// Clock rate in Hz.
+    pub clock_rate: u32,
+    /// Audio channels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channels: Option<u16>,
+    /// The fmtp parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sdp_fmtp_line: Option<String>,
+}
+
+/// `RTCInboundRtpStreamStats`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundRtpStats {
+    /// Id.
+    pub id: String,
+    /// Timestamp.
+    pub timestamp: f64,
+    /// Remote SSRC.
+    pub ssrc: u32,
+    /// `audio` / `video`.
+    pub kind: &'static str,
+    /// Transport id.
+    pub transport_id: String,
+    /// Codec id, once a packet arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec_id: Option<String>,
+    /// The m= section's mid.
+    pub mid: String,
+    /// The remote-outbound-rtp object of this SSRC, once an SR arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<String>,
+    /// Packets received (RFC 3550 A.1 counted).
+    pub packets_received: u64,
+    /// RFC 3550 A.3 cumulative loss (negative with duplicates).
+    pub packets_lost: i64,
+    /// Interarrival jitter, seconds (A.8).
+    pub jitter: f64,
+    /// Payload bytes received.
+    pub bytes_received: u64,
+    /// NACKs sent.
+    pub nack_count: u64,
+    /// PLIs sent (video).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pli_count: Option<u64>,
+    /// FIRs sent (video).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fir_count: Option<u64>,
+    /// Frames assembled (video, frame mode). `framesDecoded` is not reported: ferrtc does not
+    /// decode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames_received: Option<u64>,
+    /// Packets the frame buffer discarded (late, duplicate, malformed, given up).
+    pub packets_discarded: u64,
+    /// Retransmitted packets received (RTX).
+    pub retransmitted_packets_received: u64,
+}
+
+/// `RTCOutboundRtpStreamStats`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboundRtpStats {
+    /// Id.
+    pub id: String,
+    /// Timestamp.
+    pub timestamp: f64,
+    /// Our SSRC.
+    pub ssrc: u32,
+    /// `audio` / `video`.
+    pub kind: &'static str,
+    /// Transport id.
+    pub transport_id: String,
+    /// Codec id of the last packet sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec_id: Option<String>,
+    /// The m= section's mid.
+    pub mid: String,
+    /// The remote-inbound-rtp object, once a report block arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<String>,
+    /// Packets sent.
+    pub packets_sent: u64,
+    /// Payload bytes sent.
+    pub bytes_sent: u64,
+    /// Header bytes sent (RTP header and extensions).
+    pub header_bytes_sent: u64,
+    /// Retransmitted packets sent.
+    pub retransmitted_packets_sent: u64,
+    /// Retransmitted payload bytes sent.
+    pub retransmitted_bytes_sent: u64,
+    /// NACKs received.
+    pub nack_count: u64,
+    /// PLIs received (video).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pli_count: Option<u64>,
+    /// FIRs received (video).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fir_count: Option<u64>,
+    /// Frames packetized and sent (video, frame mode). `framesEncoded` is not reported: the
+    /// application encoded them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames_sent: Option<u64>,
+}
+
+/// `RTCRemoteInboundRtpStreamStats`: what the peer reports about our stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteInboundRtpStats {
+    /// Id.
+    pub id: String,
+    /// Timestamp.
+    pub timestamp: f64,
+    /// Our SSRC.
+    pub ssrc: u32,
+    /// `audio` / `video`.
+    pub kind: &'static str,
+    /// Transport id.
+    pub transport_id: String,
+    /// Codec id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec_id: Option<String>,
+    /// The outbound-rtp object.
+    pub local_id: String,
+    /// Cumulative loss the peer reports.
+    pub packets_lost: i64,
+    /// Fraction lost in the last interval (0..1).
+    pub fraction_lost: f64,
+    /// Jitter the peer reports, seconds.
+    pub jitter: f64,
+    /// Latest round trip, seconds (RFC 3550 §6.4.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round_trip_time: Option<f64>,
+    /// Sum of round trips, seconds.
+    pub total_round_trip_time: f64,
+    /// Round trips measured.
+    pub round_trip_time_measurements: u64,
+}
+
+/// `RTCRemoteOutboundRtpStreamStats`: what the peer's SRs say about the stream we receive.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteOutboundRtpStats {
+    /// Id.
+    pub id: String,
+    /// Timestamp.
+    pub timestamp: f64,
+    /// Remote SSRC.
+    pub ssrc: u32,
+    /// `audio` / `video`.
+    pub kind: &'static str,
+    /// Transport id.
+    pub transport_id: String,
+    /// The inbound-rtp object.
+    pub local_id: String,
+    /// Packets the peer sent.
+    pub packets_sent: u64,
+    /// Payload bytes the peer sent.
+    pub bytes_sent: u64,
+    /// The SR's NTP time as milliseconds since the UNIX epoch (the peer's clock).
+    pub remote_timestamp: f64,
+    /// SRs received.
+    pub reports_sent: u64,
+}
+
 /// One stats object; `type` is the W3C `RTCStatsType`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -198,6 +377,11 @@ pub enum Stats {
     RemoteCandidate(CandidateStats),
     Certificate(CertificateStats),
     DataChannel(DataChannelStats),
+    Codec(CodecStats),
+    InboundRtp(InboundRtpStats),
+    OutboundRtp(OutboundRtpStats),
+    RemoteInboundRtp(RemoteInboundRtpStats),
+    RemoteOutboundRtp(RemoteOutboundRtpStats),
 }
 
 impl Stats {
@@ -210,6 +394,11 @@ impl Stats {
             Stats::LocalCandidate(s) | Stats::RemoteCandidate(s) => &s.id,
             Stats::Certificate(s) => &s.id,
             Stats::DataChannel(s) => &s.id,
+            Stats::Codec(s) => &s.id,
+            Stats::InboundRtp(s) => &s.id,
+            Stats::OutboundRtp(s) => &s.id,
+            Stats::RemoteInboundRtp(s) => &s.id,
+            Stats::RemoteOutboundRtp(s) => &s.id,
         }
     }
 }
@@ -276,6 +465,7 @@ pub(crate) fn collect(pc: &PeerConnection, timestamp: f64) -> StatsReport {
     candidates(pc, timestamp, &mut out);
     certificates(pc, timestamp, &mut out);
     data_channels(pc, timestamp, &mut out);
+    media(&pc.media, timestamp, &mut out);
     StatsReport { stats: out }
 }
 
@@ -425,5 +615,132 @@ fn data_channels(pc: &PeerConnection, timestamp: f64, out: &mut Vec<Stats>) {
             messages_received: counts.messages_received,
             bytes_received: counts.bytes_received,
         }));
+    }
+}
+
+fn codec_id(tid: u32, pt: u8) -> String {
+    format!("CIT01_{tid}_{pt}")
+}
+
+/// The media objects of the engine: codec, inbound-rtp, outbound-rtp, remote-inbound-rtp,
+/// remote-outbound-rtp (W3C webrtc-stats §3), from the engine's RFC 3550 counters.
+pub fn media(engine: &MediaEngine, timestamp: f64, out: &mut Vec<Stats>) {
+    let transport_id = || "T01".to_owned();
+    for r in &engine.receivers {
+        for c in &r.codecs {
+            out.push(Stats::Codec(CodecStats {
+                id: codec_id(r.transceiver.index(), c.payload_type),
+                timestamp,
+                payload_type: c.payload_type,
+                transport_id: transport_id(),
+                mime_type: c.mime_type.clone(),
+                clock_rate: c.clock_rate,
+                channels: c.channels,
+                sdp_fmtp_line: c.sdp_fmtp_line.clone(),
+            }));
+        }
+    }
+    let kind = |k: MediaKind| k.as_str();
+    for (ssrc, stream) in engine.streams.iter() {
+        let Some(r) = engine
+            .receivers
+            .iter()
+            .find(|r| r.transceiver.index() == stream.route.receiver.0)
+        else {
+            continue;
+        };
+        let video = r.kind == MediaKind::Video;
+        let st = &stream.stats;
+        let remote = engine.remote_outbound.get(&ssrc);
+        out.push(Stats::InboundRtp(InboundRtpStats {
+            id: format!("IT01{}{ssrc}", if video { "V" } else { "A" }),
+            timestamp,
+            ssrc,
+            kind: kind(r.kind),
+            transport_id: transport_id(),
+            codec_id: r
+                .codecs
+                .first()
+                .map(|c| codec_id(r.transceiver.index(), c.payload_type)),
+            mid: r.mid.clone(),
+            remote_id: remote.map(|_| format!("ROA{ssrc}")),
+            packets_received: st.received(),
+            packets_lost: st.cumulative_lost(),
+            jitter: st.jitter_seconds(),
+            bytes_received: st.payload_bytes(),
+            nack_count: r.nacks_sent,
+            pli_count: video.then_some(r.plis_sent),
+            fir_count: video.then_some(r.firs_sent),
+            frames_received: (video && r.mode == MediaMode::Frame).then_some(r.frames_received),
+            packets_discarded: r.packets_discarded,
+            retransmitted_packets_received: r.retransmitted_received,
+        }));
+        if let Some(ro) = remote {
+            // NTP (1900) to milliseconds since 1970.
+            let secs = (ro.ntp.0 >> 32) as f64 - 2_208_988_800.0;
+            let frac = (ro.ntp.0 & 0xffff_ffff) as f64 / 4_294_967_296.0;
+            out.push(Stats::RemoteOutboundRtp(RemoteOutboundRtpStats {
+                id: format!("ROA{ssrc}"),
+                timestamp,
+                ssrc,
+                kind: kind(r.kind),
+                transport_id: transport_id(),
+                local_id: format!("IT01{}{ssrc}", if video { "V" } else { "A" }),
+                packets_sent: u64::from(ro.packets_sent),
+                bytes_sent: u64::from(ro.octets_sent),
+                remote_timestamp: (secs + frac) * 1000.0,
+                reports_sent: ro.reports_sent,
+            }));
+        }
+    }
+    for s in &engine.senders {
+        if s.stats.packets_sent() == 0 && !s.direction.sends() {
+            continue;
+        }
+        let video = s.kind == MediaKind::Video;
+        let ssrc = s.ssrc;
+        let local_id = format!("OT01{}{ssrc}", if video { "V" } else { "A" });
+        let codec = s.last_pt.map(|pt| codec_id(s.transceiver.index(), pt));
+        let (rtx_packets, rtx_bytes) = s.stats.retransmitted();
+        out.push(Stats::OutboundRtp(OutboundRtpStats {
+            id: local_id.clone(),
+            timestamp,
+            ssrc,
+            kind: kind(s.kind),
+            transport_id: transport_id(),
+            codec_id: codec.clone(),
+            mid: s.mid.clone(),
+            remote_id: s.remote_inbound.map(|_| format!("RIA{ssrc}")),
+            packets_sent: s.stats.packets_sent(),
+            bytes_sent: s.stats.payload_octets(),
+            header_bytes_sent: s.stats.header_octets(),
+            retransmitted_packets_sent: rtx_packets,
+            retransmitted_bytes_sent: rtx_bytes,
+            nack_count: s.nacks_received,
+            pli_count: video.then_some(s.plis_received),
+            fir_count: video.then_some(s.firs_received),
+            frames_sent: (video && s.mode == MediaMode::Frame).then_some(s.frames_sent),
+        }));
+        if let Some(ri) = s.remote_inbound {
+            let clock = s
+                .codecs
+                .first()
+                .map_or(90_000.0, |c| f64::from(c.clock_rate.max(1)));
+            out.push(Stats::RemoteInboundRtp(RemoteInboundRtpStats {
+                id: format!("RIA{ssrc}"),
+                timestamp,
+                ssrc,
+                kind: kind(s.kind),
+                transport_id: transport_id(),
+                codec_id: codec,
+                local_id,
+                packets_lost: i64::from(ri.block.cumulative_lost),
+                fraction_lost: f64::from(ri.block.fraction_lost) / 256.0,
+                jitter: f64::from(ri.block.jitter) / clock,
+                round_trip_time: s.rtt.latest().map(|d| d.as_secs_f64()),
+                total_round_trip_time: s.rtt.total().as_secs_f64(),
+                round_trip_time_measurements: s.rtt.measurements(),
+            }));
+        }
     }
 }

@@ -1,6 +1,112 @@
 //! Media through the peer connection: keying SRTP when DTLS connects, RTP/RTCP datagrams to and
 //! from the engine ([`crate::media::engine`]), and the send / keyframe / stats calls.
 
-use super::PeerConnection;
+use std::time::{Duration, Instant};
 
-impl PeerConnection {}
+use bytes::Bytes;
+use ferrtc_dtls::SrtpKeyingMaterial;
+use ferrtc_rtp::RtpPacket;
+use rand::RngCore;
+use tracing::{debug, warn};
+
+use super::PeerConnection;
+use crate::media::{KeyframeRequestKind, MediaDrops, OutgoingFrame, TransceiverId};
+use crate::Error;
+
+impl PeerConnection {
+    /// Sends an encoded frame (video) or packet (audio) on a frame-level transceiver: it is
+    /// packetized for the MTU, given our SSRC, sequence numbers, timestamp offset and header
+    /// extensions, protected with SRTP and sent over the selected candidate pair.
+    ///
+    /// Errors (nothing sent): unknown transceiver or one without a negotiated section, a
+    /// direction that does not send, an RTP-level transceiver, DTLS not connected yet, a
+    /// payload type that was not negotiated, a frame the payload format refuses.
+    pub fn write_frame(&mut self, tid: TransceiverId, frame: OutgoingFrame) -> Result<(), Error> {
+        let now = self.now;
+        let r = self.media.write_frame(now, tid, frame);
+        self.pump();
+        r
+    }
+
+    /// Sends an application's RTP packet on an RTP-level transceiver (an SFU forwarding).
+    /// Kept: payload type (negotiated, or its RTX type), sequence number, timestamp, marker,
+    /// CSRCs, payload. Replaced: the SSRC (ours for this transceiver) and the header extensions
+    /// (the negotiated mid, abs-send-time and transport-wide-cc we send). Same errors as
+    /// [`PeerConnection::write_frame`].
+    pub fn write_rtp(&mut self, tid: TransceiverId, packet: RtpPacket) -> Result<(), Error> {
+        let now = self.now;
+        let r = self.media.write_rtp(now, tid, packet);
+        self.pump();
+        r
+    }
+
+    /// Asks the remote sender of this transceiver's receiver for a key frame (PLI or FIR).
+    pub fn request_keyframe(
+        &mut self,
+        tid: TransceiverId,
+        kind: KeyframeRequestKind,
+    ) -> Result<(), Error> {
+        let r = self.media.request_keyframe(tid, kind);
+        self.pump();
+        r
+    }
+
+    /// Anchors the wall clock: at `now` it was `since_unix_epoch` (what
+    /// `SystemTime::now().duration_since(UNIX_EPOCH)` gives). Sender reports carry NTP times
+    /// from it; the facade calls it, sans-IO code reads no clock.
+    pub fn set_wallclock(&mut self, now: Instant, since_unix_epoch: Duration) {
+        self.media.set_wallclock(now, since_unix_epoch);
+    }
+
+    /// Incoming RTP/RTCP dropped, by reason.
+    pub fn media_drops(&self) -> MediaDrops {
+        self.media.drops()
+    }
+
+    /// The media engine, read-only (per-stream counters, router drops).
+    pub fn media_engine(&self) -> &crate::media::MediaEngine {
+        &self.media
+    }
+
+    /// DTLS connected with SRTP keys: key the media engine (RFC 5764 §4.2, our DTLS role says
+    /// which half protects what we send).
+    pub(super) fn start_media(&mut self, keying: Option<&SrtpKeyingMaterial>) {
+        let (Some(keying), Some(role)) = (keying, self.dtls_role) else {
+            debug!("pc: DTLS connected without SRTP keys; no media");
+            return;
+        };
+        let seed = self.rng.next_u64();
+        let now = self.now;
+        if let Err(e) = self.media.start_srtp(now, keying, role, seed) {
+            warn!(error = %e, "pc: SRTP could not be keyed");
+        }
+    }
+
+    /// An RTP or RTCP datagram (RFC 7983) from the selected pair.
+    pub(super) fn media_datagram(&mut self, now: Instant, data: Bytes) {
+        self.media.handle_datagram(now, data);
+    }
+
+    /// Moves the engine's datagrams to ICE and its events to the application; true if
+    /// anything moved.
+    pub(super) fn flush_media(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(e) = self.media.poll_event() {
+            moved = true;
+            self.events.push_back(e);
+        }
+        let selected = self.ice.selected_pair().is_some();
+        while let Some(b) = self.media.poll_transmit() {
+            moved = true;
+            if !selected {
+                continue;
+            }
+            self.packets_sent += 1;
+            self.bytes_sent += b.len() as u64;
+            if let Err(e) = self.ice.send(b) {
+                debug!(error = %e, "pc: media datagram not sent");
+            }
+        }
+        moved
+    }
+}

@@ -300,6 +300,7 @@ impl PeerConnection {
                     s.handle_timeout(now);
                 }
             }
+            Timer::Media => self.media.handle_timeout(now),
         }
     }
 
@@ -314,6 +315,7 @@ impl PeerConnection {
             _ => None,
         };
         self.timers.set(Timer::Sctp, sctp);
+        self.timers.set(Timer::Media, self.media.poll_timeout());
     }
 
     /// When [`PeerConnection::handle_timeout`] is next due: the earliest timer.
@@ -389,6 +391,8 @@ impl PeerConnection {
                     self.on_sctp_event(ev);
                 }
             }
+            // Media: protected RTP/RTCP out over the selected pair, frames and requests up.
+            moved |= self.flush_media();
             if let Some(d) = self.dtls.as_mut() {
                 while let Some(b) = d.poll_transmit() {
                     moved = true;
@@ -453,6 +457,8 @@ impl PeerConnection {
         if let Some(s) = self.sctp.as_mut() {
             s.association_mut().abort("peer connection closed");
         }
+        // RTCP BYE for our streams (RFC 3550 §6.6), out with the final datagrams.
+        self.media.close();
         self.pump();
         if let Some(d) = self.dtls.as_mut() {
             d.close();

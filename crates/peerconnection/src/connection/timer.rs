@@ -18,11 +18,13 @@ pub(crate) enum Timer {
     /// The SCTP association's timers (T1, T3-rtx, delayed SACK, heartbeat, …); armed only
     /// while DTLS is connected, as SCTP packets can only leave through it.
     Sctp = 2,
+    /// The media engine: RTCP report schedule and frame buffer deadlines.
+    Media = 3,
 }
 
 impl Timer {
     /// Every timer, in the order `handle_timeout` fires expired ones.
-    pub(crate) const VALUES: [Timer; 3] = [Timer::Ice, Timer::Dtls, Timer::Sctp];
+    pub(crate) const VALUES: [Timer; 4] = [Timer::Ice, Timer::Dtls, Timer::Sctp, Timer::Media];
 }
 
 /// One optional deadline per [`Timer`].
@@ -73,6 +75,7 @@ mod tests {
         table.set(Timer::Sctp, Some(t0 + Duration::from_millis(300)));
         table.set(Timer::Ice, Some(t0 + Duration::from_millis(50)));
         table.set(Timer::Dtls, Some(t0 + Duration::from_millis(1000)));
+        table.set(Timer::Media, Some(t0 + Duration::from_millis(2000)));
         assert_eq!(table.next_timeout(), Some(t0 + Duration::from_millis(50)));
         let now = t0 + Duration::from_millis(300);
         let due: Vec<Timer> = Timer::VALUES

@@ -205,8 +205,9 @@ impl PeerConnection {
         // crate's. STUN and TURN ChannelData never get here: the ICE agent consumed them.
         match classify(&data) {
             PacketKind::Dtls => self.dtls_receive(now, data),
-            // Issue 13: SRTP unprotect, then the media router.
-            PacketKind::RtpRtcp => trace!("pc: RTP/RTCP ignored (no media negotiated)"),
+            // SRTP/SRTCP: the media engine unprotects, splits RTP from RTCP (RFC 5761 §4) and
+            // routes (RFC 8843 §9.2).
+            PacketKind::RtpRtcp => self.media_datagram(now, data),
             kind => trace!(?kind, "pc: datagram of another kind dropped"),
         }
     }
@@ -263,8 +264,9 @@ impl PeerConnection {
 
     pub(super) fn on_dtls_event(&mut self, ev: DtlsEvent) {
         match ev {
-            DtlsEvent::Connected { cipher, .. } => {
+            DtlsEvent::Connected { cipher, srtp, .. } => {
                 debug!(cipher, "pc: DTLS connected");
+                self.start_media(srtp.as_ref());
                 self.dtls_cipher = Some(cipher);
                 self.dtls_state = DtlsTransportState::Connected;
                 let now = self.now;

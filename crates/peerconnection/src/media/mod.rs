@@ -5,7 +5,11 @@
 //!   frames in and out, track and keyframe events).
 //! - `negotiated`: the one contract between the JSEP side and the engine ([`NegotiatedMedia`]).
 //! - `transceiver`: the transceiver table (JSEP side: mids, directions, codecs, SSRCs).
-//! - `engine`: SRTP, senders, receivers, RTCP; consumes [`NegotiatedMedia`].
+//! - [`engine`]: SRTP, senders, receivers, RTCP; consumes [`NegotiatedMedia`].
+//! - [`srtp_session`]: the SRTP/SRTCP contexts keyed from DTLS-SRTP, counted drops.
+//! - [`sender`]: one outgoing stream (SSRC, sequence numbers, extensions, packetizers).
+//! - [`receive`]: the receiving half of a transceiver (frame buffers per remote SSRC).
+//! - [`payload`]: packetizer / depacketizer by negotiated mime type.
 //! - [`receiver`]: the bounded per-SSRC table of receive streams (stats today; NACK, keyframe
 //!   requests and frame buffers are meant to join each stream), round-robin report blocks.
 //! - [`receiver_stats`]: per-SSRC receive statistics as RFC 3550 computes them (A.1 sequence
@@ -23,18 +27,23 @@
 //! wire needs wall-clock time (SR, RTT), an [`NtpTime`] the caller read from its clock.
 
 pub(crate) mod codec;
-pub(crate) mod engine;
+pub mod engine;
 pub mod negotiated;
+pub mod payload;
+pub mod receive;
 pub mod receiver;
 pub mod receiver_stats;
 pub mod reports;
 pub mod router;
 pub mod rtcp_schedule;
 pub mod rtt;
+pub mod sender;
 pub mod sender_stats;
+pub mod srtp_session;
 pub(crate) mod transceiver;
 pub mod types;
 
+pub use engine::{MediaConfig, MediaDrops, MediaEngine};
 pub use negotiated::{NegotiatedMedia, RemoteSsrc};
 pub use types::{
     Codec, Direction, KeyframeRequestKind, LocalTrack, MediaKind, MediaMode, OutgoingFrame,

@@ -54,3 +54,12 @@ pub struct NegotiatedMedia {
     /// Our send RIDs (`a=rid:<id> send` in our description), empty without simulcast.
     pub local_rids: Vec<String>,
 }
+
+impl super::types::TransceiverId {
+    /// The id of the transceiver with this index. The transceiver table hands ids out; this is
+    /// for a [`super::engine::MediaEngine`] driven without it (an SFU, tests), whose
+    /// [`NegotiatedMedia`] values are built by hand.
+    pub fn from_index(index: u32) -> Self {
+        Self(index)
+    }
+}
