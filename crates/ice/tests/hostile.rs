@@ -535,7 +535,7 @@ mod corpus {
             },
             Case {
                 name: "non-STUN datagram from an unknown address",
-                source: "RFC 8445 §11: data only from a candidate of the peer; str0m, pion drop it too",
+                source: "RFC 8445 §11: data only from a candidate pair of the peer",
                 input: |_, _| (STRANGER, vec![0x17, 0xfe, 0xfd, 0, 1, 2, 3]),
                 answer: Answer::Silent,
                 bug: None,

@@ -79,7 +79,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "11 bytes",
-            source: "RFC 3550 §5.1; str0m#709 (underflow on a short crafted packet, STUN side)",
+            source: "RFC 3550 §5.1; jitsi/jitsi-rtp#73 (validate the RTP header length)",
             input: || fixed(false, false, 0, 96)[..11].to_vec(),
             outcome: Outcome::Rejected(|e| matches!(e, Error::TooShort { len: 11 })),
         },
@@ -167,7 +167,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "P set, padding count 200 on a 4-byte payload",
-            source: "RFC 3550 §5.1; webrtc-rs and pion both had padding underflows (pion/rtp#63)",
+            source: "RFC 3550 §5.1; webrtc-rs/rtp#9 via pion/rtp#131 (padding taken as payload)",
             input: || cat(&[&fixed(true, false, 0, 96), &[1, 2, 3, 200]]),
             outcome: Outcome::Rejected(|e| {
                 matches!(e, Error::PaddingTooLong { count: 200, available: 4, .. })
@@ -175,7 +175,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "P set on a 12-byte packet",
-            source: "RFC 3550 §5.1: there is no padding count to read",
+            source: "RFC 3550 §5.1: no padding count to read; str0m#212 (panic), rvoip#17",
             input: || fixed(true, false, 0, 96),
             outcome: Outcome::Rejected(|e| matches!(e, Error::PaddingTooLong { available: 0, .. })),
         },
