@@ -468,6 +468,17 @@ fn h264_profile_mismatch_rejects_the_section_and_keeps_bundle() {
     let group: Vec<&str> = a.bundle_groups().next().unwrap().mids().collect();
     assert_eq!(group, ["1", "0", "2"]);
     assert_eq!(b.negotiated_media().len(), 1);
+    // B's re-offer keeps that section as it was: three sections, no duplicate for the video
+    // transceiver associated with it.
+    let mut b = b;
+    let re = b.create_offer(OfferOptions::default()).unwrap();
+    let r: SessionDescription = re.sdp.parse().unwrap();
+    let mids: Vec<Option<&str>> = r.media().map(|m| m.mid()).collect();
+    assert_eq!(mids, [Some("0"), Some("1"), Some("2")], "{}", re.sdp);
+    assert_eq!(
+        r.media().nth(1).unwrap().direction(),
+        ferrtc_sdp::Direction::Inactive
+    );
 }
 
 #[test]

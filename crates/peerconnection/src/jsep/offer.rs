@@ -3,7 +3,7 @@
 use super::{LocalSection, MediaSection, DATA_PROTO, MEDIA_PROTO};
 use crate::media::codec;
 use crate::media::transceiver::{Transceiver, TransceiverTable};
-use crate::media::{Codec, Direction, TransceiverId};
+use crate::media::{Codec, Direction};
 
 /// The sections of our next offer (RFC 8829 §5.2.1, §5.2.2): those already negotiated, in
 /// their order (an m= section is never removed), each transceiver's section rewritten from its
@@ -42,9 +42,13 @@ pub(crate) fn offer_sections(
         }
     }
     // Transceivers without a section in the negotiated description.
-    let placed = |secs: &[LocalSection], id: TransceiverId| {
-        secs.iter()
-            .any(|s| matches!(s, LocalSection::Media(m) if m.transceiver == id))
+    // (A transceiver whose mid already names a section is placed too: the section answered
+    // inactive for want of a common codec keeps being re-offered as it was.)
+    let placed = |secs: &[LocalSection], t: &Transceiver| {
+        secs.iter().any(|s| match s {
+            LocalSection::Media(m) => m.transceiver == t.id,
+            other => t.mid.is_some() && other.mid() == t.mid.as_deref(),
+        })
     };
     // Slots that may be recycled: rejected sections of the negotiated description, not the
     // ones just rejected for a stopping transceiver (their rejection must be negotiated first).
@@ -57,7 +61,7 @@ pub(crate) fn offer_sections(
     recyclable.reverse();
     let fresh: Vec<&Transceiver> = table
         .iter()
-        .filter(|t| !t.stopped && !t.stopping && !placed(&secs, t.id))
+        .filter(|t| !t.stopped && !t.stopping && !placed(&secs, t))
         .collect();
     for t in fresh {
         // A transceiver associated by a remote offer keeps its mid.
