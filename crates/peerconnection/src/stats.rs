@@ -233,7 +233,7 @@ pub struct InboundRtpStats {
     /// The remote-outbound-rtp object of this SSRC, once an SR arrived.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_id: Option<String>,
-    /// Packets received (RFC 3550 A.1 counted).
+    /// Packets received.
     pub packets_received: u64,
     /// RFC 3550 A.3 cumulative loss (negative with duplicates).
     pub packets_lost: i64,
@@ -664,10 +664,12 @@ pub fn media(engine: &MediaEngine, timestamp: f64, out: &mut Vec<Stats>) {
                 .map(|c| codec_id(r.transceiver.index(), c.payload_type)),
             mid: r.mid.clone(),
             remote_id: remote.map(|_| format!("ROA{ssrc}")),
-            packets_received: st.received(),
+            // Every packet, those of the RFC 3550 probation included (A.3's `expected`
+            // starts after probation, so received + lost = what the peer sent).
+            packets_received: st.packets_seen(),
             packets_lost: st.cumulative_lost(),
             jitter: st.jitter_seconds(),
-            bytes_received: st.payload_bytes(),
+            bytes_received: st.bytes_seen(),
             nack_count: r.nacks_sent,
             pli_count: video.then_some(r.plis_sent),
             fir_count: video.then_some(r.firs_sent),

@@ -145,6 +145,8 @@ pub struct ReceiveStats {
     duplicates: u64,
     /// Every packet handed in, including probation and bad ones.
     packets_seen: u64,
+    /// Payload octets of every packet handed in (getStats `bytesReceived`).
+    bytes_seen: u64,
     payload_bytes: u64,
     restarts: u64,
     last_packet: Option<Instant>,
@@ -173,6 +175,7 @@ impl ReceiveStats {
             recent: 0,
             duplicates: 0,
             packets_seen: 0,
+            bytes_seen: 0,
             payload_bytes: 0,
             restarts: 0,
             last_packet: None,
@@ -222,6 +225,9 @@ impl ReceiveStats {
         payload_len: usize,
     ) -> Sequence {
         self.packets_seen = self.packets_seen.saturating_add(1);
+        self.bytes_seen = self
+            .bytes_seen
+            .saturating_add(u64::try_from(payload_len).unwrap_or(u64::MAX));
         let first = self.last_packet.is_none();
         self.last_packet = Some(now);
         if first {
@@ -417,6 +423,11 @@ impl ReceiveStats {
     /// Every packet handed in, counted or not.
     pub fn packets_seen(&self) -> u64 {
         self.packets_seen
+    }
+
+    /// Payload octets of every packet handed in, probation included.
+    pub fn bytes_seen(&self) -> u64 {
+        self.bytes_seen
     }
 
     /// Payload octets of the counted packets.

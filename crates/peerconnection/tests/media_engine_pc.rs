@@ -1,0 +1,234 @@
+//! Media between two whole peer connections through the simulated network: transceivers
+//! negotiated by offer/answer, ICE, DTLS-SRTP keying, then VP8 frames and Opus packets from A
+//! arrive at B byte for byte, a PLI from B reaches A as a keyframe request, and the two sides'
+//! getStats agree (A's outbound packetsSent = B's inbound packetsReceived + packetsLost).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use ferrtc_dtls::{Certificate, KeyType};
+use ferrtc_media_codecs::container::ivf::IvfReader;
+use ferrtc_media_codecs::container::ogg::OggReader;
+use ferrtc_peerconnection::{
+    Configuration, Datagram, Event, KeyframeRequestKind, MediaKind, OfferOptions, OutgoingFrame,
+    Output, PeerConnection, PeerConnectionState, TransceiverId, TransceiverInit,
+};
+use ferrtc_testkit::{Endpoint, LinkConfig, Sim};
+use rand::SeedableRng;
+
+struct Peer {
+    addr: SocketAddr,
+    pc: PeerConnection,
+    events: Vec<Event>,
+}
+
+impl Endpoint for Peer {
+    fn handle_receive(&mut self, now: Instant, from: SocketAddr, data: Bytes) {
+        let _ = self.pc.handle_receive(
+            now,
+            Datagram {
+                source: from,
+                destination: self.addr,
+                contents: data,
+            },
+        );
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.pc.handle_timeout(now);
+    }
+    fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
+        loop {
+            match self.pc.poll_output() {
+                Output::Transmit(t) => return Some((t.destination, t.contents)),
+                Output::Event(e) => self.events.push(e),
+                Output::Timeout(_) => return None,
+            }
+        }
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+}
+
+fn peer(sim: &mut Sim<Peer>, addr: &str) -> SocketAddr {
+    let addr: SocketAddr = addr.parse().unwrap();
+    let now = sim.now();
+    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
+    let cfg = Configuration::new(cert).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(sim.seed() ^ u64::from(addr.port()));
+    let mut pc = PeerConnection::new(cfg, now, &mut rng).unwrap();
+    pc.add_local_interface(now, addr).unwrap();
+    pc.end_of_local_interfaces(now);
+    pc.set_wallclock(now, SystemTime::now().duration_since(UNIX_EPOCH).unwrap());
+    sim.add_endpoint(
+        addr,
+        Peer {
+            addr,
+            pc,
+            events: Vec::new(),
+        },
+    );
+    addr
+}
+
+fn pc(sim: &mut Sim<Peer>, a: SocketAddr) -> &mut PeerConnection {
+    &mut sim.endpoint_mut(a).unwrap().pc
+}
+
+fn negotiate(sim: &mut Sim<Peer>, a: SocketAddr, b: SocketAddr) {
+    let now = sim.now();
+    let offer = pc(sim, a).create_offer(OfferOptions::default()).unwrap();
+    pc(sim, a).set_local_description(now, offer).unwrap();
+    let offer = pc(sim, a).local_description().unwrap();
+    pc(sim, b).set_remote_description(now, offer).unwrap();
+    let answer = pc(sim, b).create_answer().unwrap();
+    pc(sim, b).set_local_description(now, answer).unwrap();
+    let answer = pc(sim, b).local_description().unwrap();
+    pc(sim, a).set_remote_description(now, answer).unwrap();
+}
+
+/// B's transceiver that receives A's track of this kind (from B's `track` event).
+fn remote_track(sim: &Sim<Peer>, b: SocketAddr, kind: MediaKind) -> TransceiverId {
+    sim.endpoint(b)
+        .unwrap()
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Track(t) if t.kind == kind => Some(t.transceiver),
+            _ => None,
+        })
+        .expect("a track event")
+}
+
+fn frames(sim: &Sim<Peer>, at: SocketAddr, t: TransceiverId) -> Vec<Bytes> {
+    sim.endpoint(at)
+        .unwrap()
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Frame(f) if f.transceiver == t => Some(f.data.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn two_peer_connections_exchange_vp8_and_opus_through_srtp() {
+    let mut sim = Sim::new(3);
+    sim.set_default_link(LinkConfig::with_delay(Duration::from_millis(20)));
+    let a = peer(&mut sim, "10.0.0.1:40000");
+    let b = peer(&mut sim, "10.0.0.2:50000");
+    let video = pc(&mut sim, a)
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let audio = pc(&mut sim, a)
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    negotiate(&mut sim, a, b);
+    sim.run_until(Duration::from_secs(10), |s| {
+        [a, b].iter().all(|p| {
+            s.endpoint(*p).unwrap().pc.connection_state() == PeerConnectionState::Connected
+        })
+    })
+    .unwrap();
+    let b_video = remote_track(&sim, b, MediaKind::Video);
+    let b_audio = remote_track(&sim, b, MediaKind::Audio);
+
+    let ivf = Bytes::from_static(include_bytes!("data/video_vpx_320x240.vp8.ivf"));
+    let vp8: Vec<Bytes> = IvfReader::new(ivf)
+        .unwrap()
+        .map(|f| f.unwrap().data)
+        .collect();
+    let ogg = Bytes::from_static(include_bytes!("data/ffmpeg_sine_300ms.opus"));
+    let opus: Vec<Bytes> = OggReader::new(ogg, 65_536)
+        .skip(2)
+        .map(|p| p.unwrap().data)
+        .collect();
+    for i in 0..opus.len().max(vp8.len()) {
+        let now = sim.now();
+        if let Some(f) = vp8.get(i) {
+            let frame = OutgoingFrame {
+                data: f.clone(),
+                rtp_timestamp: 3000 * i as u32,
+                capture_time: now,
+                payload_type: None,
+            };
+            pc(&mut sim, a).write_frame(video, frame).unwrap();
+        }
+        if let Some(f) = opus.get(i) {
+            let frame = OutgoingFrame {
+                data: f.clone(),
+                rtp_timestamp: 960 * i as u32,
+                capture_time: now,
+                payload_type: None,
+            };
+            pc(&mut sim, a).write_frame(audio, frame).unwrap();
+        }
+        sim.run_for(Duration::from_millis(20)).unwrap();
+    }
+    sim.run_for(Duration::from_millis(500)).unwrap();
+    assert_eq!(frames(&sim, b, b_video), vp8);
+    assert_eq!(frames(&sim, b, b_audio), opus);
+
+    // PLI from B arrives at A as a keyframe request on A's video transceiver.
+    pc(&mut sim, b)
+        .request_keyframe(b_video, KeyframeRequestKind::Pli)
+        .unwrap();
+    sim.run_for(Duration::from_millis(100)).unwrap();
+    let requests: Vec<_> = sim
+        .endpoint(a)
+        .unwrap()
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::KeyframeRequest { transceiver, kind } => Some((*transceiver, *kind)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests, [(video, KeyframeRequestKind::Pli)]);
+
+    // Let the reports flow, then compare the two views.
+    sim.run_for(Duration::from_secs(6)).unwrap();
+    let sa = sim.endpoint(a).unwrap().pc.get_stats(1.0e12).to_json();
+    let sb = sim.endpoint(b).unwrap().pc.get_stats(1.0e12).to_json();
+    let of_type = |s: &serde_json::Value, t: &str, kind: &str| -> serde_json::Value {
+        s.as_object()
+            .unwrap()
+            .values()
+            .find(|v| v["type"] == t && v["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} {t} in {s}"))
+            .clone()
+    };
+    for (kind, n) in [("video", None), ("audio", Some(opus.len()))] {
+        let out = of_type(&sa, "outbound-rtp", kind);
+        let inb = of_type(&sb, "inbound-rtp", kind);
+        assert_eq!(out["ssrc"], inb["ssrc"]);
+        let sent = out["packetsSent"].as_u64().unwrap();
+        let got =
+            inb["packetsReceived"].as_u64().unwrap() as i64 + inb["packetsLost"].as_i64().unwrap();
+        assert_eq!(sent as i64, got, "{kind}: {out} vs {inb}");
+        if let Some(n) = n {
+            assert_eq!(sent, n as u64);
+        }
+        assert_eq!(out["bytesSent"], inb["bytesReceived"]);
+        // B's receiver reports reached A: a round trip of about 2 × 20 ms.
+        let ri = of_type(&sa, "remote-inbound-rtp", kind);
+        let rtt = ri["roundTripTime"].as_f64().unwrap();
+        assert!((0.039..0.045).contains(&rtt), "{kind}: rtt {rtt}");
+        assert_eq!(ri["packetsLost"], 0);
+    }
+    assert_eq!(of_type(&sb, "inbound-rtp", "video")["pliCount"], 1);
+    assert_eq!(of_type(&sa, "outbound-rtp", "video")["pliCount"], 1);
+    assert_eq!(
+        of_type(&sb, "inbound-rtp", "video")["framesReceived"],
+        vp8.len() as u64
+    );
+    assert_eq!(pc(&mut sim, b).media_drops(), Default::default());
+}
