@@ -725,3 +725,45 @@ fn replace_track_needs_no_negotiation() {
     assert!(!events(&mut a).contains(&Event::NegotiationNeeded));
     assert_eq!(a.transceiver(t).unwrap().direction, Direction::RecvOnly);
 }
+
+/// A section the answer rejected (the answerer stopped its transceiver) stops ours, and its
+/// slot is recycled by the next new transceiver with a new mid (JSEP §5.2.2).
+#[test]
+fn rejected_by_the_answer_then_recycled() {
+    let now = Instant::now();
+    let mut a = pc(15);
+    let mut b = pc(16);
+    a.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let v = a
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = a.create_offer(OfferOptions::default()).unwrap();
+    a.set_local_description(now, offer).unwrap();
+    b.set_remote_description(now, a.local_description().unwrap())
+        .unwrap();
+    let bv = b
+        .transceivers()
+        .into_iter()
+        .find(|t| t.kind == MediaKind::Video)
+        .unwrap()
+        .id;
+    b.stop_transceiver(bv).unwrap();
+    let answer = b.create_answer().unwrap();
+    b.set_local_description(now, answer).unwrap();
+    let answer = b.local_description().unwrap();
+    let ans: SessionDescription = answer.sdp.parse().unwrap();
+    assert_eq!(ans.media().nth(1).unwrap().port(), 0);
+    a.set_remote_description(now, answer).unwrap();
+    assert!(a.transceiver(v).unwrap().stopped);
+    assert_eq!(a.negotiated_media().len(), 1);
+    let w = a
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let (re, _) = negotiate(&mut a, &mut b);
+    let r: SessionDescription = re.parse().unwrap();
+    let mids: Vec<(Option<&str>, u16)> = r.media().map(|m| (m.mid(), m.port())).collect();
+    assert_eq!(mids, [(Some("0"), 9), (Some("2"), 9)], "{re}");
+    assert_eq!(by_mid(&a.negotiated_media(), "2").transceiver, w);
+    assert_eq!(b.negotiated_media().len(), 2);
+}

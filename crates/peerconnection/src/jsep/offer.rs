@@ -50,12 +50,17 @@ pub(crate) fn offer_sections(
             other => t.mid.is_some() && other.mid() == t.mid.as_deref(),
         })
     };
-    // Slots that may be recycled: rejected sections of the negotiated description, not the
-    // ones just rejected for a stopping transceiver (their rejection must be negotiated first).
+    // Slots that may be recycled (§5.2.2: a zero port in the current local or remote
+    // description): sections we rejected, and sections whose transceiver the answer stopped;
+    // not the ones just rejected for a stopping transceiver (that must be negotiated first).
     let mut recyclable: Vec<usize> = negotiated
         .iter()
         .enumerate()
-        .filter(|(_, s)| matches!(s, LocalSection::Rejected { .. }))
+        .filter(|(_, s)| match s {
+            LocalSection::Rejected { .. } => true,
+            LocalSection::Media(m) => table.get(m.transceiver).is_none_or(|t| t.stopped),
+            _ => false,
+        })
         .map(|(i, _)| i)
         .collect();
     recyclable.reverse();
