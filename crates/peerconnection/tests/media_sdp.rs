@@ -216,6 +216,16 @@ fn ferrtc_offer_ferrtc_answer_mirror_each_other() {
         })
         .collect();
     assert_eq!(tracks_b.len(), 2, "{eb:?}");
+    // W3C §4.4.1.6: track events come after the signalingstatechange of their description.
+    let first_track = eb
+        .iter()
+        .position(|e| matches!(e, Event::Track(_)))
+        .unwrap();
+    let have_offer = eb
+        .iter()
+        .position(|e| *e == Event::SignalingStateChange(SignalingState::HaveRemoteOffer))
+        .unwrap();
+    assert!(have_offer < first_track, "{eb:?}");
     assert_eq!(tracks_b[0].track_id, "mic-a");
     assert_eq!(tracks_b[0].stream_ids, ["stream-a"]);
     assert_eq!(tracks_b[1].kind, MediaKind::Video);

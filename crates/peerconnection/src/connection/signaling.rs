@@ -289,7 +289,9 @@ impl PeerConnection {
             .clone()
             .ok_or_else(|| invalid_state("answer", self.signaling))?;
         self.local_sections = jsep::answer_sections(&remote, &self.transceivers);
+        let mark = self.events.len();
         self.apply_local_answer(&remote);
+        let tracks = self.take_events_since(mark);
         self.session_version += 1;
         // Our DTLS role: what our answer says (RFC 8842 §5.3).
         let role = match self.local_setup(SdpType::Answer) {
@@ -307,6 +309,7 @@ impl PeerConnection {
             self.pending_local = Some(Applied { desc });
             self.set_signaling(SignalingState::HaveLocalPranswer);
         }
+        self.events.extend(tracks);
         // The answerer applies the remote transport now (the offerer's checks can come only
         // after it has our answer).
         self.apply_remote_transport(now, &remote, role)
@@ -395,10 +398,9 @@ impl PeerConnection {
             .as_ref()
             .and_then(|a| a.desc.parse().ok())
             .and_then(|s| jsep::read_remote(&s).ok());
-        for id in self.transceivers.rollback_remote_offer() {
-            self.events.push_back(Event::TrackEnded(id));
-        }
+        let ended = self.transceivers.rollback_remote_offer();
         self.set_signaling(SignalingState::Stable);
+        self.events.extend(ended.into_iter().map(Event::TrackEnded));
         Ok(())
     }
 
@@ -427,10 +429,14 @@ impl PeerConnection {
             self.gathering_done = false;
             self.pump();
         }
+        let mark = self.events.len();
         self.associate_remote_offer(&info);
+        let tracks = self.take_events_since(mark);
         self.remote = Some(info);
         self.pending_remote = Some(Applied { desc });
         self.set_signaling(SignalingState::HaveRemoteOffer);
+        // W3C §4.4.1.6: track events after signalingstatechange.
+        self.events.extend(tracks);
         Ok(())
     }
 
@@ -460,7 +466,9 @@ impl PeerConnection {
             }
         };
         self.remote = Some(info.clone());
+        let mark = self.events.len();
         self.apply_remote_answer(&info);
+        let tracks = self.take_events_since(mark);
         if desc.sdp_type == SdpType::Answer {
             self.transceivers.sections_before_local_offer = None;
             self.current_remote = Some(Applied { desc });
@@ -473,10 +481,18 @@ impl PeerConnection {
             self.pending_remote = Some(Applied { desc });
             self.set_signaling(SignalingState::HaveRemotePranswer);
         }
+        self.events.extend(tracks);
         if info.transport_index.is_some() {
             self.apply_remote_transport(now, &info, role)?;
         }
         Ok(())
+    }
+
+    /// The events queued since `mark` (the track events of a description being applied), to
+    /// be queued again after its signalingstatechange (W3C §4.4.1.6 order).
+    fn take_events_since(&mut self, mark: usize) -> Vec<Event> {
+        let mark = mark.min(self.events.len());
+        self.events.drain(mark..).collect()
     }
 
     /// `restartIce()`: the next offer restarts ICE.
