@@ -477,6 +477,9 @@ fn h264_profile_mismatch_rejects_the_section_and_keeps_bundle() {
     assert_eq!(video.direction(), ferrtc_sdp::Direction::Inactive);
     let group: Vec<&str> = a.bundle_groups().next().unwrap().mids().collect();
     assert_eq!(group, ["1", "0", "2"]);
+    // The candidates are in the answerer-tagged section, the transport's.
+    assert!(video.candidates().next().is_some(), "{text}");
+    assert!(a.media().next().unwrap().candidates().next().is_none());
     assert_eq!(b.negotiated_media().len(), 1);
     // B's re-offer keeps that section as it was: three sections, no duplicate for the video
     // transceiver associated with it.

@@ -59,6 +59,19 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
         let tag = live.remove(i);
         live.insert(0, tag);
     }
+    // Candidates go in the BUNDLE transport's section: the tagged one in an answer, else the
+    // first section in use (RFC 8843 §7.1.2, §7.3.1).
+    let tag = match (p.bundle, p.bundle_tag) {
+        (true, Some(t)) if live.first() == Some(&t) => Some(t),
+        _ => None,
+    };
+    let cand_index = tag
+        .and_then(|t| p.sections.iter().position(|s| s.mid() == Some(t)))
+        .or_else(|| {
+            p.sections
+                .iter()
+                .position(|s| !matches!(s, LocalSection::Rejected { .. }))
+        });
     if p.bundle && !live.is_empty() {
         b = b.group("BUNDLE", live);
     }
@@ -75,8 +88,8 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
             _ => None,
         })
         .collect();
-    let mut first_live = true;
-    for (sec, text) in p.sections.iter().zip(&texts) {
+    for (i, (sec, text)) in p.sections.iter().zip(&texts).enumerate() {
+        let with_candidates = Some(i) == cand_index;
         let m = match sec {
             LocalSection::Media(ms) => {
                 let m = MediaBuilder::new(
@@ -84,7 +97,7 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
                     9,
                     super::MEDIA_PROTO,
                 );
-                let m = transport(p, m, std::mem::take(&mut first_live));
+                let m = transport(p, m, with_candidates);
                 match text {
                     Some(t) => media_lines(m, ms, t),
                     None => m,
@@ -92,7 +105,7 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
             }
             LocalSection::Data { mid, proto } => {
                 let m = MediaBuilder::new(MediaKind::Application, 9, proto).format(DATA_FORMAT);
-                transport(p, m, std::mem::take(&mut first_live))
+                transport(p, m, with_candidates)
                     .mid(mid)
                     .sctp(p.sctp_port, p.max_message_size)
             }
@@ -104,7 +117,7 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
                 format_lines,
             } => {
                 let m = MediaBuilder::new(MediaKind::from_name(kind), 9, proto).format(format);
-                let mut m = transport(p, m, std::mem::take(&mut first_live));
+                let mut m = transport(p, m, with_candidates);
                 if let Some(mid) = mid {
                     m = m.mid(mid);
                 }
