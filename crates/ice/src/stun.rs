@@ -9,7 +9,9 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use ferrtc_stun::{Attribute, ErrorCode, MessageBuilder, MessageType, Method, Text};
+use ferrtc_stun::{
+    Attribute, ErrorCode, MessageBuilder, MessageType, Method, Text, UnknownAttributes,
+};
 
 /// A prepared MESSAGE-INTEGRITY key: the HMAC state keyed once, copied per message.
 pub use ferrtc_stun::IntegrityKey;
@@ -140,6 +142,12 @@ impl Message {
         self.verify_with(&key)
     }
 
+    /// Comprehension-required attributes (type < 0x8000) the STUN parser does not understand:
+    /// a request with any is answered 420 (RFC 8489 §6.3.1).
+    pub fn unknown_comprehension_required(&self) -> &[u16] {
+        self.raw.unknown_comprehension_required()
+    }
+
     /// Checks MESSAGE-INTEGRITY with a prepared key (see [`integrity_key`]).
     pub fn verify_with(&self, key: &IntegrityKey) -> Result<(), Error> {
         self.raw
@@ -203,6 +211,10 @@ impl Builder {
             code,
             reason: Text::new(reason),
         }))
+    }
+    /// UNKNOWN-ATTRIBUTES (with a 420 error).
+    pub fn unknown_attributes(&mut self, types: &[u16]) -> &mut Self {
+        self.add(Attribute::UnknownAttributes(UnknownAttributes::new(types)))
     }
     /// XOR-MAPPED-ADDRESS.
     pub fn xor_mapped_address(&mut self, a: SocketAddr) -> &mut Self {

@@ -109,6 +109,22 @@ impl Agent {
             }
             return Ok(());
         }
+        let unknown = msg.unknown_comprehension_required();
+        if !unknown.is_empty() {
+            // RFC 8489 §6.3.1: 420 with UNKNOWN-ATTRIBUTES, and nothing else is done.
+            let mut b = Builder::new(Class::ErrorResponse, BINDING, &msg.transaction_id);
+            b.error_code(420, "Unknown Attribute")
+                .unknown_attributes(unknown);
+            let bytes = b.finish_with(self.local_key(generation));
+            self.transmits.push_back(Transmit {
+                source: d.destination,
+                destination: d.source,
+                contents: bytes,
+            });
+            return Err(Error::Stun(format!(
+                "unknown comprehension-required attributes {unknown:04x?}"
+            )));
+        }
         if self.refuse_role_conflict(d, msg) {
             return Ok(());
         }
@@ -122,10 +138,16 @@ impl Agent {
     /// Which of our credentials a request's USERNAME names, once its MESSAGE-INTEGRITY
     /// verified with that generation's key; answers 400/401 otherwise (RFC 8489 §9.1.3).
     fn authenticate_request(&mut self, d: &Datagram, msg: &Message) -> Result<Generation, Error> {
+        // RFC 8489 §9.1.3: without USERNAME or MESSAGE-INTEGRITY, 400; 401 is for a failed
+        // check.
         let Some(username) = msg.username.as_ref() else {
             self.respond_error(d, msg, 400, "Bad Request", None);
             return Err(Error::Integrity("request without USERNAME"));
         };
+        if !msg.has_integrity {
+            self.respond_error(d, msg, 400, "Bad Request", None);
+            return Err(Error::Integrity("request without MESSAGE-INTEGRITY"));
+        }
         let local_part = username
             .iter()
             .position(|b| *b == b':')

@@ -393,6 +393,11 @@ impl Agent {
     }
 
     fn receive_inner(&mut self, now: Instant, d: Datagram) -> Result<Option<Bytes>, Error> {
+        if d.contents.first().is_some_and(|b| *b <= 3) && !stun::is_stun(&d.contents) {
+            // RFC 7983 §7: a first byte of 0-3 is STUN; one that is not a valid STUN header is
+            // dropped, never handed up as application data.
+            return Err(Error::Stun("malformed STUN header".into()));
+        }
         if !stun::is_stun(&d.contents) {
             let known = self.remotes.iter().any(|r| r.addr == d.source)
                 || self.selected.as_ref().is_some_and(|s| s.remote == d.source);

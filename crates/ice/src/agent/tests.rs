@@ -300,3 +300,77 @@ fn dead_best_interface_nominates_the_next_pair_after_the_delay() {
         u64::from(a.config.max_transmissions)
     );
 }
+
+/// The answer `b` sends to a request `raw` from `a`'s address, as (class, ERROR-CODE).
+fn answer_to(
+    b: &mut Agent,
+    now: Instant,
+    raw: Bytes,
+) -> (Result<Option<Bytes>, Error>, Vec<Option<u16>>) {
+    let r = b.handle_receive(
+        now,
+        Transmit {
+            source: "127.0.0.1:1000".parse().unwrap(),
+            destination: "127.0.0.1:2000".parse().unwrap(),
+            contents: raw,
+        },
+    );
+    let answers = std::iter::from_fn(|| b.poll_transmit())
+        .filter_map(|t| crate::stun::Message::parse(t.contents).ok())
+        .filter(|m| m.class == Class::ErrorResponse)
+        .map(|m| m.error_code)
+        .collect();
+    (r, answers)
+}
+
+#[test]
+fn requests_are_answered_as_rfc_8489_says() {
+    use ferrtc_stun as s;
+    let now = Instant::now();
+    let (a, mut b) = setup(now);
+    while b.poll_transmit().is_some() {}
+    let user = format!(
+        "{}:{}",
+        b.local_credentials().ufrag,
+        a.local_credentials().ufrag
+    );
+    let key = s::IntegrityKey::from_raw(b.local_credentials().pwd.as_bytes()).unwrap();
+    let build = |extra: Option<s::Attribute>, sign: bool| {
+        let mut m = s::MessageBuilder::new(
+            s::MessageType::new(s::Method::BINDING, s::Class::Request),
+            s::TransactionId([4; 12]),
+        );
+        m.add(&s::Attribute::Username(s::Text::new(&user))).unwrap();
+        m.add(&s::Attribute::Priority(7)).unwrap();
+        if let Some(x) = extra {
+            m.add(&x).unwrap();
+        }
+        if sign {
+            m.add_message_integrity(&key).unwrap();
+        }
+        m.add_fingerprint().unwrap();
+        m.build()
+    };
+    // No MESSAGE-INTEGRITY: 400, not 401 (§9.1.3).
+    let (r, ans) = answer_to(&mut b, now, build(None, false));
+    assert!(r.is_err());
+    assert_eq!(ans, [Some(400)]);
+    // An authentic request with an unknown comprehension-required attribute: 420 (§6.3.1).
+    let unknown = s::Attribute::Unknown {
+        attr_type: 0x0031,
+        value: Bytes::from_static(&[1, 2, 3, 4]),
+    };
+    let (r, ans) = answer_to(&mut b, now, build(Some(unknown), true));
+    assert!(r.is_err());
+    assert_eq!(ans, [Some(420)]);
+    assert!(b.pair_stats().iter().all(|p| p.requests_received == 0));
+    // The same request without it is answered with success.
+    let (r, ans) = answer_to(&mut b, now, build(None, true));
+    assert_eq!(r, Ok(None));
+    assert!(ans.is_empty());
+    // 19 bytes that start like STUN (RFC 7983 §7) are dropped, not data.
+    let mut short = build(None, true).to_vec();
+    short.truncate(19);
+    let (r, _) = answer_to(&mut b, now, Bytes::from(short));
+    assert!(r.is_err());
+}
