@@ -30,6 +30,7 @@
 mod driver;
 pub mod mdns;
 mod net;
+mod queue;
 pub mod whip;
 
 pub use ferrtc_datachannel as datachannel;

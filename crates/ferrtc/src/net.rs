@@ -83,44 +83,81 @@ impl Udp {
         }
     }
 
-    /// Waits for datagrams and appends them to `out` (source, contents), sliced out of `buf`
-    /// without copying. `buf` is the reader's buffer: its initialised length is what is left
-    /// to read into, renewed when short.
-    pub(crate) async fn recv(
-        &self,
-        buf: &mut BytesMut,
-        out: &mut Vec<(SocketAddr, Bytes)>,
-    ) -> io::Result<()> {
+    /// Waits for datagrams and returns the next run of them: one datagram, or with UDP GRO
+    /// several from one sender, sliced out of the thread's receive buffer without copying
+    /// ([`RECV_CHUNK`]). Nothing is held while waiting: an idle connection's reader owns no
+    /// buffer (issue 17: this was 256 KiB per reader).
+    pub(crate) async fn recv(&self) -> io::Result<Received> {
         loop {
-            if buf.len() < MAX_DATAGRAM {
-                *buf = BytesMut::zeroed(4 * MAX_DATAGRAM);
-            }
             self.socket.readable().await?;
-            let mut meta = [quinn_udp::RecvMeta::default()];
-            let r = self.socket.try_io(Interest::READABLE, || {
-                let mut bufs = [IoSliceMut::new(
-                    buf.get_mut(..MAX_DATAGRAM).unwrap_or_default(),
-                )];
-                self.state.recv((&self.socket).into(), &mut bufs, &mut meta)
+            let r = RECV_BUF.with(|cell| -> io::Result<Received> {
+                let mut own = None;
+                let mut guard = cell.try_borrow_mut().ok();
+                // Never borrowed twice (the read below does not yield), but if it were, read
+                // into a buffer of its own rather than fail.
+                let buf = match guard.as_deref_mut() {
+                    Some(b) => b,
+                    None => own.insert(BytesMut::new()),
+                };
+                if buf.len() < MAX_DATAGRAM {
+                    *buf = BytesMut::zeroed(RECV_CHUNK);
+                }
+                let mut meta = [quinn_udp::RecvMeta::default()];
+                let n = self.socket.try_io(Interest::READABLE, || {
+                    let mut bufs = [IoSliceMut::new(
+                        buf.get_mut(..MAX_DATAGRAM).unwrap_or_default(),
+                    )];
+                    self.state.recv((&self.socket).into(), &mut bufs, &mut meta)
+                })?;
+                let m = meta
+                    .first()
+                    .filter(|_| n > 0)
+                    .ok_or_else(|| io::Error::new(io::ErrorKind::WouldBlock, "no datagram read"))?;
+                let run = buf.split_to(m.len.min(buf.len())).freeze();
+                let stride = if m.stride == 0 { run.len() } else { m.stride };
+                Ok(Received {
+                    source: m.addr,
+                    run,
+                    stride,
+                })
             });
             match r {
-                Ok(n) => {
-                    for m in meta.iter().take(n) {
-                        let run = buf.split_to(m.len.min(buf.len())).freeze();
-                        let stride = if m.stride == 0 { run.len() } else { m.stride };
-                        let mut at = 0;
-                        while at < run.len() {
-                            let end = (at + stride).min(run.len());
-                            out.push((m.addr, run.slice(at..end)));
-                            at = end;
-                        }
-                    }
-                    return Ok(());
-                }
+                Ok(got) => return Ok(got),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// How much each thread's receive buffer is renewed with when what is left of it cannot hold
+/// the largest datagram: room for a few reads before the next renewal. Received datagrams are
+/// slices of it, so it is freed when the last one kept is dropped.
+const RECV_CHUNK: usize = 4 * MAX_DATAGRAM;
+
+thread_local! {
+    /// The receive buffer of every socket read on this thread. The read into it is synchronous
+    /// (between two awaits), so one per thread serves every socket of every connection that
+    /// runs there, instead of one per socket reader.
+    static RECV_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+}
+
+/// A run of datagrams from one sender read at once (one datagram without UDP GRO).
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub(crate) source: SocketAddr,
+    run: Bytes,
+    /// Size of each datagram of the run but the last, which may be shorter.
+    stride: usize,
+}
+
+impl Received {
+    /// The datagrams, each a slice of the run.
+    pub(crate) fn datagrams(&self) -> impl Iterator<Item = Bytes> + '_ {
+        let (len, stride) = (self.run.len(), self.stride.max(1));
+        (0..len)
+            .step_by(stride)
+            .map(move |at| self.run.slice(at..(at + stride).min(len)))
     }
 }
 
@@ -154,24 +191,28 @@ pub(crate) fn host_addresses() -> Vec<IpAddr> {
 }
 
 /// Reads datagrams from a socket into the driver's input queue until the driver is gone.
-pub(crate) fn spawn_reader(socket: Arc<Udp>, tx: mpsc::Sender<Input>) -> JoinHandle<()> {
+pub(crate) fn spawn_reader(
+    socket: Arc<Udp>,
+    index: u16,
+    tx: mpsc::Sender<Input>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let local = socket.local_addr();
-        let mut buf = BytesMut::new();
-        let mut got = Vec::new();
         loop {
-            if let Err(e) = socket.recv(&mut buf, &mut got).await {
-                // ICMP port unreachable and the like surface as errors on Linux: ignore.
-                trace!(error = %e, "socket receive");
-                continue;
-            }
-            for (from, contents) in got.drain(..) {
-                let d = ferrtc_ice::Datagram {
-                    source: from,
-                    destination: local,
+            let got = match socket.recv().await {
+                Ok(got) => got,
+                Err(e) => {
+                    // ICMP port unreachable and the like surface as errors on Linux: ignore.
+                    trace!(error = %e, "socket receive");
+                    continue;
+                }
+            };
+            for contents in got.datagrams() {
+                let d = Input::Datagram {
+                    socket: index,
+                    source: got.source,
                     contents,
                 };
-                if tx.send(Input::Datagram(d)).await.is_err() {
+                if tx.send(d).await.is_err() {
                     return;
                 }
             }
@@ -254,14 +295,13 @@ impl UdpMux {
         });
         let weak = Arc::downgrade(&inner);
         let handle = tokio::spawn(async move {
-            let mut buf = BytesMut::new();
-            let mut got = Vec::new();
             loop {
-                if socket.recv(&mut buf, &mut got).await.is_err() {
+                let Ok(got) = socket.recv().await else {
                     continue;
-                }
+                };
                 let Some(inner) = weak.upgrade() else { return };
-                for (from, data) in got.drain(..) {
+                let from = got.source;
+                for data in got.datagrams() {
                     let tx = {
                         let Ok(mut routes) = inner.routes.lock() else {
                             return;
@@ -280,13 +320,14 @@ impl UdpMux {
                         debug!(%from, "mux: datagram for no connection dropped");
                         continue;
                     };
-                    let d = ferrtc_ice::Datagram {
+                    // The mux's socket is the connection's only one (index 0).
+                    let d = Input::Datagram {
+                        socket: 0,
                         source: from,
-                        destination: local,
                         contents: data,
                     };
                     // Never block the shared reader on one slow connection.
-                    if tx.try_send(Input::Datagram(d)).is_err() {
+                    if tx.try_send(d).is_err() {
                         trace!(%from, "mux: connection queue full, datagram dropped");
                     }
                 }
@@ -453,7 +494,8 @@ where
                     return Ok(());
                 }
                 let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
-                if tx.send(Input::StreamData { local, server, data }).await.is_err() {
+                let stream = Box::new((local, server));
+                if tx.send(Input::StreamData { stream, data }).await.is_err() {
                     return Ok(());
                 }
             }
