@@ -780,3 +780,24 @@ fn rejected_by_the_answer_then_recycled() {
     assert_eq!(by_mid(&a.negotiated_media(), "2").transceiver, w);
     assert_eq!(b.negotiated_media().len(), 2);
 }
+
+/// An SFU switches the transceiver a remote offer created to RTP level from its track event;
+/// the engine's entry follows without renegotiation.
+#[test]
+fn media_mode_of_a_remote_transceiver() {
+    use ferrtc_peerconnection::MediaMode;
+    let (mut b, _) = answer(CHROMIUM, |_| {});
+    let video = events(&mut b)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Track(t) if t.kind == MediaKind::Video => Some(t.transceiver),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(by_mid(&b.negotiated_media(), "1").mode, MediaMode::Frame);
+    b.set_media_mode(video, MediaMode::Rtp).unwrap();
+    assert_eq!(by_mid(&b.negotiated_media(), "1").mode, MediaMode::Rtp);
+    assert_eq!(by_mid(&b.negotiated_media(), "0").mode, MediaMode::Frame);
+    assert_eq!(b.transceiver(video).unwrap().mode, MediaMode::Rtp);
+    assert!(!events(&mut b).contains(&Event::NegotiationNeeded));
+}

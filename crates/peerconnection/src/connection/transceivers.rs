@@ -10,7 +10,7 @@ use crate::jsep::{self, LocalSection, RemoteInfo, RemoteMedia};
 use crate::media::codec;
 use crate::media::transceiver::Negotiated;
 use crate::media::{
-    Codec, Direction, LocalTrack, MediaKind, NegotiatedMedia, TrackInfo, TransceiverId,
+    Codec, Direction, LocalTrack, MediaKind, MediaMode, NegotiatedMedia, TrackInfo, TransceiverId,
     TransceiverInfo, TransceiverInit,
 };
 use crate::Error;
@@ -217,6 +217,25 @@ impl PeerConnection {
             }
         }
         t.sender_track = track;
+        Ok(())
+    }
+
+    /// Frame or RTP level for this transceiver's sender and receiver (ferrtc's addition to
+    /// W3C: an SFU sets [`MediaMode::Rtp`] on the transceivers a remote offer created, from
+    /// its `track` event). Applies at once, no renegotiation.
+    pub fn set_media_mode(&mut self, id: TransceiverId, mode: MediaMode) -> Result<(), Error> {
+        self.ensure_open()?;
+        let t = self
+            .transceivers
+            .get_mut(id)
+            .ok_or(Error::NoSuchTransceiver)?;
+        if t.mode != mode {
+            t.mode = mode;
+            if t.negotiated.is_some() {
+                let negotiated = self.transceivers.negotiated();
+                self.media.apply(&negotiated);
+            }
+        }
         Ok(())
     }
 
