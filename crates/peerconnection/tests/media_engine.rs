@@ -88,7 +88,7 @@ fn sections(base: u32, mode: MediaMode) -> Vec<NegotiatedMedia> {
         extensions: extensions(),
         rtcp_rsize: true,
         local_ssrc: base + i,
-        local_rtx_ssrc: None,
+        local_rtx_ssrc: (i == VIDEO).then_some(base + 0x100),
         cname: format!("cname-{base}"),
         remote_ssrcs: Vec::new(),
         remote_rids: Vec::new(),
@@ -355,17 +355,22 @@ fn stats_of(e: &MediaEngine) -> Vec<Stats> {
     out
 }
 
-#[test]
-fn a_lost_packet_breaks_contiguity_and_is_reported_as_lost() {
-    let mut p = Pair::new(
-        SrtpProfile::AeadAes128Gcm,
-        MediaMode::Frame,
-        Duration::from_millis(10),
-    );
+/// The sections without `a=rtcp-fb nack` (no retransmissions).
+fn without_nack(mut v: Vec<NegotiatedMedia>) -> Vec<NegotiatedMedia> {
+    for n in &mut v {
+        for c in &mut n.codecs {
+            c.rtcp_feedback
+                .retain(|f| f.kind != "nack" || f.param.is_some());
+        }
+    }
+    v
+}
+
+fn lose_first_packet_of_frame_3(p: &mut Pair) -> Vec<Bytes> {
     let vp8 = vp8_frames();
     for (i, f) in vp8.iter().enumerate() {
         if i == 3 {
-            // Lose the first packet of frame 3 (the next datagram A sends).
+            // The next datagram A sends.
             let k = p.a_count;
             p.lose = Box::new(move |i, _| i == k);
         }
@@ -373,6 +378,51 @@ fn a_lost_packet_breaks_contiguity_and_is_reported_as_lost() {
         p.run(Duration::from_millis(33));
     }
     p.run(Duration::from_secs(3));
+    vp8
+}
+
+fn find<T>(e: &MediaEngine, f: impl Fn(Stats) -> Option<T>) -> T {
+    stats_of(e).into_iter().find_map(f).expect("stats object")
+}
+
+#[test]
+fn nack_repairs_a_loss_with_rtx() {
+    let mut p = Pair::new(
+        SrtpProfile::AeadAes128Gcm,
+        MediaMode::Frame,
+        Duration::from_millis(10),
+    );
+    let vp8 = lose_first_packet_of_frame_3(&mut p);
+    let got = p.frames_b(VIDEO);
+    assert_eq!(got.len(), vp8.len());
+    for (g, sent) in got.iter().zip(&vp8) {
+        assert_eq!(&g.data[..], &sent[..]);
+    }
+    assert!(got.iter().skip(1).all(|f| f.contiguous && f.decodable));
+    let out = find(&p.a, |s| match s {
+        Stats::OutboundRtp(r) if r.ssrc == 0xA000 => Some(r),
+        _ => None,
+    });
+    assert_eq!((out.nack_count, out.retransmitted_packets_sent), (1, 1));
+    let inb = find(&p.b, |s| match s {
+        Stats::InboundRtp(r) if r.ssrc == 0xA000 => Some(r),
+        _ => None,
+    });
+    assert_eq!(inb.nack_count, 1);
+    assert_eq!(inb.retransmitted_packets_received, 1);
+    assert_eq!(inb.packets_lost, 0);
+}
+
+#[test]
+fn a_lost_packet_breaks_contiguity_and_is_reported_as_lost() {
+    let mut p = Pair::new(
+        SrtpProfile::AeadAes128Gcm,
+        MediaMode::Frame,
+        Duration::from_millis(10),
+    );
+    p.a.apply(&without_nack(sections(0xA000, MediaMode::Frame)));
+    p.b.apply(&without_nack(sections(0xB000, MediaMode::Frame)));
+    let vp8 = lose_first_packet_of_frame_3(&mut p);
     let got = p.frames_b(VIDEO);
     assert!(got.len() < vp8.len(), "one frame lost");
     let broken: Vec<_> = got.iter().filter(|f| !f.contiguous).collect();

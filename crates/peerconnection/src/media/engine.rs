@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use ferrtc_dtls::{Role as DtlsRole, SrtpKeyingMaterial};
 use ferrtc_media_codecs::frame_buffer::Config as FrameBufferConfig;
-use ferrtc_rtcp::{Bye, Fir, FirEntry, Pli, ReportBlock, RtcpPacket};
+use ferrtc_rtcp::{Bye, Fir, FirEntry, Nack, Pli, ReportBlock, RtcpPacket};
 use ferrtc_rtp::{ExtensionKind, ExtensionMap, RtpPacket};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use tracing::{debug, trace};
 
+use super::nack::{NackConfig, NackGenerator, Sent};
 use super::negotiated::NegotiatedMedia;
 use super::receive::Receiver;
 use super::receiver::{ReceiveStreams, StreamsConfig};
@@ -74,6 +75,8 @@ pub struct MediaConfig {
     pub max_transmits: usize,
     /// Session bandwidth for the RTCP interval (bits per second).
     pub session_bandwidth: u64,
+    /// Generic NACK limits (where negotiated).
+    pub nack: NackConfig,
 }
 
 impl Default for MediaConfig {
@@ -87,6 +90,7 @@ impl Default for MediaConfig {
             max_events: 4096,
             max_transmits: 4096,
             session_bandwidth: 2_000_000,
+            nack: NackConfig::default(),
         }
     }
 }
@@ -129,6 +133,8 @@ pub struct MediaEngine {
     /// Last FIR sequence number seen per our SSRC (RFC 5104 §4.3.1.2: a repeated number is
     /// the same request).
     last_fir: HashMap<u32, u8>,
+    /// Missing packets per remote media SSRC (receivers with NACK negotiated).
+    nack_gens: HashMap<u32, (TransceiverId, NackGenerator)>,
     /// Sections applied (kept to make `apply` idempotent).
     applied: Vec<NegotiatedMedia>,
     started: Option<Instant>,
@@ -169,6 +175,7 @@ impl MediaEngine {
             drops: MediaDrops::default(),
             remote_outbound: HashMap::new(),
             last_fir: HashMap::new(),
+            nack_gens: HashMap::new(),
             applied: Vec::new(),
             started: None,
             closed: false,
@@ -358,6 +365,42 @@ impl MediaEngine {
 
     /// Protects one plain RTP or RTCP packet and queues it.
     fn protect_and_queue(&mut self, plain: Vec<u8>, rtcp: bool) -> Result<(), Error> {
+        let d = self.protect(plain, rtcp)?;
+        self.queue(d);
+        Ok(())
+    }
+
+    /// Protects and queues an RTP packet of sender `i`, keeping it for NACKs when negotiated.
+    fn send_media(&mut self, i: usize, plain: Vec<u8>) -> Result<(), Error> {
+        let (keep, rtx) = self
+            .senders
+            .get(i)
+            .map_or((false, false), |s| (s.nack, s.rtx.is_some()));
+        if !keep {
+            return self.protect_and_queue(plain, false);
+        }
+        let seq = match plain.get(2..4) {
+            Some(&[a, b]) => u16::from_be_bytes([a, b]),
+            _ => 0,
+        };
+        let copy = rtx.then(|| Bytes::copy_from_slice(&plain));
+        let protected = self.protect(plain, false)?;
+        self.queue(protected.clone());
+        let limit = self.config.nack.history;
+        if let Some(s) = self.senders.get_mut(i) {
+            s.history.push(
+                Sent {
+                    seq,
+                    protected,
+                    plain: copy,
+                },
+                limit,
+            );
+        }
+        Ok(())
+    }
+
+    fn protect(&mut self, plain: Vec<u8>, rtcp: bool) -> Result<Bytes, Error> {
         let Some(srtp) = self.srtp.as_mut() else {
             return Err(Error::InvalidState("media: SRTP is not keyed yet".into()));
         };
@@ -369,10 +412,7 @@ impl MediaEngine {
             srtp.tx.protect_rtp(&mut buf)
         };
         match r {
-            Ok(()) => {
-                self.queue(buf.freeze());
-                Ok(())
-            }
+            Ok(()) => Ok(buf.freeze()),
             Err(e) => Err(Error::InvalidState(format!("SRTP protect: {e}"))),
         }
     }
@@ -475,20 +515,29 @@ impl MediaEngine {
             .map_or(90_000, |c| c.clock_rate);
         let mode = receiver.mode;
         let tid = receiver.transceiver;
-        if self
-            .streams
-            .on_rtp(
-                now,
-                &route,
-                packet.header.sequence_number,
-                packet.header.timestamp,
-                packet.payload.len(),
-                clock,
-            )
-            .is_err()
-        {
+        let nack = receiver.codecs.iter().any(|c| c.has_feedback("nack", None));
+        let Ok(verdict) = self.streams.on_rtp(
+            now,
+            &route,
+            packet.header.sequence_number,
+            packet.header.timestamp,
+            packet.payload.len(),
+            clock,
+        ) else {
             self.drops.refused = self.drops.refused.saturating_add(1);
             return;
+        };
+        if let (true, Some(ext)) = (nack, verdict.extended()) {
+            // One generator per receive stream: bounded by the stream table.
+            if self.nack_gens.contains_key(&route.ssrc)
+                || self.nack_gens.len() < self.config.streams.max_streams
+            {
+                let (_, g) = self
+                    .nack_gens
+                    .entry(route.ssrc)
+                    .or_insert_with(|| (tid, NackGenerator::default()));
+                g.on_packet(now, ext, &self.config.nack);
+            }
         }
         match mode {
             MediaMode::Rtp => self.push_event(Event::Rtp {
@@ -562,11 +611,7 @@ impl MediaEngine {
                         self.keyframe_request(e.ssrc, KeyframeRequestKind::Fir);
                     }
                 }
-                RtcpPacket::Nack(n) => {
-                    if let Some(s) = self.senders.iter_mut().find(|s| s.ssrc == n.media_ssrc) {
-                        s.nacks_received = s.nacks_received.saturating_add(1);
-                    }
-                }
+                RtcpPacket::Nack(n) => self.on_nack(&n),
                 RtcpPacket::Bye(bye) => {
                     for ssrc in bye.ssrcs {
                         self.forget_remote(ssrc);
@@ -577,7 +622,50 @@ impl MediaEngine {
         }
     }
 
+    /// RFC 4585 §6.2.1 generic NACK: resend what the history still holds, as RTX (RFC 4588
+    /// §4) when negotiated, else the same SRTP datagram. At most 128 packets per NACK.
+    fn on_nack(&mut self, n: &Nack) {
+        let Some(i) = self.senders.iter().position(|s| s.ssrc == n.media_ssrc) else {
+            return;
+        };
+        let mut out: Vec<(Option<Vec<u8>>, Bytes)> = Vec::new();
+        if let Some(s) = self.senders.get_mut(i) {
+            s.nacks_received = s.nacks_received.saturating_add(1);
+            for seq in n.pairs.iter().flat_map(|p| p.lost()).take(128) {
+                let Some(sent) = s.history.get(seq).cloned() else {
+                    continue;
+                };
+                let rtx = sent.plain.as_ref().and_then(|plain| {
+                    let original = RtpPacket::parse(plain.clone()).ok()?;
+                    let rtx_pt = s.rtx_for(original.header.payload_type)?;
+                    let (rtx_ssrc, rtx_seq) = s.rtx?;
+                    s.rtx = Some((rtx_ssrc, rtx_seq.wrapping_add(1)));
+                    let pkt = ferrtc_rtp::rtx::encapsulate(&original, rtx_pt, rtx_ssrc, rtx_seq);
+                    s.stats.on_retransmission(original.payload.len());
+                    let mut buf = Vec::with_capacity(pkt.encoded_len() + 32);
+                    pkt.write_to(&mut buf);
+                    Some(buf)
+                });
+                if rtx.is_none() {
+                    s.stats.on_retransmission(sent.protected.len());
+                }
+                out.push((rtx, sent.protected));
+            }
+        }
+        for (rtx, protected) in out {
+            match rtx {
+                Some(plain) => {
+                    if let Err(e) = self.protect_and_queue(plain, false) {
+                        debug!(error = %e, "media: RTX not sent");
+                    }
+                }
+                None => self.queue(protected),
+            }
+        }
+    }
+
     fn forget_remote(&mut self, ssrc: u32) {
+        self.nack_gens.remove(&ssrc);
         self.streams.remove(ssrc);
         self.router.forget_ssrc(ssrc);
         self.remote_outbound.remove(&ssrc);
@@ -672,7 +760,7 @@ impl MediaEngine {
         let used = sender.write_frame(now, &frame, room, ctx, &mut self.rng, |p| plain.push(p))?;
         self.twcc_seq = self.twcc_seq.wrapping_add(used);
         for p in plain {
-            self.protect_and_queue(p, false)?;
+            self.send_media(i, p)?;
         }
         Ok(())
     }
@@ -849,10 +937,12 @@ impl MediaEngine {
             .iter()
             .filter_map(Receiver::poll_timeout)
             .min();
-        match (rtcp, fb) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let nack = self
+            .nack_gens
+            .values()
+            .filter_map(|(_, g)| g.poll_timeout())
+            .min();
+        [rtcp, fb, nack].into_iter().flatten().min()
     }
 
     /// Fires what is due: frame buffer timers, then the RTCP report (RFC 3550 §6.3.6 with
@@ -869,6 +959,7 @@ impl MediaEngine {
         if self.applied.is_empty() {
             return;
         }
+        self.send_nacks(now);
         let members = u32::try_from(self.streams.len())
             .unwrap_or(u32::MAX)
             .saturating_add(1);
@@ -884,6 +975,35 @@ impl MediaEngine {
         };
         if due {
             self.send_report(now);
+        }
+    }
+
+    fn send_nacks(&mut self, now: Instant) {
+        let cfg = self.config.nack;
+        let mut nacks = Vec::new();
+        for (&ssrc, (tid, g)) in &mut self.nack_gens {
+            if g.poll_timeout().is_some_and(|t| t <= now) {
+                let lost = g.due(now, &cfg);
+                if !lost.is_empty() {
+                    nacks.push((*tid, Nack::from_lost(self.reporter_ssrc, ssrc, lost)));
+                }
+            }
+        }
+        if nacks.is_empty() {
+            return;
+        }
+        for (tid, _) in &nacks {
+            if let Some(r) = self.receivers.iter_mut().find(|r| r.transceiver == *tid) {
+                r.nacks_sent = r.nacks_sent.saturating_add(1);
+            }
+        }
+        let fb = nacks
+            .into_iter()
+            .map(|(_, n)| RtcpPacket::Nack(n))
+            .collect();
+        let packets = self.reports.feedback(self.reporter_ssrc, fb);
+        if let Err(e) = self.send_rtcp(&packets) {
+            debug!(error = %e, "media: NACK not sent");
         }
     }
 

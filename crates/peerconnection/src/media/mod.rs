@@ -10,6 +10,7 @@
 //! - [`sender`]: one outgoing stream (SSRC, sequence numbers, extensions, packetizers).
 //! - [`receive`]: the receiving half of a transceiver (frame buffers per remote SSRC).
 //! - [`payload`]: packetizer / depacketizer by negotiated mime type.
+//! - [`nack`]: generic NACK generation and the send history that answers it.
 //! - [`receiver`]: the bounded per-SSRC table of receive streams (stats today; NACK, keyframe
 //!   requests and frame buffers are meant to join each stream), round-robin report blocks.
 //! - [`receiver_stats`]: per-SSRC receive statistics as RFC 3550 computes them (A.1 sequence
@@ -28,6 +29,7 @@
 
 pub(crate) mod codec;
 pub mod engine;
+pub mod nack;
 pub mod negotiated;
 pub mod payload;
 pub mod receive;

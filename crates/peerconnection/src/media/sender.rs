@@ -11,6 +11,7 @@ use ferrtc_rtp::values::{AbsSendTime, Mid, TransportCc};
 use ferrtc_rtp::{ExtensionKind, ExtensionMap, ExtensionsBuilder, RtpHeader, RtpPacket};
 use rand_core::RngCore;
 
+use super::nack::SendHistory;
 use super::negotiated::NegotiatedMedia;
 use super::payload::AnyPacketizer;
 use super::rtt::{RttConfig, RttEstimator};
@@ -66,6 +67,12 @@ pub struct Sender {
     pub(crate) firs_received: u64,
     /// Payload type of the last packet sent.
     pub(crate) last_pt: Option<u8>,
+    /// Generic NACK negotiated on a codec (RFC 4585 `a=rtcp-fb:<pt> nack`): keep a history.
+    pub(crate) nack: bool,
+    /// Our RTX SSRC and its next sequence number (RFC 4588 §4).
+    pub(crate) rtx: Option<(u32, u16)>,
+    /// The last packets sent, to answer NACKs.
+    pub(crate) history: SendHistory,
 }
 
 impl Sender {
@@ -91,6 +98,9 @@ impl Sender {
             plis_received: 0,
             firs_received: 0,
             last_pt: None,
+            nack: n.codecs.iter().any(|c| c.has_feedback("nack", None)),
+            rtx: n.local_rtx_ssrc.map(|r| (r, (n.local_ssrc ^ r) as u16)),
+            history: SendHistory::default(),
         }
     }
 
@@ -109,6 +119,20 @@ impl Sender {
         self.direction = n.direction;
         self.codecs.clone_from(&n.codecs);
         self.extensions = n.extensions.clone();
+        self.nack = n.codecs.iter().any(|c| c.has_feedback("nack", None));
+        if self.rtx.map(|(r, _)| r) != n.local_rtx_ssrc {
+            self.rtx = n.local_rtx_ssrc.map(|r| (r, (n.local_ssrc ^ r) as u16));
+        }
+    }
+
+    /// The RTX payload type repairing `pt`, when RTX is negotiated for it and we have an RTX
+    /// SSRC.
+    pub(crate) fn rtx_for(&self, pt: u8) -> Option<u8> {
+        self.rtx?;
+        self.codecs
+            .iter()
+            .find(|c| c.payload_type == pt)
+            .and_then(|c| c.rtx_payload_type)
     }
 
     /// The codec to send with: `pt`, or the first negotiated one.
