@@ -801,3 +801,45 @@ fn media_mode_of_a_remote_transceiver() {
     assert_eq!(b.transceiver(video).unwrap().mode, MediaMode::Rtp);
     assert!(!events(&mut b).contains(&Event::NegotiationNeeded));
 }
+
+/// A provisional answer, then the final one (JSEP §4.1.8.1): the final answer settles the
+/// media; the track event of the peer's sender fires once.
+#[test]
+fn pranswer_then_answer() {
+    let now = Instant::now();
+    let mut a = pc(17);
+    let mut b = pc(18);
+    let mic = a.add_track(track(MediaKind::Audio, "mic-a", "s")).unwrap();
+    b.add_track(track(MediaKind::Audio, "mic-b", "t")).unwrap();
+    let offer = a.create_offer(OfferOptions::default()).unwrap();
+    a.set_local_description(now, offer).unwrap();
+    b.set_remote_description(now, a.local_description().unwrap())
+        .unwrap();
+    let answer = b.create_answer().unwrap();
+    let pr = RtcSessionDescription {
+        sdp_type: SdpType::Pranswer,
+        sdp: answer.sdp.clone(),
+    };
+    b.set_local_description(now, pr).unwrap();
+    assert_eq!(b.signaling_state(), SignalingState::HaveLocalPranswer);
+    a.set_remote_description(now, b.local_description().unwrap())
+        .unwrap();
+    assert_eq!(a.signaling_state(), SignalingState::HaveRemotePranswer);
+    let final_answer = b.create_answer().unwrap();
+    b.set_local_description(now, final_answer).unwrap();
+    a.set_remote_description(now, b.local_description().unwrap())
+        .unwrap();
+    assert_eq!(a.signaling_state(), SignalingState::Stable);
+    assert_eq!(b.signaling_state(), SignalingState::Stable);
+    let tracks: Vec<_> = events(&mut a)
+        .into_iter()
+        .filter(|e| matches!(e, Event::Track(_)))
+        .collect();
+    assert_eq!(tracks.len(), 1, "{tracks:?}");
+    let na = a.negotiated_media();
+    let nb = b.negotiated_media();
+    assert_eq!(na.len(), 1);
+    assert_eq!(na[0].transceiver, mic);
+    assert_mirror(&na[0], &nb[0]);
+    assert_eq!(na[0].direction, Direction::SendRecv);
+}
