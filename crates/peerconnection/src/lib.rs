@@ -37,8 +37,13 @@
 //!   (offer/answer, rollback), `candidates` (gathering, trickle), `transport` (ICE + DTLS
 //!   wiring, RFC 7983 demultiplexing), `channels` (data channels), `state` and `event` (the
 //!   W3C enums and the outputs).
-//! - `jsep/`: the SDP side: `remote` reads a remote description, `offer` and `answer` plan
-//!   the local sections, `write` prints them.
+//!   `transceivers` holds the transceiver API (`add_transceiver`, `add_track`,
+//!   `remove_track`, `replace_track`, `set_direction`, `stop_transceiver`,
+//!   `set_codec_preferences`, `set_media_mode`) and applies descriptions to the transceiver
+//!   table (association, track events, negotiated codecs and extensions).
+//! - `jsep/`: the SDP side: `remote` reads a remote description (with each audio/video
+//!   section's codecs, extensions, SSRCs, msid, RIDs), `offer` and `answer` plan the local
+//!   sections (one audio/video section per transceiver), `write` prints them.
 //! - the [`stats`] module: `getStats()`.
 //! - `config`: [`Configuration`].
 //!
