@@ -366,3 +366,29 @@ fn media_only_connection_uses_the_tagged_sections_transport() {
     assert_eq!(media(&sim, a).len(), 1);
     assert_eq!(media(&sim, b)[0].direction, Direction::RecvOnly);
 }
+
+/// The answerer stops a transceiver, then the peer re-offers before the stop was negotiated:
+/// no track event for it, and the answer rejects its section, which stops the offerer's.
+#[test]
+fn stop_then_remote_reoffer_rejects_the_section() {
+    let (mut sim, a, b) = setup(9);
+    let va = pc(&mut sim, a).add_track(cam("cam-a")).unwrap();
+    negotiate(&mut sim, a, b);
+    let vb = media(&sim, b)[0].transceiver;
+    take_events(&mut sim, b);
+    pc(&mut sim, b).stop_transceiver(vb).unwrap();
+    assert_eq!(take_events(&mut sim, b)[..1], [Event::TrackEnded(vb)]);
+    assert!(media(&sim, b).is_empty());
+    // A re-offers (say, after an ICE-independent change of its own).
+    pc(&mut sim, a)
+        .set_direction(va, Direction::SendRecv)
+        .unwrap();
+    let (_, answer) = negotiate(&mut sim, a, b);
+    assert_eq!(mids(&answer)[1], ("1".to_owned(), 0), "{}", answer.sdp);
+    assert!(!take_events(&mut sim, b)
+        .iter()
+        .any(|e| matches!(e, Event::Track(_))));
+    assert!(sim.endpoint(a).unwrap().pc.transceiver(va).unwrap().stopped);
+    assert!(sim.endpoint(b).unwrap().pc.transceiver(vb).unwrap().stopped);
+    assert!(media(&sim, a).is_empty() && media(&sim, b).is_empty());
+}

@@ -426,6 +426,8 @@ impl PeerConnection {
         let Some(t) = self.transceivers.get_mut(id) else {
             return;
         };
+        // A stopping transceiver receives nothing any more (W3C §5.4 stop()).
+        let remote_sends = remote_sends && !t.stopping && !t.stopped;
         if !remote_sends {
             if t.receiver_track.take().is_some() {
                 self.events.push_back(Event::TrackEnded(id));
@@ -511,7 +513,12 @@ impl PeerConnection {
                     id
                 }
             };
-            if self.transceivers.get(id).is_some_and(|t| t.stopped) {
+            // A stopping transceiver receives nothing any more (W3C §5.4 stop()).
+            if self
+                .transceivers
+                .get(id)
+                .is_some_and(|t| t.stopped || t.stopping)
+            {
                 continue;
             }
             self.update_remote_track(id, mid, media, media.direction.sends());
