@@ -11,6 +11,8 @@
 //! Input: `[mode, (op, len, payload[len])*]`. `mode` bit 0: T controls; bit 1: T is relay-only
 //! (its selected pair goes through the TURN stream).
 //!
+//! `ICE_FUZZ_TRACE=1` prints T's state after each operation.
+//!
 //! Checks: no panic; output queues stay bounded; a request signed with a wrong key is never
 //! accepted; a Connected/Completed agent has a selected pair; the checklist and remote
 //! candidates stay within their limits.
@@ -443,6 +445,12 @@ fn request(b: &[u8], t_ufrag: &str, p_ufrag: &str, pwd: &[u8]) -> Bytes {
     m.finish(Some(pwd))
 }
 
+/// `ICE_FUZZ_TRACE=1` prints T's state after every operation (to see where an input goes).
+fn trace() -> bool {
+    static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *T.get_or_init(|| std::env::var_os("ICE_FUZZ_TRACE").is_some())
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, mut rest)) = data.split_first() else {
         return;
@@ -571,6 +579,15 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         w.check_invariants();
+        if trace() {
+            eprintln!(
+                "op {} -> T {:?} selected {:?}, P {:?}",
+                op % 13,
+                w.t.state(),
+                w.t.selected_pair(),
+                w.p.state()
+            );
+        }
         while w.t.poll_event().is_some() {}
     }
 });
