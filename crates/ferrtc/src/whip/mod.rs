@@ -1,0 +1,28 @@
+//! WHIP (RFC 9725) and WHEP: HTTP signaling for one peer connection per session.
+//!
+//! Server: [`WhipServer::router`] gives an axum router with `POST {path}` (offer → `201` with
+//! the answer, `Location`, `ETag`, ICE servers in `Link`), `PATCH {path}/{id}` (trickle ICE,
+//! `application/trickle-ice-sdpfrag`), `DELETE {path}/{id}`, and `OPTIONS` with CORS, so a
+//! browser page can use it. WHEP is the same exchange for a receiving client; mount the same
+//! router under `/whep`. Client: [`WhipClient::publish`].
+//!
+//! An offer that negotiates nothing (no `m=` section, or every one rejected) is refused with
+//! `400`, and a session whose connection is not up within [`WhipOptions::connect_timeout`]
+//! (30 s by default) is closed and forgotten, so clients that go away leave nothing behind.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | this table; the public names |
+//! | `server.rs` | [`WhipServer`], [`WhipOptions`], [`SessionHook`]: settings, the session table, the axum routes, authorization, `OPTIONS` |
+//! | `session.rs` | a session's life: `POST` (offer checked, answered), `PATCH` (trickle), `DELETE`, the connect timeout watch |
+//! | `client.rs` | [`WhipClient`] and [`WhipSession`] |
+//! | `http.rs` | content types, CORS, replies, `Link` headers ([`link_headers`], [`parse_link_headers`]) |
+
+mod client;
+mod http;
+mod server;
+mod session;
+
+pub use client::{WhipClient, WhipSession};
+pub use http::{link_headers, parse_link_headers};
+pub use server::{SessionHook, WhipOptions, WhipServer};
