@@ -18,9 +18,6 @@
 #![forbid(unsafe_code)]
 
 pub mod dcep;
-#[cfg(any(test, feature = "legacy-parser"))]
-#[doc(hidden)]
-pub mod legacy;
 
 mod error;
 mod types;

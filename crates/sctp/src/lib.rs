@@ -63,9 +63,6 @@ pub use packet::{ChecksumMode, CommonHeader, Packet};
 
 mod association;
 mod config;
-#[cfg(any(test, feature = "legacy-parser"))]
-#[doc(hidden)]
-pub mod legacy;
 mod wire;
 
 pub use association::{Association, Event, Message, SendOptions, State, Stats};

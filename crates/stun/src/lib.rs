@@ -44,9 +44,6 @@ pub mod demux;
 mod error;
 mod header;
 mod integrity;
-#[cfg(any(test, feature = "legacy-parser"))]
-#[doc(hidden)]
-pub mod legacy;
 mod message;
 mod transaction;
 mod wire;

@@ -60,17 +60,17 @@ pub enum IntegrityKind {
 /// FINGERPRINT (if present) checked, integrity not yet checked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
-    pub(crate) buf: Bytes,
-    pub(crate) mtype: MessageType,
-    pub(crate) tid: TransactionId,
+    buf: Bytes,
+    mtype: MessageType,
+    tid: TransactionId,
     /// Offset of the first MESSAGE-INTEGRITY attribute (if before any MI-SHA256).
-    pub(crate) mi: Option<usize>,
+    mi: Option<usize>,
     /// Offset of the first MESSAGE-INTEGRITY-SHA256 attribute.
-    pub(crate) mi256: Option<usize>,
+    mi256: Option<usize>,
     /// Offset of FINGERPRINT (always the last attribute).
-    pub(crate) fingerprint: Option<usize>,
-    pub(crate) unknown: [u16; MAX_REPORTED_UNKNOWN],
-    pub(crate) unknown_len: usize,
+    fingerprint: Option<usize>,
+    unknown: [u16; MAX_REPORTED_UNKNOWN],
+    unknown_len: usize,
 }
 
 impl std::fmt::Debug for Message {
@@ -280,7 +280,7 @@ impl Message {
 
     /// End of the attributes covered by integrity: the first integrity attribute, else the
     /// FINGERPRINT, else the end.
-    pub(crate) fn covered_end(&self) -> usize {
+    fn covered_end(&self) -> usize {
         [self.mi, self.mi256, self.fingerprint]
             .into_iter()
             .flatten()
@@ -451,7 +451,7 @@ impl<'a> Attributes<'a> {
         self.value(t, |v| text(v, max))
     }
 
-    pub(crate) fn fixed<const N: usize>(&self, t: u16) -> Result<Option<[u8; N]>, Error> {
+    fn fixed<const N: usize>(&self, t: u16) -> Result<Option<[u8; N]>, Error> {
         self.value(t, |v| exact(array::<N>, v))
     }
 

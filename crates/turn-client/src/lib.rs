@@ -14,9 +14,6 @@
 mod channel_data;
 mod client;
 mod error;
-#[cfg(any(test, feature = "legacy-parser"))]
-#[doc(hidden)]
-pub mod legacy;
 
 pub use channel_data::{ChannelData, Frame, StreamFramer, MAX_CHANNEL, MIN_CHANNEL};
 pub use client::{
