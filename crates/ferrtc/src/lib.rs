@@ -2,7 +2,7 @@
 //!
 //! One dependency gives the whole stack: every protocol crate is re-exported
 //! ([`sdp`], [`stun`], [`ice`], [`dtls`], [`srtp`], [`rtp`], [`rtcp`], [`sctp`],
-//! [`datachannel`], [`peerconnection`]), the sans-IO [`peerconnection::PeerConnection`] is there
+//! [`datachannel`], [`media_codecs`], [`peerconnection`]), the sans-IO [`peerconnection::PeerConnection`] is there
 //! for people who drive their own event loop, and [`PeerConnection`] is the same thing driven by
 //! tokio with an API shaped like the browser's:
 //!
@@ -29,6 +29,7 @@
 
 mod driver;
 pub mod mdns;
+pub mod media;
 mod net;
 mod queue;
 pub mod whip;
@@ -36,6 +37,7 @@ pub mod whip;
 pub use ferrtc_datachannel as datachannel;
 pub use ferrtc_dtls as dtls;
 pub use ferrtc_ice as ice;
+pub use ferrtc_media_codecs as media_codecs;
 pub use ferrtc_peerconnection as peerconnection;
 pub use ferrtc_rtcp as rtcp;
 pub use ferrtc_rtp as rtp;
@@ -55,7 +57,12 @@ pub use ferrtc_peerconnection::{
     IceTransportPolicy, PeerConnectionState, ReadyState, RtcSessionDescription, SdpType,
     SignalingState,
 };
+pub use ferrtc_peerconnection::{
+    Codec, Direction, KeyframeRequestKind, LocalTrack, MediaKind, MediaMode, ReceivedFrame,
+    SendEncoding, TrackInfo, TransceiverId, TransceiverInfo, TransceiverInit,
+};
 pub use mdns::{MdnsResolution, NameResolver};
+pub use media::{RemoteTrack, TrackSender};
 pub use net::UdpMux;
 
 /// Errors of the async API.

@@ -43,6 +43,8 @@ pub enum PeerEvent {
     },
     /// `datachannel`: the peer opened a channel.
     DataChannel(DataChannel),
+    /// `track`: a remote description announced a track; read its frames or RTP packets.
+    Track(crate::media::RemoteTrack),
 }
 
 /// The stream of [`PeerEvent`]s (a `futures_core::Stream`; also `recv().await`).
@@ -118,12 +120,12 @@ impl Driver {
                 return;
             }
             Event::MdnsName { .. } => return,
-            // Media events reach the facade with its media API (issue 13, `driver/media.rs`).
-            Event::Track(_)
+            // Media events go to the media handles (issue 13, `driver/media.rs`).
+            e @ (Event::Track(_)
             | Event::TrackEnded(_)
             | Event::Frame(_)
             | Event::Rtp { .. }
-            | Event::KeyframeRequest { .. } => return,
+            | Event::KeyframeRequest { .. }) => return self.media_event(e),
         };
         self.events.send(out);
     }

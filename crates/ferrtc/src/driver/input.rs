@@ -62,6 +62,8 @@ pub(crate) enum Command {
     Stats(Reply<StatsReport>),
     RestartIce,
     Close(Reply<()>),
+    /// Tracks, transceivers, frames (`driver/media.rs`).
+    Media(Box<super::media::MediaCommand>),
 }
 
 /// Queue depth between the sockets/handles and a connection's task.

@@ -14,13 +14,14 @@
 //! | [`transmit`] | sending: GSO batches (`SendBatch`), TURN TCP/TLS streams opened on demand |
 //! | [`events`] | [`PeerEvent`], the [`Events`] stream, sans-IO events mapped to the handles' |
 //! | [`channel`] | [`DataChannel`] and its events; the task's side of channels (through `pc.data_channel(id)`) |
-//! | `media.rs` | (to come) `add_track` / `add_transceiver`, the track event stream and the frames' and RTP queues: the handles' commands go in [`input`], the sans-IO media events (ignored in [`events`] until then) come out here |
+//! | [`media`] | `add_track` / `add_transceiver` and the transceiver calls, the [`crate::TrackSender`] / [`crate::RemoteTrack`] commands, the sans-IO media events to those handles' queues |
 
 mod channel;
 mod config;
 mod events;
 mod handle;
 mod input;
+mod media;
 mod setup;
 mod task;
 mod transmit;
@@ -30,4 +31,5 @@ pub use config::RtcConfiguration;
 pub use events::{Events, PeerEvent};
 pub use handle::PeerConnection;
 pub(crate) use input::Input;
+pub(crate) use media::{media_call, MediaCommand};
 pub use setup::live_peer_connections;

@@ -155,6 +155,7 @@ impl PeerConnection {
             tls,
             mdns: config.mdns.clone(),
             resolving: Vec::new(),
+            media: Default::default(),
         };
         let span = tracing::debug_span!("pc", local = ?local_addrs.first());
         // Boxed: an async fn's future holds its arguments and its locals apart, so a driver

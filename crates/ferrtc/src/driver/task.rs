@@ -53,6 +53,8 @@ pub(super) struct Driver {
     /// How remote host names are resolved, and the resolutions under way.
     pub(super) mdns: MdnsResolution,
     pub(super) resolving: Vec<JoinHandle<()>>,
+    /// Where received frames and key frame requests go (`driver/media.rs`).
+    pub(super) media: super::media::MediaSinks,
 }
 
 impl Driver {
@@ -102,6 +104,7 @@ impl Driver {
         if let Some(m) = &self.mux {
             m.unregister(&self.tx);
         }
+        self.media.close_all();
         for sink in self.channels.values() {
             let _ = sink.shared.state.send(ReadyState::Closed);
             sink.shared.low.notify_waiters();
@@ -240,6 +243,7 @@ impl Driver {
                 pc.close();
                 return Some(r);
             }
+            Command::Media(m) => self.media_command(now, *m),
         }
         None
     }
