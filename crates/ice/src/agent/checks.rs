@@ -55,7 +55,7 @@ impl Agent {
             b.use_candidate();
         }
         // The key was prepared when the remote credentials were set (issue 17).
-        let bytes = b.finish_with(remote.key.as_ref());
+        let bytes = b.finish_with(remote.key.as_deref());
         let auth = TxnAuth::Peer(remote.key.clone());
         p.state = PairState::InProgress;
         p.stats.requests_sent += 1;
@@ -266,11 +266,11 @@ impl Agent {
     /// The key of our credentials of `generation`, prepared when they were made.
     fn local_key(&self, generation: Generation) -> Option<&IntegrityKey> {
         match generation {
-            Generation::Current => self.local_creds.key.as_ref(),
+            Generation::Current => self.local_creds.key.as_deref(),
             Generation::Previous => self
                 .previous_local_creds
                 .as_ref()
-                .and_then(|p| p.key.as_ref()),
+                .and_then(|p| p.key.as_deref()),
         }
     }
 
@@ -319,7 +319,7 @@ impl Agent {
         };
         match &txn.auth {
             // Checked before anything else; a forged response leaves the transaction running.
-            TxnAuth::Peer(key) => verify(msg, key.as_ref())?,
+            TxnAuth::Peer(key) => verify(msg, key.as_deref())?,
             TxnAuth::Server if d.source != txn.destination => {
                 return Err(Error::UnknownSource(d.source));
             }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use rand_core::RngCore;
 
+use std::sync::Arc;
+
 use crate::stun::{integrity_key, IntegrityKey};
 
 /// ICE role (RFC 8445 §6.1.1).
@@ -53,13 +55,13 @@ impl Credentials {
 pub(super) struct LocalSecret {
     pub(super) creds: Credentials,
     /// `None` only if the crypto library refused the password as a key (nothing verifies).
-    pub(super) key: Option<IntegrityKey>,
+    pub(super) key: Option<Arc<IntegrityKey>>,
 }
 
 impl LocalSecret {
     pub(super) fn new(creds: Credentials) -> LocalSecret {
         LocalSecret {
-            key: integrity_key(creds.pwd.as_bytes()),
+            key: integrity_key(creds.pwd.as_bytes()).map(Arc::new),
             creds,
         }
     }
@@ -72,14 +74,14 @@ impl LocalSecret {
 pub(super) struct RemoteSecret {
     pub(super) creds: Credentials,
     /// `None` only if the crypto library refused the password as a key (nothing verifies).
-    pub(super) key: Option<IntegrityKey>,
+    pub(super) key: Option<Arc<IntegrityKey>>,
     pub(super) username: String,
 }
 
 impl RemoteSecret {
     pub(super) fn new(creds: Credentials, local_ufrag: &str) -> RemoteSecret {
         RemoteSecret {
-            key: integrity_key(creds.pwd.as_bytes()),
+            key: integrity_key(creds.pwd.as_bytes()).map(Arc::new),
             username: format!("{}:{}", creds.ufrag, local_ufrag),
             creds,
         }

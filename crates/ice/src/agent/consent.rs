@@ -52,7 +52,7 @@ impl Agent {
         b.username(&sel.secret.username)
             .priority(prio)
             .role(self.role == Role::Controlling, self.tie_breaker);
-        let bytes = b.finish_with(sel.secret.key.as_ref());
+        let bytes = b.finish_with(sel.secret.key.as_deref());
         if let Some(p) = self.pair_mut(sel.local, sel.remote) {
             p.stats.requests_sent += 1;
             p.stats.consent_requests_sent += 1;

@@ -3,6 +3,7 @@
 //! (doubling RTO capped at `max_rto`, `max_transmissions` sends) and timeouts.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -29,7 +30,8 @@ pub(super) enum TxnAuth {
     Server,
     /// A peer's (checks and consent checks): MESSAGE-INTEGRITY with the remote password's key,
     /// prepared when the credentials were set (`None`: the key was unusable, nothing verifies).
-    Peer(Option<IntegrityKey>),
+    /// The key is shared with the credentials it was prepared for (no copy per check).
+    Peer(Option<Arc<IntegrityKey>>),
 }
 
 #[derive(Debug, Clone)]
