@@ -1,4 +1,7 @@
-//! STUN: parse + verify an ICE Binding Request, and build + sign one.
+//! STUN: parse + verify an ICE Binding Request, and build + sign one; and the same round as the
+//! ICE agent does it (`ice check`), with the MESSAGE-INTEGRITY key prepared once per
+//! credentials (what the agent does since issue 17) or keyed from the password per message
+//! (what it did before), beside webrtc-rs's stun crate doing the same work.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -208,5 +211,109 @@ fn bench_build(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_parse, bench_build);
+/// One ICE connectivity check's STUN work on both ends, as each agent does it: the sender
+/// builds a Binding request (USERNAME, PRIORITY, ICE-CONTROLLING, USE-CANDIDATE,
+/// MESSAGE-INTEGRITY, FINGERPRINT) and the receiver parses it, checks FINGERPRINT and
+/// MESSAGE-INTEGRITY and reads the four ICE attributes. Both sides produce the same 92 bytes.
+fn bench_ice_check(c: &mut Criterion) {
+    use ferrtc_ice::stun::{integrity_key, Builder, Class, Message, BINDING};
+    let ice_build = |key: Option<&ferrtc_ice::stun::IntegrityKey>, pwd: Option<&[u8]>| {
+        let mut b = Builder::new(Class::Request, BINDING, &TID);
+        b.username(black_box(USERNAME))
+            .priority(PRIORITY)
+            .role(true, TIEBREAKER)
+            .use_candidate();
+        match key {
+            Some(k) => b.finish_with(Some(k)),
+            None => b.finish(pwd),
+        }
+    };
+    let read = |m: &Message| {
+        black_box((
+            m.username.as_ref().unwrap().len(),
+            m.priority.unwrap(),
+            m.ice_controlling.unwrap(),
+            m.use_candidate,
+        ));
+    };
+    let key = integrity_key(PASSWORD.as_bytes()).unwrap();
+    let reference = ice_build(Some(&key), None);
+    assert_eq!(reference.len(), 92);
+    assert_eq!(
+        ice_build(None, Some(PASSWORD.as_bytes())),
+        reference,
+        "both ferrtc-ice paths build the same bytes"
+    );
+
+    let mut g = c.benchmark_group("stun/ice check: build+sign, parse+verify 92B");
+    g.bench_function("ferrtc-ice, key prepared once", |b| {
+        b.iter(|| {
+            let raw = ice_build(Some(&key), None);
+            let m = Message::parse(raw).unwrap();
+            m.verify_with(&key).unwrap();
+            read(&m);
+        })
+    });
+    g.bench_function("ferrtc-ice, key from the password per message", |b| {
+        b.iter(|| {
+            let raw = ice_build(None, Some(black_box(PASSWORD).as_bytes()));
+            let m = Message::parse(raw).unwrap();
+            m.verify_integrity(black_box(PASSWORD).as_bytes()).unwrap();
+            read(&m);
+        })
+    });
+
+    {
+        use webrtc_stun::agent::TransactionId;
+        use webrtc_stun::attributes::*;
+        use webrtc_stun::fingerprint::FINGERPRINT;
+        use webrtc_stun::integrity::MessageIntegrity;
+        use webrtc_stun::message::{Message, Setter, BINDING_REQUEST};
+        use webrtc_stun::textattrs::TextAttribute;
+        // webrtc-rs keeps the password and keys HMAC per message (its normal use).
+        let integrity = MessageIntegrity::new_short_term_integrity(PASSWORD.to_string());
+        let mut out = Message::new();
+        let mut inp = Message::new();
+        let build = |m: &mut Message| {
+            m.reset();
+            m.typ = BINDING_REQUEST;
+            m.transaction_id = TransactionId(TID);
+            m.write_header();
+            m.add(ATTR_USERNAME, black_box(USERNAME).as_bytes());
+            m.add(ATTR_PRIORITY, &PRIORITY.to_be_bytes());
+            m.add(ATTR_ICE_CONTROLLING, &TIEBREAKER.to_be_bytes());
+            m.add(ATTR_USE_CANDIDATE, &[]);
+            integrity.add_to(m).unwrap();
+            FINGERPRINT.add_to(m).unwrap();
+        };
+        build(&mut out);
+        assert_eq!(
+            out.raw,
+            reference[..],
+            "webrtc-rs stun builds the same bytes"
+        );
+        g.bench_function("webrtc-rs 0.17", |b| {
+            b.iter(|| {
+                build(&mut out);
+                inp.raw.clear();
+                inp.raw.extend_from_slice(&out.raw);
+                inp.decode().unwrap();
+                FINGERPRINT.check(&inp).unwrap();
+                integrity.check(&mut inp).unwrap();
+                let u = TextAttribute::get_from_as(&inp, ATTR_USERNAME).unwrap();
+                let p = inp.get(ATTR_PRIORITY).unwrap();
+                let t = inp.get(ATTR_ICE_CONTROLLING).unwrap();
+                black_box((
+                    u.text.len(),
+                    u32::from_be_bytes(p[..4].try_into().unwrap()),
+                    u64::from_be_bytes(t[..8].try_into().unwrap()),
+                    inp.contains(ATTR_USE_CANDIDATE),
+                ));
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_parse, bench_build, bench_ice_check);
 criterion_main!(benches);
