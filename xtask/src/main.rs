@@ -30,6 +30,7 @@ mod hostile;
 mod ice_aioice;
 mod ice_nat;
 mod interop;
+mod interop_media;
 mod libsrtp;
 mod media_files;
 mod selfcheck;
@@ -126,6 +127,7 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
         media_files::run,
         true,
     ),
+    ("interop-media", "[--seconds N] [--only CODEC] [--debug]: Chromium publishes VP8/VP9/H.264/AV1 + Opus over WHIP to save-to-disk (netns), files checked with ffprobe", interop_media::run, false),
 ];
 
 fn main() -> ExitCode {

@@ -1,0 +1,132 @@
+// Headless Chromium publishes its fake camera and microphone over WHIP, with one video codec
+// forced by setCodecPreferences, for a few seconds, then DELETEs the session.
+//   node chromium_media.mjs URL --codec vp8|vp9|h264|av1 [--seconds 5]
+// Prints one line `RESULT {json}`: ok, the codec Chromium actually sent, the seconds it sent
+// for (connected -> stop, measured in the page) and its outbound-rtp counters (video
+// framesEncoded / framesSent / packetsSent, audio packetsSent), or the error.
+// playwright-core comes from $FERRTC_INTEROP_NODE/node_modules; Chromium is Debian's.
+import http from "node:http";
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const nodeDir = process.env.FERRTC_INTEROP_NODE;
+if (!nodeDir) {
+  console.log(`RESULT ${JSON.stringify({ ok: false, error: "FERRTC_INTEROP_NODE is not set" })}`);
+  process.exit(1);
+}
+const require = createRequire(path.join(nodeDir, "package.json"));
+const { chromium } = require("playwright-core");
+
+const argv = process.argv.slice(2);
+const url = argv[0];
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+};
+const codec = opt("--codec", "vp8");
+const seconds = Number(opt("--seconds", "5"));
+const executablePath = process.env.FERRTC_CHROMIUM || "/usr/bin/chromium";
+
+const FLAGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--use-fake-device-for-media-stream",
+  "--use-fake-ui-for-media-stream",
+  "--allow-loopback-in-peer-connection",
+];
+
+// Runs in the page.
+async function publish(url, codec, seconds) {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const stream = await navigator.mediaDevices.getUserMedia({
+    audio: true,
+    video: { width: 640, height: 480, frameRate: 30 },
+  });
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  const vt = pc.addTransceiver(stream.getVideoTracks()[0], { direction: "sendonly", streams: [stream] });
+  pc.addTransceiver(stream.getAudioTracks()[0], { direction: "sendonly", streams: [stream] });
+  const caps = RTCRtpSender.getCapabilities("video").codecs;
+  let want = caps.filter((c) => c.mimeType.toLowerCase() === `video/${codec}`);
+  if (codec === "h264") {
+    // Packetization mode 1 first (FU-A), as browsers prefer.
+    want.sort((a, b) => (b.sdpFmtpLine || "").includes("packetization-mode=1") - (a.sdpFmtpLine || "").includes("packetization-mode=1"));
+  }
+  if (!want.length) throw new Error(`Chromium cannot send ${codec}: ${caps.map((c) => c.mimeType).join(" ")}`);
+  vt.setCodecPreferences(want);
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === "complete") return resolve();
+    pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && resolve());
+    setTimeout(resolve, 3000);
+  });
+  const resp = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/sdp" },
+    body: pc.localDescription.sdp,
+  });
+  if (resp.status !== 201) throw new Error(`POST: ${resp.status} ${await resp.text()}`);
+  const location = new URL(resp.headers.get("Location"), url).href;
+  await pc.setRemoteDescription({ type: "answer", sdp: await resp.text() });
+  const t0 = performance.now();
+  while (pc.connectionState !== "connected") {
+    if (performance.now() - t0 > 15000 || pc.connectionState === "failed")
+      throw new Error(`not connected: ${pc.connectionState}`);
+    await sleep(20);
+  }
+  const started = performance.now();
+  await sleep(seconds * 1000);
+  const report = await pc.getStats();
+  const sentFor = (performance.now() - started) / 1000;
+  const out = { sentFor, video: {}, audio: {} };
+  for (const s of report.values()) {
+    if (s.type === "outbound-rtp") {
+      const codecStats = s.codecId ? report.get(s.codecId) : null;
+      out[s.kind] = {
+        mimeType: codecStats ? codecStats.mimeType : null,
+        packetsSent: s.packetsSent,
+        framesEncoded: s.framesEncoded,
+        framesSent: s.framesSent,
+        frameWidth: s.frameWidth,
+        frameHeight: s.frameHeight,
+        framesPerSecond: s.framesPerSecond,
+      };
+    }
+  }
+  pc.close();
+  const del = await fetch(location, { method: "DELETE" });
+  out.deleteStatus = del.status;
+  return out;
+}
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>ferrtc media publisher</title>
+<script>window.publish = ${publish.toString()};</script><p>publisher</p>`;
+
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+  res.end(PAGE);
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const pageUrl = `http://127.0.0.1:${server.address().port}/`;
+
+let result;
+const browser = await chromium.launch({ executablePath, args: FLAGS, headless: true });
+try {
+  const page = await browser.newPage();
+  page.on("console", (m) => console.error(`page: ${m.text()}`));
+  await page.goto(pageUrl);
+  const out = await page.evaluate(([u, c, s]) => window.publish(u, c, s), [url, codec, seconds]);
+  result = { ok: true, codec, ...out };
+} catch (e) {
+  result = { ok: false, codec, error: String(e && e.message ? e.message : e) };
+} finally {
+  await browser.close();
+  server.close();
+}
+console.log(`RESULT ${JSON.stringify(result)}`);
+process.exit(result.ok ? 0 : 1);
