@@ -7,7 +7,7 @@
 use crate::header::HEADER_LEN;
 use nom::bytes::complete::take;
 use nom::combinator::all_consuming;
-use nom::number::complete::{be_u16, be_u32};
+use nom::number::complete::be_u16;
 use nom::{IResult, Parser};
 
 /// nom's error over byte input (the input left where a parser failed).
@@ -28,12 +28,14 @@ pub(crate) const fn padded(n: usize) -> usize {
 }
 
 /// `N` bytes, copied into an array.
+#[inline]
 pub(crate) fn array<const N: usize>(i: &[u8]) -> PResult<'_, [u8; N]> {
     take(N).map_res(<[u8; N]>::try_from).parse(i)
 }
 
 /// Run `p` on a whole attribute value: the value must be exactly what `p` reads (the
 /// fixed-size attributes), else [`WRONG_LENGTH`].
+#[inline]
 pub(crate) fn exact<'a, O>(
     p: impl Parser<&'a [u8], Output = O, Error = NomError<'a>>,
     v: &'a [u8],
@@ -68,19 +70,27 @@ pub(crate) struct Header {
 }
 
 /// The 20-byte header.
+///
+/// The 20 bytes are taken at once and the fields decoded from that array (one bounds check
+/// instead of four: this runs for every message).
+#[inline]
 pub(crate) fn header(i: &[u8]) -> PResult<'_, Header> {
-    (be_u16, be_u16, be_u32, array::<12>)
-        .map(|(message_type, length, cookie, transaction_id)| Header {
-            message_type,
-            length,
-            cookie,
-            transaction_id,
+    array::<HEADER_LEN>
+        .map(|h| {
+            let [t0, t1, l0, l1, c0, c1, c2, c3, tid @ ..] = h;
+            Header {
+                message_type: u16::from_be_bytes([t0, t1]),
+                length: u16::from_be_bytes([l0, l1]),
+                cookie: u32::from_be_bytes([c0, c1, c2, c3]),
+                transaction_id: tid,
+            }
         })
         .parse(i)
 }
 
 /// The first 4 bytes of the header: message type and body length (enough to frame a
 /// message on a stream, RFC 8489 §6.2.2).
+#[inline]
 pub(crate) fn type_and_length(i: &[u8]) -> PResult<'_, (u16, u16)> {
     (be_u16, be_u16).parse(i)
 }
@@ -91,19 +101,30 @@ pub(crate) fn type_and_length(i: &[u8]) -> PResult<'_, (u16, u16)> {
 /// |         Type                  |            Length             |
 /// |                         Value (variable)                ....
 /// ```
+///
+/// Read as one 4-byte array (one bounds check: this runs for every attribute of every walk).
+#[inline]
 pub(crate) fn attribute_header(i: &[u8]) -> PResult<'_, (u16, usize)> {
-    (be_u16, be_u16.map(usize::from)).parse(i)
+    array::<4>
+        .map(|[t0, t1, l0, l1]| {
+            let len = u16::from_be_bytes([l0, l1]);
+            (u16::from_be_bytes([t0, t1]), usize::from(len))
+        })
+        .parse(i)
 }
 
 /// An attribute value of `len` bytes and the padding that aligns the next attribute to 4
 /// bytes; returns the value without padding.
+#[inline]
 pub(crate) fn padded_value<'a>(
     len: usize,
 ) -> impl Parser<&'a [u8], Output = &'a [u8], Error = NomError<'a>> {
-    (take(len), take(padded(len) - len)).map(|(v, _)| v)
+    // One take of value and padding; the value is its first `len` bytes.
+    take(padded(len)).map(move |v: &'a [u8]| v.get(..len).unwrap_or(v))
 }
 
 /// One attribute at the start of `i`: type, value (without padding).
+#[inline]
 pub(crate) fn attribute(i: &[u8]) -> PResult<'_, (u16, &[u8])> {
     let (rest, (t, len)) = attribute_header(i)?;
     let (rest, v) = padded_value(len).parse(rest)?;
@@ -112,6 +133,7 @@ pub(crate) fn attribute(i: &[u8]) -> PResult<'_, (u16, &[u8])> {
 
 /// The attribute whose header is at `offset` of a message whose structure was checked:
 /// its type and value.
+#[inline]
 pub(crate) fn attribute_at(msg: &[u8], offset: usize) -> Option<(u16, &[u8])> {
     attribute(msg.get(offset..)?).ok().map(|(_, a)| a)
 }
