@@ -6,6 +6,15 @@
 //! browser page can use it. WHEP is the same exchange for a receiving client; mount the same
 //! router under `/whep`. Client: [`WhipClient::publish`].
 //!
+//! Media: the hook is run before the offer is applied. A WHIP server takes the connection's
+//! events there and gets a [`crate::PeerEvent::Track`] per published track (audio and video
+//! sections offered sendonly are answered recvonly); the [`crate::RemoteTrack`]s end when the
+//! session does (`DELETE`, failure), so a recorder knows when to finish its files (example
+//! `save-to-disk`). A WHEP server calls [`crate::PeerConnection::add_track`] in the hook: the
+//! client's recvonly sections take those tracks, the answer says sendonly, and the hook's
+//! task feeds the [`crate::TrackSender`]s once connected. A WHEP client adds recvonly
+//! transceivers and calls [`WhipClient::publish`].
+//!
 //! An offer that negotiates nothing (no `m=` section, or every one rejected) is refused with
 //! `400`, and a session whose connection is not up within [`WhipOptions::connect_timeout`]
 //! (30 s by default) is closed and forgotten, so clients that go away leave nothing behind.
