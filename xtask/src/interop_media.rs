@@ -71,7 +71,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
         util::run_in(&node_dir, "npm", &["install", "--no-audit", "--no-fund"])?;
     }
-    let mut build = vec!["build", "-p", "ferrtc", "--example", "save-to-disk"];
+    let mut build = vec![
+        "build",
+        "-p",
+        "ferrtc",
+        "--example",
+        "save-to-disk",
+        "--example",
+        "play-from-disk",
+    ];
     if release {
         build.push("--release");
     }
@@ -79,9 +87,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
-    let example = target
+    let examples = target
         .join(if release { "release" } else { "debug" })
-        .join("examples/save-to-disk");
+        .join("examples");
+    let example = examples.join("save-to-disk");
     let codecs: Vec<&str> = CODECS
         .iter()
         .copied()
@@ -400,9 +409,223 @@ fn inside(args: &[String]) -> Result<(), String> {
             why
         );
     }
-    if all_ok {
+    let play_ok = play_rows(
+        &example.with_file_name("play-from-disk"),
+        &dir,
+        codecs,
+        &seconds,
+    );
+    if all_ok && play_ok {
         Ok(())
     } else {
         Err("some rows failed".into())
     }
+}
+
+/// Encodes a 640x480 test pattern at 30 fps (keyframe every second) and a 440 Hz tone as
+/// Opus, `seconds` long, with ffmpeg.
+fn make_file(dir: &Path, codec: &str, seconds: &str) -> Result<PathBuf, String> {
+    let (name, args): (&str, &[&str]) = match codec {
+        "vp8" => (
+            "v.vp8.ivf",
+            &["-c:v", "libvpx", "-b:v", "1M", "-deadline", "realtime"],
+        ),
+        "vp9" => (
+            "v.vp9.ivf",
+            &[
+                "-c:v",
+                "libvpx-vp9",
+                "-b:v",
+                "1M",
+                "-deadline",
+                "realtime",
+                "-cpu-used",
+                "8",
+            ],
+        ),
+        "av1" => (
+            "v.av1.ivf",
+            &["-c:v", "libsvtav1", "-preset", "12", "-b:v", "1M"],
+        ),
+        "h264" => (
+            "v.h264",
+            &[
+                "-c:v",
+                "libx264",
+                "-profile:v",
+                "baseline",
+                "-bf",
+                "0",
+                "-b:v",
+                "1M",
+            ],
+        ),
+        "opus" => (
+            "a.ogg",
+            &["-c:a", "libopus", "-b:a", "64k", "-frame_duration", "20"],
+        ),
+        _ => return Err(format!("no file for {codec}")),
+    };
+    let out = dir.join(name);
+    let input: &[&str] = if codec == "opus" {
+        &["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    } else {
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x480:rate=30",
+            "-g",
+            "30",
+            "-pix_fmt",
+            "yuv420p",
+        ]
+    };
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(input)
+        .args(["-t", seconds])
+        .args(args)
+        .arg(&out)
+        .status()
+        .map_err(|e| format!("ffmpeg: {e}"))?;
+    if status.success() {
+        Ok(out)
+    } else {
+        Err(format!("ffmpeg could not write {name}"))
+    }
+}
+
+/// ferrtc `play-from-disk` (WHEP) to Chromium, one row per video codec with Opus. A row
+/// passes when the page decoded at least 90 % of the frames ferrtc sent (the page's
+/// inbound-rtp `framesDecoded` against the server's outbound-rtp `framesSent`, both read at
+/// the same moment), its `totalSamplesReceived` rose, and ferrtc's `packetsSent` equals the
+/// page's `packetsReceived + packetsLost` within 5 packets, for video and for audio.
+fn play_rows(example: &Path, dir: &Path, codecs: &[String], seconds: &str) -> bool {
+    let files = dir.join("play");
+    let _ = std::fs::create_dir_all(&files);
+    let play_for = seconds.parse::<u32>().unwrap_or(5);
+    let file_len = (play_for + 3).to_string();
+    let audio = match make_file(&files, "opus", &file_len) {
+        Ok(a) => a,
+        Err(e) => {
+            println!("\nplay-from-disk: {e}");
+            return false;
+        }
+    };
+    println!();
+    println!(
+        "| play-from-disk codec | ferrtc framesSent | page framesDecoded | decoded % | video packets: sent / received+lost | audio packets: sent / received+lost | totalSamplesReceived | result | notes |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut all_ok = true;
+    for (i, codec) in codecs.iter().enumerate() {
+        let port = PORT + 1 + i as u16;
+        let row = (|| -> Result<serde_json::Value, String> {
+            let video = make_file(&files, codec, &file_len)?;
+            let log = std::fs::File::create(dir.join(format!("play-from-disk-{codec}.log")))
+                .map_err(|e| e.to_string())?;
+            let mut server = Command::new(example)
+                .args(["--port", &port.to_string(), "--loopback", "--video"])
+                .arg(&video)
+                .arg("--audio")
+                .arg(&audio)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(log)
+                .spawn()
+                .map_err(|e| format!("cannot start {}: {e}", example.display()))?;
+            let mut first = String::new();
+            if let Some(out) = server.stdout.as_mut() {
+                let _ = BufReader::new(out).read_line(&mut first);
+            }
+            let out = Command::new("timeout")
+                .args(["120", "node"])
+                .arg(util::root().join("xtask/scripts/interop/chromium_media.mjs"))
+                .arg("--play")
+                .arg(format!("http://127.0.0.1:{port}/whep"))
+                .arg("--server-stats")
+                .arg(format!("http://127.0.0.1:{port}/stats"))
+                .args(["--seconds", seconds])
+                .stderr(
+                    std::fs::File::create(dir.join(format!("chromium-play-{codec}.log")))
+                        .map_err(|e| e.to_string())?,
+                )
+                .output();
+            let _ = server.kill();
+            let _ = server.wait();
+            let out = out.map_err(|e| format!("node: {e}"))?;
+            if !first.starts_with("listening on") {
+                return Err(format!("play-from-disk said {first:?}"));
+            }
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("RESULT "))
+                .and_then(|j| serde_json::from_str(j).ok())
+                .ok_or_else(|| format!("Chromium gave no result ({})", out.status))
+        })();
+        let r = match row {
+            Ok(r) if r["ok"].as_bool() == Some(true) => r,
+            Ok(r) => {
+                all_ok = false;
+                println!(
+                    "| {} | | | | | | | FAIL | {} |",
+                    codec.to_uppercase(),
+                    r["error"]
+                );
+                continue;
+            }
+            Err(e) => {
+                all_ok = false;
+                println!("| {} | | | | | | | FAIL | {e} |", codec.to_uppercase());
+                continue;
+            }
+        };
+        let server = r["server"]
+            .as_object()
+            .and_then(|m| m.values().next())
+            .cloned()
+            .unwrap_or_default();
+        let u = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+        let i = |v: &serde_json::Value| v.as_i64().unwrap_or(0);
+        let sent_frames = u(&server["video"]["framesSent"]);
+        let decoded = u(&r["last"]["video"]["framesDecoded"]);
+        let pct = if sent_frames > 0 {
+            100.0 * decoded as f64 / sent_frames as f64
+        } else {
+            0.0
+        };
+        let vs = i(&server["video"]["packetsSent"]);
+        let vr = i(&r["last"]["video"]["packetsReceived"]) + i(&r["last"]["video"]["packetsLost"]);
+        let as_ = i(&server["audio"]["packetsSent"]);
+        let ar = i(&r["last"]["audio"]["packetsReceived"]) + i(&r["last"]["audio"]["packetsLost"]);
+        let s0 = u(&r["first"]["audio"]["totalSamplesReceived"]);
+        let s1 = u(&r["last"]["audio"]["totalSamplesReceived"]);
+        let mime = r["last"]["video"]["mimeType"].as_str().unwrap_or("?");
+        let mut why = Vec::new();
+        if !mime.eq_ignore_ascii_case(&format!("video/{codec}")) {
+            why.push(format!("page received {mime}"));
+        }
+        if sent_frames == 0 || pct < 90.0 {
+            why.push(format!("{pct:.1} % decoded"));
+        }
+        if (vs - vr).abs() > 5 || vs == 0 {
+            why.push(format!("video packets {vs} vs {vr}"));
+        }
+        if (as_ - ar).abs() > 5 || as_ == 0 {
+            why.push(format!("audio packets {as_} vs {ar}"));
+        }
+        if s1 <= s0 {
+            why.push("totalSamplesReceived did not rise".into());
+        }
+        let ok = why.is_empty();
+        all_ok &= ok;
+        println!(
+            "| {} | {sent_frames} | {decoded} | {pct:.1} | {vs} / {vr} | {as_} / {ar} | {s0} -> {s1} | {} | {} |",
+            codec.to_uppercase(),
+            if ok { "pass" } else { "FAIL" },
+            why.join("; ")
+        );
+    }
+    all_ok
 }

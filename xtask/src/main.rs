@@ -175,13 +175,14 @@ fn vectors(_args: &[String]) -> Result<(), String> {
     if util::sabotage("corrupt-vector") {
         return corrupt_vector();
     }
-    vectors_in(&util::root())
+    vectors_in(&util::root(), None)
 }
 
-/// `cargo test` of the vector suites of the workspace at `root`.
-fn vectors_in(root: &std::path::Path) -> Result<(), String> {
-    util::cargo_in(
+/// `cargo test` of the vector suites of the workspace at `root` (in `target` when given).
+fn vectors_in(root: &std::path::Path, target: Option<&std::path::Path>) -> Result<(), String> {
+    util::cargo_in_target(
         root,
+        target,
         &["test", "--workspace", "--quiet", "--test", "*vectors*"],
     )
 }
@@ -228,7 +229,15 @@ fn corrupt_vector() -> Result<(), String> {
         *msg = serde_json::Value::String(format!("{}{tail}", util::flip_last(head)));
         let out = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
         std::fs::write(&file, out).map_err(|e| format!("{}: {e}", file.display()))?;
-        vectors_in(&copy)
+        // A target directory of its own: cargo names the copy's artifacts as the checkout's
+        // (path packages hash relative to the workspace), so in the shared one the copy's
+        // test binaries (with the copy's CARGO_MANIFEST_DIR and include_str! data baked in)
+        // would later be taken as up to date for the real checkout.
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| util::root().join("target"))
+            .join("selfcheck-vectors");
+        vectors_in(&copy, Some(&target))
     })();
     let _ = std::fs::remove_dir_all(&copy);
     result

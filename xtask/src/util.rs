@@ -36,9 +36,35 @@ pub fn cargo(args: &[&str]) -> Result<(), String> {
 
 /// Runs the cargo that runs us in `dir`.
 pub fn cargo_in(dir: &std::path::Path, args: &[&str]) -> Result<(), String> {
+    cargo_in_target(dir, None, args)
+}
+
+/// Runs the cargo that runs us in `dir`, with `CARGO_TARGET_DIR=target` when given.
+pub fn cargo_in_target(
+    dir: &std::path::Path,
+    target: Option<&std::path::Path>,
+    args: &[&str],
+) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let cargo = tool("cargo", cargo);
-    run_in(dir, &cargo.to_string_lossy(), args)
+    eprintln!("$ {} {}", cargo.display(), args.join(" "));
+    let mut cmd = Command::new(&cargo);
+    cmd.args(args).current_dir(dir);
+    if let Some(t) = target {
+        cmd.env("CARGO_TARGET_DIR", t);
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start `{}`: {e}", cargo.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{} {}` failed ({status})",
+            cargo.display(),
+            args.join(" ")
+        ))
+    }
 }
 
 /// Whether `program` is on PATH.
