@@ -178,6 +178,24 @@ impl TrackSender {
         .await
     }
 
+    /// [`TrackSender::write_frame`] with a given negotiated payload type (which codec, when
+    /// several were negotiated: see [`TrackSender::info`]).
+    pub async fn write_frame_as(
+        &self,
+        data: Bytes,
+        rtp_timestamp: u32,
+        payload_type: u8,
+    ) -> Result<(), Error> {
+        media_call(&self.tx, |r| MediaCommand::WriteFrame {
+            id: self.id,
+            data,
+            timestamp: Timestamp::Rtp(rtp_timestamp),
+            payload_type: Some(payload_type),
+            reply: r,
+        })
+        .await
+    }
+
     /// Like [`TrackSender::write_frame`], with the RTP timestamp counted by the sender: this
     /// frame starts where the previous sample ended, and lasts `duration` (20 ms for a usual
     /// Opus packet, 1/30 s for a 30 fps video frame).
