@@ -1,4 +1,5 @@
-//! `cargo xtask interop-media [--seconds N] [--only CODEC] [--debug]`: headless Chromium
+//! `cargo xtask interop-media [--seconds N] [--only CODEC] [--debug]` (`--debug`: the examples
+//! built without `--release`, quicker to build): headless Chromium
 //! publishes its fake camera and microphone over WHIP to ferrtc's `save-to-disk` example, once
 //! per video codec (VP8, VP9, H.264, AV1, forced with `setCodecPreferences`) with Opus each
 //! time, N seconds (default 5) each; every recorded file is checked with ffprobe / ffmpeg.
@@ -21,6 +22,14 @@
 //! - video passes when `|frames - duration × rate| <= 10 %` of `duration × rate`;
 //! - Opus passes when the Ogg file decodes and its duration (granule positions, ffprobe)
 //!   is within 10 % of the seconds Chromium sent for.
+//!
+//! Then the other direction, ferrtc `play-from-disk` (WHEP) to Chromium, one row per codec
+//! with Opus: ffmpeg encodes a 640x480 30 fps test pattern (keyframe each second; libvpx,
+//! libvpx-vp9, libsvtav1, libx264 baseline) and a 440 Hz Opus tone, N + 3 s long; the page
+//! offers recvonly audio + video, plays both, and after N s its inbound-rtp counters are read
+//! together with the server's outbound-rtp (`GET /stats` of the example). A row passes when
+//! `framesDecoded >= 90 %` of ferrtc's `framesSent`, `totalSamplesReceived` rose, and ferrtc's
+//! `packetsSent` = the page's `packetsReceived + packetsLost` within 5, video and audio.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -487,6 +496,7 @@ fn make_file(dir: &Path, codec: &str, seconds: &str) -> Result<PathBuf, String> 
         .args(["-t", seconds])
         .args(args)
         .arg(&out)
+        .stderr(Stdio::null())
         .status()
         .map_err(|e| format!("ffmpeg: {e}"))?;
     if status.success() {

@@ -1,6 +1,9 @@
 // Headless Chromium publishes its fake camera and microphone over WHIP, with one video codec
 // forced by setCodecPreferences, for a few seconds, then DELETEs the session.
 //   node chromium_media.mjs URL --codec vp8|vp9|h264|av1 [--seconds 5]
+// Or plays from a WHEP server (recvonly audio + video) and reports its inbound-rtp counters
+// at two moments, with the server's sender counters fetched at the same moment:
+//   node chromium_media.mjs --play URL --server-stats URL [--seconds 5]
 // Prints one line `RESULT {json}`: ok, the codec Chromium actually sent, the seconds it sent
 // for (connected -> stop, measured in the page) and its outbound-rtp counters (video
 // framesEncoded / framesSent / packetsSent, audio packetsSent), or the error.
@@ -18,7 +21,8 @@ const require = createRequire(path.join(nodeDir, "package.json"));
 const { chromium } = require("playwright-core");
 
 const argv = process.argv.slice(2);
-const url = argv[0];
+const playMode = argv[0] === "--play";
+const url = playMode ? argv[1] : argv[0];
 const opt = (name, dflt) => {
   const i = argv.indexOf(name);
   return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
@@ -39,6 +43,8 @@ const FLAGS = [
   "--use-fake-device-for-media-stream",
   "--use-fake-ui-for-media-stream",
   "--allow-loopback-in-peer-connection",
+  // Remote audio is played out (totalSamplesReceived counts played samples) without a click.
+  "--autoplay-policy=no-user-gesture-required",
 ];
 
 // Runs in the page.
@@ -104,8 +110,70 @@ async function publish(url, codec, seconds) {
   return out;
 }
 
+// Runs in the page: WHEP, receive only.
+async function startPlay(url) {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  window.playPc = pc;
+  pc.ontrack = (e) => {
+    const el = document.createElement(e.track.kind);
+    el.autoplay = true;
+    el.muted = false;
+    el.srcObject = new MediaStream([e.track]);
+    document.body.appendChild(el);
+    el.play().catch(() => {});
+  };
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === "complete") return resolve();
+    pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && resolve());
+    setTimeout(resolve, 3000);
+  });
+  const resp = await fetch(url, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp });
+  if (resp.status !== 201) throw new Error(`POST: ${resp.status} ${await resp.text()}`);
+  window.playLocation = new URL(resp.headers.get("Location"), url).href;
+  await pc.setRemoteDescription({ type: "answer", sdp: await resp.text() });
+  const t0 = performance.now();
+  while (pc.connectionState !== "connected") {
+    if (performance.now() - t0 > 15000 || pc.connectionState === "failed") throw new Error(`not connected: ${pc.connectionState}`);
+    await sleep(20);
+  }
+  return true;
+}
+
+async function samplePlay() {
+  const report = await window.playPc.getStats();
+  const out = {};
+  for (const s of report.values()) {
+    if (s.type === "inbound-rtp") {
+      const c = s.codecId ? report.get(s.codecId) : null;
+      out[s.kind] = {
+        mimeType: c ? c.mimeType : null,
+        packetsReceived: s.packetsReceived,
+        packetsLost: s.packetsLost,
+        framesReceived: s.framesReceived,
+        framesDecoded: s.framesDecoded,
+        keyFramesDecoded: s.keyFramesDecoded,
+        totalSamplesReceived: s.totalSamplesReceived,
+      };
+    }
+  }
+  return out;
+}
+
+async function stopPlay() {
+  window.playPc.close();
+  const r = await fetch(window.playLocation, { method: "DELETE" });
+  return r.status;
+}
+
 const PAGE = `<!doctype html><meta charset="utf-8"><title>ferrtc media publisher</title>
-<script>window.publish = ${publish.toString()};</script><p>publisher</p>`;
+<script>window.publish = ${publish.toString()};
+window.startPlay = ${startPlay.toString()};
+window.samplePlay = ${samplePlay.toString()};
+window.stopPlay = ${stopPlay.toString()};</script><p>publisher</p>`;
 
 const server = http.createServer((req, res) => {
   res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
@@ -120,8 +188,23 @@ try {
   const page = await browser.newPage();
   page.on("console", (m) => console.error(`page: ${m.text()}`));
   await page.goto(pageUrl);
-  const out = await page.evaluate(([u, c, s]) => window.publish(u, c, s), [url, codec, seconds]);
-  result = { ok: true, codec, ...out };
+  if (playMode) {
+    const statsUrl = opt("--server-stats", null);
+    await page.evaluate((u) => window.startPlay(u), url);
+    await new Promise((r) => setTimeout(r, 1000));
+    const first = await page.evaluate(() => window.samplePlay());
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    // The page's counters and the server's, taken together.
+    const [last, server] = await Promise.all([
+      page.evaluate(() => window.samplePlay()),
+      statsUrl ? fetch(statsUrl).then((r) => r.json()) : Promise.resolve(null),
+    ]);
+    const deleteStatus = await page.evaluate(() => window.stopPlay());
+    result = { ok: true, first, last, server, deleteStatus };
+  } else {
+    const out = await page.evaluate(([u, c, s]) => window.publish(u, c, s), [url, codec, seconds]);
+    result = { ok: true, codec, ...out };
+  }
 } catch (e) {
   result = { ok: false, codec, error: String(e && e.message ? e.message : e) };
 } finally {
