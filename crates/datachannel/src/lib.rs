@@ -46,6 +46,9 @@ struct Channel {
     incoming_reset_done: bool,
     /// Deprecated partial PPIDs (52, 54): fragments collected until the final PPID.
     partial: Option<BytesMut>,
+    /// A partial-PPID message outgrew `max_partial_message`: its remaining fragments, up to and
+    /// including the final one, are dropped too (the whole message is lost, not just its head).
+    discarding_partial: bool,
     /// Where our DCEP message sits in the stream's byte sequence (start, end): not
     /// application data, so not part of `bufferedAmount`.
     dcep_bytes: Option<(u64, u64)>,
@@ -170,6 +173,7 @@ impl DataChannels {
             outgoing_reset_done: false,
             incoming_reset_done: false,
             partial: None,
+            discarding_partial: false,
             dcep_bytes: None,
             stats: ChannelStats::default(),
         };
@@ -615,9 +619,13 @@ impl DataChannels {
             ppid::BINARY_EMPTY => (true, Bytes::new()),
             ppid::STRING_PARTIAL | ppid::BINARY_PARTIAL => {
                 // Deprecated (RFC 8831 §8): a fragment of a larger message.
+                if ch.discarding_partial {
+                    return;
+                }
                 let buf = ch.partial.get_or_insert_with(BytesMut::new);
                 if buf.len() + m.payload.len() > self.cfg.max_partial_message {
                     ch.partial = None;
+                    ch.discarding_partial = true;
                     debug!(id, "partial-PPID message too large, dropped");
                 } else {
                     buf.extend_from_slice(&m.payload);
@@ -629,6 +637,10 @@ impl DataChannels {
                 return;
             }
         };
+        if std::mem::take(&mut ch.discarding_partial) {
+            // The final fragment of a message already dropped for its size.
+            return;
+        }
         let data = match ch.partial.take() {
             Some(mut head) => {
                 if head.len() + data.len() > self.cfg.max_partial_message {
@@ -684,6 +696,7 @@ impl DataChannels {
             outgoing_reset_done: false,
             incoming_reset_done: false,
             partial: None,
+            discarding_partial: false,
             dcep_bytes: None,
             stats: ChannelStats::default(),
         };

@@ -443,7 +443,6 @@ fn hostile_corpus() {
 /// `max_partial_message` is dropped — all of it. Its later fragments must not be delivered as
 /// (the tail of) a message of their own.
 #[test]
-#[ignore = "bug in crates/datachannel/src/lib.rs on_message: after an oversized partial message is dropped, its remaining fragments start a new buffer and the tail is delivered as a message (reported to the lead; src/ is being rewritten by another helper)"]
 fn an_oversized_partial_message_is_dropped_whole() {
     let mut p = Pair::new(7);
     let ok =
