@@ -4,6 +4,9 @@
 // Or plays from a WHEP server (recvonly audio + video) and reports its inbound-rtp counters
 // at two moments, with the server's sender counters fetched at the same moment:
 //   node chromium_media.mjs --play URL --server-stats URL [--seconds 5]
+// Or publishes sendrecv to a server that reflects (ferrtc `reflect`) and reports its own
+// outbound framesSent and the inbound framesDecoded of what came back:
+//   node chromium_media.mjs --reflect URL [--seconds 5]
 // Prints one line `RESULT {json}`: ok, the codec Chromium actually sent, the seconds it sent
 // for (connected -> stop, measured in the page) and its outbound-rtp counters (video
 // framesEncoded / framesSent / packetsSent, audio packetsSent), or the error.
@@ -22,7 +25,8 @@ const { chromium } = require("playwright-core");
 
 const argv = process.argv.slice(2);
 const playMode = argv[0] === "--play";
-const url = playMode ? argv[1] : argv[0];
+const reflectMode = argv[0] === "--reflect";
+const url = playMode || reflectMode ? argv[1] : argv[0];
 const opt = (name, dflt) => {
   const i = argv.indexOf(name);
   return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
@@ -163,6 +167,56 @@ async function samplePlay() {
   return out;
 }
 
+// Runs in the page: publish sendrecv, play what comes back.
+async function reflectTest(url, seconds) {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480, frameRate: 30 } });
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  window.playPc = pc;
+  pc.ontrack = (e) => {
+    const el = document.createElement(e.track.kind);
+    el.autoplay = true;
+    el.srcObject = new MediaStream([e.track]);
+    document.body.appendChild(el);
+    el.play().catch(() => {});
+  };
+  pc.addTransceiver(stream.getVideoTracks()[0], { direction: "sendrecv", streams: [stream] });
+  pc.addTransceiver(stream.getAudioTracks()[0], { direction: "sendrecv", streams: [stream] });
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === "complete") return resolve();
+    pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && resolve());
+    setTimeout(resolve, 3000);
+  });
+  const resp = await fetch(url, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp });
+  if (resp.status !== 201) throw new Error(`POST: ${resp.status} ${await resp.text()}`);
+  window.playLocation = new URL(resp.headers.get("Location"), url).href;
+  await pc.setRemoteDescription({ type: "answer", sdp: await resp.text() });
+  const t0 = performance.now();
+  while (pc.connectionState !== "connected") {
+    if (performance.now() - t0 > 15000 || pc.connectionState === "failed") throw new Error(`not connected: ${pc.connectionState}`);
+    await sleep(20);
+  }
+  await sleep(seconds * 1000);
+  const report = await pc.getStats();
+  const out = { inbound: {}, outbound: {} };
+  for (const s of report.values()) {
+    if (s.type === "inbound-rtp" || s.type === "outbound-rtp") {
+      const c = s.codecId ? report.get(s.codecId) : null;
+      out[s.type === "inbound-rtp" ? "inbound" : "outbound"][s.kind] = {
+        mimeType: c ? c.mimeType : null,
+        packets: s.type === "inbound-rtp" ? s.packetsReceived : s.packetsSent,
+        framesSent: s.framesSent,
+        framesDecoded: s.framesDecoded,
+        totalSamplesReceived: s.totalSamplesReceived,
+      };
+    }
+  }
+  pc.close();
+  out.deleteStatus = (await fetch(window.playLocation, { method: "DELETE" })).status;
+  return out;
+}
+
 async function stopPlay() {
   window.playPc.close();
   const r = await fetch(window.playLocation, { method: "DELETE" });
@@ -173,7 +227,8 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ferrtc media publisher
 <script>window.publish = ${publish.toString()};
 window.startPlay = ${startPlay.toString()};
 window.samplePlay = ${samplePlay.toString()};
-window.stopPlay = ${stopPlay.toString()};</script><p>publisher</p>`;
+window.stopPlay = ${stopPlay.toString()};
+window.reflectTest = ${reflectTest.toString()};</script><p>publisher</p>`;
 
 const server = http.createServer((req, res) => {
   res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
@@ -188,7 +243,10 @@ try {
   const page = await browser.newPage();
   page.on("console", (m) => console.error(`page: ${m.text()}`));
   await page.goto(pageUrl);
-  if (playMode) {
+  if (reflectMode) {
+    const out = await page.evaluate(([u, s]) => window.reflectTest(u, s), [url, seconds]);
+    result = { ok: true, ...out };
+  } else if (playMode) {
     const statsUrl = opt("--server-stats", null);
     await page.evaluate((u) => window.startPlay(u), url);
     await new Promise((r) => setTimeout(r, 1000));
