@@ -62,6 +62,10 @@ impl Fake {
         if with_nonce {
             b.add(&Attribute::Realm(Text::new(&self.realm))).unwrap();
             b.add(&Attribute::Nonce(Text::new(&self.nonce))).unwrap();
+        } else {
+            // An error to an authenticated request carries the integrity of the user's key, as
+            // coturn does: RFC 8489 §9.2.5 has the client discard it otherwise.
+            b.add_message_integrity(&self.key).unwrap();
         }
         b.add_fingerprint().unwrap();
         b.build()

@@ -84,6 +84,32 @@ impl<R: RngCore> TurnClient<R> {
                 tracing::warn!(error = %e, "TURN: response failed integrity, dropped");
                 return Ok(());
             }
+        } else if let (Some(auth), true) = (
+            &self.auth,
+            self.pending.get(idx).is_some_and(|p| p.authenticated),
+        ) {
+            // RFC 8489 §9.2.5: an error response to an authenticated request is believed only
+            // with our integrity, except 401 and 438 (which carry a new realm/nonce the server
+            // cannot sign with a key we do not share yet). Over UDP an unauthenticated one is
+            // discarded "as if it had never been received": the retransmissions go on, so a
+            // forged 400 or 437 cannot end a Refresh that the genuine server answers.
+            let code = msg
+                .attributes_unverified()
+                .error_code()
+                .ok()
+                .flatten()
+                .map(|(c, _)| c);
+            let exempt = matches!(
+                code,
+                Some(error_code::UNAUTHENTICATED | error_code::STALE_NONCE)
+            );
+            if !exempt && msg.verify_integrity(&auth.key).is_err() {
+                tracing::debug!(
+                    ?code,
+                    "TURN: error response without our integrity, discarded"
+                );
+                return Ok(());
+            }
         }
         let p = self.pending.swap_remove(idx);
         let r = match msg.class() {
