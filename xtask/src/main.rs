@@ -127,7 +127,7 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
         media_files::run,
         true,
     ),
-    ("interop-media", "[--seconds N] [--only CODEC] [--debug]: Chromium publishes VP8/VP9/H.264/AV1 + Opus over WHIP to save-to-disk (files checked with ffprobe) and plays them from play-from-disk over WHEP (getStats), netns", interop_media::run, false),
+    ("interop-media", "[--seconds N] [--only CODEC] [--debug]: Chromium publishes VP8/VP9/H.264/AV1 + Opus over WHIP to save-to-disk (files checked with ffprobe) and plays them from play-from-disk over WHEP (getStats), netns", interop_media::run, true),
 ];
 
 fn main() -> ExitCode {

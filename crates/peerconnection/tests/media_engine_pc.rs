@@ -232,3 +232,55 @@ fn two_peer_connections_exchange_vp8_and_opus_through_srtp() {
     );
     assert_eq!(pc(&mut sim, b).media_drops(), Default::default());
 }
+
+/// A data-channel-only connection keys no SRTP (the keying material is kept); when a video
+/// track is added by renegotiation after connect, SRTP is keyed then and frames flow.
+#[test]
+fn media_added_after_a_data_only_connect_is_keyed_then() {
+    let mut sim = Sim::new(5);
+    sim.set_default_link(LinkConfig::with_delay(Duration::from_millis(10)));
+    let a = peer(&mut sim, "10.0.0.1:40000");
+    let b = peer(&mut sim, "10.0.0.2:50000");
+    pc(&mut sim, a)
+        .create_data_channel(ferrtc_peerconnection::ChannelInit {
+            label: "chat".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    negotiate(&mut sim, a, b);
+    sim.run_until(Duration::from_secs(10), |s| {
+        [a, b].iter().all(|p| {
+            s.endpoint(*p).unwrap().pc.connection_state() == PeerConnectionState::Connected
+        })
+    })
+    .unwrap();
+    assert!(!sim.endpoint(a).unwrap().pc.media_engine().is_keyed());
+    assert!(!sim.endpoint(b).unwrap().pc.media_engine().is_keyed());
+
+    let video = pc(&mut sim, a)
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    negotiate(&mut sim, a, b);
+    sim.run_for(Duration::from_millis(100)).unwrap();
+    assert!(sim.endpoint(a).unwrap().pc.media_engine().is_keyed());
+    assert!(sim.endpoint(b).unwrap().pc.media_engine().is_keyed());
+    let b_video = remote_track(&sim, b, MediaKind::Video);
+    let ivf = Bytes::from_static(include_bytes!("data/video_vpx_320x240.vp8.ivf"));
+    let vp8: Vec<Bytes> = IvfReader::new(ivf)
+        .unwrap()
+        .map(|f| f.unwrap().data)
+        .collect();
+    for (i, f) in vp8.iter().enumerate() {
+        let now = sim.now();
+        let frame = OutgoingFrame {
+            data: f.clone(),
+            rtp_timestamp: 3000 * i as u32,
+            capture_time: now,
+            payload_type: None,
+        };
+        pc(&mut sim, a).write_frame(video, frame).unwrap();
+        sim.run_for(Duration::from_millis(33)).unwrap();
+    }
+    sim.run_for(Duration::from_millis(300)).unwrap();
+    assert_eq!(frames(&sim, b, b_video), vp8);
+}

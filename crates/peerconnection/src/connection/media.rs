@@ -69,16 +69,35 @@ impl PeerConnection {
     }
 
     /// DTLS connected with SRTP keys: key the media engine (RFC 5764 §4.2, our DTLS role says
-    /// which half protects what we send).
+    /// which half protects what we send). A connection with no media negotiated (data channels
+    /// only) keeps the keying material and keys SRTP when media is first negotiated, so it
+    /// spends no SRTP/SRTCP contexts (~5 KiB) it will never use.
     pub(super) fn start_media(&mut self, keying: Option<&SrtpKeyingMaterial>) {
         let (Some(keying), Some(role)) = (keying, self.dtls_role) else {
             debug!("pc: DTLS connected without SRTP keys; no media");
             return;
         };
+        if !self.media.has_media() {
+            self.srtp_keying = Some(keying.clone());
+            return;
+        }
+        self.srtp_keying = None;
         let seed = self.rng.next_u64();
         let now = self.now;
         if let Err(e) = self.media.start_srtp(now, keying, role, seed) {
             warn!(error = %e, "pc: SRTP could not be keyed");
+        }
+    }
+
+    /// Hands the engine what is negotiated now (JSEP §5.10/§5.11 "apply"), keying SRTP if DTLS
+    /// connected before any media was negotiated.
+    pub(super) fn apply_media(&mut self) {
+        let negotiated = self.transceivers.negotiated();
+        self.media.apply(&negotiated);
+        if !self.media.is_keyed() && self.media.has_media() {
+            if let Some(keying) = self.srtp_keying.take() {
+                self.start_media(Some(&keying));
+            }
         }
     }
 

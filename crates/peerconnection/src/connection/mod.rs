@@ -118,6 +118,8 @@ pub struct PeerConnection {
     pub(crate) transceivers: TransceiverTable,
     /// The media engine: SRTP, senders, receivers, RTCP (`media.rs`).
     pub(crate) media: MediaEngine,
+    /// DTLS-SRTP keys kept while no media is negotiated (`media.rs`, `start_media`).
+    srtp_keying: Option<ferrtc_dtls::SrtpKeyingMaterial>,
 }
 
 impl std::fmt::Debug for PeerConnection {
@@ -188,6 +190,7 @@ impl PeerConnection {
             timers: TimerTable::default(),
             transceivers: TransceiverTable::new(),
             media: MediaEngine::new(),
+            srtp_keying: None,
         })
     }
 

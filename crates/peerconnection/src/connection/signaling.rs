@@ -172,8 +172,7 @@ impl PeerConnection {
         if s == SignalingState::Stable {
             // An offer/answer exchange completed or was rolled back: the engine runs what is
             // negotiated now (JSEP §5.10/§5.11 "apply").
-            let negotiated = self.transceivers.negotiated();
-            self.media.apply(&negotiated);
+            self.apply_media();
             // W3C §4.4.1.6: back in stable, changes made meanwhile need another offer.
             if self.media_needs_negotiation() {
                 self.events.push_back(Event::NegotiationNeeded);

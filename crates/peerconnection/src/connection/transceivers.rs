@@ -232,8 +232,7 @@ impl PeerConnection {
         if t.mode != mode {
             t.mode = mode;
             if t.negotiated.is_some() {
-                let negotiated = self.transceivers.negotiated();
-                self.media.apply(&negotiated);
+                self.apply_media();
             }
         }
         Ok(())
@@ -280,8 +279,7 @@ impl PeerConnection {
         if ended {
             self.events.push_back(Event::TrackEnded(id));
         }
-        let negotiated = self.transceivers.negotiated();
-        self.media.apply(&negotiated);
+        self.apply_media();
         self.media_negotiation_needed();
         Ok(())
     }

@@ -292,6 +292,11 @@ impl MediaEngine {
         Ok(())
     }
 
+    /// Whether any media section is negotiated (applied).
+    pub fn has_media(&self) -> bool {
+        !self.applied.is_empty()
+    }
+
     /// Whether SRTP is keyed (DTLS connected with use_srtp).
     pub fn is_keyed(&self) -> bool {
         self.srtp.is_some()
