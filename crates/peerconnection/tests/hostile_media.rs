@@ -1,0 +1,309 @@
+//! Hostile media into a connected peer connection (issue 15, "the same for media"): datagrams
+//! in the RTP/RTCP range from a stranger or forged as the peer (no SRTP keys), and malformed
+//! payloads from an authenticated but broken peer (valid SRTP around garbage VP8 payload
+//! descriptors, empty payloads, unknown payload types). Each is a counted drop; the audio
+//! stream beside it and the video frames after it arrive byte for byte.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use ferrtc_dtls::{Certificate, KeyType};
+use ferrtc_media_codecs::container::ivf::IvfReader;
+use ferrtc_media_codecs::container::ogg::OggReader;
+use ferrtc_media_codecs::vp8::{PictureIdMode, Vp8Packetizer};
+use ferrtc_media_codecs::Packetizer;
+use ferrtc_peerconnection::{
+    Configuration, Datagram, Event, MediaKind, MediaMode, OfferOptions, OutgoingFrame, Output,
+    PeerConnection, PeerConnectionState, TransceiverId, TransceiverInit,
+};
+use ferrtc_rtp::{RtpHeader, RtpPacket};
+use ferrtc_testkit::{Endpoint, LinkConfig, Sim};
+use rand::SeedableRng;
+
+struct Peer {
+    addr: SocketAddr,
+    pc: PeerConnection,
+    events: Vec<Event>,
+}
+
+impl Endpoint for Peer {
+    fn handle_receive(&mut self, now: Instant, from: SocketAddr, data: Bytes) {
+        let _ = self.pc.handle_receive(
+            now,
+            Datagram {
+                source: from,
+                destination: self.addr,
+                contents: data,
+            },
+        );
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.pc.handle_timeout(now);
+    }
+    fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
+        loop {
+            match self.pc.poll_output() {
+                Output::Transmit(t) => return Some((t.destination, t.contents)),
+                Output::Event(e) => self.events.push(e),
+                Output::Timeout(_) => return None,
+            }
+        }
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+}
+
+fn peer(sim: &mut Sim<Peer>, addr: &str) -> SocketAddr {
+    let addr: SocketAddr = addr.parse().unwrap();
+    let now = sim.now();
+    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
+    let cfg = Configuration::new(cert).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(sim.seed() ^ u64::from(addr.port()));
+    let mut pc = PeerConnection::new(cfg, now, &mut rng).unwrap();
+    pc.add_local_interface(now, addr).unwrap();
+    pc.end_of_local_interfaces(now);
+    pc.set_wallclock(now, SystemTime::now().duration_since(UNIX_EPOCH).unwrap());
+    sim.add_endpoint(
+        addr,
+        Peer {
+            addr,
+            pc,
+            events: Vec::new(),
+        },
+    );
+    addr
+}
+
+fn pc(sim: &mut Sim<Peer>, a: SocketAddr) -> &mut PeerConnection {
+    &mut sim.endpoint_mut(a).unwrap().pc
+}
+
+fn negotiate(sim: &mut Sim<Peer>, a: SocketAddr, b: SocketAddr) {
+    let now = sim.now();
+    let offer = pc(sim, a).create_offer(OfferOptions::default()).unwrap();
+    pc(sim, a).set_local_description(now, offer).unwrap();
+    let offer = pc(sim, a).local_description().unwrap();
+    pc(sim, b).set_remote_description(now, offer).unwrap();
+    let answer = pc(sim, b).create_answer().unwrap();
+    pc(sim, b).set_local_description(now, answer).unwrap();
+    let answer = pc(sim, b).local_description().unwrap();
+    pc(sim, a).set_remote_description(now, answer).unwrap();
+}
+
+/// B's transceiver that receives A's track of this kind (from B's `track` event).
+fn remote_track(sim: &Sim<Peer>, b: SocketAddr, kind: MediaKind) -> TransceiverId {
+    sim.endpoint(b)
+        .unwrap()
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Track(t) if t.kind == kind => Some(t.transceiver),
+            _ => None,
+        })
+        .expect("a track event")
+}
+
+fn frames(sim: &Sim<Peer>, at: SocketAddr, t: TransceiverId) -> Vec<Bytes> {
+    sim.endpoint(at)
+        .unwrap()
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Frame(f) if f.transceiver == t => Some(f.data.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rtp(pt: u8, seq: u16, ts: u32, marker: bool, payload: Bytes) -> RtpPacket {
+    RtpPacket {
+        header: RtpHeader {
+            marker,
+            payload_type: pt,
+            sequence_number: seq,
+            timestamp: ts,
+            ssrc: 0,
+            csrcs: Default::default(),
+            extensions: None,
+        },
+        payload,
+        padding: 0,
+    }
+}
+
+#[test]
+fn hostile_media_is_dropped_and_counted_and_the_streams_keep_flowing() {
+    let mut sim = Sim::new(11);
+    sim.set_default_link(LinkConfig::with_delay(Duration::from_millis(10)));
+    let a = peer(&mut sim, "10.0.0.1:40000");
+    let b = peer(&mut sim, "10.0.0.2:50000");
+    let video = pc(&mut sim, a)
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let audio = pc(&mut sim, a)
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    negotiate(&mut sim, a, b);
+    sim.run_until(Duration::from_secs(10), |s| {
+        [a, b].iter().all(|p| {
+            s.endpoint(*p).unwrap().pc.connection_state() == PeerConnectionState::Connected
+        })
+    })
+    .unwrap();
+    let b_video = remote_track(&sim, b, MediaKind::Video);
+    let b_audio = remote_track(&sim, b, MediaKind::Audio);
+
+    // 1. No keys: RTP- and RTCP-looking datagrams (RFC 7983 first byte 128..=191) forged with
+    //    A's address and from a stranger, each an authentication failure or a malformed drop.
+    let forged: Vec<Vec<u8>> = vec![
+        vec![0x80; 12], // bare RTP header
+        vec![
+            0x80, 96, 0, 1, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+            12, 13, 14,
+        ],
+        vec![0x80, 200, 0, 6, 0, 0, 0, 1], // SR header, length past the end
+        vec![0x81, 201, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2], // RR, no SRTCP trailer
+        vec![
+            0x90, 96, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0xbe, 0xde, 0xff, 0xff,
+        ], // extension overrun
+        vec![0xbf; 1500],                  // 31 CSRCs and padding
+        vec![0x80],                        // one byte
+    ];
+    let before = pc(&mut sim, b).media_drops();
+    let now = sim.now();
+    for (i, d) in forged.iter().enumerate() {
+        let source = if i % 2 == 0 {
+            a
+        } else {
+            "10.9.9.9:9999".parse().unwrap()
+        };
+        let _ = pc(&mut sim, b).handle_receive(
+            now,
+            Datagram {
+                source,
+                destination: b,
+                contents: Bytes::from(d.clone()),
+            },
+        );
+    }
+    let after = pc(&mut sim, b).media_drops();
+    let counted = |d: ferrtc_peerconnection::media::MediaDrops| {
+        d.auth_failed + d.malformed + d.srtp_other + d.replayed + d.unrouted + d.refused
+    };
+    // Only datagrams from the selected pair's remote address reach the engine; each of those
+    // is counted, none is delivered.
+    assert!(
+        counted(after) > counted(before),
+        "forged datagrams counted: {before:?} -> {after:?}"
+    );
+    assert!(frames(&sim, b, b_video).is_empty());
+    assert_eq!(
+        pc(&mut sim, b).connection_state(),
+        PeerConnectionState::Connected
+    );
+
+    // 2. An authenticated but broken sender: A's video goes RTP-level and writes garbage VP8
+    //    payloads, an empty payload and a payload type that was not negotiated, between good
+    //    frames it packetizes itself; Opus frames flow on the audio transceiver meanwhile.
+    let vp8_pt = pc(&mut sim, a)
+        .transceiver(video)
+        .unwrap()
+        .codecs
+        .iter()
+        .find(|c| c.mime_type.eq_ignore_ascii_case("video/VP8"))
+        .unwrap()
+        .payload_type;
+    pc(&mut sim, a)
+        .set_media_mode(video, MediaMode::Rtp)
+        .unwrap();
+    let ivf = Bytes::from_static(include_bytes!("data/video_vpx_320x240.vp8.ivf"));
+    let vp8: Vec<Bytes> = IvfReader::new(ivf)
+        .unwrap()
+        .map(|f| f.unwrap().data)
+        .collect();
+    let ogg = Bytes::from_static(include_bytes!("data/ffmpeg_sine_300ms.opus"));
+    let opus: Vec<Bytes> = OggReader::new(ogg, 65_536)
+        .skip(2)
+        .map(|p| p.unwrap().data)
+        .collect();
+    let garbage: [&[u8]; 4] = [
+        &[0xff],                         // X set, no extension byte
+        &[0x90, 0x80],                   // I set, PictureID cut
+        &[0xf0, 0xe0, 0xff, 0xff, 0xff], // every optional field, truncated
+        &[],                             // empty payload
+    ];
+    let mut p = Vp8Packetizer::new(PictureIdMode::Long, 1);
+    let mut seq: u16 = 1000;
+    let mut ts: u32 = 0;
+    let half = opus.len() / 2;
+    let mut send_vp8 = |pc: &mut PeerConnection, seq: &mut u16, ts: u32, f: &Bytes| {
+        for (payload, marker) in p.packetize(f.clone(), 1100).unwrap() {
+            pc.write_rtp(video, rtp(vp8_pt, *seq, ts, marker, payload))
+                .unwrap();
+            *seq = seq.wrapping_add(1);
+        }
+    };
+    let send_opus = |sim: &mut Sim<Peer>, i: usize| {
+        let frame = OutgoingFrame {
+            data: opus[i].clone(),
+            rtp_timestamp: 960 * i as u32,
+            capture_time: sim.now(),
+            payload_type: None,
+        };
+        pc(sim, a).write_frame(audio, frame).unwrap();
+    };
+    // Good frames first, with the first half of the audio.
+    for (i, f) in vp8.iter().enumerate() {
+        send_vp8(pc(&mut sim, a), &mut seq, ts, f);
+        ts = ts.wrapping_add(3000);
+        if i < half {
+            send_opus(&mut sim, i);
+        }
+        sim.run_for(Duration::from_millis(20)).unwrap();
+    }
+    // Then the garbage, each its own "frame", with the rest of the audio beside it.
+    let mut bad = 0;
+    for (k, i) in (vp8.len().min(half)..opus.len()).enumerate() {
+        let g = Bytes::from_static(garbage[k % garbage.len()]);
+        if pc(&mut sim, a)
+            .write_rtp(video, rtp(vp8_pt, seq, ts, true, g))
+            .is_ok()
+        {
+            bad += 1;
+        }
+        seq = seq.wrapping_add(1);
+        ts = ts.wrapping_add(3000);
+        // An unnegotiated payload type is refused at the sender (a clear error).
+        assert!(pc(&mut sim, a)
+            .write_rtp(video, rtp(77, seq, ts, true, Bytes::from_static(b"x")))
+            .is_err());
+        send_opus(&mut sim, i);
+        sim.run_for(Duration::from_millis(20)).unwrap();
+    }
+    // The receiver lost the chain of references: a key frame restarts it.
+    send_vp8(pc(&mut sim, a), &mut seq, ts, &vp8[0]);
+    sim.run_for(Duration::from_millis(500)).unwrap();
+    assert!(bad > 0, "the garbage went out");
+    assert_eq!(frames(&sim, b, b_audio), opus, "audio undisturbed");
+    // Every good VP8 frame arrives byte for byte, the garbage never becomes a frame, and the
+    // key frame sent after it is delivered.
+    let mut want = vp8.clone();
+    want.push(vp8[0].clone());
+    assert_eq!(
+        frames(&sim, b, b_video),
+        want,
+        "video frames around the garbage"
+    );
+    assert_eq!(
+        pc(&mut sim, b).connection_state(),
+        PeerConnectionState::Connected
+    );
+}
