@@ -140,6 +140,9 @@ fn two_peer_connections_exchange_vp8_and_opus_through_srtp() {
     .unwrap();
     let b_video = remote_track(&sim, b, MediaKind::Video);
     let b_audio = remote_track(&sim, b, MediaKind::Audio);
+    // Media only: no SCTP association (and so no SCTP INIT to a peer that expects none).
+    assert!(!sim.endpoint(a).unwrap().pc.has_sctp());
+    assert!(!sim.endpoint(b).unwrap().pc.has_sctp());
 
     let ivf = Bytes::from_static(include_bytes!("data/video_vpx_320x240.vp8.ivf"));
     let vp8: Vec<Bytes> = IvfReader::new(ivf)
@@ -256,6 +259,7 @@ fn media_added_after_a_data_only_connect_is_keyed_then() {
     .unwrap();
     assert!(!sim.endpoint(a).unwrap().pc.media_engine().is_keyed());
     assert!(!sim.endpoint(b).unwrap().pc.media_engine().is_keyed());
+    assert!(sim.endpoint(a).unwrap().pc.has_sctp());
 
     let video = pc(&mut sim, a)
         .add_transceiver(MediaKind::Video, TransceiverInit::default())
@@ -283,4 +287,49 @@ fn media_added_after_a_data_only_connect_is_keyed_then() {
     }
     sim.run_for(Duration::from_millis(300)).unwrap();
     assert_eq!(frames(&sim, b, b_video), vp8);
+}
+
+/// A media-only connection that later negotiates a data section starts its SCTP association
+/// then, over the DTLS connection that is already up, and the channel opens both ways.
+#[test]
+fn a_data_channel_added_after_a_media_only_connect_opens() {
+    let mut sim = Sim::new(9);
+    sim.set_default_link(LinkConfig::with_delay(Duration::from_millis(10)));
+    let a = peer(&mut sim, "10.0.0.1:40000");
+    let b = peer(&mut sim, "10.0.0.2:50000");
+    pc(&mut sim, a)
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    negotiate(&mut sim, a, b);
+    sim.run_until(Duration::from_secs(10), |s| {
+        [a, b].iter().all(|p| {
+            s.endpoint(*p).unwrap().pc.connection_state() == PeerConnectionState::Connected
+        })
+    })
+    .unwrap();
+    assert!(!sim.endpoint(a).unwrap().pc.has_sctp());
+    let chat = pc(&mut sim, a)
+        .create_data_channel(ferrtc_peerconnection::ChannelInit {
+            label: "chat".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    negotiate(&mut sim, a, b);
+    sim.run_until(Duration::from_secs(10), |s| {
+        s.endpoint(a)
+            .unwrap()
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::ChannelOpen(id) if *id == chat))
+    })
+    .unwrap();
+    sim.run_for(Duration::from_millis(200)).unwrap();
+    assert!(sim.endpoint(a).unwrap().pc.has_sctp());
+    assert!(sim.endpoint(b).unwrap().pc.has_sctp());
+    assert!(sim
+        .endpoint(b)
+        .unwrap()
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::DataChannel(_))));
 }

@@ -77,7 +77,10 @@ impl PeerConnection {
         let mut sctp_cfg = self.cfg.sctp.clone();
         sctp_cfg.local_port = self.cfg.sctp_port;
         sctp_cfg.remote_port = remote.sctp_port.unwrap_or(5000);
-        if self.sctp.is_none() {
+        // RFC 8841: SCTP runs only over a negotiated application section. A media-only
+        // connection (a browser publishing over WHIP) gets no association, so no SCTP INIT
+        // goes to a peer that expects none; one added by renegotiation starts here later.
+        if self.sctp.is_none() && remote.data_index.is_some() {
             let dc_role = match self.dtls_role {
                 Some(DtlsRole::Server) => DcRole::Server,
                 _ => DcRole::Client,
@@ -91,6 +94,11 @@ impl PeerConnection {
             );
             self.sctp = Some(sctp);
             self.create_pending_channels();
+            if self.dtls_state == DtlsTransportState::Connected {
+                if let Some(s) = self.sctp.as_mut() {
+                    s.connect(now);
+                }
+            }
         }
         if let Some(sctp) = self.sctp.as_mut() {
             // RFC 8841 §6: the remote's a=max-message-size bounds what send() accepts.
@@ -98,6 +106,12 @@ impl PeerConnection {
         }
         self.maybe_start_dtls(now);
         Ok(())
+    }
+
+    /// Whether an SCTP association exists: W3C `RTCPeerConnection.sctp` is not null. Only
+    /// once a description with a data (application) section has been applied.
+    pub fn has_sctp(&self) -> bool {
+        self.sctp.is_some()
     }
 
     pub(super) fn maybe_start_dtls(&mut self, now: Instant) {
