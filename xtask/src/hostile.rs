@@ -45,6 +45,16 @@ const CORPORA: &[(&str, &[&str], &str)] = &[
         "malformed RTCP packets and feedback",
     ),
     (
+        "ferrtc-srtp",
+        &["hostile"],
+        "malformed, forged, replayed and too-old SRTP/SRTCP; forged SSRCs create no streams",
+    ),
+    (
+        "ferrtc-peerconnection",
+        &["hostile_media"],
+        "keyless and garbage-payload media into a connected peer connection",
+    ),
+    (
         "ferrtc-sctp",
         &["hostile"],
         "malformed chunks against an established association",
