@@ -843,3 +843,39 @@ fn pranswer_then_answer() {
     assert_mirror(&na[0], &nb[0]);
     assert_eq!(na[0].direction, Direction::SendRecv);
 }
+
+/// `media::supported_codecs` is the list an application filters for `set_codec_preferences`
+/// (W3C getCapabilities): keeping only H.264 gives an offer whose video formats are H.264 and
+/// its RTX, and the answer negotiates H.264.
+#[test]
+fn supported_codecs_filtered_to_h264_become_the_offer() {
+    let mut a = pc(71);
+    let mut b = pc(72);
+    let video = a
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let all = ferrtc_peerconnection::media::supported_codecs(MediaKind::Video);
+    assert!(all.iter().any(|c| c.mime_type == "video/VP8"));
+    let h264: Vec<Codec> = all
+        .into_iter()
+        .filter(|c| c.mime_type == "video/H264")
+        .collect();
+    assert!(!h264.is_empty());
+    a.set_codec_preferences(video, h264.clone()).unwrap();
+    let (offer, _answer) = negotiate(&mut a, &mut b);
+    let sdp: SessionDescription = offer.parse().unwrap();
+    let offered = formats(&sdp, 0);
+    let rtx: Vec<String> = h264
+        .iter()
+        .filter_map(|c| c.rtx_payload_type.map(|p| p.to_string()))
+        .collect();
+    for f in &offered {
+        assert!(
+            h264.iter().any(|c| c.payload_type.to_string() == *f) || rtx.contains(f),
+            "format {f} is neither H.264 nor its RTX in {offered:?}"
+        );
+    }
+    let negotiated = a.transceiver(video).unwrap().codecs;
+    assert!(!negotiated.is_empty());
+    assert!(negotiated.iter().all(|c| c.mime_type == "video/H264"));
+}

@@ -28,6 +28,13 @@
 //! wire needs wall-clock time (SR, RTT), an [`NtpTime`] the caller read from its clock.
 
 pub(crate) mod codec;
+
+/// The codecs ferrtc offers for `kind`, in its preference order, with their payload types,
+/// fmtp, rtcp-fb and RTX (`RTCRtpSender.getCapabilities(kind).codecs` with payload types): the
+/// list to filter or reorder for `set_codec_preferences`.
+pub fn supported_codecs(kind: MediaKind) -> Vec<Codec> {
+    codec::default_codecs(kind)
+}
 pub mod engine;
 pub mod nack;
 pub mod negotiated;
