@@ -198,6 +198,9 @@ pub struct Configuration {
     pub max_remote_candidates: usize,
     /// DTLS datagrams kept while no candidate pair is selected yet.
     pub max_pending_datagrams: usize,
+    /// Media engine settings: the MTU media is packetized for, frame-buffer, SRTP, router,
+    /// NACK and queue limits.
+    pub media: crate::media::MediaConfig,
 }
 
 impl Configuration {
@@ -226,6 +229,7 @@ impl Configuration {
             sctp_port: 5000,
             max_remote_candidates: 100,
             max_pending_datagrams: 64,
+            media: crate::media::MediaConfig::default(),
         }
     }
 

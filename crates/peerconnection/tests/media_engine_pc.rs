@@ -27,6 +27,8 @@ struct Peer {
     addr: SocketAddr,
     pc: PeerConnection,
     events: Vec<Event>,
+    /// The largest datagram sent once the connection was up.
+    max_sent: usize,
 }
 
 impl Endpoint for Peer {
@@ -46,7 +48,12 @@ impl Endpoint for Peer {
     fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
         loop {
             match self.pc.poll_output() {
-                Output::Transmit(t) => return Some((t.destination, t.contents)),
+                Output::Transmit(t) => {
+                    if self.pc.connection_state() == PeerConnectionState::Connected {
+                        self.max_sent = self.max_sent.max(t.contents.len());
+                    }
+                    return Some((t.destination, t.contents));
+                }
                 Output::Event(e) => self.events.push(e),
                 Output::Timeout(_) => return None,
             }
@@ -58,10 +65,13 @@ impl Endpoint for Peer {
 }
 
 fn peer(sim: &mut Sim<Peer>, addr: &str) -> SocketAddr {
+    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
+    peer_with(sim, addr, Configuration::new(cert).unwrap())
+}
+
+fn peer_with(sim: &mut Sim<Peer>, addr: &str, cfg: Configuration) -> SocketAddr {
     let addr: SocketAddr = addr.parse().unwrap();
     let now = sim.now();
-    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
-    let cfg = Configuration::new(cert).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(sim.seed() ^ u64::from(addr.port()));
     let mut pc = PeerConnection::new(cfg, now, &mut rng).unwrap();
     pc.add_local_interface(now, addr).unwrap();
@@ -73,6 +83,7 @@ fn peer(sim: &mut Sim<Peer>, addr: &str) -> SocketAddr {
             addr,
             pc,
             events: Vec::new(),
+            max_sent: 0,
         },
     );
     addr
@@ -332,4 +343,51 @@ fn a_data_channel_added_after_a_media_only_connect_opens() {
         .events
         .iter()
         .any(|e| matches!(e, Event::DataChannel(_))));
+}
+
+/// `Configuration::media.mtu` bounds every media datagram: a 600-byte MTU packetizes the VP8
+/// key frame into smaller packets (none above 600 bytes on the wire, SRTP tag included) and the
+/// frames still arrive byte for byte.
+#[test]
+fn the_configured_mtu_bounds_media_datagrams() {
+    let mut sim = Sim::new(13);
+    sim.set_default_link(LinkConfig::with_delay(Duration::from_millis(10)));
+    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
+    let mut cfg = Configuration::new(cert).unwrap();
+    cfg.media.mtu = 600;
+    let a = peer_with(&mut sim, "10.0.0.1:40000", cfg);
+    let b = peer(&mut sim, "10.0.0.2:50000");
+    let video = pc(&mut sim, a)
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    negotiate(&mut sim, a, b);
+    sim.run_until(Duration::from_secs(10), |s| {
+        [a, b].iter().all(|p| {
+            s.endpoint(*p).unwrap().pc.connection_state() == PeerConnectionState::Connected
+        })
+    })
+    .unwrap();
+    sim.endpoint_mut(a).unwrap().max_sent = 0;
+    let b_video = remote_track(&sim, b, MediaKind::Video);
+    let ivf = Bytes::from_static(include_bytes!("data/video_vpx_320x240.vp8.ivf"));
+    let vp8: Vec<Bytes> = IvfReader::new(ivf)
+        .unwrap()
+        .map(|f| f.unwrap().data)
+        .collect();
+    assert!(vp8[0].len() > 1200, "the key frame needs several packets");
+    for (i, f) in vp8.iter().enumerate() {
+        let now = sim.now();
+        let frame = OutgoingFrame {
+            data: f.clone(),
+            rtp_timestamp: 3000 * i as u32,
+            capture_time: now,
+            payload_type: None,
+        };
+        pc(&mut sim, a).write_frame(video, frame).unwrap();
+        sim.run_for(Duration::from_millis(33)).unwrap();
+    }
+    sim.run_for(Duration::from_millis(300)).unwrap();
+    assert_eq!(frames(&sim, b, b_video), vp8);
+    let max = sim.endpoint(a).unwrap().max_sent;
+    assert!(max <= 600 && max > 400, "largest datagram {max} bytes");
 }

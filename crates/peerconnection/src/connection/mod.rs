@@ -144,6 +144,7 @@ impl PeerConnection {
         let agent_cfg = cfg.agent_config()?;
         let ice = Agent::new(agent_cfg, now, &mut rng);
         let session_id = rng.next_u64() >> 2; // positive in a signed 64-bit, as browsers write it
+        let cfg_media = cfg.media.clone();
         Ok(PeerConnection {
             dtls_ctx: cfg.dtls.clone(),
             cfg,
@@ -189,7 +190,8 @@ impl PeerConnection {
             closed: false,
             timers: TimerTable::default(),
             transceivers: TransceiverTable::new(),
-            media: MediaEngine::new(),
+            // Seeded again from our CSPRNG when SRTP is keyed, before any packet leaves.
+            media: MediaEngine::with_config(cfg_media, 0),
             srtp_keying: None,
         })
     }
