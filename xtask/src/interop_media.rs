@@ -152,13 +152,13 @@ struct Probe {
 }
 
 fn probe(file: &Path) -> Result<Probe, String> {
-    let out = Command::new("ffprobe")
+    let out = Command::new(util::tool("ffprobe", "ffprobe"))
         .args(["-v", "error", "-count_frames", "-show_entries"])
         .arg("stream=codec_name,nb_read_frames,duration:packet=pts_time")
         .args(["-of", "json"])
         .arg(file)
         .output()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("cannot start ffprobe: {e}"))?;
     if !out.status.success() {
         return Err(format!(
             "ffprobe {}: {}",

@@ -278,6 +278,14 @@ pub const SABOTAGES: &[Sabotage] = &[
         what: "ffprobe at /nonexistent",
         expect: &["cannot start ffprobe"],
     },
+    // interop-media
+    Sabotage {
+        row: "interop-media",
+        args: &["--only", "vp8"],
+        sabotage: "missing:ffprobe",
+        what: "ffprobe at /nonexistent: Chromium's recorded files cannot be checked",
+        expect: &["cannot start ffprobe", "some rows failed"],
+    },
 ];
 
 /// Longest one sabotaged row may run before it is stopped (counted as not red as expected).
