@@ -74,3 +74,10 @@ pub fn for_each_seed(seeds: impl IntoIterator<Item = u64>, test: impl Fn(u64)) {
 pub fn addr(n: u8) -> std::net::SocketAddr {
     std::net::SocketAddr::from(([10, 0, 0, n], 5000 + u16::from(n)))
 }
+
+/// A starting instant for tests that drive a state machine by hand (no [`Sim`]): the one
+/// place test code reads the clock, so the crates under test never do (the sans-IO rule).
+/// Advance it with `+ Duration`, as a virtual clock.
+pub fn epoch() -> std::time::Instant {
+    std::time::Instant::now()
+}

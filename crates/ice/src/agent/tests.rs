@@ -115,7 +115,7 @@ fn setup(now: Instant) -> (Agent, Agent) {
 
 #[test]
 fn loopback_connects_within_two_milliseconds() {
-    let now = Instant::now();
+    let now = ferrtc_testkit::epoch();
     let (mut a, mut b) = setup(now);
     let took = drive(&mut a, &mut b, now, |a, b| {
         a.state() == ConnectionState::Connected && b.state() == ConnectionState::Connected
@@ -142,7 +142,7 @@ fn loopback_connects_within_two_milliseconds() {
 
 #[test]
 fn bad_integrity_is_rejected_and_changes_nothing() {
-    let now = Instant::now();
+    let now = ferrtc_testkit::epoch();
     let (mut a, mut b) = setup(now);
     let mut t = a.poll_transmit().unwrap();
     let mut raw = t.contents.to_vec();
@@ -164,7 +164,7 @@ fn bad_integrity_is_rejected_and_changes_nothing() {
 
 #[test]
 fn loopback_skipped_unless_asked() {
-    let now = Instant::now();
+    let now = ferrtc_testkit::epoch();
     let mut a = Agent::new(AgentConfig::default(), now, &mut Rng(1));
     assert_eq!(
         a.add_local_interface(now, "127.0.0.1:1".parse().unwrap())
@@ -185,7 +185,7 @@ fn loopback_skipped_unless_asked() {
 fn direct_vs_relay(
     lost: impl Fn(&Transmit) -> bool,
 ) -> (Duration, Option<(SocketAddr, SocketAddr)>, Agent) {
-    let now = Instant::now();
+    let now = ferrtc_testkit::epoch();
     let mut a = Agent::new(cfg(Role::Controlling), now, &mut Rng(7));
     let mut b = Agent::new(cfg(Role::Controlled), now, &mut Rng(8));
     let a_addr: SocketAddr = "10.0.0.1:1000".parse().unwrap();
@@ -250,7 +250,7 @@ fn dead_best_interface_nominates_the_next_pair_after_the_delay() {
     // a has two interfaces; the preferred one (index 0) cannot reach b. The controlling
     // agent waits `nomination_delay` for the better pair, then nominates the working one,
     // and reaches Completed once the dead pair has failed.
-    let now = Instant::now();
+    let now = ferrtc_testkit::epoch();
     let mut a = Agent::new(cfg(Role::Controlling), now, &mut Rng(5));
     let mut b = Agent::new(cfg(Role::Controlled), now, &mut Rng(6));
     let dead_if: SocketAddr = "10.9.9.9:1000".parse().unwrap();
@@ -326,7 +326,7 @@ fn answer_to(
 #[test]
 fn requests_are_answered_as_rfc_8489_says() {
     use ferrtc_stun as s;
-    let now = Instant::now();
+    let now = ferrtc_testkit::epoch();
     let (a, mut b) = setup(now);
     while b.poll_transmit().is_some() {}
     let user = format!(

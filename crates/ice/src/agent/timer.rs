@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn stored_deadlines_are_per_timer() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut table = TimerTable::default();
         assert_eq!(table.get(Timer::Pacing), None);
         table.set(Timer::Pacing, t0 + Duration::from_millis(1));
