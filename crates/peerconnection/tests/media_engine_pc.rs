@@ -9,126 +9,20 @@
     clippy::indexing_slicing
 )]
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use ferrtc_dtls::{Certificate, KeyType};
 use ferrtc_media_codecs::container::ivf::IvfReader;
 use ferrtc_media_codecs::container::ogg::OggReader;
 use ferrtc_peerconnection::{
-    Configuration, Datagram, Event, KeyframeRequestKind, MediaKind, OfferOptions, OutgoingFrame,
-    Output, PeerConnection, PeerConnectionState, TransceiverId, TransceiverInit,
+    Configuration, Event, KeyframeRequestKind, MediaKind, OutgoingFrame, PeerConnectionState,
+    TransceiverInit,
 };
-use ferrtc_testkit::{Endpoint, LinkConfig, Sim};
-use rand::SeedableRng;
+use ferrtc_testkit::{LinkConfig, Sim};
 
-struct Peer {
-    addr: SocketAddr,
-    pc: PeerConnection,
-    events: Vec<Event>,
-    /// The largest datagram sent once the connection was up.
-    max_sent: usize,
-}
-
-impl Endpoint for Peer {
-    fn handle_receive(&mut self, now: Instant, from: SocketAddr, data: Bytes) {
-        let _ = self.pc.handle_receive(
-            now,
-            Datagram {
-                source: from,
-                destination: self.addr,
-                contents: data,
-            },
-        );
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.pc.handle_timeout(now);
-    }
-    fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
-        loop {
-            match self.pc.poll_output() {
-                Output::Transmit(t) => {
-                    if self.pc.connection_state() == PeerConnectionState::Connected {
-                        self.max_sent = self.max_sent.max(t.contents.len());
-                    }
-                    return Some((t.destination, t.contents));
-                }
-                Output::Event(e) => self.events.push(e),
-                Output::Timeout(_) => return None,
-            }
-        }
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.pc.poll_timeout()
-    }
-}
-
-fn peer(sim: &mut Sim<Peer>, addr: &str) -> SocketAddr {
-    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
-    peer_with(sim, addr, Configuration::new(cert).unwrap())
-}
-
-fn peer_with(sim: &mut Sim<Peer>, addr: &str, cfg: Configuration) -> SocketAddr {
-    let addr: SocketAddr = addr.parse().unwrap();
-    let now = sim.now();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(sim.seed() ^ u64::from(addr.port()));
-    let mut pc = PeerConnection::new(cfg, now, &mut rng).unwrap();
-    pc.add_local_interface(now, addr).unwrap();
-    pc.end_of_local_interfaces(now);
-    pc.set_wallclock(now, SystemTime::now().duration_since(UNIX_EPOCH).unwrap());
-    sim.add_endpoint(
-        addr,
-        Peer {
-            addr,
-            pc,
-            events: Vec::new(),
-            max_sent: 0,
-        },
-    );
-    addr
-}
-
-fn pc(sim: &mut Sim<Peer>, a: SocketAddr) -> &mut PeerConnection {
-    &mut sim.endpoint_mut(a).unwrap().pc
-}
-
-fn negotiate(sim: &mut Sim<Peer>, a: SocketAddr, b: SocketAddr) {
-    let now = sim.now();
-    let offer = pc(sim, a).create_offer(OfferOptions::default()).unwrap();
-    pc(sim, a).set_local_description(now, offer).unwrap();
-    let offer = pc(sim, a).local_description().unwrap();
-    pc(sim, b).set_remote_description(now, offer).unwrap();
-    let answer = pc(sim, b).create_answer().unwrap();
-    pc(sim, b).set_local_description(now, answer).unwrap();
-    let answer = pc(sim, b).local_description().unwrap();
-    pc(sim, a).set_remote_description(now, answer).unwrap();
-}
-
-/// B's transceiver that receives A's track of this kind (from B's `track` event).
-fn remote_track(sim: &Sim<Peer>, b: SocketAddr, kind: MediaKind) -> TransceiverId {
-    sim.endpoint(b)
-        .unwrap()
-        .events
-        .iter()
-        .find_map(|e| match e {
-            Event::Track(t) if t.kind == kind => Some(t.transceiver),
-            _ => None,
-        })
-        .expect("a track event")
-}
-
-fn frames(sim: &Sim<Peer>, at: SocketAddr, t: TransceiverId) -> Vec<Bytes> {
-    sim.endpoint(at)
-        .unwrap()
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Frame(f) if f.transceiver == t => Some(f.data.clone()),
-            _ => None,
-        })
-        .collect()
-}
+mod common;
+use common::media_pc::*;
 
 #[test]
 fn two_peer_connections_exchange_vp8_and_opus_through_srtp() {
