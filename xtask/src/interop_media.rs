@@ -142,16 +142,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// One recorded file as ffprobe and ffmpeg see it.
-struct Probe {
-    frames: u64,
+pub(crate) struct Probe {
+    pub(crate) frames: u64,
     /// Stream duration (Ogg: from granule positions), seconds.
-    duration: Option<f64>,
+    pub(crate) duration: Option<f64>,
     /// Packet timestamps, seconds.
-    pts: Vec<f64>,
-    decode_errors: usize,
+    pub(crate) pts: Vec<f64>,
+    pub(crate) decode_errors: usize,
 }
 
-fn probe(file: &Path) -> Result<Probe, String> {
+pub(crate) fn probe(file: &Path) -> Result<Probe, String> {
     let out = Command::new(util::tool("ffprobe", "ffprobe"))
         .args(["-v", "error", "-count_frames", "-show_entries"])
         .arg("stream=codec_name,nb_read_frames,duration:packet=pts_time")
@@ -439,7 +439,7 @@ fn inside(args: &[String]) -> Result<(), String> {
 
 /// Encodes a 640x480 test pattern at 30 fps (keyframe every second) and a 440 Hz tone as
 /// Opus, `seconds` long, with ffmpeg.
-fn make_file(dir: &Path, codec: &str, seconds: &str) -> Result<PathBuf, String> {
+pub(crate) fn make_file(dir: &Path, codec: &str, seconds: &str) -> Result<PathBuf, String> {
     let (name, args): (&str, &[&str]) = match codec {
         "vp8" => (
             "v.vp8.ivf",
