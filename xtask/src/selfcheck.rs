@@ -286,6 +286,19 @@ pub const SABOTAGES: &[Sabotage] = &[
         what: "ffprobe at /nonexistent: Chromium's recorded files cannot be checked",
         expect: &["cannot start ffprobe", "some rows failed"],
     },
+    // interop-media-node
+    Sabotage {
+        row: "interop-media-node",
+        args: &["--peer", "werift", "--only", "vp8", "--seconds", "3"],
+        sabotage: "media-node-silent",
+        what: "the werift scripts run with --silent: publishing forwards no RTP packet, playing \
+               counts none",
+        expect: &[
+            "| werift | VP8 | source…FAIL…no video file",
+            "| werift | VP8 |…FAIL…0.0 % of the frames",
+            "some rows failed",
+        ],
+    },
 ];
 
 /// Longest one sabotaged row may run before it is stopped (counted as not red as expected).
