@@ -7,6 +7,10 @@
 //! an [`RtcpPacket`]. Variable data (SDES values, BYE reasons, APP data, TWCC chunks and
 //! deltas) are zero-copy slices of the input. Packet types this crate does not decode are kept raw ([`RawPacket`]).
 //!
+//! On the receive path, [`PacketRefIter`] walks a borrowed datagram with the same checks and
+//! yields small views ([`RtcpPacketRef`]) that read their fields from it: no owned packet is
+//! built, no reference count touched (see [`view`]).
+//!
 //! ```
 //! use bytes::Bytes;
 //! use ferrtc_rtcp::{parse_compound, RtcpPacket};
@@ -33,6 +37,7 @@ pub mod report;
 pub mod rtpfb;
 pub mod sdes;
 pub mod twcc;
+pub mod view;
 mod wire;
 pub mod xr;
 
@@ -48,4 +53,8 @@ pub use report::{ReceiverReport, ReportBlock, ReportBlocks, SenderReport};
 pub use rtpfb::{Nack, NackPair, NackPairs, Tmmb, TmmbItem};
 pub use sdes::{Sdes, SdesChunk, SdesChunks, SdesItem, SdesItemType, SdesItems};
 pub use twcc::{PacketStatus, PacketStatusChunk, TransportCc, TransportCcBuilder, TwccPacket};
+pub use view::{
+    NackRef, OtherRef, PacketRefIter, ReceiverReportRef, RtcpPacketRef, SdesChunkRef, SdesItemRef,
+    SdesRef, SenderReportRef,
+};
 pub use xr::{DlrrItem, ExtendedReport, XrBlock};

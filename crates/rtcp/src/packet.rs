@@ -88,7 +88,7 @@ pub enum Mode {
 }
 
 impl Mode {
-    fn is_compound(self) -> bool {
+    pub(crate) fn is_compound(self) -> bool {
         matches!(self, Mode::Compound | Mode::StrictCompound)
     }
 }
@@ -106,12 +106,12 @@ impl Default for Limits {
     }
 }
 
-struct Header {
-    padding: bool,
-    count: u8,
-    packet_type: u8,
+pub(crate) struct Header {
+    pub(crate) padding: bool,
+    pub(crate) count: u8,
+    pub(crate) packet_type: u8,
     /// Total length in bytes, header included.
-    len: usize,
+    pub(crate) len: usize,
 }
 
 /// The common header (RFC 3550 §6.4.1):
@@ -155,6 +155,67 @@ fn parse_header(buf: &[u8], offset: usize) -> Result<Header, Error> {
     })
 }
 
+/// One packet's framing: its common header, where its body ends (the padding removed) and
+/// its padding count.
+pub(crate) struct Frame {
+    pub(crate) header: Header,
+    /// End of the body, from the packet's first byte.
+    pub(crate) body_end: usize,
+    /// The padding count (P bit), 0 for none.
+    pub(crate) padding: u8,
+}
+
+/// The header of the packet at the start of `data` and its padding (RFC 3550 §6.4.1: the
+/// last octet of a padded packet counts the padding octets, itself included). `offset` is
+/// where `data` starts in the datagram, for error messages.
+#[inline(always)]
+pub(crate) fn frame(data: &[u8], offset: usize) -> Result<Frame, Error> {
+    let h = parse_header(data, offset)?;
+    let mut body_end = h.len;
+    let mut padding = 0u8;
+    if h.padding {
+        let count = data.get(h.len - 1).copied().unwrap_or(0);
+        if count == 0 || usize::from(count) > h.len - 4 {
+            return Err(Error::BadPadding {
+                offset,
+                count,
+                length: h.len,
+            });
+        }
+        padding = count;
+        body_end -= usize::from(count);
+    }
+    Ok(Frame {
+        header: h,
+        body_end,
+        padding,
+    })
+}
+
+/// The datagram-level rules a walk checks after each packet (RFC 3550 §6.1, A.2 in the
+/// compound modes): the first packet is an SR or RR, only the last one is padded. `index` is
+/// the packet's position in the datagram, `offset` where it starts, `len` its length.
+#[inline(always)]
+pub(crate) fn check_placement(
+    mode: Mode,
+    index: usize,
+    packet_type: u8,
+    padded: bool,
+    offset: usize,
+    len: usize,
+    datagram_len: usize,
+) -> Result<(), Error> {
+    if mode.is_compound() {
+        if index == 0 && packet_type != PT_SR && packet_type != PT_RR {
+            return Err(Error::FirstNotReport { packet_type });
+        }
+        if padded && offset + len != datagram_len {
+            return Err(Error::PaddingNotLast { offset });
+        }
+    }
+    Ok(())
+}
+
 impl RtcpPacket {
     /// Parses the first packet of `buf`; returns it and its length in bytes. `offset` is where
     /// `buf` starts in the datagram, for error messages.
@@ -173,21 +234,11 @@ impl RtcpPacket {
         base: usize,
     ) -> Result<(RtcpPacket, usize), Error> {
         let data = buf.get(start..).unwrap_or(&[]);
-        let h = parse_header(data, base + start)?;
-        let mut body_end = h.len;
-        let mut padding = 0u8;
-        if h.padding {
-            let count = data.get(h.len - 1).copied().unwrap_or(0);
-            if count == 0 || usize::from(count) > h.len - 4 {
-                return Err(Error::BadPadding {
-                    offset: base + start,
-                    count,
-                    length: h.len,
-                });
-            }
-            padding = count;
-            body_end -= usize::from(count);
-        }
+        let Frame {
+            header: h,
+            body_end,
+            padding,
+        } = frame(data, base + start)?;
         // Positions in the reader are positions in `buf`.
         let mut r = Body::new(buf, start + 4, start + body_end, base);
         let p = match (h.packet_type, h.count) {
@@ -410,22 +461,16 @@ impl<B: Borrow<Bytes>> PacketIter<B> {
         let buf = self.buf.borrow();
         let (p, n) = RtcpPacket::parse_at(buf, self.offset, 0)?;
         if self.mode.is_compound() {
-            if self.count == 0
-                && !matches!(
-                    p,
-                    RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
-                )
-            {
-                return Err(Error::FirstNotReport {
-                    packet_type: p.packet_type(),
-                });
-            }
             let padded = buf.get(self.offset).is_some_and(|b| b & 0x20 != 0);
-            if padded && self.offset + n != buf.len() {
-                return Err(Error::PaddingNotLast {
-                    offset: self.offset,
-                });
-            }
+            check_placement(
+                self.mode,
+                self.count,
+                p.packet_type(),
+                padded,
+                self.offset,
+                n,
+                buf.len(),
+            )?;
         }
         if self.mode == Mode::StrictCompound && !self.cname_seen {
             self.cname_seen = has_cname(&p);

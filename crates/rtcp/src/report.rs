@@ -41,7 +41,7 @@ impl ReportBlock {
 
     /// Decodes one block from its 24 bytes (infallible: every bit pattern is a block).
     #[inline(always)]
-    fn from_bytes(b: &[u8; 24]) -> Self {
+    pub(crate) fn from_bytes(b: &[u8; 24]) -> Self {
         let lost = u32::from_be_bytes([0, b[5], b[6], b[7]]);
         // Sign-extend the 24-bit cumulative loss.
         let cumulative_lost = ((lost << 8) as i32) >> 8;
@@ -68,8 +68,10 @@ impl ReportBlock {
     }
 }
 
-#[inline]
-fn profile_extensions(r: &mut Body<'_>) -> Result<Bytes, Error> {
+/// Checks what is left after the report blocks: the profile-specific extension, a multiple
+/// of 32 bits (RFC 3550 §6.4.1).
+#[inline(always)]
+pub(crate) fn check_profile_extensions(r: &Body<'_>) -> Result<(), Error> {
     if !r.remaining().is_multiple_of(4) {
         // Only possible when a padding count cut it (RFC 3550 §6.4.1: 32-bit multiple).
         return Err(r.invalid(
@@ -77,13 +79,18 @@ fn profile_extensions(r: &mut Body<'_>) -> Result<Bytes, Error> {
             "not a multiple of 32 bits once padding is removed",
         ));
     }
+    Ok(())
+}
+
+#[inline]
+fn profile_extensions(r: &mut Body<'_>) -> Result<Bytes, Error> {
+    check_profile_extensions(r)?;
     Ok(r.rest())
 }
 
-/// All `count` blocks: the length is checked once, then each block is decoded straight from
-/// the packet (no `Result` per block to write out and read back).
+/// The bytes of all `count` blocks, their length checked once.
 #[inline(always)]
-fn parse_blocks(r: &mut Body<'_>, count: u8) -> Result<ReportBlocks, Error> {
+pub(crate) fn block_bytes<'a>(r: &mut Body<'a>, count: u8) -> Result<&'a [u8], Error> {
     let n = usize::from(count) * ReportBlock::LEN;
     if n > r.remaining() {
         return Err(Error::Truncated {
@@ -93,7 +100,14 @@ fn parse_blocks(r: &mut Body<'_>, count: u8) -> Result<ReportBlocks, Error> {
             available: r.remaining(),
         });
     }
-    let blocks = r.slice(n, "report blocks")?;
+    r.slice(n, "report blocks")
+}
+
+/// All `count` blocks: the length is checked once, then each block is decoded straight from
+/// the packet (no `Result` per block to write out and read back).
+#[inline(always)]
+fn parse_blocks(r: &mut Body<'_>, count: u8) -> Result<ReportBlocks, Error> {
+    let blocks = block_bytes(r, count)?;
     let mut it = blocks
         .chunks_exact(ReportBlock::LEN)
         .filter_map(|b| <&[u8; 24]>::try_from(b).ok())
