@@ -8,96 +8,19 @@
 )]
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
-use ferrtc_dtls::{Certificate, KeyType};
 use ferrtc_peerconnection::{
-    ChannelId, ChannelInit, Configuration, Datagram, Event, IceCandidateInit, OfferOptions, Output,
+    ChannelId, ChannelInit, Datagram, Event, IceCandidateInit, OfferOptions,
     PeerConnection, PeerConnectionState, ReadyState, RtcSessionDescription, SdpType,
     SignalingState,
 };
 use ferrtc_testkit::{Endpoint, LinkConfig, Loss, Sim};
 use rand::SeedableRng;
 
-struct Peer {
-    addr: SocketAddr,
-    pc: PeerConnection,
-    events: Vec<Event>,
-}
-
-impl Endpoint for Peer {
-    fn handle_receive(&mut self, now: Instant, from: SocketAddr, data: Bytes) {
-        let _ = self.pc.handle_receive(
-            now,
-            Datagram {
-                source: from,
-                destination: self.addr,
-                contents: data,
-            },
-        );
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.pc.handle_timeout(now);
-    }
-    fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
-        loop {
-            match self.pc.poll_output() {
-                Output::Transmit(t) => return Some((t.destination, t.contents)),
-                Output::Event(e) => self.events.push(e),
-                Output::Timeout(_) => return None,
-            }
-        }
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.pc.poll_timeout()
-    }
-}
-
-/// A fresh certificate per peer (OpenSSL's key generation is not seedable; the peer's own
-/// randomness is seeded from the simulation's seed in [`peer`]).
-fn config() -> Configuration {
-    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
-    Configuration::new(cert).unwrap()
-}
-
-fn peer(sim: &mut Sim<Peer>, addr: &str, cfg: Configuration) -> SocketAddr {
-    let addr: SocketAddr = addr.parse().unwrap();
-    let now = sim.now();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(sim.seed() ^ u64::from(addr.port()));
-    let mut pc = PeerConnection::new(cfg, now, &mut rng).unwrap();
-    pc.add_local_interface(now, addr).unwrap();
-    pc.end_of_local_interfaces(now);
-    sim.add_endpoint(
-        addr,
-        Peer {
-            addr,
-            pc,
-            events: Vec::new(),
-        },
-    );
-    addr
-}
-
-fn pc(sim: &mut Sim<Peer>, a: SocketAddr) -> &mut PeerConnection {
-    &mut sim.endpoint_mut(a).unwrap().pc
-}
-
-/// Offer from `a`, answer from `b`, complete descriptions (no trickle).
-fn negotiate(sim: &mut Sim<Peer>, a: SocketAddr, b: SocketAddr) {
-    let now = sim.now();
-    let offer = pc(sim, a).create_offer(OfferOptions::default()).unwrap();
-    pc(sim, a).set_local_description(now, offer).unwrap();
-    let offer = pc(sim, a).local_description().unwrap();
-    assert!(offer.sdp.contains("a=end-of-candidates"), "{}", offer.sdp);
-    pc(sim, b).set_remote_description(now, offer).unwrap();
-    let answer = pc(sim, b).create_answer().unwrap();
-    pc(sim, b).set_local_description(now, answer).unwrap();
-    let answer = pc(sim, b).local_description().unwrap();
-    pc(sim, a).set_remote_description(now, answer).unwrap();
-    assert_eq!(pc(sim, a).signaling_state(), SignalingState::Stable);
-    assert_eq!(pc(sim, b).signaling_state(), SignalingState::Stable);
-}
+mod common;
+use common::media_pc::{config, negotiate, pc, peer, Peer};
 
 fn open(sim: &Sim<Peer>, addr: SocketAddr, ch: ChannelId) -> bool {
     sim.endpoint(addr)
@@ -135,15 +58,16 @@ fn messages(sim: &mut Sim<Peer>, addr: SocketAddr, ch: ChannelId) -> Vec<(Bytes,
 fn setup(seed: u64, link: LinkConfig) -> (Sim<Peer>, SocketAddr, SocketAddr, ChannelId) {
     let mut sim = Sim::new(seed);
     sim.set_default_link(link);
-    let a = peer(&mut sim, "10.0.0.1:40000", config());
-    let b = peer(&mut sim, "10.0.0.2:50000", config());
+    let a = peer(&mut sim, "10.0.0.1:40000");
+    let b = peer(&mut sim, "10.0.0.2:50000");
     let ch = pc(&mut sim, a)
         .create_data_channel(ChannelInit {
             label: "chat".into(),
             ..Default::default()
         })
         .unwrap();
-    negotiate(&mut sim, a, b);
+    let (offer, _) = negotiate(&mut sim, a, b);
+    assert!(offer.sdp.contains("a=end-of-candidates"), "{}", offer.sdp);
     (sim, a, b, ch)
 }
 
@@ -332,8 +256,8 @@ fn large_messages_under_loss_arrive_intact_and_in_order() {
 #[test]
 fn negotiated_second_and_unordered_channels() {
     let mut sim = Sim::new(3);
-    let a = peer(&mut sim, "10.0.0.1:40000", config());
-    let b = peer(&mut sim, "10.0.0.2:50000", config());
+    let a = peer(&mut sim, "10.0.0.1:40000");
+    let b = peer(&mut sim, "10.0.0.2:50000");
     let neg = |label: &str| ChannelInit {
         label: label.into(),
         negotiated: Some(7),
@@ -359,7 +283,8 @@ fn negotiated_second_and_unordered_channels() {
     let nb = pc(&mut sim, b)
         .create_data_channel(neg("negotiated"))
         .unwrap();
-    negotiate(&mut sim, a, b);
+    let (offer, _) = negotiate(&mut sim, a, b);
+    assert!(offer.sdp.contains("a=end-of-candidates"), "{}", offer.sdp);
     sim.run_until(Duration::from_secs(10), |s| {
         open(s, a, echo) && open(s, a, un) && open(s, a, na) && open(s, b, nb)
     })
@@ -416,11 +341,7 @@ fn trickle_candidates_after_descriptions() {
         let pc = PeerConnection::new(config(), now, &mut rng).unwrap();
         sim.add_endpoint(
             addr,
-            Peer {
-                addr,
-                pc,
-                events: Vec::new(),
-            },
+            Peer::new(addr, pc),
         );
     }
     let ch = pc(&mut sim, addr_a)
@@ -483,8 +404,8 @@ fn trickle_candidates_after_descriptions() {
 #[test]
 fn wrong_fingerprint_fails_the_connection() {
     let mut sim = Sim::new(21);
-    let a = peer(&mut sim, "10.0.0.1:40000", config());
-    let b = peer(&mut sim, "10.0.0.2:50000", config());
+    let a = peer(&mut sim, "10.0.0.1:40000");
+    let b = peer(&mut sim, "10.0.0.2:50000");
     pc(&mut sim, a)
         .create_data_channel(ChannelInit::default())
         .unwrap();

@@ -13,16 +13,13 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrtc_media_codecs::container::ivf::IvfReader;
-use ferrtc_media_codecs::container::ogg::OggReader;
 use ferrtc_media_codecs::vp8::{PictureIdMode, Vp8Packetizer};
 use ferrtc_media_codecs::Packetizer;
 use ferrtc_peerconnection::{
-    Datagram, MediaKind, MediaMode, OutgoingFrame, PeerConnection, PeerConnectionState,
-    TransceiverInit,
+    Datagram, MediaMode, PeerConnection, PeerConnectionState,
 };
 use ferrtc_rtp::{RtpHeader, RtpPacket};
-use ferrtc_testkit::{LinkConfig, Sim};
+use ferrtc_testkit::Sim;
 
 mod common;
 use common::media_pc::*;
@@ -45,25 +42,15 @@ fn rtp(pt: u8, seq: u16, ts: u32, marker: bool, payload: Bytes) -> RtpPacket {
 
 #[test]
 fn hostile_media_is_dropped_and_counted_and_the_streams_keep_flowing() {
-    let mut sim = Sim::new(11);
-    sim.set_default_link(LinkConfig::with_delay(Duration::from_millis(10)));
-    let a = peer(&mut sim, "10.0.0.1:40000");
-    let b = peer(&mut sim, "10.0.0.2:50000");
-    let video = pc(&mut sim, a)
-        .add_transceiver(MediaKind::Video, TransceiverInit::default())
-        .unwrap();
-    let audio = pc(&mut sim, a)
-        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
-        .unwrap();
-    negotiate(&mut sim, a, b);
-    sim.run_until(Duration::from_secs(10), |s| {
-        [a, b].iter().all(|p| {
-            s.endpoint(*p).unwrap().pc.connection_state() == PeerConnectionState::Connected
-        })
-    })
-    .unwrap();
-    let b_video = remote_track(&sim, b, MediaKind::Video);
-    let b_audio = remote_track(&sim, b, MediaKind::Audio);
+    let AvPair {
+        mut sim,
+        a,
+        b,
+        video,
+        audio,
+        b_video,
+        b_audio,
+    } = av_pair(11, Duration::from_millis(10));
 
     // 1. No keys: RTP- and RTCP-looking datagrams (RFC 7983 first byte 128..=191) forged with
     //    A's address and from a stranger, each an authentication failure or a malformed drop.
@@ -128,16 +115,8 @@ fn hostile_media_is_dropped_and_counted_and_the_streams_keep_flowing() {
     pc(&mut sim, a)
         .set_media_mode(video, MediaMode::Rtp)
         .unwrap();
-    let ivf = Bytes::from_static(include_bytes!("data/video_vpx_320x240.vp8.ivf"));
-    let vp8: Vec<Bytes> = IvfReader::new(ivf)
-        .unwrap()
-        .map(|f| f.unwrap().data)
-        .collect();
-    let ogg = Bytes::from_static(include_bytes!("data/ffmpeg_sine_300ms.opus"));
-    let opus: Vec<Bytes> = OggReader::new(ogg, 65_536)
-        .skip(2)
-        .map(|p| p.unwrap().data)
-        .collect();
+    let vp8 = vp8_frames();
+    let opus = opus_packets();
     let garbage: [&[u8]; 4] = [
         &[0xff],                         // X set, no extension byte
         &[0x90, 0x80],                   // I set, PictureID cut
@@ -156,13 +135,8 @@ fn hostile_media_is_dropped_and_counted_and_the_streams_keep_flowing() {
         }
     };
     let send_opus = |sim: &mut Sim<Peer>, i: usize| {
-        let frame = OutgoingFrame {
-            data: opus[i].clone(),
-            rtp_timestamp: 960 * i as u32,
-            capture_time: sim.now(),
-            payload_type: None,
-        };
-        pc(sim, a).write_frame(audio, frame).unwrap();
+        let f = frame(opus[i].clone(), 960 * i as u32, sim.now());
+        pc(sim, a).write_frame(audio, f).unwrap();
     };
     // Good frames first, with the first half of the audio.
     for (i, f) in vp8.iter().enumerate() {

@@ -7,34 +7,15 @@
     clippy::indexing_slicing
 )]
 
-use std::net::SocketAddr;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
-use ferrtc_dtls::{Certificate, KeyType};
 use ferrtc_peerconnection::{
-    ChannelInit, Configuration, Error, Event, IceCandidateInit, OfferOptions, Output,
-    PeerConnection, RtcSessionDescription, SdpType, SignalingState,
+    ChannelInit, Error, Event, IceCandidateInit, OfferOptions, RtcSessionDescription, SdpType, SignalingState,
 };
 use ferrtc_sdp::SessionDescription;
-use rand::SeedableRng;
 
-fn pc() -> PeerConnection {
-    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-    let now = Instant::now();
-    let mut pc = PeerConnection::new(Configuration::new(cert).unwrap(), now, &mut rng).unwrap();
-    let addr: SocketAddr = "192.0.2.10:40000".parse().unwrap();
-    pc.add_local_interface(now, addr).unwrap();
-    pc.end_of_local_interfaces(now);
-    pc
-}
-
-fn desc(t: SdpType, sdp: &str) -> RtcSessionDescription {
-    RtcSessionDescription {
-        sdp_type: t,
-        sdp: sdp.to_owned(),
-    }
-}
+mod common;
+use common::lone::{desc, events, pc};
 
 const OFFERS: &[(&str, &str)] = &[
     (
@@ -58,7 +39,7 @@ const OFFERS: &[(&str, &str)] = &[
 fn answers_every_real_offer() {
     for (name, offer) in OFFERS {
         let now = Instant::now();
-        let mut pc = pc();
+        let mut pc = pc(9);
         pc.set_remote_description(now, desc(SdpType::Offer, offer))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(pc.signaling_state(), SignalingState::HaveRemoteOffer);
@@ -97,7 +78,7 @@ fn answers_every_real_offer() {
 #[test]
 fn signaling_state_rules() {
     let now = Instant::now();
-    let mut pc = pc();
+    let mut pc = pc(9);
     // createAnswer without a remote offer: InvalidStateError.
     assert!(matches!(pc.create_answer(), Err(Error::InvalidState(_))));
     // An answer in stable: InvalidStateError.
@@ -152,21 +133,10 @@ fn signaling_state_rules() {
     ));
 }
 
-fn events(pc: &mut PeerConnection) -> Vec<Event> {
-    let mut out = Vec::new();
-    loop {
-        match pc.poll_output() {
-            Output::Event(e) => out.push(e),
-            Output::Transmit(_) => {}
-            Output::Timeout(_) => return out,
-        }
-    }
-}
-
 #[test]
 fn trickle_events_and_w3c_json() {
     let now = Instant::now();
-    let mut pc = pc();
+    let mut pc = pc(9);
     pc.create_data_channel(ChannelInit::default()).unwrap();
     let ev = events(&mut pc);
     assert!(ev.contains(&Event::NegotiationNeeded));
@@ -200,8 +170,8 @@ fn trickle_events_and_w3c_json() {
 #[test]
 fn ice_restart_changes_credentials() {
     let now = Instant::now();
-    let mut a = pc();
-    let mut b = pc();
+    let mut a = pc(9);
+    let mut b = pc(9);
     a.create_data_channel(ChannelInit::default()).unwrap();
     let offer = a.create_offer(OfferOptions::default()).unwrap();
     a.set_local_description(now, offer).unwrap();

@@ -34,6 +34,16 @@ const VIDEO: u32 = 0;
 const AUDIO: u32 = 1;
 const H264: u32 = 2;
 
+/// A frame with the first negotiated codec, captured at `now`.
+fn out_frame(data: Bytes, rtp_timestamp: u32, now: Instant) -> OutgoingFrame {
+    OutgoingFrame {
+        data,
+        rtp_timestamp,
+        capture_time: now,
+        payload_type: None,
+    }
+}
+
 fn tid(i: u32) -> TransceiverId {
     TransceiverId::from_index(i)
 }
@@ -234,12 +244,7 @@ impl Pair {
     }
 
     fn send(&mut self, t: u32, data: Bytes, rtp_timestamp: u32) {
-        let f = OutgoingFrame {
-            data,
-            rtp_timestamp,
-            capture_time: self.now,
-            payload_type: None,
-        };
+        let f = out_frame(data, rtp_timestamp, self.now);
         self.a.write_frame(self.now, tid(t), f).unwrap();
         self.settle();
     }
@@ -552,10 +557,8 @@ fn wrong_calls_are_clear_errors() {
     let mut p = Pair::new(SrtpProfile::AeadAes128Gcm, MediaMode::Frame, Duration::ZERO);
     let now = p.now;
     let frame = |pt| OutgoingFrame {
-        data: Bytes::from_static(&[0xf8, 1, 2]),
-        rtp_timestamp: 0,
-        capture_time: now,
         payload_type: pt,
+        ..out_frame(Bytes::from_static(&[0xf8, 1, 2]), 0, now)
     };
     let e = p.a.write_frame(p.now, tid(9), frame(None)).unwrap_err();
     assert!(e.to_string().contains("no negotiated media section"), "{e}");
@@ -652,25 +655,10 @@ fn hostile_input_is_counted_and_other_streams_keep_flowing() {
     // 1. Wrong key: an engine keyed with other material, same sections.
     let mut wrong = MediaEngine::with_config(MediaConfig::default(), 3);
     wrong.apply(&sections(0xA000, MediaMode::Frame));
+    let k = keying(SrtpProfile::AeadAes128Gcm, 99);
+    wrong.start_srtp(p.now, &k, Role::Client, 4).unwrap();
     wrong
-        .start_srtp(
-            p.now,
-            &keying(SrtpProfile::AeadAes128Gcm, 99),
-            Role::Client,
-            4,
-        )
-        .unwrap();
-    wrong
-        .write_frame(
-            p.now,
-            tid(AUDIO),
-            OutgoingFrame {
-                data: opus[0].clone(),
-                rtp_timestamp: 0,
-                capture_time: p.now,
-                payload_type: None,
-            },
-        )
+        .write_frame(p.now, tid(AUDIO), out_frame(opus[0].clone(), 0, p.now))
         .unwrap();
     let mut n_wrong = 0;
     while let Some(d) = wrong.poll_transmit() {
@@ -691,25 +679,10 @@ fn hostile_input_is_counted_and_other_streams_keep_flowing() {
     let mut s = sections(0xC000, MediaMode::Frame);
     s[1].mid = "zz".into();
     stranger.apply(&s);
+    let k = keying(SrtpProfile::AeadAes128Gcm, 7);
+    stranger.start_srtp(p.now, &k, Role::Client, 6).unwrap();
     stranger
-        .start_srtp(
-            p.now,
-            &keying(SrtpProfile::AeadAes128Gcm, 7),
-            Role::Client,
-            6,
-        )
-        .unwrap();
-    stranger
-        .write_frame(
-            p.now,
-            tid(AUDIO),
-            OutgoingFrame {
-                data: opus[0].clone(),
-                rtp_timestamp: 0,
-                capture_time: p.now,
-                payload_type: None,
-            },
-        )
+        .write_frame(p.now, tid(AUDIO), out_frame(opus[0].clone(), 0, p.now))
         .unwrap();
     while let Some(d) = stranger.poll_transmit() {
         p.b.handle_datagram(p.now, d);
@@ -776,15 +749,7 @@ fn apply_is_idempotent_and_removal_sends_bye() {
     assert!(p.b.receive_streams().get(0xA001).is_some());
     p.run(Duration::from_millis(50));
     assert!(p.b.receive_streams().get(0xA001).is_none());
-    let e = p.a.write_frame(
-        p.now,
-        tid(AUDIO),
-        OutgoingFrame {
-            data: opus[2].clone(),
-            rtp_timestamp: 1920,
-            capture_time: p.now,
-            payload_type: None,
-        },
-    );
+    let e =
+        p.a.write_frame(p.now, tid(AUDIO), out_frame(opus[2].clone(), 1920, p.now));
     assert!(e.is_err());
 }

@@ -11,12 +11,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use ferrtc_dtls::{Certificate, KeyType};
-use ferrtc_media_codecs::container::ivf::IvfReader;
-use ferrtc_media_codecs::container::ogg::OggReader;
 use ferrtc_peerconnection::{
-    Configuration, Event, KeyframeRequestKind, MediaKind, OutgoingFrame, PeerConnectionState,
+    Configuration, Event, KeyframeRequestKind, MediaKind,
     TransceiverInit,
 };
 use ferrtc_testkit::{LinkConfig, Sim};
@@ -26,58 +23,30 @@ use common::media_pc::*;
 
 #[test]
 fn two_peer_connections_exchange_vp8_and_opus_through_srtp() {
-    let mut sim = Sim::new(3);
-    sim.set_default_link(LinkConfig::with_delay(Duration::from_millis(20)));
-    let a = peer(&mut sim, "10.0.0.1:40000");
-    let b = peer(&mut sim, "10.0.0.2:50000");
-    let video = pc(&mut sim, a)
-        .add_transceiver(MediaKind::Video, TransceiverInit::default())
-        .unwrap();
-    let audio = pc(&mut sim, a)
-        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
-        .unwrap();
-    negotiate(&mut sim, a, b);
-    sim.run_until(Duration::from_secs(10), |s| {
-        [a, b].iter().all(|p| {
-            s.endpoint(*p).unwrap().pc.connection_state() == PeerConnectionState::Connected
-        })
-    })
-    .unwrap();
-    let b_video = remote_track(&sim, b, MediaKind::Video);
-    let b_audio = remote_track(&sim, b, MediaKind::Audio);
+    let AvPair {
+        mut sim,
+        a,
+        b,
+        video,
+        audio,
+        b_video,
+        b_audio,
+    } = av_pair(3, Duration::from_millis(20));
     // Media only: no SCTP association (and so no SCTP INIT to a peer that expects none).
     assert!(!sim.endpoint(a).unwrap().pc.has_sctp());
     assert!(!sim.endpoint(b).unwrap().pc.has_sctp());
 
-    let ivf = Bytes::from_static(include_bytes!("data/video_vpx_320x240.vp8.ivf"));
-    let vp8: Vec<Bytes> = IvfReader::new(ivf)
-        .unwrap()
-        .map(|f| f.unwrap().data)
-        .collect();
-    let ogg = Bytes::from_static(include_bytes!("data/ffmpeg_sine_300ms.opus"));
-    let opus: Vec<Bytes> = OggReader::new(ogg, 65_536)
-        .skip(2)
-        .map(|p| p.unwrap().data)
-        .collect();
+    let vp8 = vp8_frames();
+    let opus = opus_packets();
     for i in 0..opus.len().max(vp8.len()) {
         let now = sim.now();
         if let Some(f) = vp8.get(i) {
-            let frame = OutgoingFrame {
-                data: f.clone(),
-                rtp_timestamp: 3000 * i as u32,
-                capture_time: now,
-                payload_type: None,
-            };
-            pc(&mut sim, a).write_frame(video, frame).unwrap();
+            let f = frame(f.clone(), 3000 * i as u32, now);
+            pc(&mut sim, a).write_frame(video, f).unwrap();
         }
         if let Some(f) = opus.get(i) {
-            let frame = OutgoingFrame {
-                data: f.clone(),
-                rtp_timestamp: 960 * i as u32,
-                capture_time: now,
-                payload_type: None,
-            };
-            pc(&mut sim, a).write_frame(audio, frame).unwrap();
+            let f = frame(f.clone(), 960 * i as u32, now);
+            pc(&mut sim, a).write_frame(audio, f).unwrap();
         }
         sim.run_for(Duration::from_millis(20)).unwrap();
     }
@@ -156,12 +125,7 @@ fn media_added_after_a_data_only_connect_is_keyed_then() {
         })
         .unwrap();
     negotiate(&mut sim, a, b);
-    sim.run_until(Duration::from_secs(10), |s| {
-        [a, b].iter().all(|p| {
-            s.endpoint(*p).unwrap().pc.connection_state() == PeerConnectionState::Connected
-        })
-    })
-    .unwrap();
+    run_until_connected(&mut sim, a, b);
     assert!(!sim.endpoint(a).unwrap().pc.media_engine().is_keyed());
     assert!(!sim.endpoint(b).unwrap().pc.media_engine().is_keyed());
     assert!(sim.endpoint(a).unwrap().pc.has_sctp());
@@ -174,23 +138,8 @@ fn media_added_after_a_data_only_connect_is_keyed_then() {
     assert!(sim.endpoint(a).unwrap().pc.media_engine().is_keyed());
     assert!(sim.endpoint(b).unwrap().pc.media_engine().is_keyed());
     let b_video = remote_track(&sim, b, MediaKind::Video);
-    let ivf = Bytes::from_static(include_bytes!("data/video_vpx_320x240.vp8.ivf"));
-    let vp8: Vec<Bytes> = IvfReader::new(ivf)
-        .unwrap()
-        .map(|f| f.unwrap().data)
-        .collect();
-    for (i, f) in vp8.iter().enumerate() {
-        let now = sim.now();
-        let frame = OutgoingFrame {
-            data: f.clone(),
-            rtp_timestamp: 3000 * i as u32,
-            capture_time: now,
-            payload_type: None,
-        };
-        pc(&mut sim, a).write_frame(video, frame).unwrap();
-        sim.run_for(Duration::from_millis(33)).unwrap();
-    }
-    sim.run_for(Duration::from_millis(300)).unwrap();
+    let vp8 = vp8_frames();
+    send_video(&mut sim, a, video, &vp8);
     assert_eq!(frames(&sim, b, b_video), vp8);
 }
 
@@ -206,12 +155,7 @@ fn a_data_channel_added_after_a_media_only_connect_opens() {
         .add_transceiver(MediaKind::Audio, TransceiverInit::default())
         .unwrap();
     negotiate(&mut sim, a, b);
-    sim.run_until(Duration::from_secs(10), |s| {
-        [a, b].iter().all(|p| {
-            s.endpoint(*p).unwrap().pc.connection_state() == PeerConnectionState::Connected
-        })
-    })
-    .unwrap();
+    run_until_connected(&mut sim, a, b);
     assert!(!sim.endpoint(a).unwrap().pc.has_sctp());
     let chat = pc(&mut sim, a)
         .create_data_channel(ferrtc_peerconnection::ChannelInit {
@@ -255,32 +199,12 @@ fn the_configured_mtu_bounds_media_datagrams() {
         .add_transceiver(MediaKind::Video, TransceiverInit::default())
         .unwrap();
     negotiate(&mut sim, a, b);
-    sim.run_until(Duration::from_secs(10), |s| {
-        [a, b].iter().all(|p| {
-            s.endpoint(*p).unwrap().pc.connection_state() == PeerConnectionState::Connected
-        })
-    })
-    .unwrap();
+    run_until_connected(&mut sim, a, b);
     sim.endpoint_mut(a).unwrap().max_sent = 0;
     let b_video = remote_track(&sim, b, MediaKind::Video);
-    let ivf = Bytes::from_static(include_bytes!("data/video_vpx_320x240.vp8.ivf"));
-    let vp8: Vec<Bytes> = IvfReader::new(ivf)
-        .unwrap()
-        .map(|f| f.unwrap().data)
-        .collect();
+    let vp8 = vp8_frames();
     assert!(vp8[0].len() > 1200, "the key frame needs several packets");
-    for (i, f) in vp8.iter().enumerate() {
-        let now = sim.now();
-        let frame = OutgoingFrame {
-            data: f.clone(),
-            rtp_timestamp: 3000 * i as u32,
-            capture_time: now,
-            payload_type: None,
-        };
-        pc(&mut sim, a).write_frame(video, frame).unwrap();
-        sim.run_for(Duration::from_millis(33)).unwrap();
-    }
-    sim.run_for(Duration::from_millis(300)).unwrap();
+    send_video(&mut sim, a, video, &vp8);
     assert_eq!(frames(&sim, b, b_video), vp8);
     let max = sim.endpoint(a).unwrap().max_sent;
     assert!(max <= 600 && max > 400, "largest datagram {max} bytes");

@@ -8,65 +8,18 @@
     clippy::indexing_slicing
 )]
 
-use std::net::SocketAddr;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
-use ferrtc_dtls::{Certificate, KeyType};
 use ferrtc_peerconnection::media::NegotiatedMedia;
 use ferrtc_peerconnection::{
-    Codec, Configuration, Direction, Error, Event, LocalTrack, MediaKind, OfferOptions, Output,
+    Codec, Direction, Error, Event, LocalTrack, MediaKind, OfferOptions,
     PeerConnection, RtcSessionDescription, SdpType, SignalingState, TransceiverInit,
 };
 use ferrtc_rtp::ExtensionKind;
 use ferrtc_sdp::SessionDescription;
-use rand::SeedableRng;
 
-fn pc(seed: u64) -> PeerConnection {
-    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let now = Instant::now();
-    let mut pc = PeerConnection::new(Configuration::new(cert).unwrap(), now, &mut rng).unwrap();
-    let addr: SocketAddr = format!("192.0.2.{}:40000", 10 + seed % 200)
-        .parse()
-        .unwrap();
-    pc.add_local_interface(now, addr).unwrap();
-    pc.end_of_local_interfaces(now);
-    pc
-}
-
-fn desc(t: SdpType, sdp: &str) -> RtcSessionDescription {
-    RtcSessionDescription {
-        sdp_type: t,
-        sdp: sdp.to_owned(),
-    }
-}
-
-fn events(pc: &mut PeerConnection) -> Vec<Event> {
-    let mut out = Vec::new();
-    loop {
-        match pc.poll_output() {
-            Output::Event(e) => out.push(e),
-            Output::Transmit(_) => {}
-            Output::Timeout(_) => return out,
-        }
-    }
-}
-
-/// Offer from `a`, answer from `b`; returns (offer, answer) texts.
-fn negotiate(a: &mut PeerConnection, b: &mut PeerConnection) -> (String, String) {
-    let now = Instant::now();
-    let offer = a.create_offer(OfferOptions::default()).unwrap();
-    a.set_local_description(now, offer).unwrap();
-    let offer = a.local_description().unwrap();
-    b.set_remote_description(now, offer.clone()).unwrap();
-    let answer = b.create_answer().unwrap();
-    b.set_local_description(now, answer).unwrap();
-    let answer = b.local_description().unwrap();
-    a.set_remote_description(now, answer.clone()).unwrap();
-    assert_eq!(a.signaling_state(), SignalingState::Stable);
-    assert_eq!(b.signaling_state(), SignalingState::Stable);
-    (offer.sdp, answer.sdp)
-}
+mod common;
+use common::lone::{desc, events, negotiate, pc};
 
 fn track(kind: MediaKind, id: &str, stream: &str) -> LocalTrack {
     LocalTrack {

@@ -10,14 +10,14 @@
     clippy::indexing_slicing
 )]
 
-use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
 use ferrtc_dtls::{Certificate, KeyType};
-use ferrtc_peerconnection::{Configuration, PeerConnection, RtcSessionDescription, SdpType};
+use ferrtc_peerconnection::{PeerConnection, RtcSessionDescription, SdpType};
 use ferrtc_sdp::SessionDescription;
 use proptest::prelude::*;
-use rand::SeedableRng;
+
+mod common;
 
 const OFFERS: [&str; 3] = [
     include_str!("data/chromium-offer-av-dc.sdp"),
@@ -33,13 +33,7 @@ fn cert() -> Certificate {
 }
 
 fn pc(seed: u64) -> PeerConnection {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let now = Instant::now();
-    let mut pc = PeerConnection::new(Configuration::new(cert()).unwrap(), now, &mut rng).unwrap();
-    let addr: SocketAddr = "192.0.2.99:40000".parse().unwrap();
-    pc.add_local_interface(now, addr).unwrap();
-    pc.end_of_local_interfaces(now);
-    pc
+    common::lone::pc_with(seed, cert())
 }
 
 #[derive(Debug, Clone)]

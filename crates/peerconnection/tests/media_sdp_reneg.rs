@@ -9,116 +9,21 @@
 )]
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use bytes::Bytes;
-use ferrtc_dtls::{Certificate, KeyType};
 use ferrtc_peerconnection::media::NegotiatedMedia;
 use ferrtc_peerconnection::{
-    ChannelInit, Configuration, Datagram, Direction, Event, LocalTrack, MediaKind, OfferOptions,
-    Output, PeerConnection, PeerConnectionState, RtcSessionDescription, SdpType, SignalingState,
+    ChannelInit, Direction, Event, LocalTrack, MediaKind, OfferOptions, RtcSessionDescription, SdpType,
     TransceiverInit,
 };
 use ferrtc_sdp::SessionDescription;
-use ferrtc_testkit::{Endpoint, LinkConfig, Sim};
-use rand::SeedableRng;
+use ferrtc_testkit::{LinkConfig, Sim};
 
-struct Peer {
-    addr: SocketAddr,
-    pc: PeerConnection,
-    events: Vec<Event>,
-}
-
-impl Endpoint for Peer {
-    fn handle_receive(&mut self, now: Instant, from: SocketAddr, data: Bytes) {
-        let _ = self.pc.handle_receive(
-            now,
-            Datagram {
-                source: from,
-                destination: self.addr,
-                contents: data,
-            },
-        );
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.pc.handle_timeout(now);
-    }
-    fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
-        loop {
-            match self.pc.poll_output() {
-                Output::Transmit(t) => return Some((t.destination, t.contents)),
-                Output::Event(e) => self.events.push(e),
-                Output::Timeout(_) => return None,
-            }
-        }
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.pc.poll_timeout()
-    }
-}
-
-fn peer(sim: &mut Sim<Peer>, addr: &str) -> SocketAddr {
-    let addr: SocketAddr = addr.parse().unwrap();
-    let now = sim.now();
-    let cert = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(sim.seed() ^ u64::from(addr.port()));
-    let mut pc = PeerConnection::new(Configuration::new(cert).unwrap(), now, &mut rng).unwrap();
-    pc.add_local_interface(now, addr).unwrap();
-    pc.end_of_local_interfaces(now);
-    sim.add_endpoint(
-        addr,
-        Peer {
-            addr,
-            pc,
-            events: Vec::new(),
-        },
-    );
-    addr
-}
-
-fn pc(sim: &mut Sim<Peer>, a: SocketAddr) -> &mut PeerConnection {
-    &mut sim.endpoint_mut(a).unwrap().pc
-}
-
-/// Offer from `a`, answer from `b`; returns the offer and the answer.
-fn negotiate(
-    sim: &mut Sim<Peer>,
-    a: SocketAddr,
-    b: SocketAddr,
-) -> (RtcSessionDescription, RtcSessionDescription) {
-    let now = sim.now();
-    let offer = pc(sim, a).create_offer(OfferOptions::default()).unwrap();
-    pc(sim, a).set_local_description(now, offer).unwrap();
-    let offer = pc(sim, a).local_description().unwrap();
-    pc(sim, b)
-        .set_remote_description(now, offer.clone())
-        .unwrap();
-    let answer = pc(sim, b).create_answer().unwrap();
-    pc(sim, b).set_local_description(now, answer).unwrap();
-    let answer = pc(sim, b).local_description().unwrap();
-    pc(sim, a)
-        .set_remote_description(now, answer.clone())
-        .unwrap();
-    assert_eq!(pc(sim, a).signaling_state(), SignalingState::Stable);
-    assert_eq!(pc(sim, b).signaling_state(), SignalingState::Stable);
-    (offer, answer)
-}
-
-fn take_events(sim: &mut Sim<Peer>, a: SocketAddr) -> Vec<Event> {
-    let p = sim.endpoint_mut(a).unwrap();
-    // Drain what the connection still holds, then hand everything over.
-    while let Output::Event(e) = p.pc.poll_output() {
-        p.events.push(e);
-    }
-    std::mem::take(&mut p.events)
-}
+mod common;
+use common::media_pc::{connected, negotiate, pc, peer, take_events, Peer};
 
 fn media(sim: &Sim<Peer>, a: SocketAddr) -> Vec<NegotiatedMedia> {
     sim.endpoint(a).unwrap().pc.negotiated_media()
-}
-
-fn connected(sim: &Sim<Peer>, a: SocketAddr) -> bool {
-    sim.endpoint(a).unwrap().pc.connection_state() == PeerConnectionState::Connected
 }
 
 fn setup(seed: u64) -> (Sim<Peer>, SocketAddr, SocketAddr) {

@@ -1,2 +1,3 @@
 //! Helpers shared by the integration tests.
+pub mod lone;
 pub mod media_pc;
