@@ -32,6 +32,26 @@ impl<'a> Origin<'a> {
         crate::grammar::origin(v)
     }
 
+    /// Splits an `o=` value the description parser has already checked (six fields
+    /// separated by single spaces, none with a space in it): no checks again; `None` if it
+    /// does not split, which the checks rule out.
+    #[inline]
+    pub(crate) fn from_checked(v: &'a str) -> Option<Self> {
+        let (username, r) = split_sp(v);
+        let (session_id, r) = split_sp(r?);
+        let (session_version, r) = split_sp(r?);
+        let (nettype, r) = split_sp(r?);
+        let (addrtype, unicast_address) = split_sp(r?);
+        Some(Origin {
+            username,
+            session_id,
+            session_version,
+            nettype,
+            addrtype,
+            unicast_address: unicast_address?,
+        })
+    }
+
     /// The session id as a number, if it fits in 64 bits.
     pub fn session_id_u64(&self) -> Option<u64> {
         parse_u64(self.session_id)
@@ -73,6 +93,19 @@ pub struct Connection<'a> {
 impl<'a> Connection<'a> {
     pub(crate) fn parse(v: &'a str) -> VResult<Self> {
         crate::grammar::connection(v)
+    }
+
+    /// Splits a `c=` value the description parser has already checked (see
+    /// [`Origin::from_checked`]).
+    #[inline]
+    pub(crate) fn from_checked(v: &'a str) -> Option<Self> {
+        let (nettype, r) = split_sp(v);
+        let (addrtype, address) = split_sp(r?);
+        Some(Connection {
+            nettype,
+            addrtype,
+            address: address?,
+        })
     }
 
     /// The address without a multicast `/ttl` or `/count` suffix.

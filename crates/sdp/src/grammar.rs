@@ -168,13 +168,18 @@ pub(crate) fn media_line<'a>(v: &'a str) -> VResult<MediaLine<'a>> {
         None if port == 0 => "",
         None => return Err("expected at least one format after the protocol".into()),
     };
-    if !formats.is_empty() && !is_token_list(formats) {
+    // RTP profiles (RFC 3550 §5.1, RFC 3551 §6): the formats are payload types, 0-127.
+    // The byte scan says yes for the usual case (payload types separated by single spaces
+    // are also a token list); the loop below names the bad format.
+    let rtp = protocol
+        .as_bytes()
+        .split(|&c| c == b'/')
+        .any(|p| p == b"RTP");
+    let rtp_ok = rtp && crate::fields::payload_type_list(formats);
+    if !rtp_ok && !formats.is_empty() && !is_token_list(formats) {
         return Err("formats must be tokens separated by single spaces".into());
     }
-    // RTP profiles (RFC 3550 §5.1, RFC 3551 §6): the formats are payload types, 0-127.
-    // The byte scan says yes for the usual case; the loop below names the bad format.
-    let rtp = protocol.split('/').any(|p| p == "RTP");
-    if rtp && !crate::fields::payload_type_list(formats) {
+    if rtp && !rtp_ok {
         for f in formats.split(' ').filter(|f| !f.is_empty()) {
             match parse_u16(f) {
                 Some(p) if p <= 127 => {}
@@ -502,10 +507,15 @@ fn parse_fingerprint(v: &str) -> VResult<Fingerprint<'_>> {
     }
     let value = value.ok_or("missing fingerprint value")?;
     let b = value.as_bytes();
+    // Pairs of hex digits separated by ':' (RFC 8122 §5), checked without early exits.
+    let hex = |c: u8| c.is_ascii_digit() | matches!(c | 0x20, b'a'..=b'f');
     let ok = b.len() % 3 == 2
-        && b.chunks(3).all(|c| match c {
-            [h, l, b':'] | [h, l] => h.is_ascii_hexdigit() && l.is_ascii_hexdigit(),
-            _ => false,
+        && b.chunks(3).fold(true, |ok, c| {
+            ok & match *c {
+                [h, l, s] => hex(h) & hex(l) & (s == b':'),
+                [h, l] => hex(h) & hex(l),
+                _ => false,
+            }
         });
     if !ok {
         return Err("fingerprint must be colon-separated pairs of hex digits".into());

@@ -1,6 +1,6 @@
 //! [`Line`]: one description line as a typed value.
 
-use crate::attribute::{split_attribute, Attribute, Kind};
+use crate::attribute::{split_attribute, Attribute, Kind, Packed};
 use crate::error::{Error, Problem};
 use crate::fields::{check_key, check_repeat, check_zone};
 use crate::fields::{Bandwidth, Connection, MediaLine, Origin, Timing};
@@ -54,18 +54,20 @@ impl<'a> Line<'a> {
     // Always inlined into the iterators: returning this ~100-byte value through a call
     // made the caller copy it again (perf: store-forwarding stalls on the copy).
     #[inline(always)]
-    pub(crate) fn from_checked(line: &'a str, kind: Kind) -> Line<'a> {
+    pub(crate) fn from_checked(line: &'a str, kind: Kind, packed: Option<Packed>) -> Line<'a> {
         let b = line.as_bytes();
         let value = line.get(2..).unwrap_or("");
         match b.first().copied().unwrap_or(0) {
-            b'a' => Line::Attribute(Attribute::from_checked(kind, value)),
-            b'o' => Origin::parse(value).map_or(Line::Information(value), Line::Origin),
+            b'a' => Line::Attribute(Attribute::from_line(kind, packed, line)),
+            b'o' => Origin::from_checked(value).map_or(Line::Information(value), Line::Origin),
             b's' => Line::SessionName(value),
             b'i' => Line::Information(value),
             b'u' => Line::Uri(value),
             b'e' => Line::Email(value),
             b'p' => Line::Phone(value),
-            b'c' => Connection::parse(value).map_or(Line::Information(value), Line::Connection),
+            b'c' => {
+                Connection::from_checked(value).map_or(Line::Information(value), Line::Connection)
+            }
             b'b' => Bandwidth::parse(value).map_or(Line::Information(value), Line::Bandwidth),
             b't' => Timing::parse(value).map_or(Line::Information(value), Line::Timing),
             b'r' => Line::Repeat(value),

@@ -32,7 +32,7 @@ pub(crate) use kind::Kind;
 pub use media::{Direction, Group, Msid, MsidSemantic};
 pub use rtp::{Extmap, Fmtp, Rtcp, RtcpFb, Rtpmap};
 pub use sources::{Rid, RidDirection, Simulcast, SimulcastList, Ssrc, SsrcGroup};
-pub(crate) use trusted::quick_valid;
+pub(crate) use trusted::{check_hot, Packed};
 pub(crate) use value::{
     decimal, flag, need, non_ws, number_u16, number_u32, number_u64, parse_payload_type, pt,
 };

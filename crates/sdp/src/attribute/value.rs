@@ -50,40 +50,31 @@ pub(crate) fn decimal(value: Option<&str>) -> VResult<f64> {
     parse_decimal(v).ok_or_else(|| format!("{v:?} is not a decimal number").into())
 }
 
-pub(crate) fn pt(s: &str) -> VResult<u8> {
-    match parse_payload_type(s) {
-        Some(p) => Ok(p),
-        None if is_digits(s) => Err(Problem::range(format!("payload type {s}"), "0-127")),
-        None => Err(format!("payload type {s:?} is not a number").into()),
+/// Digits read by `parse`: not digits is a syntax error, digits that `parse` refuses a
+/// value outside `range`.
+fn number<T>(s: &str, what: &str, parse: fn(&str) -> Option<T>, range: &'static str) -> VResult<T> {
+    match parse(s) {
+        Some(v) => Ok(v),
+        None if is_digits(s) => Err(Problem::range(format!("{what} {s}"), range)),
+        None => Err(format!("{what} {s:?} is not a number").into()),
     }
+}
+
+pub(crate) fn pt(s: &str) -> VResult<u8> {
+    number(s, "payload type", parse_payload_type, "0-127")
 }
 
 /// Digits as a `u16`: not digits is a syntax error, too large an out-of-range value.
 pub(crate) fn number_u16(s: &str, what: &str) -> VResult<u16> {
-    match parse_u16(s) {
-        Some(v) => Ok(v),
-        None if is_digits(s) => Err(Problem::range(format!("{what} {s}"), "0-65535")),
-        None => Err(format!("{what} {s:?} is not a number").into()),
-    }
+    number(s, what, parse_u16, "0-65535")
 }
 
 /// Digits as a `u32` (see [`number_u16`]).
 pub(crate) fn number_u32(s: &str, what: &str) -> VResult<u32> {
-    match parse_u32(s) {
-        Some(v) => Ok(v),
-        None if is_digits(s) => Err(Problem::range(format!("{what} {s}"), "0-4294967295")),
-        None => Err(format!("{what} {s:?} is not a number").into()),
-    }
+    number(s, what, parse_u32, "0-4294967295")
 }
 
 /// Digits as a `u64` (see [`number_u16`]).
 pub(crate) fn number_u64(s: &str, what: &str) -> VResult<u64> {
-    match parse_u64(s) {
-        Some(v) => Ok(v),
-        None if is_digits(s) => Err(Problem::range(
-            format!("{what} {s}"),
-            "0-18446744073709551615",
-        )),
-        None => Err(format!("{what} {s:?} is not a number").into()),
-    }
+    number(s, what, parse_u64, "0-18446744073709551615")
 }

@@ -1,7 +1,7 @@
 //! The RFC 8866 §9 checks the parse runs on every line: the order of line types, each
 //! value's grammar, and every attribute ferrtc types against its RFC.
 
-use crate::attribute::{split_attribute, Attribute, Kind};
+use crate::attribute::{check_hot, split_attribute, Attribute, Kind, Packed};
 use crate::error::{Error, Problem};
 use crate::fields::{check_key, check_repeat, check_zone, Bandwidth, Connection, MediaLine};
 use crate::fields::{Origin, Timing};
@@ -9,54 +9,58 @@ use crate::fields::{Origin, Timing};
 /// Where the parser is in the RFC 8866 §9 grammar.
 pub(super) struct Grammar {
     pub(super) in_media: bool,
-    /// Rank of the last line seen in the current section (see `session_rank`/`media_rank`).
+    /// Rank of the last line seen in the current section (see `SESSION_RANKS`, `MEDIA_RANKS`).
     pub(super) rank: u8,
     pub(super) seen_t: bool,
 }
 
-/// Session-level order: v o s i u e p c b t r z k a (then m).
-#[inline]
-fn session_rank(t: u8) -> Option<(u8, bool)> {
-    // (rank, may repeat)
-    Some(match t {
-        b'v' => (0, false),
-        b'o' => (1, false),
-        b's' => (2, false),
-        b'i' => (3, false),
-        b'u' => (4, false),
-        b'e' => (5, true),
-        b'p' => (6, true),
-        b'c' => (7, false),
-        b'b' => (8, true),
-        b't' => (9, true),
-        b'r' => (10, true),
-        b'z' => (11, false),
-        b'k' => (12, false),
-        b'a' => (13, true),
-        _ => return None,
-    })
+/// The order of line types (RFC 8866 §9) as a table by letter: the rank of each type that
+/// may appear at that level, with `REPEATS` set when it may repeat; `NONE` otherwise.
+type Ranks = [u8; 26];
+const NONE: u8 = 0xFF;
+const REPEATS: u8 = 0x80;
+
+// Indexing in a const initializer cannot panic at run time: out of range fails the build.
+#[allow(clippy::indexing_slicing)]
+const fn ranks(order: &[u8], repeat: &[u8]) -> Ranks {
+    let mut t = [NONE; 26];
+    let mut i = 0;
+    while i < order.len() {
+        let c = order[i];
+        let mut r = i as u8;
+        let mut j = 0;
+        while j < repeat.len() {
+            if repeat[j] == c {
+                r |= REPEATS;
+            }
+            j += 1;
+        }
+        t[(c - b'a') as usize] = r;
+        i += 1;
+    }
+    t
 }
 
-/// Media-level order: m i c b k a.
+/// Session level: v o s i u e p c b t r z k a (then m).
+static SESSION_RANKS: Ranks = ranks(b"vosiuepcbtrzka", b"epbtra");
+/// Media level: m i c b k a.
+static MEDIA_RANKS: Ranks = ranks(b"micbka", b"cba");
+
+/// (rank, may repeat) of a lower-case line type at this level.
 #[inline]
-fn media_rank(t: u8) -> Option<(u8, bool)> {
-    Some(match t {
-        b'm' => (0, false),
-        b'i' => (1, false),
-        b'c' => (2, true),
-        b'b' => (3, true),
-        b'k' => (4, false),
-        b'a' => (5, true),
-        _ => return None,
-    })
+fn rank(ranks: &Ranks, t: u8) -> Option<(u8, bool)> {
+    let r = *ranks.get(usize::from(t.wrapping_sub(b'a')))?;
+    (r != NONE).then_some((r & !REPEATS, r & REPEATS != 0))
 }
 
+/// Checks one line (`no` counts from 1) and says what an `a=` line was typed as, with where
+/// its fields are when they were recorded (see [`Packed`]).
 pub(super) fn check_line(
     line: &str,
     no: usize,
     g: &mut Grammar,
     strict: bool,
-) -> Result<Kind, Error> {
+) -> Result<(Kind, Option<Packed>), Error> {
     let b = line.as_bytes();
     let (Some(&t), Some(&b'=')) = (b.first(), b.get(1)) else {
         if line.is_empty() {
@@ -84,11 +88,14 @@ pub(super) fn check_line(
         g.in_media = true;
         g.rank = 0;
     } else {
-        let ranked = if g.in_media {
-            media_rank(t)
-        } else {
-            session_rank(t)
-        };
+        let ranked = rank(
+            if g.in_media {
+                &MEDIA_RANKS
+            } else {
+                &SESSION_RANKS
+            },
+            t,
+        );
         let Some((rank, repeat)) = ranked else {
             let level = if g.in_media { "media" } else { "session" };
             return Err(Error::syntax(
@@ -133,29 +140,32 @@ pub(super) fn check_line(
         b'a' => {
             // Most lines of a WebRTC offer are one of four attributes: recognise them by
             // their prefix (a word compare) before searching for the name's end.
+            // One scan checks the value and records where its fields are.
             if let Some((kind, v)) = hot_prefix(value) {
-                if crate::attribute::quick_valid(kind, Some(v)) {
-                    return Ok(kind);
+                if let Some(p) = check_hot(kind, line, line.len().saturating_sub(v.len())) {
+                    return Ok((kind, Some(p)));
                 }
             }
             let (name, v) = split_attribute(value);
             let kind = Kind::of(name);
-            if crate::attribute::quick_valid(kind, v) {
-                return Ok(kind);
+            if let Some(v) = v {
+                if let Some(p) = check_hot(kind, line, line.len().saturating_sub(v.len())) {
+                    return Ok((kind, Some(p)));
+                }
             }
             return match Attribute::parse_kind(kind, name, v) {
-                Ok(_) => Ok(kind),
+                Ok(a) => Ok((kind, Packed::of(line, &a))),
                 // Lenient: keep the line; the name must still be a token (RFC 8866 §9). A
                 // number out of its range is refused either way.
                 Err(Problem::Syntax(_)) if !strict && crate::util::is_token(name) => {
-                    Ok(Kind::Other)
+                    Ok((Kind::Other, None))
                 }
                 Err(p) => Err(p.into_error(no, name)),
             };
         }
         _ => Ok(()),
     };
-    res.map(|()| Kind::Other).map_err(|p| match p {
+    res.map(|()| (Kind::Other, None)).map_err(|p| match p {
         Problem::Syntax(m) => Error::syntax(no, format!("{tc}= {m}")),
         Problem::Value(message) => Error::InvalidValue {
             line: no,
@@ -168,17 +178,15 @@ pub(super) fn check_line(
 /// The four most frequent attributes of a browser offer, by prefix.
 #[inline]
 fn hot_prefix(value: &str) -> Option<(Kind, &str)> {
-    for (prefix, kind) in [
-        ("rtcp-fb:", Kind::RtcpFb),
-        ("rtpmap:", Kind::Rtpmap),
-        ("fmtp:", Kind::Fmtp),
-        ("extmap:", Kind::Extmap),
-    ] {
-        if let Some(v) = value.strip_prefix(prefix) {
-            return Some((kind, v));
-        }
-    }
-    None
+    // One branch on the first letter, then one compare of the prefix.
+    let (prefix, kind) = match value.as_bytes().get(..3)? {
+        b"rtc" => ("rtcp-fb:", Kind::RtcpFb),
+        b"rtp" => ("rtpmap:", Kind::Rtpmap),
+        b"fmt" => ("fmtp:", Kind::Fmtp),
+        b"ext" => ("extmap:", Kind::Extmap),
+        _ => return None,
+    };
+    Some((kind, value.strip_prefix(prefix)?))
 }
 
 /// Builds the error for a NUL or a CR not followed by LF (the rare, slow path).

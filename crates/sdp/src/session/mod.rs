@@ -22,7 +22,9 @@ use std::str::FromStr;
 
 use bytes::BufMut;
 
-use crate::attribute::{Attribute, Direction, Fingerprint, Group, Kind, MsidSemantic, Setup};
+use crate::attribute::{
+    Attribute, Direction, Fingerprint, Group, Kind, MsidSemantic, Packed, Setup,
+};
 use crate::error::Error;
 use crate::fields::{Bandwidth, Connection, Origin, Timing};
 
@@ -65,6 +67,9 @@ struct Span {
     /// For an `a=` line, what it was typed as at parse time ([`Kind`], `Kind::Other` for a
     /// line kept verbatim by lenient parsing), so typed views skip the name lookup.
     kind: Kind,
+    /// Where the attribute's fields are, as the check found them: typed views are built
+    /// from this without reading the line again (`None`: parse the value again).
+    packed: Option<Packed>,
 }
 
 /// A parsed SDP session description (RFC 8866).
@@ -144,7 +149,7 @@ impl SessionDescription {
                 });
             }
             let line = text.get(pos..line_end).unwrap_or("");
-            let kind = check_line(line, no, &mut g, limits.strict_attributes)?;
+            let (kind, packed) = check_line(line, no, &mut g, limits.strict_attributes)?;
             if line.as_bytes().first() == Some(&b'm') {
                 if media.len() >= limits.max_media {
                     return Err(Error::TooManyMedia {
@@ -158,6 +163,7 @@ impl SessionDescription {
                 start: pos as u32,
                 end: line_end as u32,
                 kind,
+                packed,
             });
             pos = next;
         }
@@ -202,7 +208,7 @@ impl SessionDescription {
     pub fn typed_lines(&self) -> impl Iterator<Item = crate::Line<'_>> + '_ {
         self.lines
             .iter()
-            .map(move |&s| crate::Line::from_checked(self.span(s), s.kind))
+            .map(move |&s| crate::Line::from_checked(self.span(s), s.kind, s.packed))
     }
 
     /// A builder holding this description's typed values, to modify and write again

@@ -1,7 +1,7 @@
 //! A run of lines (the session part or one media section) and the lookups on it.
 
 use super::{SessionDescription, Span};
-use crate::attribute::{split_attribute, Attribute, Direction, Fingerprint, Kind, Setup};
+use crate::attribute::{split_attribute, Attribute, Direction, Fingerprint, Kind, Packed, Setup};
 
 /// ICE username fragment and password (RFC 8839 §5.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,14 +40,16 @@ impl<'a> Section<'a> {
         self.values(t).next()
     }
 
-    /// The `a=` lines as (text after `a=`, kind recorded at parse time).
-    pub(super) fn attribute_texts(&self) -> impl Iterator<Item = (&'a str, Kind)> + 'a {
+    /// The `a=` lines as (the whole line, kind and fields recorded at parse time).
+    pub(super) fn attribute_lines(
+        &self,
+    ) -> impl Iterator<Item = (&'a str, Kind, Option<Packed>)> + 'a {
         let sdp = self.sdp;
         self.spans.iter().filter_map(move |&s| {
             let l = sdp.span(s);
             let b = l.as_bytes();
             if b.first() == Some(&b'a') && b.get(1) == Some(&b'=') {
-                Some((l.get(2..)?, s.kind))
+                Some((l, s.kind, s.packed))
             } else {
                 None
             }
@@ -56,19 +58,21 @@ impl<'a> Section<'a> {
 
     pub(super) fn attributes(&self) -> impl Iterator<Item = Attribute<'a>> + 'a {
         // Lines kept verbatim by lenient parsing were recorded as `Kind::Other`.
-        self.attribute_texts()
-            .map(|(text, kind)| Attribute::from_checked(kind, text))
+        self.attribute_lines()
+            .map(|(line, kind, packed)| Attribute::from_line(kind, packed, line))
     }
 
     /// Attributes called `name`, typed (cheaper than typing them all: the kind recorded
     /// at parse time is compared, not the name).
     pub(super) fn named(&self, wanted: &'a str) -> impl Iterator<Item = Attribute<'a>> + 'a {
         let want = Kind::of(wanted);
-        self.attribute_texts()
-            .filter(move |&(text, kind)| {
-                kind == want && (want != Kind::Other || split_attribute(text).0 == wanted)
+        self.attribute_lines()
+            .filter(move |&(line, kind, _)| {
+                kind == want
+                    && (want != Kind::Other
+                        || split_attribute(line.get(2..).unwrap_or("")).0 == wanted)
             })
-            .map(|(text, kind)| Attribute::from_checked(kind, text))
+            .map(|(line, kind, packed)| Attribute::from_line(kind, packed, line))
     }
 
     pub(super) fn attribute(&self, name: &str) -> Option<Attribute<'a>> {

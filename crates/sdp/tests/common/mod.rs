@@ -133,9 +133,9 @@ pub fn typed_round_trip(sdp: &SessionDescription) -> String {
     text
 }
 
-/// `typed_lines()` (which splits the attributes strict parsing accepted without checking
-/// them again) gives, line by line, the same attribute as the checked parse of that line
-/// alone, and the same value as the accessors for the other line types.
+/// `typed_lines()` (which rebuilds each line from what the parse recorded, or splits it
+/// without checking it again) gives, line by line, the same value as the checked parse of
+/// that line alone (`Attribute::parse`, `Line::parse`).
 pub fn assert_typed_lines_match_checked_parse(sdp: &SessionDescription) {
     assert_eq!(sdp.typed_lines().count(), sdp.line_count());
     for (line, typed) in sdp.lines().zip(sdp.typed_lines()) {
@@ -148,6 +148,10 @@ pub fn assert_typed_lines_match_checked_parse(sdp: &SessionDescription) {
             };
             let checked = Attribute::parse(name, value).unwrap_or(Attribute::Other { name, value });
             assert_eq!(a, checked, "{line}");
+        } else {
+            // The other lines are split without their checks: the checked parse of the
+            // line alone gives the same value.
+            assert_eq!(Ok(typed), ferrtc_sdp::Line::parse(line), "{line}");
         }
     }
 }
