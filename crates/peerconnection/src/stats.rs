@@ -465,7 +465,9 @@ pub(crate) fn collect(pc: &PeerConnection, timestamp: f64) -> StatsReport {
     candidates(pc, timestamp, &mut out);
     certificates(pc, timestamp, &mut out);
     data_channels(pc, timestamp, &mut out);
-    media(&pc.media, timestamp, &mut out);
+    if let Some(engine) = pc.media.as_deref() {
+        media(engine, timestamp, &mut out);
+    }
     StatsReport { stats: out }
 }
 

@@ -11,10 +11,11 @@
 
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
+
 use ferrtc_dtls::{Certificate, KeyType};
 use ferrtc_peerconnection::{
-    Configuration, Event, KeyframeRequestKind, MediaKind,
-    TransceiverInit,
+    Configuration, Event, KeyframeRequestKind, MediaKind, TransceiverInit,
 };
 use ferrtc_testkit::{LinkConfig, Sim};
 
@@ -126,8 +127,21 @@ fn media_added_after_a_data_only_connect_is_keyed_then() {
         .unwrap();
     negotiate(&mut sim, a, b);
     run_until_connected(&mut sim, a, b);
-    assert!(!sim.endpoint(a).unwrap().pc.media_engine().is_keyed());
-    assert!(!sim.endpoint(b).unwrap().pc.media_engine().is_keyed());
+    // No media negotiated: no media engine at all (a data-only connection does not pay for
+    // one), and an RTP-looking datagram is a counted drop.
+    assert!(sim.endpoint(a).unwrap().pc.media_engine().is_none());
+    assert!(sim.endpoint(b).unwrap().pc.media_engine().is_none());
+    let (a_addr, b_addr) = (a, b);
+    let now = sim.now();
+    let _ = pc(&mut sim, b).handle_receive(
+        now,
+        ferrtc_peerconnection::Datagram {
+            source: a_addr,
+            destination: b_addr,
+            contents: Bytes::from_static(&[0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 1, 2, 3, 4]),
+        },
+    );
+    assert_eq!(pc(&mut sim, b).media_drops().not_keyed, 1);
     assert!(sim.endpoint(a).unwrap().pc.has_sctp());
 
     let video = pc(&mut sim, a)
@@ -135,8 +149,10 @@ fn media_added_after_a_data_only_connect_is_keyed_then() {
         .unwrap();
     negotiate(&mut sim, a, b);
     sim.run_for(Duration::from_millis(100)).unwrap();
-    assert!(sim.endpoint(a).unwrap().pc.media_engine().is_keyed());
-    assert!(sim.endpoint(b).unwrap().pc.media_engine().is_keyed());
+    for p in [a, b] {
+        let engine = sim.endpoint(p).unwrap().pc.media_engine();
+        assert!(engine.is_some_and(|e| e.is_keyed()));
+    }
     let b_video = remote_track(&sim, b, MediaKind::Video);
     let vp8 = vp8_frames();
     send_video(&mut sim, a, video, &vp8);
@@ -208,4 +224,18 @@ fn the_configured_mtu_bounds_media_datagrams() {
     assert_eq!(frames(&sim, b, b_video), vp8);
     let max = sim.endpoint(a).unwrap().max_sent;
     assert!(max <= 600 && max > 400, "largest datagram {max} bytes");
+}
+
+/// The media engine lives behind a pointer, made when media is first negotiated: a data-only
+/// connection stays small (the engine alone is several KiB inline).
+#[test]
+fn a_peer_connection_does_not_hold_the_media_engine_inline() {
+    let pc_size = std::mem::size_of::<ferrtc_peerconnection::PeerConnection>();
+    let engine = std::mem::size_of::<ferrtc_peerconnection::media::MediaEngine>();
+    assert!(engine > 4096, "engine {engine} bytes");
+    // Inline, the engine alone would make the connection larger than this.
+    assert!(
+        pc_size < engine + 2048,
+        "PeerConnection {pc_size}, engine {engine} bytes"
+    );
 }

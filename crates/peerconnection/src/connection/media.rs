@@ -10,7 +10,7 @@ use rand::RngCore;
 use tracing::{debug, warn};
 
 use super::PeerConnection;
-use crate::media::{KeyframeRequestKind, MediaDrops, OutgoingFrame, TransceiverId};
+use crate::media::{KeyframeRequestKind, MediaDrops, MediaEngine, OutgoingFrame, TransceiverId};
 use crate::Error;
 
 impl PeerConnection {
@@ -23,7 +23,7 @@ impl PeerConnection {
     /// payload type that was not negotiated, a frame the payload format refuses.
     pub fn write_frame(&mut self, tid: TransceiverId, frame: OutgoingFrame) -> Result<(), Error> {
         let now = self.now;
-        let r = self.media.write_frame(now, tid, frame);
+        let r = self.engine_for(tid)?.write_frame(now, tid, frame);
         self.pump();
         r
     }
@@ -35,7 +35,7 @@ impl PeerConnection {
     /// [`PeerConnection::write_frame`].
     pub fn write_rtp(&mut self, tid: TransceiverId, packet: RtpPacket) -> Result<(), Error> {
         let now = self.now;
-        let r = self.media.write_rtp(now, tid, packet);
+        let r = self.engine_for(tid)?.write_rtp(now, tid, packet);
         self.pump();
         r
     }
@@ -46,7 +46,7 @@ impl PeerConnection {
         tid: TransceiverId,
         kind: KeyframeRequestKind,
     ) -> Result<(), Error> {
-        let r = self.media.request_keyframe(tid, kind);
+        let r = self.engine_for(tid)?.request_keyframe(tid, kind);
         self.pump();
         r
     }
@@ -55,17 +55,41 @@ impl PeerConnection {
     /// `SystemTime::now().duration_since(UNIX_EPOCH)` gives). Sender reports carry NTP times
     /// from it; the facade calls it, sans-IO code reads no clock.
     pub fn set_wallclock(&mut self, now: Instant, since_unix_epoch: Duration) {
-        self.media.set_wallclock(now, since_unix_epoch);
+        self.wallclock = Some((now, since_unix_epoch));
+        if let Some(m) = self.media.as_mut() {
+            m.set_wallclock(now, since_unix_epoch);
+        }
     }
 
     /// Incoming RTP/RTCP dropped, by reason.
     pub fn media_drops(&self) -> MediaDrops {
-        self.media.drops()
+        match self.media.as_deref() {
+            Some(m) => m.drops(),
+            None => MediaDrops {
+                not_keyed: self.media_without_engine,
+                ..MediaDrops::default()
+            },
+        }
     }
 
-    /// The media engine, read-only (per-stream counters, router drops).
-    pub fn media_engine(&self) -> &crate::media::MediaEngine {
-        &self.media
+    /// The media engine, read-only (per-stream counters, router drops); `None` until a media
+    /// section is first negotiated (a data-only connection has none).
+    pub fn media_engine(&self) -> Option<&MediaEngine> {
+        self.media.as_deref()
+    }
+
+    /// The engine, for a call on transceiver `tid`; without one, no media section was
+    /// negotiated (the engine's own error for a transceiver without one).
+    fn engine_for(&mut self, tid: TransceiverId) -> Result<&mut MediaEngine, Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        self.media.as_deref_mut().ok_or_else(|| {
+            Error::InvalidState(format!(
+                "transceiver {} has no negotiated media section",
+                tid.index()
+            ))
+        })
     }
 
     /// DTLS connected with SRTP keys: key the media engine (RFC 5764 §4.2, our DTLS role says
@@ -77,14 +101,14 @@ impl PeerConnection {
             debug!("pc: DTLS connected without SRTP keys; no media");
             return;
         };
-        if !self.media.has_media() {
+        let Some(media) = self.media.as_deref_mut().filter(|m| m.has_media()) else {
             self.srtp_keying = Some(keying.clone());
             return;
-        }
+        };
         self.srtp_keying = None;
         let seed = self.rng.next_u64();
         let now = self.now;
-        if let Err(e) = self.media.start_srtp(now, keying, role, seed) {
+        if let Err(e) = media.start_srtp(now, keying, role, seed) {
             warn!(error = %e, "pc: SRTP could not be keyed");
         }
     }
@@ -93,8 +117,23 @@ impl PeerConnection {
     /// connected before any media was negotiated.
     pub(super) fn apply_media(&mut self) {
         let negotiated = self.transceivers.negotiated();
-        self.media.apply(&negotiated);
-        if !self.media.is_keyed() && self.media.has_media() {
+        if self.media.is_none() {
+            if negotiated.is_empty() {
+                // Nothing negotiated and no engine: a data-only connection stays without one.
+                return;
+            }
+            // Seeded again from our CSPRNG when SRTP is keyed, before any packet leaves.
+            let mut m = MediaEngine::with_config(self.cfg.media.clone(), 0);
+            if let Some((at, since)) = self.wallclock {
+                m.set_wallclock(at, since);
+            }
+            self.media = Some(Box::new(m));
+        }
+        let Some(media) = self.media.as_deref_mut() else {
+            return;
+        };
+        media.apply(&negotiated);
+        if !media.is_keyed() && media.has_media() {
             if let Some(keying) = self.srtp_keying.take() {
                 self.start_media(Some(&keying));
             }
@@ -103,19 +142,25 @@ impl PeerConnection {
 
     /// An RTP or RTCP datagram (RFC 7983) from the selected pair.
     pub(super) fn media_datagram(&mut self, now: Instant, data: Bytes) {
-        self.media.handle_datagram(now, data);
+        match self.media.as_deref_mut() {
+            Some(m) => m.handle_datagram(now, data),
+            None => self.media_without_engine = self.media_without_engine.saturating_add(1),
+        }
     }
 
     /// Moves the engine's datagrams to ICE and its events to the application; true if
     /// anything moved.
     pub(super) fn flush_media(&mut self) -> bool {
         let mut moved = false;
-        while let Some(e) = self.media.poll_event() {
+        let Some(media) = self.media.as_deref_mut() else {
+            return false;
+        };
+        while let Some(e) = media.poll_event() {
             moved = true;
             self.events.push_back(e);
         }
         let selected = self.ice.selected_pair().is_some();
-        while let Some(b) = self.media.poll_transmit() {
+        while let Some(b) = media.poll_transmit() {
             moved = true;
             if !selected {
                 continue;

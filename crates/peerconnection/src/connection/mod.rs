@@ -116,8 +116,14 @@ pub struct PeerConnection {
     timers: TimerTable,
     /// Transceivers: the JSEP side of media (`transceivers.rs`).
     pub(crate) transceivers: TransceiverTable,
-    /// The media engine: SRTP, senders, receivers, RTCP (`media.rs`).
-    pub(crate) media: MediaEngine,
+    /// The media engine: SRTP, senders, receivers, RTCP (`media.rs`). Made when the first
+    /// media section is negotiated: a data-only connection does not carry one.
+    pub(crate) media: Option<Box<MediaEngine>>,
+    /// The wall-clock anchor for the engine (`set_wallclock`), kept until it exists.
+    wallclock: Option<(Instant, Duration)>,
+    /// RTP/RTCP datagrams that arrived while no media engine existed (counted as
+    /// [`crate::media::MediaDrops::not_keyed`]).
+    media_without_engine: u64,
     /// DTLS-SRTP keys kept while no media is negotiated (`media.rs`, `start_media`).
     srtp_keying: Option<ferrtc_dtls::SrtpKeyingMaterial>,
 }
@@ -144,7 +150,6 @@ impl PeerConnection {
         let agent_cfg = cfg.agent_config()?;
         let ice = Agent::new(agent_cfg, now, &mut rng);
         let session_id = rng.next_u64() >> 2; // positive in a signed 64-bit, as browsers write it
-        let cfg_media = cfg.media.clone();
         Ok(PeerConnection {
             dtls_ctx: cfg.dtls.clone(),
             cfg,
@@ -190,8 +195,9 @@ impl PeerConnection {
             closed: false,
             timers: TimerTable::default(),
             transceivers: TransceiverTable::new(),
-            // Seeded again from our CSPRNG when SRTP is keyed, before any packet leaves.
-            media: MediaEngine::with_config(cfg_media, 0),
+            media: None,
+            wallclock: None,
+            media_without_engine: 0,
             srtp_keying: None,
         })
     }
@@ -305,7 +311,11 @@ impl PeerConnection {
                     s.handle_timeout(now);
                 }
             }
-            Timer::Media => self.media.handle_timeout(now),
+            Timer::Media => {
+                if let Some(m) = self.media.as_mut() {
+                    m.handle_timeout(now);
+                }
+            }
         }
     }
 
@@ -320,7 +330,8 @@ impl PeerConnection {
             _ => None,
         };
         self.timers.set(Timer::Sctp, sctp);
-        self.timers.set(Timer::Media, self.media.poll_timeout());
+        let media = self.media.as_ref().and_then(|m| m.poll_timeout());
+        self.timers.set(Timer::Media, media);
     }
 
     /// When [`PeerConnection::handle_timeout`] is next due: the earliest timer.
@@ -463,7 +474,9 @@ impl PeerConnection {
             s.association_mut().abort("peer connection closed");
         }
         // RTCP BYE for our streams (RFC 3550 §6.6), out with the final datagrams.
-        self.media.close();
+        if let Some(m) = self.media.as_mut() {
+            m.close();
+        }
         self.pump();
         if let Some(d) = self.dtls.as_mut() {
             d.close();
