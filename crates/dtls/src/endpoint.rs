@@ -274,6 +274,10 @@ impl Dtls {
     ) -> Result<Self> {
         let config = context.config.clone();
         let mut ssl = Ssl::new(&context.ctx)?;
+        // The OpenSSL context is shared by every configuration like this one (src/config.rs);
+        // the certificate is this connection's.
+        ssl.set_certificate(config.certificate.x509())?;
+        ssl.set_private_key(config.certificate.key())?;
         ssl.set_mtu(u32::try_from(config.mtu).unwrap_or(1200))?;
         let verify = Arc::new(Mutex::new(Verify {
             expected: remote_fingerprint,
