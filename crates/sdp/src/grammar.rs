@@ -507,15 +507,10 @@ fn parse_fingerprint(v: &str) -> VResult<Fingerprint<'_>> {
     }
     let value = value.ok_or("missing fingerprint value")?;
     let b = value.as_bytes();
-    // Pairs of hex digits separated by ':' (RFC 8122 §5), checked without early exits.
-    let hex = |c: u8| c.is_ascii_digit() | matches!(c | 0x20, b'a'..=b'f');
     let ok = b.len() % 3 == 2
-        && b.chunks(3).fold(true, |ok, c| {
-            ok & match *c {
-                [h, l, s] => hex(h) & hex(l) & (s == b':'),
-                [h, l] => hex(h) & hex(l),
-                _ => false,
-            }
+        && b.chunks(3).all(|c| match c {
+            [h, l, b':'] | [h, l] => h.is_ascii_hexdigit() && l.is_ascii_hexdigit(),
+            _ => false,
         });
     if !ok {
         return Err("fingerprint must be colon-separated pairs of hex digits".into());

@@ -49,8 +49,21 @@ fn digits(b: &[u8], i: usize) -> Option<(u64, usize)> {
 /// index after the space.
 #[inline(always)]
 fn pt_sp(b: &[u8], i: usize) -> Option<(u16, usize)> {
-    let (v, j) = digits(b, i)?;
-    (j - i <= 3 && v <= 127 && b.get(j) == Some(&b' ')).then_some((v as u16, j + 1))
+    let mut v: u16 = 0;
+    let mut j = i;
+    while let Some(&c) = b.get(j) {
+        let d = c.wrapping_sub(b'0');
+        if d >= 10 {
+            break;
+        }
+        // At most three digits: v <= 999, no overflow.
+        if j >= i + 3 {
+            return None;
+        }
+        v = v * 10 + u16::from(d);
+        j += 1;
+    }
+    (j > i && v <= 127 && b.get(j) == Some(&b' ')).then_some((v, j + 1))
 }
 
 /// The index of the first byte from `i` that is not a token character (RFC 8866 §9).
@@ -88,7 +101,10 @@ fn direction_of(c: u16) -> Option<Direction> {
 /// `name:`), and records its fields in the same scan. `Some` only when
 /// [`Attribute::parse_kind`] accepts the value, and then [`Packed::unpack`] gives the same
 /// attribute; `None` sends the line through the full parse, which also builds the error.
-#[inline]
+// Always inlined into the description's check (its one caller): returned through memory,
+// the record was read back with wider loads than it was written with (a store-forwarding
+// stall per line in perf).
+#[inline(always)]
 pub(crate) fn check_hot(kind: Kind, line: &str, at: usize) -> Option<Packed> {
     let b = line.as_bytes();
     // Offsets are 16-bit; every index below is at most `b.len()`, so `as u16` is exact.
@@ -291,10 +307,22 @@ impl Packed {
     }
 
     /// The attribute of kind `kind` recorded from `line` (see [`check_hot`] and
-    /// [`of`](Self::of)); `None` for a kind that is not recorded.
-    // Always inlined: returned through a call, the value was copied again by the caller.
+    /// [`of`](Self::of)); a kind that is not recorded is parsed again.
+    // Always inlined, and no `Option<Attribute>` in between: each arm writes the value where
+    // the caller wants it (perf: the copy out of an intermediate was read back with wider
+    // loads than it was written with, a store-forwarding stall per line).
     #[inline(always)]
-    pub(crate) fn unpack(self, kind: Kind, line: &str) -> Option<Attribute<'_>> {
+    pub(crate) fn unpack(self, kind: Kind, line: &str) -> Attribute<'_> {
+        // Not recorded (or a record that does not fit the line, which cannot happen).
+        let again = || Attribute::from_checked(kind, line.get(2..).unwrap_or(""));
+        macro_rules! or_again {
+            ($e:expr) => {
+                match $e {
+                    Some(v) => v,
+                    None => return again(),
+                }
+            };
+        }
         let (a, b, c) = (
             usize::from(self.a),
             usize::from(self.b),
@@ -305,58 +333,58 @@ impl Packed {
         // What follows the first text field and its separator, if anything does (the
         // separator is there exactly when the field ends before the line).
         let after = || line.get(b + 1..);
-        Some(match kind {
+        match kind {
             Kind::RtcpFb => Attribute::RtcpFb(RtcpFb {
                 payload_type: u8::try_from(self.x).ok(),
-                feedback: first()?,
+                feedback: or_again!(first()),
                 param: after(),
             }),
             Kind::Rtpmap => Attribute::Rtpmap(Rtpmap {
-                payload_type: u8::try_from(self.x).ok()?,
-                encoding_name: first()?,
+                payload_type: or_again!(u8::try_from(self.x).ok()),
+                encoding_name: or_again!(first()),
                 clock_rate: self.n,
                 channels: (self.c != 0).then_some(self.c),
             }),
             Kind::Fmtp => Attribute::Fmtp(Fmtp {
-                format: first()?,
-                params: line.get(c..)?,
+                format: or_again!(first()),
+                params: or_again!(line.get(c..)),
             }),
             Kind::Extmap => Attribute::Extmap(Extmap {
                 id: self.x,
                 direction: direction_of(self.c),
-                uri: first()?,
+                uri: or_again!(first()),
                 attributes: after(),
             }),
             Kind::Ssrc => Attribute::Ssrc(Ssrc {
                 ssrc: self.n,
-                attribute: first()?,
+                attribute: or_again!(first()),
                 value: after(),
             }),
-            Kind::Candidate => Attribute::Candidate(line.get(a..)?),
-            Kind::Mid => Attribute::Mid(line.get(a..)?),
-            Kind::IceUfrag => Attribute::IceUfrag(line.get(a..)?),
-            Kind::IcePwd => Attribute::IcePwd(line.get(a..)?),
-            Kind::IceOptions => Attribute::IceOptions(line.get(a..)?),
-            Kind::TlsId => Attribute::TlsId(line.get(a..)?),
+            Kind::Candidate => Attribute::Candidate(or_again!(line.get(a..))),
+            Kind::Mid => Attribute::Mid(or_again!(line.get(a..))),
+            Kind::IceUfrag => Attribute::IceUfrag(or_again!(line.get(a..))),
+            Kind::IcePwd => Attribute::IcePwd(or_again!(line.get(a..))),
+            Kind::IceOptions => Attribute::IceOptions(or_again!(line.get(a..))),
+            Kind::TlsId => Attribute::TlsId(or_again!(line.get(a..))),
             Kind::Fingerprint => Attribute::Fingerprint(Fingerprint {
-                algorithm: first()?,
-                value: after()?,
+                algorithm: or_again!(first()),
+                value: or_again!(after()),
             }),
             Kind::Msid => Attribute::Msid(Msid {
-                stream_id: first()?,
+                stream_id: or_again!(first()),
                 track_id: after(),
             }),
             Kind::Group => Attribute::Group(Group {
-                semantics: first()?,
-                mids: line.get(c..)?,
+                semantics: or_again!(first()),
+                mids: or_again!(line.get(c..)),
             }),
             Kind::MsidSemantic => Attribute::MsidSemantic(MsidSemantic {
-                semantic: first()?,
-                ids: line.get(c..)?,
+                semantic: or_again!(first()),
+                ids: or_again!(line.get(c..)),
             }),
             Kind::SsrcGroup => Attribute::SsrcGroup(SsrcGroup {
-                semantics: first()?,
-                ssrcs: line.get(c..)?,
+                semantics: or_again!(first()),
+                ssrcs: or_again!(line.get(c..)),
             }),
             Kind::Setup => Attribute::Setup(match self.x {
                 0 => Setup::Active,
@@ -378,7 +406,7 @@ impl Packed {
             Kind::RecvOnly => Attribute::Direction(Direction::RecvOnly),
             Kind::Inactive => Attribute::Direction(Direction::Inactive),
             Kind::Other => Attribute::Other {
-                name: first()?,
+                name: or_again!(first()),
                 value: after(),
             },
             Kind::Rid
@@ -386,8 +414,8 @@ impl Packed {
             | Kind::Rtcp
             | Kind::Ptime
             | Kind::MaxPtime
-            | Kind::Framerate => return None,
-        })
+            | Kind::Framerate => again(),
+        }
     }
 }
 
@@ -399,10 +427,10 @@ impl<'a> Attribute<'a> {
     // Always inlined: returned through a call, the value was copied again by the caller.
     #[inline(always)]
     pub(crate) fn from_line(kind: Kind, packed: Option<Packed>, line: &'a str) -> Self {
-        if let Some(a) = packed.and_then(|p| p.unpack(kind, line)) {
-            return a;
+        match packed {
+            Some(p) => p.unpack(kind, line),
+            None => Self::from_checked(kind, line.get(2..).unwrap_or("")),
         }
-        Self::from_checked(kind, line.get(2..).unwrap_or(""))
     }
 
     /// Types the text after `a=` of a line the description parser has accepted as `kind`
@@ -462,14 +490,14 @@ mod tests {
             if full.is_none() {
                 return Err(format!("{line}: one scan accepts, the full parse refuses"));
             }
-            if p.unpack(kind, &line) != full {
+            if Some(p.unpack(kind, &line)) != full {
                 return Err(format!("{line}: {:?} != {full:?}", p.unpack(kind, &line)));
             }
         }
         if let Some(a) = full {
             let packed = Packed::of(&line, &a);
             if let Some(p) = packed {
-                if p.unpack(kind, &line) != Some(a) {
+                if p.unpack(kind, &line) != a {
                     return Err(format!(
                         "{line}: record of {a:?} gives {:?}",
                         p.unpack(kind, &line)
@@ -539,23 +567,23 @@ mod tests {
         let p = check_hot(Kind::Rtpmap, line, 9).unwrap();
         assert_eq!(
             p.unpack(Kind::Rtpmap, line),
-            Some(Attribute::Rtpmap(Rtpmap {
+            Attribute::Rtpmap(Rtpmap {
                 payload_type: 111,
                 encoding_name: "opus",
                 clock_rate: 48000,
                 channels: Some(2)
-            }))
+            })
         );
         let line = "a=extmap:2/sendonly urn:x attr";
         let p = check_hot(Kind::Extmap, line, 9).unwrap();
         assert_eq!(
             p.unpack(Kind::Extmap, line),
-            Some(Attribute::Extmap(Extmap {
+            Attribute::Extmap(Extmap {
                 id: 2,
                 direction: Some(Direction::SendOnly),
                 uri: "urn:x",
                 attributes: Some("attr")
-            }))
+            })
         );
     }
 }
