@@ -60,7 +60,39 @@ pub use types::{
     TransceiverInit,
 };
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
+
+/// A table keyed by SSRC, hashed with [`SsrcHasher`].
+pub(crate) type SsrcMap<V> = HashMap<u32, V, BuildHasherDefault<SsrcHasher>>;
+
+/// Hashes an SSRC with one multiplication (Fibonacci hashing): the lookups by SSRC on the
+/// per-packet path cost a few nanoseconds instead of SipHash's tens. SSRCs come from the
+/// network, so a peer can choose colliding ones; every table keyed by them is bounded
+/// ([`router::RouterConfig::max_ssrcs`], [`receiver::StreamsConfig::max_streams`]), which
+/// bounds what a crafted set of SSRCs can cost.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SsrcHasher(u64);
+
+/// 2^64 / φ, odd: multiplying by it spreads consecutive keys over the whole word.
+const FIBONACCI: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl Hasher for SsrcHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(FIBONACCI);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(FIBONACCI);
+    }
+}
 
 /// Seconds between the NTP epoch (1900-01-01) and the Unix epoch (1970-01-01).
 const NTP_UNIX_OFFSET_SECS: u64 = 2_208_988_800;

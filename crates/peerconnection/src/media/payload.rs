@@ -21,23 +21,27 @@ use super::types::Codec;
 /// case-insensitive as SDP encoding names are, RFC 4855 §3). `None` for formats ferrtc does
 /// not packetize (RTX, RED, FEC, telephone-event, unknown ones).
 pub fn format_of(codec: &Codec) -> Option<Format> {
+    /// Encoding names and their formats (compared without allocating: this runs per packet
+    /// when a stream changes payload type).
+    const NAMES: [(&str, Format); 9] = [
+        ("opus", Format::Opus),
+        ("pcmu", Format::Pcmu),
+        ("pcma", Format::Pcma),
+        ("g722", Format::G722),
+        ("vp8", Format::Vp8),
+        ("vp9", Format::Vp9),
+        ("h264", Format::H264),
+        ("h265", Format::H265),
+        ("av1", Format::Av1),
+    ];
     let name = codec
         .mime_type
         .split_once('/')
         .map_or(codec.mime_type.as_str(), |(_, n)| n);
-    let f = match name.to_ascii_lowercase().as_str() {
-        "opus" => Format::Opus,
-        "pcmu" => Format::Pcmu,
-        "pcma" => Format::Pcma,
-        "g722" => Format::G722,
-        "vp8" => Format::Vp8,
-        "vp9" => Format::Vp9,
-        "h264" => Format::H264,
-        "h265" => Format::H265,
-        "av1" => Format::Av1,
-        _ => return None,
-    };
-    Some(f)
+    NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|&(_, f)| f)
 }
 
 /// An fmtp parameter's value (`a=fmtp:96 packetization-mode=1;profile-level-id=42e01f`).

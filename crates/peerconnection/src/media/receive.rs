@@ -47,6 +47,14 @@ pub struct Receiver {
     pub(crate) packets_discarded: u64,
     /// Retransmitted packets received (RTX unwrapped).
     pub(crate) retransmitted_received: u64,
+    /// Generic NACK negotiated on one of the codecs (RFC 4585 `a=rtcp-fb:<pt> nack`), kept
+    /// here so the per-packet path does not look through the feedback strings.
+    pub(crate) nack: bool,
+}
+
+/// Whether generic NACK is negotiated on any of `codecs`.
+fn nack_negotiated(codecs: &[Codec]) -> bool {
+    codecs.iter().any(|c| c.has_feedback("nack", None))
 }
 
 impl Receiver {
@@ -69,6 +77,7 @@ impl Receiver {
             fir_seq: 0,
             packets_discarded: 0,
             retransmitted_received: 0,
+            nack: nack_negotiated(&n.codecs),
         }
     }
 
@@ -81,6 +90,7 @@ impl Receiver {
         self.mode = n.mode;
         self.direction = n.direction;
         self.codecs.clone_from(&n.codecs);
+        self.nack = nack_negotiated(&n.codecs);
         self.remote_ssrcs.clone_from(&n.remote_ssrcs);
         self.remote_rids.clone_from(&n.remote_rids);
     }
@@ -135,18 +145,20 @@ impl Receiver {
     }
 
     /// Feeds a media packet to the frame buffer of its SSRC; frames it completes are pushed
-    /// to `out`. Returns false when the payload type has no depacketizer.
+    /// to `out`. `rid` names the simulcast layer, when known. Returns false when the payload
+    /// type has no depacketizer.
     pub(crate) fn insert(
         &mut self,
         now: Instant,
         packet: RtpPacket,
-        rid: Option<String>,
+        rid: Option<&[u8]>,
         config: &FrameBufferConfig,
         out: &mut Vec<ReceivedFrame>,
     ) -> bool {
         let ssrc = packet.header.ssrc;
         let pt = packet.header.payload_type;
         let pos = self.assemblies.iter().position(|a| a.ssrc == ssrc);
+        // The same payload type is the same format (the common case: no lookup by name).
         let same_format = |a: &Assembly, codecs: &[Codec]| {
             let f = |pt: u8| {
                 codecs
@@ -154,8 +166,9 @@ impl Receiver {
                     .find(|c| c.payload_type == pt)
                     .and_then(format_of)
             };
-            f(a.payload_type) == f(pt)
+            a.payload_type == pt || f(a.payload_type) == f(pt)
         };
+        let rid_name = |r: &[u8]| String::from_utf8_lossy(r).into_owned();
         let index = match pos {
             Some(i)
                 if self
@@ -172,7 +185,7 @@ impl Receiver {
                 let a = Assembly {
                     ssrc,
                     payload_type: pt,
-                    rid: rid.clone(),
+                    rid: rid.map(rid_name),
                     buffer: FrameBuffer::new(d, *config),
                     last_used: now,
                 };
@@ -205,8 +218,10 @@ impl Receiver {
         if let Some(a) = self.assemblies.get_mut(index) {
             a.last_used = now;
             a.payload_type = pt;
-            if rid.is_some() {
-                a.rid = rid;
+            if let Some(r) = rid {
+                if a.rid.as_deref().map(str::as_bytes) != Some(r) {
+                    a.rid = Some(rid_name(r));
+                }
             }
             a.buffer.insert(packet, now);
         }

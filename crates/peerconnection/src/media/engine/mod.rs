@@ -40,7 +40,7 @@ use super::sender::Sender;
 pub use super::srtp_session::MediaDrops;
 use super::srtp_session::SrtpSession;
 use super::types::{MediaKind, ReceivedFrame, TransceiverId};
-use super::NtpTime;
+use super::{NtpTime, SsrcMap};
 use crate::{Error, Event};
 
 /// Every extension kind ferrtc reads (for the transport-wide map of a BUNDLE group).
@@ -136,7 +136,9 @@ pub struct MediaEngine {
     /// the same request).
     last_fir: HashMap<u32, u8>,
     /// Missing packets per remote media SSRC (receivers with NACK negotiated).
-    nack_gens: HashMap<u32, (TransceiverId, NackGenerator)>,
+    nack_gens: SsrcMap<(TransceiverId, NackGenerator)>,
+    /// Frames assembled by the packet being handled (kept to reuse its allocation).
+    frame_scratch: Vec<ReceivedFrame>,
     /// Sections applied (kept to make `apply` idempotent).
     applied: Vec<NegotiatedMedia>,
     started: Option<Instant>,
@@ -177,7 +179,8 @@ impl MediaEngine {
             drops: MediaDrops::default(),
             remote_outbound: HashMap::new(),
             last_fir: HashMap::new(),
-            nack_gens: HashMap::new(),
+            nack_gens: SsrcMap::default(),
+            frame_scratch: Vec::new(),
             applied: Vec::new(),
             started: None,
             closed: false,
@@ -356,8 +359,9 @@ impl MediaEngine {
         self.events.push_back(e);
     }
 
-    fn push_frames(&mut self, frames: Vec<ReceivedFrame>) {
-        for f in frames {
+    /// Moves assembled frames to the events (`frames` is left empty, to be reused).
+    fn push_frames(&mut self, frames: &mut Vec<ReceivedFrame>) {
+        for f in frames.drain(..) {
             self.push_event(Event::Frame(f));
         }
     }

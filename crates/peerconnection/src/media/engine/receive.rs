@@ -58,10 +58,6 @@ impl MediaEngine {
             self.drops.unrouted = self.drops.unrouted.saturating_add(1);
             return;
         };
-        let rid = route
-            .rid
-            .and_then(|i| self.router.rid(route.receiver, i))
-            .map(|r| String::from_utf8_lossy(r).into_owned());
         let Some(ri) = self
             .receivers
             .iter()
@@ -105,7 +101,7 @@ impl MediaEngine {
             .map_or(90_000, |c| c.clock_rate);
         let mode = receiver.mode;
         let tid = receiver.transceiver;
-        let nack = receiver.codecs.iter().any(|c| c.has_feedback("nack", None));
+        let nack = receiver.nack;
         let Ok(verdict) = self.streams.on_rtp(
             now,
             &route,
@@ -135,8 +131,9 @@ impl MediaEngine {
                 packet,
             }),
             MediaMode::Frame => {
-                let mut frames = Vec::new();
+                let mut frames = std::mem::take(&mut self.frame_scratch);
                 let fb = self.config.frame_buffer;
+                let rid = route.rid.and_then(|i| self.router.rid(route.receiver, i));
                 let ok = self
                     .receivers
                     .get_mut(ri)
@@ -144,7 +141,8 @@ impl MediaEngine {
                 if !ok {
                     self.drops.refused = self.drops.refused.saturating_add(1);
                 }
-                self.push_frames(frames);
+                self.push_frames(&mut frames);
+                self.frame_scratch = frames;
             }
         }
     }

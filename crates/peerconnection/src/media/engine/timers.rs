@@ -42,11 +42,12 @@ impl MediaEngine {
         if self.closed {
             return;
         }
-        let mut frames = Vec::new();
+        let mut frames = std::mem::take(&mut self.frame_scratch);
         for r in &mut self.receivers {
             r.handle_timeout(now, &mut frames);
         }
-        self.push_frames(frames);
+        self.push_frames(&mut frames);
+        self.frame_scratch = frames;
         if self.applied.is_empty() {
             return;
         }

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::media::SsrcMap;
+
 use super::{
     seq_newer, DropReason, ReceiverId, ReceiverParams, Route, RouteInfo, RoutedBy, RouterConfig,
     StreamKind, MAX_LEARNED_RIDS,
@@ -77,7 +79,7 @@ enum PtOwner {
 pub struct Router {
     config: RouterConfig,
     receivers: Vec<Receiver>,
-    ssrcs: HashMap<u32, Binding>,
+    ssrcs: SsrcMap<Binding>,
     pts: HashMap<u8, PtOwner>,
     drops: [u64; DropReason::ALL.len()],
     rebinds: u64,
