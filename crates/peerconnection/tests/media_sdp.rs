@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use ferrtc_peerconnection::media::NegotiatedMedia;
 use ferrtc_peerconnection::{
-    Codec, Direction, Error, Event, LocalTrack, MediaKind, OfferOptions,
+    Codec, Direction, Error, Event, LocalTrack, MediaKind, OfferOptions, Output,
     PeerConnection, RtcSessionDescription, SdpType, SignalingState, TransceiverInit,
 };
 use ferrtc_rtp::ExtensionKind;
@@ -409,10 +409,19 @@ fn h264_profile_mismatch_rejects_the_section_and_keeps_bundle() {
     let n = b.negotiated_media();
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].mid, "0");
-    // The transceiver created for the section is stopped; its track ended.
+    // The transceiver created for the section is stopped; no codec in common, so no track
+    // was ever announced for it (only the audio one).
     let ev = events(&mut b);
+    let tracks: Vec<MediaKind> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Track(t) => Some(t.kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tracks, [MediaKind::Audio], "{ev:?}");
     assert!(
-        ev.iter().any(|e| matches!(e, Event::TrackEnded(_))),
+        !ev.iter().any(|e| matches!(e, Event::TrackEnded(_))),
         "{ev:?}"
     );
     assert!(b
@@ -831,4 +840,168 @@ fn supported_codecs_filtered_to_h264_become_the_offer() {
     let negotiated = a.transceiver(video).unwrap().codecs;
     assert!(!negotiated.is_empty());
     assert!(negotiated.iter().all(|c| c.mime_type == "video/H264"));
+}
+
+/// Track events with the codecs each one's transceiver shows at that moment (`None` when the
+/// transceiver lists none), in order.
+fn tracks_with_codecs(pc: &mut PeerConnection) -> Vec<(MediaKind, Option<Vec<Codec>>)> {
+    let mut out = Vec::new();
+    loop {
+        match pc.poll_output() {
+            Output::Event(Event::Track(t)) => {
+                let codecs = pc.transceiver(t.transceiver).unwrap().codecs;
+                out.push((t.kind, (!codecs.is_empty()).then_some(codecs)));
+            }
+            Output::Event(_) | Output::Transmit(_) => {}
+            Output::Timeout(_) => return out,
+        }
+    }
+}
+
+/// W3C webrtc-pc §4.4.1.6: `[[ReceiveCodecs]]` are set before the track event fires, so an
+/// application handling `Event::Track` sees the receiver's codecs in `transceivers()`; they
+/// are the codecs the answer then negotiates. A section with no codec in common announces no
+/// track.
+#[test]
+fn track_events_come_with_the_receivers_codecs() {
+    let now = Instant::now();
+    let mut b = pc(21);
+    b.set_remote_description(now, desc(SdpType::Offer, CHROMIUM))
+        .unwrap();
+    let seen = tracks_with_codecs(&mut b);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for (kind, codecs) in &seen {
+        assert!(codecs.is_some(), "{kind:?} track announced without codecs");
+    }
+    let ans = b.create_answer().unwrap();
+    b.set_local_description(now, ans).unwrap();
+    for (kind, codecs) in seen {
+        let t = b
+            .transceivers()
+            .into_iter()
+            .find(|t| t.kind == kind)
+            .unwrap();
+        assert_eq!(Some(t.codecs), codecs, "{kind:?}: the answer negotiated others");
+    }
+
+    // The offerer's side: the track events of the answer come with the negotiated codecs.
+    let mut a = pc(22);
+    let mut c = pc(23);
+    for kind in [MediaKind::Audio, MediaKind::Video] {
+        a.add_transceiver(kind, TransceiverInit::default()).unwrap();
+        c.add_transceiver(kind, TransceiverInit::default()).unwrap();
+    }
+    let offer = a.create_offer(OfferOptions::default()).unwrap();
+    a.set_local_description(now, offer).unwrap();
+    c.set_remote_description(now, a.local_description().unwrap())
+        .unwrap();
+    let answer = c.create_answer().unwrap();
+    c.set_local_description(now, answer).unwrap();
+    tracks_with_codecs(&mut a);
+    a.set_remote_description(now, c.local_description().unwrap())
+        .unwrap();
+    let seen = tracks_with_codecs(&mut a);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen.iter().all(|(_, c)| c.is_some()), "{seen:?}");
+
+    // No codec in common (High-profile H.264 only): no track for the video section.
+    let offer = chromium_with_video(
+        "122",
+        "a=rtpmap:122 H264/90000\na=fmtp:122 packetization-mode=1;profile-level-id=640c1f",
+    );
+    let mut d = pc(24);
+    d.set_remote_description(now, desc(SdpType::Offer, &offer))
+        .unwrap();
+    let seen = tracks_with_codecs(&mut d);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].0, MediaKind::Audio);
+}
+
+/// The m= sections of a description's text, each with its lines (the session part first).
+fn section_texts(sdp: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for l in sdp.lines() {
+        if l.starts_with("m=") {
+            out.push(String::new());
+        }
+        let last = out.last_mut().unwrap();
+        last.push_str(l);
+        last.push('\n');
+    }
+    out
+}
+
+/// RFC 8285 §6: the answer has a=extmap-allow-mixed where the offer has it (session or media
+/// level), and nowhere when the offer does not.
+#[test]
+fn extmap_allow_mixed_is_echoed_where_offered() {
+    const MIXED: &str = "a=extmap-allow-mixed";
+    let has = |s: &str| s.lines().any(|l| l == MIXED);
+    // Chromium: at session level.
+    assert!(has(&section_texts(CHROMIUM)[0]));
+    let (_, text) = answer(CHROMIUM, |_| {});
+    let secs = section_texts(&text);
+    assert!(has(&secs[0]), "{text}");
+    assert_eq!(text.matches(MIXED).count(), 1, "{text}");
+
+    // At media level in the video section only.
+    let mut offer = String::new();
+    for l in CHROMIUM.lines().filter(|l| *l != MIXED) {
+        offer.push_str(l);
+        offer.push_str("\r\n");
+        if l == "a=mid:1" {
+            offer.push_str("a=extmap-allow-mixed\r\n");
+        }
+    }
+    let (_, text) = answer(&offer, |_| {});
+    let secs = section_texts(&text);
+    assert!(!has(&secs[0]), "{text}");
+    assert!(!has(&secs[1]), "audio: {text}");
+    assert!(has(&secs[2]), "video: {text}");
+    assert_eq!(text.matches(MIXED).count(), 1, "{text}");
+
+    // Not offered: not answered.
+    let plain: String = CHROMIUM
+        .lines()
+        .filter(|l| *l != MIXED)
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let (_, text) = answer(&plain, |_| {});
+    assert!(!text.contains(MIXED), "{text}");
+}
+
+/// Trickled candidates (RFC 8838 §4.4) name the section that carries the BUNDLE transport:
+/// in an answer, the offerer-tagged one (the first mid of the offer's group, RFC 8843 §7.3.1),
+/// which is where `local_description()` writes the candidates too.
+#[test]
+fn trickled_candidates_name_the_bundle_tagged_section() {
+    for (group, mid, index) in [("0 1 2", "0", 0u16), ("1 0 2", "1", 1), ("2 1 0", "2", 2)] {
+        let offer = CHROMIUM.replace("a=group:BUNDLE 0 1 2", &format!("a=group:BUNDLE {group}"));
+        let now = Instant::now();
+        let mut b = pc(31);
+        b.set_remote_description(now, desc(SdpType::Offer, &offer))
+            .unwrap();
+        events(&mut b);
+        let ans = b.create_answer().unwrap();
+        b.set_local_description(now, ans).unwrap();
+        let cands: Vec<_> = events(&mut b)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::IceCandidate(Some(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert!(!cands.is_empty(), "group {group}: no candidate announced");
+        for c in &cands {
+            assert_eq!(c.sdp_mid.as_deref(), Some(mid), "group {group}");
+            assert_eq!(c.sdp_m_line_index, Some(index), "group {group}");
+        }
+        let text = b.local_description().unwrap().sdp;
+        let secs = section_texts(&text);
+        let with: Vec<usize> = (1..secs.len())
+            .filter(|&i| secs[i].contains("a=candidate:"))
+            .map(|i| i - 1)
+            .collect();
+        assert_eq!(with, [usize::from(index)], "group {group}: {text}");
+    }
 }

@@ -424,8 +424,11 @@ impl PeerConnection {
         let Some(t) = self.transceivers.get_mut(id) else {
             return;
         };
-        // A stopping transceiver receives nothing any more (W3C §5.4 stop()).
-        let remote_sends = remote_sends && !t.stopping && !t.stopped;
+        // A stopping transceiver receives nothing any more (W3C §5.4 stop()); nor does one
+        // without a codec in common: its track would be announced with no codec to decode,
+        // and the section is answered inactive or rejected anyway. The track event comes only
+        // once the receiver's codecs are visible in `transceivers()`.
+        let remote_sends = remote_sends && !t.stopping && !t.stopped && !t.codecs().is_empty();
         if !remote_sends {
             if t.receiver_track.take().is_some() {
                 self.events.push_back(Event::TrackEnded(id));
@@ -512,13 +515,25 @@ impl PeerConnection {
                 }
             };
             // A stopping transceiver receives nothing any more (W3C §5.4 stop()).
-            if self
+            let Some(t) = self
                 .transceivers
-                .get(id)
-                .is_some_and(|t| t.stopped || t.stopping)
-            {
+                .get_mut(id)
+                .filter(|t| !t.stopped && !t.stopping)
+            else {
                 continue;
-            }
+            };
+            // W3C §4.4.1.6: [[ReceiveCodecs]] are the codecs the offer negotiates for
+            // receiving that we are prepared to receive (what our answer will keep, JSEP
+            // §5.3.1), set before the track event so the application sees them with it.
+            t.receive_codecs = if media.direction.sends() {
+                codec::intersect(
+                    &t.local_codecs(),
+                    &media.codecs,
+                    !t.codec_preferences.is_empty(),
+                )
+            } else {
+                Vec::new()
+            };
             self.update_remote_track(id, mid, media, media.direction.sends());
         }
     }
@@ -536,6 +551,7 @@ impl PeerConnection {
                     };
                     t.current_direction = Some(m.direction);
                     t.used_to_send |= m.direction.sends();
+                    t.receive_codecs.clear();
                     t.negotiated = Some(Negotiated {
                         codecs: m.codecs.clone(),
                         extensions: m.extensions.clone(),
@@ -562,6 +578,7 @@ impl PeerConnection {
                         let id = t.id;
                         t.current_direction = Some(Direction::Inactive);
                         t.negotiated = None;
+                        t.receive_codecs.clear();
                         if t.receiver_track.take().is_some() {
                             self.events.push_back(Event::TrackEnded(id));
                         }

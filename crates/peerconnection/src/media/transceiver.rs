@@ -58,6 +58,9 @@ pub(crate) struct Transceiver {
     /// Created by `addTrack` (JSEP §5.10 associates these with remote sections).
     pub created_by_add_track: bool,
     pub negotiated: Option<Negotiated>,
+    /// W3C `[[ReceiveCodecs]]` set by a remote offer (webrtc-pc §4.4.1.6): the codecs it
+    /// negotiates for receiving that we accept, shown until an answer settles `negotiated`.
+    pub receive_codecs: Vec<Codec>,
 }
 
 impl Transceiver {
@@ -78,6 +81,15 @@ impl Transceiver {
             .collect()
     }
 
+    /// The codecs its receiver accepts now: the negotiated ones, else those a pending remote
+    /// offer negotiates for receiving (empty: it receives nothing).
+    pub(crate) fn codecs(&self) -> &[Codec] {
+        match &self.negotiated {
+            Some(n) => &n.codecs,
+            None => &self.receive_codecs,
+        }
+    }
+
     /// The public view.
     pub(crate) fn info(&self) -> TransceiverInfo {
         TransceiverInfo {
@@ -94,11 +106,7 @@ impl Transceiver {
             sender_track: self.sender_track.clone(),
             receiver_track: self.receiver_track.clone(),
             mode: self.mode,
-            codecs: self
-                .negotiated
-                .as_ref()
-                .map(|n| n.codecs.clone())
-                .unwrap_or_default(),
+            codecs: self.codecs().to_vec(),
         }
     }
 
@@ -109,6 +117,7 @@ impl Transceiver {
         self.stopping = true;
         self.current_direction = None;
         self.negotiated = None;
+        self.receive_codecs.clear();
         self.receiver_track.take().is_some()
     }
 }
@@ -247,6 +256,7 @@ impl TransceiverTable {
             used_to_send: false,
             created_by_remote: false,
             negotiated: None,
+            receive_codecs: Vec::new(),
         });
         id
     }
