@@ -5,10 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use ferrtc_ice::Candidate;
+use ferrtc_sdp::SdpType;
 use tracing::debug;
 
 use super::{Event, IceCandidateInit, IceGatheringState, PeerConnection};
-use crate::jsep::LocalSection;
+use crate::jsep::{self, LocalSection};
 use crate::Error;
 
 impl PeerConnection {
@@ -57,23 +58,25 @@ impl PeerConnection {
         }
     }
 
+    /// Announces a local candidate (`icecandidate`) for the section that carries the BUNDLE
+    /// transport: the tagged section of our local description — in an answer the
+    /// offerer-tagged one (RFC 8843 §7.3.1), which need not be the first — the one whose
+    /// `a=candidate` lines `local_description()` writes (RFC 8838 §4.4: sdpMid and
+    /// sdpMLineIndex name that section).
     pub(super) fn emit_candidate(&mut self, candidate: String) {
-        let mid = self
-            .local_sections
-            .iter()
-            .find_map(|s| match s {
-                LocalSection::Data { mid, .. } => Some(mid.clone()),
-                LocalSection::Media(m) => Some(m.mid.clone()),
-                LocalSection::Inactive { mid, .. } => mid.clone(),
-                LocalSection::Rejected { .. } => None,
-            })
-            .unwrap_or_else(|| "0".to_owned());
-        let index = self
-            .local_sections
-            .iter()
-            .position(|s| !matches!(s, LocalSection::Rejected { .. }))
-            .and_then(|i| u16::try_from(i).ok())
-            .unwrap_or(0);
+        let kind = self
+            .pending_local
+            .as_ref()
+            .or(self.current_local.as_ref())
+            .map_or(SdpType::Offer, |a| a.desc.sdp_type);
+        let (bundle, tag) = self.bundle_of(kind);
+        let index = jsep::transport_section(&self.local_sections, bundle, tag);
+        let mid = index
+            .and_then(|i| self.local_sections.get(i))
+            .and_then(LocalSection::mid)
+            .unwrap_or("0")
+            .to_owned();
+        let index = index.and_then(|i| u16::try_from(i).ok()).unwrap_or(0);
         self.events
             .push_back(Event::IceCandidate(Some(IceCandidateInit {
                 candidate,

@@ -63,11 +63,7 @@ impl PeerConnection {
             .fingerprint()
             .map(|f| f.to_string())
             .unwrap_or_default();
-        // An offer proposes BUNDLE; an answer accepts it if the offer had it (RFC 9143 §7).
-        let bundle = match kind {
-            SdpType::Offer => true,
-            _ => self.remote.as_ref().is_some_and(|r| r.bundle.is_some()),
-        };
+        let (bundle, bundle_tag) = self.bundle_of(kind);
         jsep::write_local(&jsep::LocalParams {
             session_id: self.session_id,
             session_version: self.session_version,
@@ -81,16 +77,27 @@ impl PeerConnection {
             max_message_size: self.cfg.max_message_size,
             candidates: &self.local_candidates,
             end_of_candidates: self.gathering_done,
-            bundle_tag: match kind {
-                SdpType::Offer => None,
-                _ => self
-                    .remote
-                    .as_ref()
-                    .and_then(|r| r.bundle.as_ref())
-                    .and_then(|g| g.first())
-                    .map(String::as_str),
-            },
+            bundle_tag,
+            // RFC 8285 §6: an answer echoes a session-level a=extmap-allow-mixed.
+            extmap_allow_mixed: kind != SdpType::Offer
+                && self.remote.as_ref().is_some_and(|r| r.extmap_allow_mixed),
         })
+    }
+
+    /// Whether a local description of this `kind` has a BUNDLE group, and (in an answer) the
+    /// offerer-tagged mid. An offer proposes BUNDLE; an answer accepts it if the offer had it
+    /// (RFC 9143 §7).
+    pub(super) fn bundle_of(&self, kind: SdpType) -> (bool, Option<&str>) {
+        match kind {
+            SdpType::Offer => (true, None),
+            _ => {
+                let group = self.remote.as_ref().and_then(|r| r.bundle.as_ref());
+                (
+                    group.is_some(),
+                    group.and_then(|g| g.first()).map(String::as_str),
+                )
+            }
+        }
     }
 
     pub(super) fn offer_sections(&self) -> Vec<LocalSection> {

@@ -122,6 +122,10 @@ fn answer_media(
     // Simulcast (RFC 8853 §5.3): we receive the layers the offer sends, and send the layers
     // the offer receives that we have.
     m.recv_rids = media.send_rids.clone();
+    // RFC 8285 §6: an answerer that supports mixed one- and two-byte extensions (ferrtc reads
+    // both) includes the attribute when the offer has it; at media level here, at session
+    // level in `write_local`.
+    m.extmap_allow_mixed = media.extmap_allow_mixed;
     let ours = t.send_rids();
     m.send_rids = media
         .recv_rids

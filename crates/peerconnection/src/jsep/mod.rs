@@ -23,7 +23,7 @@ mod write;
 pub(crate) use answer::{answer_direction, answer_sections, on_our_transport};
 pub(crate) use offer::offer_sections;
 pub(crate) use remote::{read_remote, RemoteInfo, RemoteMedia};
-pub(crate) use write::{write_local, LocalParams};
+pub(crate) use write::{transport_section, write_local, LocalParams};
 
 use crate::media::{Codec, Direction, MediaKind, TransceiverId};
 
@@ -60,6 +60,9 @@ pub(crate) struct MediaSection {
     pub send_rids: Vec<String>,
     /// `a=rid:<id> recv` + `a=simulcast:recv`.
     pub recv_rids: Vec<String>,
+    /// `a=extmap-allow-mixed` in the section: an answer echoes the offer's media-level one
+    /// (RFC 8285 §6).
+    pub extmap_allow_mixed: bool,
 }
 
 /// One section of a local description.

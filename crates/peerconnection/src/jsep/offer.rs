@@ -148,6 +148,7 @@ pub(crate) fn build(
         cname: cname.to_owned(),
         send_rids: t.send_rids(),
         recv_rids: Vec::new(),
+        extmap_allow_mixed: false,
     }
 }
 

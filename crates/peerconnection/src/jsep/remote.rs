@@ -55,6 +55,8 @@ pub(crate) struct RemoteMedia {
     /// RIDs the remote sends (`a=rid:<id> send`) and receives (`recv`).
     pub send_rids: Vec<String>,
     pub recv_rids: Vec<String>,
+    /// `a=extmap-allow-mixed` in this section (not at session level; RFC 8285 §6).
+    pub extmap_allow_mixed: bool,
 }
 
 /// What we take from a remote description.
@@ -71,6 +73,8 @@ pub(crate) struct RemoteInfo {
     pub sctp_port: Option<u16>,
     pub max_message_size: Option<u64>,
     pub transport: RemoteTransport,
+    /// `a=extmap-allow-mixed` at session level (RFC 8285 §6).
+    pub extmap_allow_mixed: bool,
 }
 
 impl RemoteInfo {
@@ -92,6 +96,7 @@ pub(crate) fn read_remote(sdp: &SessionDescription) -> Result<RemoteInfo, Error>
             .bundle_groups()
             .next()
             .map(|g| g.mids().map(str::to_owned).collect()),
+        extmap_allow_mixed: sdp.extmap_allow_mixed(),
         ..Default::default()
     };
     for m in sdp.media() {
@@ -291,6 +296,7 @@ fn read_media(m: &Media<'_>, kind: media::MediaKind) -> RemoteMedia {
         track_id,
         send_rids,
         recv_rids,
+        extmap_allow_mixed: m.lines().any(|l| l.trim_end() == "a=extmap-allow-mixed"),
     }
 }
 

@@ -30,6 +30,9 @@ pub(crate) struct LocalParams<'a> {
     /// In an answer, the offerer-tagged mid: first in our BUNDLE group, the answerer-tagged
     /// section (RFC 8843 §7.3.1).
     pub bundle_tag: Option<&'a str>,
+    /// `a=extmap-allow-mixed` at session level: an answer to an offer that has it there
+    /// (RFC 8285 §6).
+    pub extmap_allow_mixed: bool,
 }
 
 /// `c=IN IP4 0.0.0.0`: the address of every section (RFC 8829 §5.2.1; candidates carry the
@@ -59,21 +62,12 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
         let tag = live.remove(i);
         live.insert(0, tag);
     }
-    // Candidates go in the BUNDLE transport's section: the tagged one in an answer, else the
-    // first section in use (RFC 8843 §7.1.2, §7.3.1).
-    let tag = match (p.bundle, p.bundle_tag) {
-        (true, Some(t)) if live.first() == Some(&t) => Some(t),
-        _ => None,
-    };
-    let cand_index = tag
-        .and_then(|t| p.sections.iter().position(|s| s.mid() == Some(t)))
-        .or_else(|| {
-            p.sections
-                .iter()
-                .position(|s| !matches!(s, LocalSection::Rejected { .. }))
-        });
+    let cand_index = transport_section(p.sections, p.bundle, p.bundle_tag);
     if p.bundle && !live.is_empty() {
         b = b.group("BUNDLE", live);
+    }
+    if p.extmap_allow_mixed {
+        b = b.attribute(Attribute::ExtmapAllowMixed);
     }
     if p.ice_lite {
         b = b.ice_lite();
@@ -155,6 +149,22 @@ pub(crate) fn write_local(p: &LocalParams<'_>) -> String {
     b.to_text()
 }
 
+/// The index of the section that carries the transport (and the candidates) among
+/// `sections`: with BUNDLE, the tagged section — the first mid of our group, i.e. in an answer
+/// the offerer-tagged one when we kept it (RFC 8843 §7.1.2, §7.3.1) — else the first section
+/// in use. Trickled candidates name this section (its mid and m-line index).
+pub(crate) fn transport_section(
+    sections: &[LocalSection],
+    bundle: bool,
+    bundle_tag: Option<&str>,
+) -> Option<usize> {
+    let live = |s: &&LocalSection| !matches!(s, LocalSection::Rejected { .. });
+    let tagged = bundle_tag
+        .filter(|_| bundle)
+        .and_then(|t| sections.iter().position(|s| live(&s) && s.mid() == Some(t)));
+    tagged.or_else(|| sections.iter().position(|s| live(&s)))
+}
+
 /// Texts of a media section that the builder borrows.
 struct MediaTexts {
     rtx_fmtp: Vec<String>,
@@ -205,6 +215,9 @@ fn media_lines<'a>(
     m = m.mid(&s.mid);
     for (id, uri) in &s.extensions {
         m = m.extmap(u16::from(*id), uri);
+    }
+    if s.extmap_allow_mixed {
+        m = m.attribute(Attribute::ExtmapAllowMixed);
     }
     m = m.direction(sdp_direction(s.direction));
     let sends = s.direction.sends();
@@ -450,6 +463,7 @@ mod tests {
             candidates,
             end_of_candidates: true,
             bundle_tag: None,
+            extmap_allow_mixed: false,
         }
     }
 
