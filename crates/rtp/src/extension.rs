@@ -77,6 +77,14 @@ fn copy_short(src: &[u8]) -> [u8; INLINE_EXTENSION_LEN] {
     a
 }
 
+/// The inline bytes, 8-byte aligned: in the enum they then start at offset 8, after the tag,
+/// length and profile, so the 32 bytes copied from the packet are two 16-byte moves straight
+/// into place. At offset 4 (a plain byte array), the copy went through a stack temporary and
+/// was re-assembled piece by piece (callgrind: ~24 instructions per parse).
+#[derive(Clone, Copy)]
+#[repr(align(8))]
+struct InlineBuf([u8; INLINE_EXTENSION_LEN]);
+
 /// The profile lives in each variant so that the enum's tag and the profile share one word:
 /// 40 bytes in all (an `Option` of it too, through the tag's niche).
 #[derive(Clone)]
@@ -84,7 +92,7 @@ enum ExtData {
     Inline {
         profile: u16,
         len: u8,
-        buf: [u8; INLINE_EXTENSION_LEN],
+        buf: InlineBuf,
     },
     Shared {
         profile: u16,
@@ -150,7 +158,7 @@ impl HeaderExtensions {
             ExtData::Inline {
                 profile,
                 len: n as u8,
-                buf: inline,
+                buf: InlineBuf(inline),
             }
         } else {
             ExtData::Shared {
@@ -173,7 +181,7 @@ impl HeaderExtensions {
     #[inline]
     pub fn data(&self) -> &[u8] {
         match &self.data {
-            ExtData::Inline { len, buf, .. } => buf.get(..usize::from(*len)).unwrap_or(&[]),
+            ExtData::Inline { len, buf, .. } => buf.0.get(..usize::from(*len)).unwrap_or(&[]),
             ExtData::Shared { data, .. } => data,
         }
     }

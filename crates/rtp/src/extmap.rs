@@ -183,9 +183,22 @@ impl ExtensionMap {
 
     /// Reads the known extensions of a raw block (`profile` and the data after the 4-byte
     /// extension header), as [`read`](Self::read) does.
+    ///
+    /// The walk is one out-of-line function that writes each value straight into the
+    /// caller's [`KnownExtensions`] as its element is met (an id → kind table lookup and
+    /// one jump per element). Kept in a local of the walk instead, the nine optional fields
+    /// lived in registers and stack slots and were shuffled on every element, and the whole
+    /// value copied out at the end (callgrind, mid + abs-send-time + transport-cc in a
+    /// 12-byte block: 219 instructions per read before, 152 with this split).
     #[inline]
     pub fn read_block<'a>(&self, profile: u16, data: &'a [u8]) -> KnownExtensions<'a> {
         let mut out = KnownExtensions::default();
+        self.read_into(&mut out, profile, data);
+        out
+    }
+
+    #[inline(never)]
+    fn read_into<'a>(&self, out: &mut KnownExtensions<'a>, profile: u16, data: &'a [u8]) {
         if profile == ONE_BYTE_PROFILE {
             // The one-byte form (RFC 8285 §4.2), what browsers send: a direct walk, each id
             // looked up in the 256-entry table. Same rules as `ExtensionIter`: id 0 is one
@@ -194,7 +207,7 @@ impl ExtensionMap {
             while !rest.is_empty() {
                 match wire::one_byte_element(rest) {
                     Ok((tail, Step::Element(id, value))) => {
-                        self.store(&mut out, id, value);
+                        self.store(out, id, value);
                         rest = tail;
                     }
                     Ok((tail, Step::Padding)) => rest = tail,
@@ -202,12 +215,16 @@ impl ExtensionMap {
                 }
             }
         } else {
-            for e in ExtensionIter::new(data, ExtensionForm::of_profile(profile)) {
-                let Ok(e) = e else { break };
-                self.store(&mut out, e.id, e.data);
-            }
+            self.read_any(out, profile, data);
         }
-        out
+    }
+
+    /// Element by element through [`ExtensionIter`], any form.
+    fn read_any<'a>(&self, out: &mut KnownExtensions<'a>, profile: u16, data: &'a [u8]) {
+        for e in ExtensionIter::new(data, ExtensionForm::of_profile(profile)) {
+            let Ok(e) = e else { break };
+            self.store(out, e.id, e.data);
+        }
     }
 
     #[inline(always)]
@@ -305,5 +322,54 @@ mod tests {
         map.insert(1, AbsSendTime::URI).unwrap();
         assert_eq!(map.id_of(ExtensionKind::Mid), None);
         assert_eq!(map.id_of(ExtensionKind::AbsSendTime), Some(1));
+    }
+
+    #[test]
+    fn later_element_wins_and_both_transport_cc_versions_fill_one_field() {
+        let map = ExtensionMap::from_pairs([
+            (1, Mid::URI),
+            (2, TRANSPORT_CC_01_URI),
+            (3, TransportCc::URI),
+        ])
+        .unwrap();
+        // mid "a", tcc-01 seq 0x0102, mid "bc", tcc-02 seq 0x0304, padding.
+        let data = [
+            0x10, b'a', 0x21, 0x01, 0x02, 0x11, b'b', b'c', 0x31, 0x03, 0x04, 0x00,
+        ];
+        let k = map.read_block(ONE_BYTE_PROFILE, &data);
+        assert_eq!(k.mid, Some(Mid(b"bc")));
+        assert_eq!(k.transport_cc.unwrap().sequence_number, 0x0304);
+        // The same with the two versions the other way round.
+        let data = [0x31, 0x03, 0x04, 0x21, 0x01, 0x02, 0x00, 0x00];
+        let k = map.read_block(ONE_BYTE_PROFILE, &data);
+        assert_eq!(k.transport_cc.unwrap().sequence_number, 0x0102);
+        // A truncated element ends the block; what came before stays.
+        let data = [0x10, b'a', 0x23, 0x01, 0x02];
+        let k = map.read_block(ONE_BYTE_PROFILE, &data);
+        assert_eq!(k.mid, Some(Mid(b"a")));
+        assert_eq!(k.transport_cc, None);
+    }
+
+    proptest::proptest! {
+        /// The one-byte walk and the generic element iterator read the same values from any
+        /// block, under any map.
+        #[test]
+        fn one_byte_fast_path_agrees(
+            data in proptest::collection::vec(
+                proptest::prop_oneof![proptest::num::u8::ANY, proptest::strategy::Just(0u8)],
+                0..80,
+            ),
+            ids in proptest::collection::vec((1u8..=14, 0usize..KINDS.len()), 0..12),
+        ) {
+            let mut map = ExtensionMap::new();
+            for (id, k) in ids {
+                if let Some(kind) = KINDS.get(k) {
+                    map.insert(id, kind.uri()).unwrap();
+                }
+            }
+            let mut generic = KnownExtensions::default();
+            map.read_any(&mut generic, ONE_BYTE_PROFILE, &data);
+            proptest::prop_assert_eq!(map.read_block(ONE_BYTE_PROFILE, &data), generic);
+        }
     }
 }
