@@ -1,7 +1,7 @@
 //! The engine's timers: frame buffer deadlines, NACK retries and the RTCP report schedule
 //! (RFC 3550 §6.3.6 with timer reconsideration).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ferrtc_rtcp::{Nack, RtcpPacket};
 use tracing::debug;
@@ -18,6 +18,7 @@ impl MediaEngine {
         if self.closed {
             return None;
         }
+        let rtt = self.round_trip_time();
         let rtcp = self
             .scheduler
             .as_ref()
@@ -31,7 +32,7 @@ impl MediaEngine {
         let nack = self
             .nack_gens
             .values()
-            .filter_map(|(_, g)| g.poll_timeout())
+            .filter_map(|(_, g)| g.poll_timeout(rtt, &self.config.nack))
             .min();
         [rtcp, fb, nack].into_iter().flatten().min()
     }
@@ -70,12 +71,20 @@ impl MediaEngine {
         }
     }
 
+    /// The round-trip time NACK retries are spaced by: the smallest smoothed RTT our senders
+    /// measured from the peer's reports (RFC 3550 §6.4.1; one transport, so they agree up to
+    /// noise), `None` while none is known (a receive-only engine has no SR to be answered).
+    pub fn round_trip_time(&self) -> Option<Duration> {
+        self.senders.iter().filter_map(|s| s.rtt.smoothed()).min()
+    }
+
     fn send_nacks(&mut self, now: Instant) {
         let cfg = self.config.nack;
+        let rtt = self.round_trip_time();
         let mut nacks = Vec::new();
         for (&ssrc, (tid, g)) in &mut self.nack_gens {
-            if g.poll_timeout().is_some_and(|t| t <= now) {
-                let lost = g.due(now, &cfg);
+            if g.poll_timeout(rtt, &cfg).is_some_and(|t| t <= now) {
+                let lost = g.due(now, rtt, &cfg);
                 if !lost.is_empty() {
                     nacks.push((*tid, Nack::from_lost(self.reporter_ssrc, ssrc, lost)));
                 }
