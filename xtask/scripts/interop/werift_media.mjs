@@ -7,7 +7,8 @@
 //     files in real time (`-re`, no re-encoding) as RTP to 127.0.0.1 (video on PORT, audio on
 //     PORT+2; the RTCP ports PORT+1 / PORT+3 are bound and ignored), and every packet is
 //     forwarded with `track.writeRtp` (werift sets the negotiated payload type, its own SSRC,
-//     sequence numbers and header extensions). When ffmpeg is done: DELETE.
+//     sequence numbers and header extensions; VP9: the descriptor's P bit, which ffmpeg never
+//     sets, is set for inter frames). When ffmpeg is done: DELETE.
 //   node werift_media.mjs play URL --codec vp8|vp9|h264|av1 --server-stats URL [--seconds 5]
 //       [--silent]
 //     WHEP: recvonly video (only CODEC offered) + Opus; `track.onReceiveRtp` counts the RTP
@@ -133,7 +134,21 @@ async function publish(werift) {
     const at = pc.addTransceiver(atrack, { direction: "sendonly" });
     location = await connect(pc, url);
 
-    const forwarded = { video: 0, audio: 0, videoBytes: 0, audioBytes: 0 };
+    const forwarded = { video: 0, audio: 0, videoBytes: 0, vp9InterFrames: 0, audioBytes: 0 };
+    // ffmpeg 5.1's (experimental) VP9 packetizer writes a one-byte descriptor with only B and
+    // E, never P, so every frame would claim to be independently decodable. RFC 9628 §4.2:
+    // P=1 for an inter-predicted picture. Set it from the VP9 uncompressed header at the
+    // start of each frame (profile 0: show_existing_frame bit 3, frame_type bit 2, VP9 §6.2).
+    let vp9Inter = false;
+    const fixVp9 = (payload) => {
+      if (payload.length < 2) return;
+      if (payload[0] & 0x08) {
+        const h = payload[1];
+        vp9Inter = (h & 0x08) !== 0 || (h & 0x04) !== 0;
+        if (vp9Inter) forwarded.vp9InterFrames++;
+      }
+      if (vp9Inter) payload[0] |= 0x40;
+    };
     const forward = (kind, track) => (data) => {
       if (silent) return;
       let rtp;
@@ -143,6 +158,7 @@ async function publish(werift) {
         log(`not RTP from ffmpeg (${kind}): ${e}`);
         return;
       }
+      if (kind === "video" && codec === "vp9") fixVp9(rtp.payload);
       track.writeRtp(rtp);
       forwarded[kind]++;
       forwarded[`${kind}Bytes`] += rtp.payload.length;
