@@ -349,28 +349,7 @@ fn install(paths: &Paths) -> Result<(), String> {
     std::fs::create_dir_all(&paths.interop)
         .map_err(|e| format!("{}: {e}", paths.interop.display()))?;
 
-    // Python venv with aiortc.
-    let venv = paths.interop.join("venv");
-    let importable = || {
-        Command::new(&paths.python)
-            .args(["-c", "import aiortc, aiohttp"])
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    if !importable() {
-        if !paths.python.exists() {
-            util::run("python3", &["-m", "venv", &venv.to_string_lossy()])?;
-        }
-        let pip = venv.join("bin/pip").to_string_lossy().into_owned();
-        let mut args = vec!["install", "-q", "--disable-pip-version-check"];
-        args.extend_from_slice(PIP_PACKAGES);
-        util::run(&pip, &args)?;
-        if !importable() {
-            return Err("aiortc still not importable after pip install".into());
-        }
-    }
+    ensure_aiortc_venv(&paths.interop)?;
 
     // npm project: reinstall when package.json changed since the last install.
     let want = std::fs::read_to_string(paths.scripts.join("package.json"))
@@ -403,6 +382,35 @@ fn install(paths: &Paths) -> Result<(), String> {
         std::fs::write(&stamp, &want).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// The Python venv with aiortc and aiohttp at `INTEROP/venv`, created and filled with pip when
+/// `import aiortc, aiohttp` fails there; returns its python. The aiortc rows of
+/// `interop-media` use it too.
+pub(crate) fn ensure_aiortc_venv(interop: &Path) -> Result<PathBuf, String> {
+    let venv = interop.join("venv");
+    let python = venv.join("bin/python");
+    let importable = || {
+        Command::new(&python)
+            .args(["-c", "import aiortc, aiohttp"])
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !importable() {
+        if !python.exists() {
+            util::run("python3", &["-m", "venv", &venv.to_string_lossy()])?;
+        }
+        let pip = venv.join("bin/pip").to_string_lossy().into_owned();
+        let mut args = vec!["install", "-q", "--disable-pip-version-check"];
+        args.extend_from_slice(PIP_PACKAGES);
+        util::run(&pip, &args)?;
+        if !importable() {
+            return Err("aiortc still not importable after pip install".into());
+        }
+    }
+    Ok(python)
 }
 
 /// `cargo build --release -p ferrtc --examples`; the reason when it fails.

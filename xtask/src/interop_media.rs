@@ -1,5 +1,9 @@
-//! `cargo xtask interop-media [--seconds N] [--only CODEC] [--debug]` (`--debug`: the examples
-//! built without `--release`, quicker to build): headless Chromium
+//! `cargo xtask interop-media [--peer chromium|aiortc|all] [--seconds N] [--only CODEC]
+//! [--debug]` (`--debug`: the examples built without `--release`, quicker to build; `--peer`:
+//! default all). This file runs the Chromium rows and dispatches; the aiortc rows (VP8 and H.264
+//! with Opus, both directions, judged by the same numbers) are in `interop_media_aiortc.rs`.
+//!
+//! Headless Chromium
 //! publishes its fake camera and microphone over WHIP to ferrtc's `save-to-disk` example, once
 //! per video codec (VP8, VP9, H.264, AV1, forced with `setCodecPreferences`) with Opus each
 //! time, N seconds (default 5) each; every recorded file is checked with ffprobe / ffmpeg.
@@ -34,14 +38,49 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::util;
+use crate::{interop_media_aiortc, util};
 
 const CODECS: &[&str] = &["vp8", "vp9", "h264", "av1"];
 const PORT: u16 = 18_480;
+
+/// Which peers `--peer` selects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Peers {
+    Chromium,
+    Aiortc,
+    All,
+}
+
+impl Peers {
+    fn parse(s: &str) -> Option<Peers> {
+        match s {
+            "chromium" => Some(Peers::Chromium),
+            "aiortc" => Some(Peers::Aiortc),
+            "all" => Some(Peers::All),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Peers::Chromium => "chromium",
+            Peers::Aiortc => "aiortc",
+            Peers::All => "all",
+        }
+    }
+
+    fn chromium(self) -> bool {
+        self != Peers::Aiortc
+    }
+
+    fn aiortc(self) -> bool {
+        self != Peers::Chromium
+    }
+}
 
 pub fn run(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("--inside") {
@@ -50,6 +89,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut seconds = 5u32;
     let mut only: Option<String> = None;
     let mut release = true;
+    let mut peers = Peers::All;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -60,26 +100,72 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     .ok_or("--seconds N")?
             }
             "--only" => only = Some(it.next().ok_or("--only CODEC")?.to_lowercase()),
+            "--peer" => {
+                peers = it
+                    .next()
+                    .and_then(|p| Peers::parse(p))
+                    .ok_or("--peer chromium|aiortc|all")?
+            }
             "--debug" => release = false,
             other => return Err(format!("unknown argument {other}")),
         }
     }
+    let selected = |list: &[&'static str]| -> Vec<&'static str> {
+        list.iter()
+            .copied()
+            .filter(|c| only.as_deref().is_none_or(|o| o == *c))
+            .collect()
+    };
+    // A peer with none of its codecs selected (aiortc has no VP9/AV1) has no rows.
+    let chromium_codecs = if peers.chromium() {
+        selected(CODECS)
+    } else {
+        Vec::new()
+    };
+    let aiortc_codecs = if peers.aiortc() {
+        selected(interop_media_aiortc::CODECS)
+    } else {
+        Vec::new()
+    };
+    if chromium_codecs.is_empty() && aiortc_codecs.is_empty() {
+        return Err(format!(
+            "--only: one of {} (Chromium), {} (aiortc)",
+            CODECS.join(", "),
+            interop_media_aiortc::CODECS.join(", ")
+        ));
+    }
+    if peers == Peers::All && aiortc_codecs.is_empty() {
+        eprintln!(
+            "interop-media: aiortc has no {} rows",
+            only.as_deref().unwrap_or("?")
+        );
+    }
     let root = util::root();
-    for tool in ["node", "npm", "ffprobe", "ffmpeg", "unshare", "ip"] {
+    for tool in ["ffprobe", "ffmpeg", "unshare", "ip"] {
         if !util::have(tool) {
             return Err(format!("{tool} is needed"));
         }
     }
-    util::ensure_apt("chromium", &["chromium"])?;
     let node_dir = root.join("target/interop/media-node");
-    if !node_dir.join("node_modules/playwright-core").exists() {
-        std::fs::create_dir_all(&node_dir).map_err(|e| e.to_string())?;
-        std::fs::write(
-            node_dir.join("package.json"),
-            r#"{"name":"ferrtc-interop-media","private":true,"type":"module","dependencies":{"playwright-core":"1.65.1"}}"#,
-        )
-        .map_err(|e| e.to_string())?;
-        util::run_in(&node_dir, "npm", &["install", "--no-audit", "--no-fund"])?;
+    if peers.chromium() {
+        for tool in ["node", "npm"] {
+            if !util::have(tool) {
+                return Err(format!("{tool} is needed"));
+            }
+        }
+        util::ensure_apt("chromium", &["chromium"])?;
+        if !node_dir.join("node_modules/playwright-core").exists() {
+            std::fs::create_dir_all(&node_dir).map_err(|e| e.to_string())?;
+            std::fs::write(
+                node_dir.join("package.json"),
+                r#"{"name":"ferrtc-interop-media","private":true,"type":"module","dependencies":{"playwright-core":"1.65.1"}}"#,
+            )
+            .map_err(|e| e.to_string())?;
+            util::run_in(&node_dir, "npm", &["install", "--no-audit", "--no-fund"])?;
+        }
+    }
+    if !aiortc_codecs.is_empty() {
+        interop_media_aiortc::install()?;
     }
     let mut build = vec![
         "build",
@@ -103,15 +189,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .join(if release { "release" } else { "debug" })
         .join("examples");
     let example = examples.join("save-to-disk");
-    let codecs: Vec<&str> = CODECS
-        .iter()
-        .copied()
-        .filter(|c| only.as_deref().is_none_or(|o| o == *c))
-        .collect();
-    if codecs.is_empty() {
-        return Err(format!("--only: one of {}", CODECS.join(", ")));
-    }
+    // Inside: `--inside SECONDS EXAMPLE CHROMIUM_CODECS AIORTC_CODECS` (comma lists, `-` = none).
+    let list = |c: &[&str]| {
+        if c.is_empty() {
+            "-".to_string()
+        } else {
+            c.join(",")
+        }
+    };
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    eprintln!("interop-media: --peer {}", peers.name());
     let status = Command::new("unshare")
         .args([
             "--net",
@@ -128,7 +215,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .arg(exe)
         .args(["interop-media", "--inside", &seconds.to_string()])
         .arg(&example)
-        .args(&codecs)
+        .args([list(&chromium_codecs), list(&aiortc_codecs)])
         .current_dir(&root)
         .env("FERRTC_INTEROP_NODE", &node_dir)
         .stdin(Stdio::null())
@@ -203,13 +290,20 @@ pub(crate) fn probe(file: &Path) -> Result<Probe, String> {
     })
 }
 
-struct Row {
-    codec: String,
-    sent_frames: u64,
-    sent_for: f64,
-    video: Option<(PathBuf, Probe)>,
-    audio: Option<(PathBuf, Probe)>,
-    error: Option<String>,
+/// One publish row: what the peer says it sent, and the files save-to-disk recorded.
+pub(crate) struct Row {
+    pub(crate) codec: String,
+    pub(crate) sent_frames: u64,
+    pub(crate) sent_for: f64,
+    pub(crate) video: Option<(PathBuf, Probe)>,
+    pub(crate) audio: Option<(PathBuf, Probe)>,
+    pub(crate) error: Option<String>,
+    /// When set, the video file must also hold at least this share of the frames sent (a peer
+    /// whose `framesSent` counts exactly the frames it put on the wire, as aiortc's does).
+    pub(crate) min_recorded_share: Option<f64>,
+    /// Seconds of audio the peer sent, when it counts them apart from `sent_for` (the Opus
+    /// file's duration is compared with this, else with `sent_for`).
+    pub(crate) audio_sent_for: Option<f64>,
 }
 
 impl Row {
@@ -240,20 +334,28 @@ impl Row {
                 if p.decode_errors > 0 {
                     why.push(format!("video: {} decoding errors", p.decode_errors));
                 }
-                vok = within && p.decode_errors == 0;
+                let share_ok = self.min_recorded_share.is_none_or(|share| {
+                    p.frames as f64 >= share * self.sent_frames as f64 && self.sent_frames > 0
+                });
+                if !share_ok {
+                    why.push(format!(
+                        "video: {} of {} frames sent recorded",
+                        p.frames, self.sent_frames
+                    ));
+                }
+                vok = within && p.decode_errors == 0 && share_ok;
             }
             None => why.push("no video file".into()),
         }
         let aok = match &self.audio {
             Some((_, p)) => {
                 let d = p.duration.unwrap_or(0.0);
-                let ok = p.frames > 0
-                    && p.decode_errors == 0
-                    && (d - self.sent_for).abs() <= 0.1 * self.sent_for;
+                let sent = self.audio_sent_for.unwrap_or(self.sent_for);
+                let ok = p.frames > 0 && p.decode_errors == 0 && (d - sent).abs() <= 0.1 * sent;
                 if !ok {
                     why.push(format!(
-                        "opus: {d:.2} s / {} packets / {} errors, sent for {:.2} s",
-                        p.frames, p.decode_errors, self.sent_for
+                        "opus: {d:.2} s / {} packets / {} errors, sent for {sent:.2} s",
+                        p.frames, p.decode_errors
                     ));
                 }
                 ok
@@ -263,28 +365,68 @@ impl Row {
                 false
             }
         };
+        // An error of the row (the peer sent another codec than the row's, gave no result…)
+        // fails its video even when a file was recorded.
         if let Some(e) = &self.error {
             why.insert(0, e.clone());
+            vok = false;
         }
         (vok, expected, duration, aok, why.join("; "))
     }
 }
 
-/// Inside the namespace: `--inside SECONDS EXAMPLE CODEC...`.
+/// Inside the namespace: `--inside SECONDS EXAMPLE CHROMIUM_CODECS AIORTC_CODECS` (comma
+/// lists, `-` for none); EXAMPLE is `save-to-disk`, the other examples are beside it.
 fn inside(args: &[String]) -> Result<(), String> {
     let seconds = args.first().ok_or("seconds")?.clone();
     let example = PathBuf::from(args.get(1).ok_or("example")?);
-    let codecs = args.get(2..).unwrap_or_default();
-    let root = util::root();
-    let dir = root.join("target/interop/media");
+    let codecs = |i: usize| -> Vec<String> {
+        args.get(i)
+            .map(|l| {
+                l.split(',')
+                    .filter(|c| !c.is_empty() && *c != "-")
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (chromium_codecs, aiortc_codecs) = (codecs(2), codecs(3));
+    let dir = util::root().join("target/interop/media");
     let _ = std::fs::remove_dir_all(&dir);
-    let files = dir.join("files");
-    std::fs::create_dir_all(&files).map_err(|e| e.to_string())?;
-    let server_log =
-        std::fs::File::create(dir.join("save-to-disk.log")).map_err(|e| e.to_string())?;
-    let mut server = Command::new(&example)
-        .args(["--port", &PORT.to_string(), "--loopback", "--out"])
-        .arg(&files)
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut ok = true;
+    if !chromium_codecs.is_empty() {
+        ok &= match chromium_rows(&example, &dir, &chromium_codecs, &seconds) {
+            Ok(ok) => ok,
+            Err(e) => {
+                println!("\nChromium rows: FAIL: {e}");
+                false
+            }
+        };
+    }
+    if !aiortc_codecs.is_empty() {
+        ok &= interop_media_aiortc::rows(&example, &dir.join("aiortc"), &aiortc_codecs, &seconds);
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err("some rows failed".into())
+    }
+}
+
+/// Starts `save-to-disk` on `port` writing into `files` (stderr to `log`) and waits for its
+/// `listening on` line; the receiver gives its later stdout lines (`saved …`).
+pub(crate) fn start_save_to_disk(
+    example: &Path,
+    port: u16,
+    files: &Path,
+    log: &Path,
+) -> Result<(Child, mpsc::Receiver<String>), String> {
+    std::fs::create_dir_all(files).map_err(|e| e.to_string())?;
+    let server_log = std::fs::File::create(log).map_err(|e| e.to_string())?;
+    let mut server = Command::new(example)
+        .args(["--port", &port.to_string(), "--loopback", "--out"])
+        .arg(files)
         .env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
@@ -304,90 +446,137 @@ fn inside(args: &[String]) -> Result<(), String> {
             }
         });
     }
-    let result = (|| {
-        let first = lines
-            .recv_timeout(Duration::from_secs(20))
-            .map_err(|_| "save-to-disk did not start".to_string())?;
-        if !first.starts_with("listening on") {
-            return Err(format!("save-to-disk said {first:?}"));
+    let first = lines.recv_timeout(Duration::from_secs(20));
+    match first {
+        Ok(l) if l.starts_with("listening on") => Ok((server, lines)),
+        other => {
+            let _ = server.kill();
+            let _ = server.wait();
+            Err(match other {
+                Ok(l) => format!("save-to-disk said {l:?}"),
+                Err(_) => "save-to-disk did not start".to_string(),
+            })
         }
-        let url = format!("http://127.0.0.1:{PORT}/whip");
-        let script = root.join("xtask/scripts/interop/chromium_media.mjs");
-        let mut rows = Vec::new();
-        for (i, codec) in codecs.iter().enumerate() {
-            let session = i + 1;
-            eprintln!("== {codec}: Chromium publishes for {seconds} s");
-            let out = Command::new("timeout")
+    }
+}
+
+/// Waits (up to 15 s) for save-to-disk's `saved …` lines of session `session` (files
+/// `s<session>-*`, finished after the DELETE) and probes them into `row`.
+pub(crate) fn collect_saved(lines: &mpsc::Receiver<String>, session: usize, row: &mut Row) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let prefix = format!("s{session}-");
+    while row.video.is_none() || row.audio.is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = lines.recv_timeout(left) else {
+            break;
+        };
+        let Some(rest) = line.strip_prefix("saved ") else {
+            continue;
+        };
+        let path = PathBuf::from(rest.split(' ').next().unwrap_or_default());
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if !name.is_some_and(|n| n.starts_with(&prefix)) {
+            continue;
+        }
+        match probe(&path) {
+            Ok(p) if line.contains("codec=audio/") => row.audio = Some((path, p)),
+            Ok(p) => row.video = Some((path, p)),
+            Err(e) => row.error = Some(e),
+        }
+    }
+}
+
+/// The Chromium → save-to-disk rows, then play-from-disk → Chromium and reflect.
+fn chromium_rows(
+    example: &Path,
+    dir: &Path,
+    codecs: &[String],
+    seconds: &str,
+) -> Result<bool, String> {
+    let (mut server, lines) = start_save_to_disk(
+        example,
+        PORT,
+        &dir.join("files"),
+        &dir.join("save-to-disk.log"),
+    )?;
+    let url = format!("http://127.0.0.1:{PORT}/whip");
+    let script = util::root().join("xtask/scripts/interop/chromium_media.mjs");
+    let mut rows = Vec::new();
+    for (i, codec) in codecs.iter().enumerate() {
+        let session = i + 1;
+        eprintln!("== {codec}: Chromium publishes for {seconds} s");
+        let log = std::fs::File::create(dir.join(format!("chromium-{codec}.log")))
+            .map_err(|e| e.to_string());
+        let out = log.and_then(|log| {
+            Command::new("timeout")
                 .args(["120", "node"])
                 .arg(&script)
-                .args([url.as_str(), "--codec", codec, "--seconds", &seconds])
-                .stderr(
-                    std::fs::File::create(dir.join(format!("chromium-{codec}.log")))
-                        .map_err(|e| e.to_string())?,
-                )
+                .args([url.as_str(), "--codec", codec, "--seconds", seconds])
+                .stderr(log)
                 .output()
-                .map_err(|e| format!("node: {e}"))?;
-            let text = String::from_utf8_lossy(&out.stdout);
-            let result: Option<serde_json::Value> = text
-                .lines()
-                .find_map(|l| l.strip_prefix("RESULT "))
-                .and_then(|j| serde_json::from_str(j).ok());
-            let mut row = Row {
-                codec: codec.clone(),
-                sent_frames: 0,
-                sent_for: 0.0,
-                video: None,
-                audio: None,
-                error: None,
-            };
-            match &result {
-                Some(r) if r["ok"].as_bool() == Some(true) => {
-                    row.sent_frames = r["video"]["framesSent"].as_u64().unwrap_or(0);
-                    row.sent_for = r["sentFor"].as_f64().unwrap_or(0.0);
-                    let mime = r["video"]["mimeType"].as_str().unwrap_or("?");
-                    if !mime.eq_ignore_ascii_case(&format!("video/{codec}")) {
-                        row.error = Some(format!("Chromium sent {mime}"));
-                    }
-                }
-                Some(r) => row.error = Some(format!("Chromium: {}", r["error"])),
-                None => row.error = Some(format!("Chromium gave no result ({})", out.status)),
+                .map_err(|e| format!("node: {e}"))
+        });
+        let mut row = Row {
+            codec: codec.clone(),
+            sent_frames: 0,
+            sent_for: 0.0,
+            video: None,
+            audio: None,
+            error: None,
+            min_recorded_share: None,
+            audio_sent_for: None,
+        };
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                row.error = Some(e);
+                rows.push(row);
+                continue;
             }
-            // The session's files are finished after the DELETE.
-            let deadline = Instant::now() + Duration::from_secs(15);
-            let prefix = format!("s{session}-");
-            while row.video.is_none() || row.audio.is_none() {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let Ok(line) = lines.recv_timeout(left) else {
-                    break;
-                };
-                let Some(rest) = line.strip_prefix("saved ") else {
-                    continue;
-                };
-                let path = PathBuf::from(rest.split(' ').next().unwrap_or_default());
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-                if !name.is_some_and(|n| n.starts_with(&prefix)) {
-                    continue;
-                }
-                match probe(&path) {
-                    Ok(p) if line.contains("codec=audio/") => row.audio = Some((path, p)),
-                    Ok(p) => row.video = Some((path, p)),
-                    Err(e) => row.error = Some(e),
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let result: Option<serde_json::Value> = text
+            .lines()
+            .find_map(|l| l.strip_prefix("RESULT "))
+            .and_then(|j| serde_json::from_str(j).ok());
+        match &result {
+            Some(r) if r["ok"].as_bool() == Some(true) => {
+                row.sent_frames = r["video"]["framesSent"].as_u64().unwrap_or(0);
+                row.sent_for = r["sentFor"].as_f64().unwrap_or(0.0);
+                let mime = r["video"]["mimeType"].as_str().unwrap_or("?");
+                if !mime.eq_ignore_ascii_case(&format!("video/{codec}")) {
+                    row.error = Some(format!("Chromium sent {mime}"));
                 }
             }
-            rows.push(row);
+            Some(r) => row.error = Some(format!("Chromium: {}", r["error"])),
+            None => row.error = Some(format!("Chromium gave no result ({})", out.status)),
         }
-        Ok(rows)
-    })();
+        collect_saved(&lines, session, &mut row);
+        rows.push(row);
+    }
     let _ = server.kill();
     let _ = server.wait();
-    let rows = result?;
+    let all_ok = print_publish_table("Chromium", &rows);
+    let play_ok = play_rows(
+        &example.with_file_name("play-from-disk"),
+        dir,
+        codecs,
+        seconds,
+    );
+    let reflect_ok = reflect_row(&example.with_file_name("reflect"), dir, seconds);
+    Ok(all_ok && play_ok && reflect_ok)
+}
+
+/// Prints the publish table of `peer` (one line per row, `pass`/`FAIL` for video and Opus
+/// with the reasons); whether every row passed.
+pub(crate) fn print_publish_table(peer: &str, rows: &[Row]) -> bool {
     println!();
     println!(
-        "| video codec | Chromium sent (frames / s / fps) | file | frames decoded | duration s | expected frames | video | Opus file: s / packets | Opus | notes |"
+        "| video codec | {peer} sent (frames / s / fps) | file | frames decoded | duration s | expected frames | video | Opus file: s / packets | Opus | notes |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut all_ok = true;
-    for r in &rows {
+    for r in rows {
         let (vok, expected, duration, aok, why) = r.judge();
         all_ok &= vok && aok;
         let rate = if r.sent_for > 0.0 {
@@ -423,18 +612,7 @@ fn inside(args: &[String]) -> Result<(), String> {
             why
         );
     }
-    let play_ok = play_rows(
-        &example.with_file_name("play-from-disk"),
-        &dir,
-        codecs,
-        &seconds,
-    );
-    let reflect_ok = reflect_row(&example.with_file_name("reflect"), &dir, &seconds);
-    if all_ok && play_ok && reflect_ok {
-        Ok(())
-    } else {
-        Err("some rows failed".into())
-    }
+    all_ok
 }
 
 /// Encodes a 640x480 test pattern at 30 fps (keyframe every second) and a 440 Hz tone as
@@ -529,121 +707,156 @@ fn play_rows(example: &Path, dir: &Path, codecs: &[String], seconds: &str) -> bo
             return false;
         }
     };
-    println!();
-    println!(
-        "| play-from-disk codec | ferrtc framesSent | page framesDecoded | decoded % | video packets: sent / received+lost | audio packets: sent / received+lost | totalSamplesReceived | result | notes |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    print_play_header("page");
     let mut all_ok = true;
     for (i, codec) in codecs.iter().enumerate() {
         let port = PORT + 1 + i as u16;
         let row = (|| -> Result<serde_json::Value, String> {
             let video = make_file(&files, codec, &file_len)?;
-            let log = std::fs::File::create(dir.join(format!("play-from-disk-{codec}.log")))
-                .map_err(|e| e.to_string())?;
-            let mut server = Command::new(example)
-                .args(["--port", &port.to_string(), "--loopback", "--video"])
-                .arg(&video)
-                .arg("--audio")
-                .arg(&audio)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(log)
-                .spawn()
-                .map_err(|e| format!("cannot start {}: {e}", example.display()))?;
-            let mut first = String::new();
-            if let Some(out) = server.stdout.as_mut() {
-                let _ = BufReader::new(out).read_line(&mut first);
-            }
-            let out = Command::new("timeout")
-                .args(["120", "node"])
-                .arg(util::root().join("xtask/scripts/interop/chromium_media.mjs"))
-                .arg("--play")
-                .arg(format!("http://127.0.0.1:{port}/whep"))
-                .arg("--server-stats")
-                .arg(format!("http://127.0.0.1:{port}/stats"))
-                .args(["--seconds", seconds])
-                .stderr(
-                    std::fs::File::create(dir.join(format!("chromium-play-{codec}.log")))
-                        .map_err(|e| e.to_string())?,
-                )
-                .output();
+            let mut server = start_play_from_disk(
+                example,
+                port,
+                &video,
+                &audio,
+                &dir.join(format!("play-from-disk-{codec}.log")),
+            )?;
+            let log = std::fs::File::create(dir.join(format!("chromium-play-{codec}.log")))
+                .map_err(|e| e.to_string());
+            let out = log.and_then(|log| {
+                Command::new("timeout")
+                    .args(["120", "node"])
+                    .arg(util::root().join("xtask/scripts/interop/chromium_media.mjs"))
+                    .arg("--play")
+                    .arg(format!("http://127.0.0.1:{port}/whep"))
+                    .arg("--server-stats")
+                    .arg(format!("http://127.0.0.1:{port}/stats"))
+                    .args(["--seconds", seconds])
+                    .stderr(log)
+                    .output()
+                    .map_err(|e| format!("node: {e}"))
+            });
             let _ = server.kill();
             let _ = server.wait();
-            let out = out.map_err(|e| format!("node: {e}"))?;
-            if !first.starts_with("listening on") {
-                return Err(format!("play-from-disk said {first:?}"));
-            }
+            let out = out?;
             String::from_utf8_lossy(&out.stdout)
                 .lines()
                 .find_map(|l| l.strip_prefix("RESULT "))
                 .and_then(|j| serde_json::from_str(j).ok())
                 .ok_or_else(|| format!("Chromium gave no result ({})", out.status))
         })();
-        let r = match row {
-            Ok(r) if r["ok"].as_bool() == Some(true) => r,
-            Ok(r) => {
-                all_ok = false;
-                println!(
-                    "| {} | | | | | | | FAIL | {} |",
-                    codec.to_uppercase(),
-                    r["error"]
-                );
-                continue;
-            }
-            Err(e) => {
-                all_ok = false;
-                println!("| {} | | | | | | | FAIL | {e} |", codec.to_uppercase());
-                continue;
-            }
-        };
-        let server = r["server"]
-            .as_object()
-            .and_then(|m| m.values().next())
-            .cloned()
-            .unwrap_or_default();
-        let u = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
-        let i = |v: &serde_json::Value| v.as_i64().unwrap_or(0);
-        let sent_frames = u(&server["video"]["framesSent"]);
-        let decoded = u(&r["last"]["video"]["framesDecoded"]);
-        let pct = if sent_frames > 0 {
-            100.0 * decoded as f64 / sent_frames as f64
-        } else {
-            0.0
-        };
-        let vs = i(&server["video"]["packetsSent"]);
-        let vr = i(&r["last"]["video"]["packetsReceived"]) + i(&r["last"]["video"]["packetsLost"]);
-        let as_ = i(&server["audio"]["packetsSent"]);
-        let ar = i(&r["last"]["audio"]["packetsReceived"]) + i(&r["last"]["audio"]["packetsLost"]);
-        let s0 = u(&r["first"]["audio"]["totalSamplesReceived"]);
-        let s1 = u(&r["last"]["audio"]["totalSamplesReceived"]);
-        let mime = r["last"]["video"]["mimeType"].as_str().unwrap_or("?");
-        let mut why = Vec::new();
-        if !mime.eq_ignore_ascii_case(&format!("video/{codec}")) {
-            why.push(format!("page received {mime}"));
-        }
-        if sent_frames == 0 || pct < 90.0 {
-            why.push(format!("{pct:.1} % decoded"));
-        }
-        if (vs - vr).abs() > 5 || vs == 0 {
-            why.push(format!("video packets {vs} vs {vr}"));
-        }
-        if (as_ - ar).abs() > 5 || as_ == 0 {
-            why.push(format!("audio packets {as_} vs {ar}"));
-        }
-        if s1 <= s0 {
-            why.push("totalSamplesReceived did not rise".into());
-        }
-        let ok = why.is_empty();
-        all_ok &= ok;
-        println!(
-            "| {} | {sent_frames} | {decoded} | {pct:.1} | {vs} / {vr} | {as_} / {ar} | {s0} -> {s1} | {} | {} |",
-            codec.to_uppercase(),
-            if ok { "pass" } else { "FAIL" },
-            why.join("; ")
-        );
+        all_ok &= print_play_row(codec, row);
     }
     all_ok
+}
+
+/// Starts `play-from-disk` on `port` with `video` and `audio` (stderr to `log`) and waits for
+/// its `listening on` line.
+pub(crate) fn start_play_from_disk(
+    example: &Path,
+    port: u16,
+    video: &Path,
+    audio: &Path,
+    log: &Path,
+) -> Result<Child, String> {
+    let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
+    let mut server = Command::new(example)
+        .args(["--port", &port.to_string(), "--loopback", "--video"])
+        .arg(video)
+        .arg("--audio")
+        .arg(audio)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", example.display()))?;
+    let mut first = String::new();
+    if let Some(out) = server.stdout.as_mut() {
+        let _ = BufReader::new(out).read_line(&mut first);
+    }
+    if first.starts_with("listening on") {
+        Ok(server)
+    } else {
+        let _ = server.kill();
+        let _ = server.wait();
+        Err(format!("play-from-disk said {first:?}"))
+    }
+}
+
+/// The header of a play-from-disk table; `receiver` names the receiving side's counters.
+pub(crate) fn print_play_header(receiver: &str) {
+    println!();
+    println!(
+        "| play-from-disk codec | ferrtc framesSent | {receiver} framesDecoded | decoded % | video packets: sent / received+lost | audio packets: sent / received+lost | totalSamplesReceived | result | notes |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+}
+
+/// Judges and prints one play-from-disk row from the receiver's `RESULT` (`first` / `last`
+/// samples of its inbound counters, `server`: the example's `GET /stats` read with `last`).
+/// Passes when `framesDecoded >= 90 %` of ferrtc's `framesSent`, `totalSamplesReceived` rose,
+/// the video codec is the row's, and ferrtc's `packetsSent` = the receiver's `packetsReceived
+/// + packetsLost` within 5, video and audio.
+pub(crate) fn print_play_row(codec: &str, row: Result<serde_json::Value, String>) -> bool {
+    let r = match row {
+        Ok(r) if r["ok"].as_bool() == Some(true) => r,
+        Ok(r) => {
+            println!(
+                "| {} | | | | | | | FAIL | {} |",
+                codec.to_uppercase(),
+                r["error"]
+            );
+            return false;
+        }
+        Err(e) => {
+            println!("| {} | | | | | | | FAIL | {e} |", codec.to_uppercase());
+            return false;
+        }
+    };
+    let server = r["server"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .cloned()
+        .unwrap_or_default();
+    let u = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    let i = |v: &serde_json::Value| v.as_i64().unwrap_or(0);
+    let sent_frames = u(&server["video"]["framesSent"]);
+    let decoded = u(&r["last"]["video"]["framesDecoded"]);
+    let pct = if sent_frames > 0 {
+        100.0 * decoded as f64 / sent_frames as f64
+    } else {
+        0.0
+    };
+    let vs = i(&server["video"]["packetsSent"]);
+    let vr = i(&r["last"]["video"]["packetsReceived"]) + i(&r["last"]["video"]["packetsLost"]);
+    let as_ = i(&server["audio"]["packetsSent"]);
+    let ar = i(&r["last"]["audio"]["packetsReceived"]) + i(&r["last"]["audio"]["packetsLost"]);
+    let s0 = u(&r["first"]["audio"]["totalSamplesReceived"]);
+    let s1 = u(&r["last"]["audio"]["totalSamplesReceived"]);
+    let mime = r["last"]["video"]["mimeType"].as_str().unwrap_or("?");
+    let mut why = Vec::new();
+    if !mime.eq_ignore_ascii_case(&format!("video/{codec}")) {
+        why.push(format!("received {mime}"));
+    }
+    if sent_frames == 0 || pct < 90.0 {
+        why.push(format!("{pct:.1} % decoded"));
+    }
+    if (vs - vr).abs() > 5 || vs == 0 {
+        why.push(format!("video packets {vs} vs {vr}"));
+    }
+    if (as_ - ar).abs() > 5 || as_ == 0 {
+        why.push(format!("audio packets {as_} vs {ar}"));
+    }
+    if s1 <= s0 {
+        why.push("totalSamplesReceived did not rise".into());
+    }
+    let ok = why.is_empty();
+    println!(
+        "| {} | {sent_frames} | {decoded} | {pct:.1} | {vs} / {vr} | {as_} / {ar} | {s0} -> {s1} | {} | {} |",
+        codec.to_uppercase(),
+        if ok { "pass" } else { "FAIL" },
+        why.join("; ")
+    );
+    ok
 }
 
 /// ferrtc `reflect` with Chromium: the page publishes sendrecv (its default codec) and plays

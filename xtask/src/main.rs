@@ -31,6 +31,7 @@ mod ice_aioice;
 mod ice_nat;
 mod interop;
 mod interop_media;
+mod interop_media_aiortc;
 mod interop_media_node;
 mod libsrtp;
 mod media_files;
@@ -128,7 +129,7 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
         media_files::run,
         true,
     ),
-    ("interop-media", "[--seconds N] [--only CODEC] [--debug]: Chromium publishes VP8/VP9/H.264/AV1 + Opus over WHIP to save-to-disk (files checked with ffprobe) and plays them from play-from-disk over WHEP (getStats), netns", interop_media::run, true),
+    ("interop-media", "[--peer chromium|aiortc|all] [--seconds N] [--only CODEC] [--debug]: Chromium (VP8/VP9/H.264/AV1) and aiortc (VP8/H.264) publish + Opus over WHIP to save-to-disk (files checked with ffprobe) and play from play-from-disk over WHEP (receiver stats), netns", interop_media::run, true),
     ("interop-media-node", "[--peer werift|wrtc|all] [--seconds N] [--only CODEC] [--debug]: @roamhq/wrtc (VP8) and werift (RTP: VP8/VP9/H.264 publish, + AV1 play) publish to save-to-disk (ffprobe) and play from play-from-disk (counts vs GET /stats), netns", interop_media_node::run, true),
 ];
 

@@ -281,10 +281,22 @@ pub const SABOTAGES: &[Sabotage] = &[
     // interop-media
     Sabotage {
         row: "interop-media",
-        args: &["--only", "vp8"],
+        args: &["--peer", "chromium", "--only", "vp8"],
         sabotage: "missing:ffprobe",
         what: "ffprobe at /nonexistent: Chromium's recorded files cannot be checked",
         expect: &["cannot start ffprobe", "some rows failed"],
+    },
+    Sabotage {
+        row: "interop-media",
+        args: &["--peer", "aiortc", "--only", "h264"],
+        sabotage: "interop-media-aiortc-wrong-codec",
+        what: "aiortc is asked for VP8 in the H.264 rows: it publishes VP8 to save-to-disk and \
+               offers only VP8 to play-from-disk's H.264 file",
+        expect: &[
+            "| H264 |…FAIL…aiortc sent video/VP8",
+            "| H264 |…FAIL…received video/VP8",
+            "some rows failed",
+        ],
     },
     // interop-media-node
     Sabotage {
