@@ -105,12 +105,7 @@ fn frame(i: u32, now: Instant) -> OutgoingFrame {
     let mut v: Vec<u8> = (0..FRAME).map(|k| (k as u8).wrapping_mul(31) | 1).collect();
     // VP8 P bit: a delta frame, except the first.
     v[0] = if i == 0 { 0x10 } else { 0x11 };
-    OutgoingFrame {
-        data: Bytes::from(v),
-        rtp_timestamp: i.wrapping_mul(3000),
-        capture_time: now,
-        payload_type: None,
-    }
+    OutgoingFrame::new(Bytes::from(v), i.wrapping_mul(3000), now)
 }
 
 fn ferrtc_send(c: &mut Criterion) {

@@ -12,9 +12,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrtc_peerconnection::{
-    ChannelId, ChannelInit, Datagram, Event, IceCandidateInit, OfferOptions,
-    PeerConnection, PeerConnectionState, ReadyState, RtcSessionDescription, SdpType,
-    SignalingState,
+    ChannelId, ChannelInit, Datagram, Event, IceCandidateInit, OfferOptions, PeerConnection,
+    PeerConnectionState, ReadyState, RtcSessionDescription, SdpType, SignalingState,
 };
 use ferrtc_testkit::{Endpoint, LinkConfig, Loss, Sim};
 use rand::SeedableRng;
@@ -339,10 +338,7 @@ fn trickle_candidates_after_descriptions() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
     for addr in [addr_a, addr_b] {
         let pc = PeerConnection::new(config(), now, &mut rng).unwrap();
-        sim.add_endpoint(
-            addr,
-            Peer::new(addr, pc),
-        );
+        sim.add_endpoint(addr, Peer::new(addr, pc));
     }
     let ch = pc(&mut sim, addr_a)
         .create_data_channel(ChannelInit {

@@ -15,9 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferrtc_media_codecs::vp8::{PictureIdMode, Vp8Packetizer};
 use ferrtc_media_codecs::Packetizer;
-use ferrtc_peerconnection::{
-    Datagram, MediaMode, PeerConnection, PeerConnectionState,
-};
+use ferrtc_peerconnection::{Datagram, MediaMode, PeerConnectionState};
 use ferrtc_rtp::{RtpHeader, RtpPacket};
 use ferrtc_testkit::Sim;
 
@@ -127,20 +125,23 @@ fn hostile_media_is_dropped_and_counted_and_the_streams_keep_flowing() {
     let mut seq: u16 = 1000;
     let mut ts: u32 = 0;
     let half = opus.len() / 2;
-    let mut send_vp8 = |pc: &mut PeerConnection, seq: &mut u16, ts: u32, f: &Bytes| {
+    let mut send_vp8 = |sim: &mut Sim<Peer>, seq: &mut u16, ts: u32, f: &Bytes| {
+        let now = sim.now();
         for (payload, marker) in p.packetize(f.clone(), 1100).unwrap() {
-            pc.write_rtp(video, rtp(vp8_pt, *seq, ts, marker, payload))
+            pc(sim, a)
+                .write_rtp(now, video, rtp(vp8_pt, *seq, ts, marker, payload))
                 .unwrap();
             *seq = seq.wrapping_add(1);
         }
     };
     let send_opus = |sim: &mut Sim<Peer>, i: usize| {
         let f = frame(opus[i].clone(), 960 * i as u32, sim.now());
-        pc(sim, a).write_frame(audio, f).unwrap();
+        let now = sim.now();
+        pc(sim, a).write_frame(now, audio, f).unwrap();
     };
     // Good frames first, with the first half of the audio.
     for (i, f) in vp8.iter().enumerate() {
-        send_vp8(pc(&mut sim, a), &mut seq, ts, f);
+        send_vp8(&mut sim, &mut seq, ts, f);
         ts = ts.wrapping_add(3000);
         if i < half {
             send_opus(&mut sim, i);
@@ -151,8 +152,9 @@ fn hostile_media_is_dropped_and_counted_and_the_streams_keep_flowing() {
     let mut bad = 0;
     for (k, i) in (vp8.len().min(half)..opus.len()).enumerate() {
         let g = Bytes::from_static(garbage[k % garbage.len()]);
+        let now = sim.now();
         if pc(&mut sim, a)
-            .write_rtp(video, rtp(vp8_pt, seq, ts, true, g))
+            .write_rtp(now, video, rtp(vp8_pt, seq, ts, true, g))
             .is_ok()
         {
             bad += 1;
@@ -161,13 +163,13 @@ fn hostile_media_is_dropped_and_counted_and_the_streams_keep_flowing() {
         ts = ts.wrapping_add(3000);
         // An unnegotiated payload type is refused at the sender (a clear error).
         assert!(pc(&mut sim, a)
-            .write_rtp(video, rtp(77, seq, ts, true, Bytes::from_static(b"x")))
+            .write_rtp(now, video, rtp(77, seq, ts, true, Bytes::from_static(b"x")))
             .is_err());
         send_opus(&mut sim, i);
         sim.run_for(Duration::from_millis(20)).unwrap();
     }
     // The receiver lost the chain of references: a key frame restarts it.
-    send_vp8(pc(&mut sim, a), &mut seq, ts, &vp8[0]);
+    send_vp8(&mut sim, &mut seq, ts, &vp8[0]);
     sim.run_for(Duration::from_millis(500)).unwrap();
     assert!(bad > 0, "the garbage went out");
     assert_eq!(frames(&sim, b, b_audio), opus, "audio undisturbed");

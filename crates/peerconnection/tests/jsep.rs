@@ -10,7 +10,8 @@
 use std::time::Instant;
 
 use ferrtc_peerconnection::{
-    ChannelInit, Error, Event, IceCandidateInit, OfferOptions, RtcSessionDescription, SdpType, SignalingState,
+    ChannelInit, Error, Event, IceCandidateInit, OfferOptions, RtcSessionDescription, SdpType,
+    SignalingState,
 };
 use ferrtc_sdp::SessionDescription;
 

@@ -36,12 +36,7 @@ const H264: u32 = 2;
 
 /// A frame with the first negotiated codec, captured at `now`.
 fn out_frame(data: Bytes, rtp_timestamp: u32, now: Instant) -> OutgoingFrame {
-    OutgoingFrame {
-        data,
-        rtp_timestamp,
-        capture_time: now,
-        payload_type: None,
-    }
+    OutgoingFrame::new(data, rtp_timestamp, now)
 }
 
 fn tid(i: u32) -> TransceiverId {

@@ -43,11 +43,11 @@ fn two_peer_connections_exchange_vp8_and_opus_through_srtp() {
         let now = sim.now();
         if let Some(f) = vp8.get(i) {
             let f = frame(f.clone(), 3000 * i as u32, now);
-            pc(&mut sim, a).write_frame(video, f).unwrap();
+            pc(&mut sim, a).write_frame(now, video, f).unwrap();
         }
         if let Some(f) = opus.get(i) {
             let f = frame(f.clone(), 960 * i as u32, now);
-            pc(&mut sim, a).write_frame(audio, f).unwrap();
+            pc(&mut sim, a).write_frame(now, audio, f).unwrap();
         }
         sim.run_for(Duration::from_millis(20)).unwrap();
     }
@@ -238,4 +238,81 @@ fn a_peer_connection_does_not_hold_the_media_engine_inline() {
         pc_size < engine + 2048,
         "PeerConnection {pc_size}, engine {engine} bytes"
     );
+}
+
+/// `write_frame` stamps what it sends with the caller's `now`, not the connection's last one
+/// (abs-send-time follows it), and an audio frame's level and voice activity go out as the
+/// negotiated ssrc-audio-level extension (RFC 6464); a frame without one carries none.
+#[test]
+fn audio_frames_carry_the_callers_time_and_audio_level() {
+    use ferrtc_peerconnection::media::AudioLevel;
+    use ferrtc_peerconnection::MediaMode;
+    use ferrtc_rtp::ExtensionKind;
+    let AvPair {
+        mut sim,
+        a,
+        b,
+        audio,
+        b_audio,
+        ..
+    } = av_pair(17, Duration::from_millis(10));
+    pc(&mut sim, b)
+        .set_media_mode(b_audio, MediaMode::Rtp)
+        .unwrap();
+    let map = sim
+        .endpoint(b)
+        .unwrap()
+        .pc
+        .negotiated_media()
+        .into_iter()
+        .find(|n| n.transceiver == b_audio)
+        .unwrap()
+        .extensions;
+    assert!(map.id_of(ExtensionKind::AudioLevel).is_some());
+    assert!(map.id_of(ExtensionKind::AbsSendTime).is_some());
+    take_events(&mut sim, b);
+    // Three packets written together, stamped by the caller 400 ms apart (all before the
+    // connection's current time).
+    let base = sim.now();
+    sim.run_for(Duration::from_secs(1)).unwrap();
+    let levels = [
+        Some(AudioLevel {
+            voice_activity: true,
+            level: 30,
+        }),
+        None,
+        Some(AudioLevel {
+            voice_activity: false,
+            level: 127,
+        }),
+    ];
+    let opus = opus_packets();
+    for (i, level) in levels.iter().enumerate() {
+        let mut f = frame(opus[i].clone(), 960 * i as u32, base);
+        f.audio_level = *level;
+        let at = base + Duration::from_millis(400) * i as u32;
+        pc(&mut sim, a).write_frame(at, audio, f).unwrap();
+    }
+    sim.run_for(Duration::from_millis(100)).unwrap();
+    let got: Vec<(Option<AudioLevel>, u32)> = take_events(&mut sim, b)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Rtp {
+                transceiver,
+                packet,
+            } if transceiver == b_audio => {
+                let ext = map.read(packet.header.extensions.as_ref().unwrap());
+                Some((ext.audio_level, ext.abs_send_time.unwrap().0))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    let got_levels: Vec<_> = got.iter().map(|g| g.0).collect();
+    assert_eq!(got_levels, levels);
+    // abs-send-time is 6.18 fixed point seconds: 400 ms is 104 857.6 units.
+    for w in got.windows(2) {
+        let d = w[1].1.wrapping_sub(w[0].1) & 0x00ff_ffff;
+        assert!((104_855..=104_860).contains(&d), "{got:?}");
+    }
 }

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use ferrtc_peerconnection::media::NegotiatedMedia;
 use ferrtc_peerconnection::{
-    Codec, Direction, Error, Event, LocalTrack, MediaKind, OfferOptions, Output,
-    PeerConnection, RtcSessionDescription, SdpType, SignalingState, TransceiverInit,
+    Codec, Direction, Error, Event, LocalTrack, MediaKind, OfferOptions, Output, PeerConnection,
+    RtcSessionDescription, SdpType, SignalingState, TransceiverInit,
 };
 use ferrtc_rtp::ExtensionKind;
 use ferrtc_sdp::SessionDescription;
@@ -881,7 +881,11 @@ fn track_events_come_with_the_receivers_codecs() {
             .into_iter()
             .find(|t| t.kind == kind)
             .unwrap();
-        assert_eq!(Some(t.codecs), codecs, "{kind:?}: the answer negotiated others");
+        assert_eq!(
+            Some(t.codecs),
+            codecs,
+            "{kind:?}: the answer negotiated others"
+        );
     }
 
     // The offerer's side: the track events of the answer come with the negotiated codecs.

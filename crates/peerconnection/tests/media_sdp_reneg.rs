@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use ferrtc_peerconnection::media::NegotiatedMedia;
 use ferrtc_peerconnection::{
-    ChannelInit, Direction, Event, LocalTrack, MediaKind, OfferOptions, RtcSessionDescription, SdpType,
-    TransceiverInit,
+    ChannelInit, Direction, Event, LocalTrack, MediaKind, OfferOptions, RtcSessionDescription,
+    SdpType, TransceiverInit,
 };
 use ferrtc_sdp::SessionDescription;
 use ferrtc_testkit::{LinkConfig, Sim};

@@ -204,23 +204,21 @@ impl Driver {
                 payload_type,
                 reply,
             } => {
-                // The connection's clock moves to now before the frame is stamped and paced.
+                // Timers due by now fire first; the frame is stamped with the driver's now.
                 self.pc.handle_timeout(now);
                 let rtp_timestamp = match timestamp {
                     Timestamp::Rtp(ts) => ts,
                     Timestamp::Duration(d) => self.sample_timestamp(id, d),
                 };
                 let frame = OutgoingFrame {
-                    data,
-                    rtp_timestamp,
-                    capture_time: now,
                     payload_type,
+                    ..OutgoingFrame::new(data, rtp_timestamp, now)
                 };
-                let _ = reply.send(self.pc.write_frame(id, frame).map_err(Error::from));
+                let _ = reply.send(self.pc.write_frame(now, id, frame).map_err(Error::from));
             }
             MediaCommand::WriteRtp { id, packet, reply } => {
                 self.pc.handle_timeout(now);
-                let _ = reply.send(self.pc.write_rtp(id, packet).map_err(Error::from));
+                let _ = reply.send(self.pc.write_rtp(now, id, packet).map_err(Error::from));
             }
             MediaCommand::ReplaceTrack { id, track, reply } => {
                 let _ = reply.send(self.pc.replace_track(id, track).map_err(Error::from));

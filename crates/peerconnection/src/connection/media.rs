@@ -14,27 +14,40 @@ use crate::media::{KeyframeRequestKind, MediaDrops, MediaEngine, OutgoingFrame, 
 use crate::Error;
 
 impl PeerConnection {
-    /// Sends an encoded frame (video) or packet (audio) on a frame-level transceiver: it is
-    /// packetized for the MTU, given our SSRC, sequence numbers, timestamp offset and header
-    /// extensions, protected with SRTP and sent over the selected candidate pair.
+    /// Sends an encoded frame (video) or packet (audio) on a frame-level transceiver at `now`
+    /// (the caller's clock: abs-send-time, the send statistics and the connection's clock
+    /// follow it): it is packetized for the MTU, given our SSRC, sequence numbers, timestamp
+    /// offset and header extensions, protected with SRTP and sent over the selected candidate
+    /// pair.
     ///
     /// Errors (nothing sent): unknown transceiver or one without a negotiated section, a
     /// direction that does not send, an RTP-level transceiver, DTLS not connected yet, a
     /// payload type that was not negotiated, a frame the payload format refuses.
-    pub fn write_frame(&mut self, tid: TransceiverId, frame: OutgoingFrame) -> Result<(), Error> {
-        let now = self.now;
+    pub fn write_frame(
+        &mut self,
+        now: Instant,
+        tid: TransceiverId,
+        frame: OutgoingFrame,
+    ) -> Result<(), Error> {
+        self.now = self.now.max(now);
         let r = self.engine_for(tid)?.write_frame(now, tid, frame);
         self.pump();
         r
     }
 
-    /// Sends an application's RTP packet on an RTP-level transceiver (an SFU forwarding).
+    /// Sends an application's RTP packet on an RTP-level transceiver (an SFU forwarding) at
+    /// `now` (the caller's clock, as for [`PeerConnection::write_frame`]).
     /// Kept: payload type (negotiated, or its RTX type), sequence number, timestamp, marker,
     /// CSRCs, payload. Replaced: the SSRC (ours for this transceiver) and the header extensions
     /// (the negotiated mid, abs-send-time and transport-wide-cc we send). Same errors as
     /// [`PeerConnection::write_frame`].
-    pub fn write_rtp(&mut self, tid: TransceiverId, packet: RtpPacket) -> Result<(), Error> {
-        let now = self.now;
+    pub fn write_rtp(
+        &mut self,
+        now: Instant,
+        tid: TransceiverId,
+        packet: RtpPacket,
+    ) -> Result<(), Error> {
+        self.now = self.now.max(now);
         let r = self.engine_for(tid)?.write_rtp(now, tid, packet);
         self.pump();
         r

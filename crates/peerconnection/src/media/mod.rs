@@ -55,7 +55,7 @@ pub mod types;
 pub use engine::{MediaConfig, MediaDrops, MediaEngine};
 pub use negotiated::{NegotiatedMedia, RemoteSsrc};
 pub use types::{
-    Codec, Direction, KeyframeRequestKind, LocalTrack, MediaKind, MediaMode, OutgoingFrame,
+    AudioLevel, Codec, Direction, KeyframeRequestKind, LocalTrack, MediaKind, MediaMode, OutgoingFrame,
     ReceivedFrame, RtcpFeedback, SendEncoding, TrackInfo, TransceiverId, TransceiverInfo,
     TransceiverInit,
 };

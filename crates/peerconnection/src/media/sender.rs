@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use ferrtc_rtcp::ReportBlock;
-use ferrtc_rtp::values::{AbsSendTime, Mid, TransportCc};
+use ferrtc_rtp::values::{AbsSendTime, AudioLevel, Mid, TransportCc};
 use ferrtc_rtp::{ExtensionKind, ExtensionMap, ExtensionsBuilder, RtpHeader, RtpPacket};
 use rand_core::RngCore;
 
@@ -39,6 +39,8 @@ pub(crate) struct PacketContext {
     pub ntp_now: NtpTime,
     /// The next transport-wide sequence number (used only when negotiated).
     pub twcc_seq: u16,
+    /// The audio level to write (RFC 6464), for audio when negotiated.
+    pub audio_level: Option<AudioLevel>,
 }
 
 /// One outgoing stream.
@@ -176,8 +178,9 @@ impl Sender {
     }
 
     /// The header extensions we put on every packet: mid (RFC 8843 §15), abs-send-time,
-    /// transport-wide-cc sequence number, when each was negotiated. `uses_twcc` says whether
-    /// the transport-wide number was consumed.
+    /// transport-wide-cc sequence number, and on audio the level the application gave
+    /// (RFC 6464), when each was negotiated. `uses_twcc` says whether the transport-wide
+    /// number was consumed.
     fn extensions_for(&self, ctx: &PacketContext) -> (Option<ferrtc_rtp::HeaderExtensions>, bool) {
         let mut b = ExtensionsBuilder::new();
         let mut twcc = false;
@@ -186,6 +189,12 @@ impl Sender {
         }
         if let Some(id) = self.extensions.id_of(ExtensionKind::AbsSendTime) {
             let _ = b.push_value(id, &AbsSendTime::from_ntp(ctx.ntp_now.0));
+        }
+        // RFC 6464 §3: one octet, the V flag and the level in -dBov; audio streams only.
+        if let (MediaKind::Audio, Some(level)) = (self.kind, ctx.audio_level) {
+            if let Some(id) = self.extensions.id_of(ExtensionKind::AudioLevel) {
+                let _ = b.push_value(id, &level);
+            }
         }
         let tcc = self
             .extensions

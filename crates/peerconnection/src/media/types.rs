@@ -14,6 +14,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
+pub use ferrtc_rtp::values::AudioLevel;
 
 /// `audio` or `video` (W3C `kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -204,6 +205,23 @@ pub struct OutgoingFrame {
     pub capture_time: Instant,
     /// Payload type to send with; `None`: the first negotiated codec.
     pub payload_type: Option<u8>,
+    /// Audio: the level and voice activity of this packet (RFC 6464), written as the
+    /// `ssrc-audio-level` header extension when it was negotiated; `None` writes none. Ignored
+    /// on video and where the extension was not negotiated.
+    pub audio_level: Option<AudioLevel>,
+}
+
+impl OutgoingFrame {
+    /// A frame of `data` with the first negotiated codec and no audio level.
+    pub fn new(data: Bytes, rtp_timestamp: u32, capture_time: Instant) -> Self {
+        Self {
+            data,
+            rtp_timestamp,
+            capture_time,
+            payload_type: None,
+            audio_level: None,
+        }
+    }
 }
 
 /// A frame assembled by the receiver of a [`MediaMode::Frame`] transceiver.

@@ -188,12 +188,7 @@ pub fn opus_packets() -> Vec<Bytes> {
 
 /// A frame with the first negotiated codec, captured at `now`.
 pub fn frame(data: Bytes, rtp_timestamp: u32, now: Instant) -> OutgoingFrame {
-    OutgoingFrame {
-        data,
-        rtp_timestamp,
-        capture_time: now,
-        payload_type: None,
-    }
+    OutgoingFrame::new(data, rtp_timestamp, now)
 }
 
 /// A writes `frames` on transceiver `t` at 30 fps (RTP clock 90 kHz), then the network settles.
@@ -201,7 +196,7 @@ pub fn send_video(sim: &mut Sim<Peer>, a: SocketAddr, t: TransceiverId, frames: 
     for (i, f) in frames.iter().enumerate() {
         let now = sim.now();
         pc(sim, a)
-            .write_frame(t, frame(f.clone(), 3000 * i as u32, now))
+            .write_frame(now, t, frame(f.clone(), 3000 * i as u32, now))
             .unwrap();
         sim.run_for(Duration::from_millis(33)).unwrap();
     }

@@ -136,6 +136,7 @@ impl MediaEngine {
         let ctx = PacketContext {
             ntp_now: self.ntp_at(now),
             twcc_seq: self.twcc_seq,
+            audio_level: frame.audio_level,
         };
         let mut plain = Vec::new();
         let sender = self.senders.get_mut(i).ok_or(Error::Closed)?;
@@ -162,6 +163,7 @@ impl MediaEngine {
         let ctx = PacketContext {
             ntp_now: self.ntp_at(now),
             twcc_seq: self.twcc_seq,
+            audio_level: None,
         };
         let sender = self.senders.get_mut(i).ok_or(Error::Closed)?;
         let (plain, twcc) = sender.write_rtp(now, packet, ctx)?;
