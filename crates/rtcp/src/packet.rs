@@ -461,16 +461,24 @@ impl<B: Borrow<Bytes>> PacketIter<B> {
         let buf = self.buf.borrow();
         let (p, n) = RtcpPacket::parse_at(buf, self.offset, 0)?;
         if self.mode.is_compound() {
+            // The rules of `check_placement`, with the packet type looked at only for the
+            // first packet (here it is a match on the decoded value).
+            if self.count == 0
+                && !matches!(
+                    p,
+                    RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
+                )
+            {
+                return Err(Error::FirstNotReport {
+                    packet_type: p.packet_type(),
+                });
+            }
             let padded = buf.get(self.offset).is_some_and(|b| b & 0x20 != 0);
-            check_placement(
-                self.mode,
-                self.count,
-                p.packet_type(),
-                padded,
-                self.offset,
-                n,
-                buf.len(),
-            )?;
+            if padded && self.offset + n != buf.len() {
+                return Err(Error::PaddingNotLast {
+                    offset: self.offset,
+                });
+            }
         }
         if self.mode == Mode::StrictCompound && !self.cname_seen {
             self.cname_seen = has_cname(&p);
