@@ -5,16 +5,11 @@ use super::*;
 use crate::alert::AlertLevel;
 use crate::cert::{Certificate, KeyType};
 
-/// A connected pair, both on our record layer.
-fn released_pair() -> (Dtls, Dtls) {
-    let now = Instant::now();
-    let a = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap();
-    let b = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap();
+/// A client with certificate `a` and a server with `b`, after six round trips in memory.
+fn handshake(a: &Certificate, b: &Certificate, now: Instant) -> (Dtls, Dtls) {
     let ctx = |c: &Certificate| DtlsContext::new(Config::new(c.clone())).unwrap();
-    let mut client =
-        Dtls::new(&ctx(&a), Role::Client, Some(b.fingerprint().unwrap()), now).unwrap();
-    let mut server =
-        Dtls::new(&ctx(&b), Role::Server, Some(a.fingerprint().unwrap()), now).unwrap();
+    let mut client = Dtls::new(&ctx(a), Role::Client, Some(b.fingerprint().unwrap()), now).unwrap();
+    let mut server = Dtls::new(&ctx(b), Role::Server, Some(a.fingerprint().unwrap()), now).unwrap();
     for _ in 0..6 {
         while let Some(d) = client.poll_transmit() {
             server.handle_receive(now, d).unwrap();
@@ -23,6 +18,17 @@ fn released_pair() -> (Dtls, Dtls) {
             client.handle_receive(now, d).unwrap();
         }
     }
+    (client, server)
+}
+
+fn generate() -> Certificate {
+    Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap()
+}
+
+/// A connected pair, both on our record layer.
+fn released_pair() -> (Dtls, Dtls) {
+    let now = Instant::now();
+    let (mut client, mut server) = handshake(&generate(), &generate(), now);
     client.send(b"x").unwrap();
     while let Some(d) = client.poll_transmit() {
         server.handle_receive(now, d).unwrap();
@@ -31,6 +37,30 @@ fn released_pair() -> (Dtls, Dtls) {
     while client.poll_event().is_some() {}
     while server.poll_event().is_some() {}
     (client, server)
+}
+
+#[test]
+fn handshake_between_two_generated_certificates() {
+    let (a, b) = (generate(), generate());
+    // Both contexts share one OpenSSL context (src/config.rs): each side must still present its
+    // own certificate, which the peer pins.
+    let (mut client, mut server) = handshake(&a, &b, Instant::now());
+    let peer = |d: &mut Dtls| loop {
+        match d.poll_event() {
+            Some(Event::Connected {
+                remote_fingerprint, ..
+            }) => break remote_fingerprint,
+            Some(_) => {}
+            None => panic!("not connected: {:?}", d.state()),
+        }
+    };
+    // The fingerprints each side saw, against an independent hash of the DER (OpenSSL's).
+    let sha256 = |c: &Certificate| {
+        crate::Fingerprint::of_der(crate::HashAlgorithm::Sha256, &c.der().unwrap()).unwrap()
+    };
+    assert_eq!(peer(&mut client), sha256(&b));
+    assert_eq!(peer(&mut server), sha256(&a));
+    assert_ne!(sha256(&a), sha256(&b));
 }
 
 #[test]
