@@ -289,9 +289,9 @@ impl Certificate {
             KeyType::Rsa2048 => PKey::from_rsa(Rsa::generate(2048)?)?,
         };
         let name = webrtc_name()?;
-        // RFC 5280 §4.1.2.2: a positive integer of at most 20 octets. 63 random bits: a
-        // 126-bit serial (8 bytes more of certificate) made tests/hostile.rs fail half the time
-        // (the handshake's flights change shape; under investigation, see the session report).
+        // RFC 5280 §4.1.2.2: a positive integer of at most 20 octets; 63 random bits. (A
+        // 126-bit serial was tried: tests/hostile.rs then failed some runs on a loaded machine,
+        // possibly OpenSSL's wall-clock retransmissions rather than the size; not settled.)
         let mut serial = BigNum::new()?;
         serial.rand(63, MsbOption::MAYBE_ZERO, false)?;
         let mut b = X509::builder()?;
