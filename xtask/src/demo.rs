@@ -1,11 +1,19 @@
 //! `cargo xtask demo`: the README's main job, tried as a new user would: the `demo` example
-//! serves its page, headless Chromium opens `/?autotest=NAME`, the page connects through WHIP,
-//! chats over the data channel, checks its own layout and console, and posts PASS/FAIL, which
-//! the server prints. It does so in a desktop window and in a phone-sized viewport, saving a
-//! screenshot of each under target/demo/, and fails when a card's content overflows it, when
-//! the page's console shows an error or warning, or when the page requests something the
-//! server does not have (a 404).
+//! serves its page, headless Chromium (with its fake camera and microphone) opens
+//! `/?autotest=NAME`, the page connects through WHIP, chats over the data channel, sends the
+//! camera and microphone, which ferrtc reflects back, checks its own layout and console, and
+//! posts PASS/FAIL with the numbers it saw, which the server prints. It does so in a desktop
+//! window and in a phone-sized viewport, saving a screenshot of each under target/demo/, and
+//! fails when the chat gets no answer, when the reflected video does not decode (inbound-rtp
+//! framesDecoded >= 30, then rising: checked by the page and again here from its numbers) or
+//! the reflected audio is not received (totalSamplesReceived rising), when a card's content
+//! overflows it, when the page's console shows an error or warning, or when the page requests
+//! something the server does not have (a 404). A third run has no camera at all: the card must
+//! say so and the chat still work.
 //! Runs inside a loopback-only network namespace when root (as CI is).
+//!
+//! Self-check sabotages: `demo-no-udp` (ICE cannot connect) and `demo-no-reflect` (the server
+//! negotiates its senders but writes no frame back: the media check must fail).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -26,6 +34,9 @@ const FLAGS: &[&str] = &[
     "--disable-sync",
     "--use-fake-ui-for-media-stream",
     "--allow-loopback-in-peer-connection",
+    // The reflected sound plays without a click (Chromium counts received audio samples as
+    // they are played out).
+    "--autoplay-policy=no-user-gesture-required",
 ];
 
 fn is_root() -> bool {
@@ -72,10 +83,47 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// Where the page is tried: a desktop window, and a phone's viewport (390x844, an iPhone
-/// 12-15). Headless Chromium makes no window narrower than 500 px, so the phone is an iframe
+/// 12-15), both with Chromium's fake camera and microphone; and a desktop window without any
+/// camera. Headless Chromium makes no window narrower than 500 px, so the phone is an iframe
 /// of that size in a 500 px window (the demo's `/autotest/frame`): the page's own viewport
 /// (media queries, `innerWidth`) is then 390 px wide.
-const VIEWS: &[(&str, u32, u32)] = &[("desktop", 1280, 900), ("phone", 390, 844)];
+struct View {
+    name: &'static str,
+    width: u32,
+    height: u32,
+    camera: bool,
+}
+
+const VIEWS: &[View] = &[
+    View {
+        name: "desktop",
+        width: 1280,
+        height: 900,
+        camera: true,
+    },
+    View {
+        name: "phone",
+        width: 390,
+        height: 844,
+        camera: true,
+    },
+    View {
+        name: "nocamera",
+        width: 1280,
+        height: 900,
+        camera: false,
+    },
+];
+
+/// Chromium's media devices for a view: the fake camera and microphone, or no camera at all
+/// (a fake device list of zero cameras, so the run does not depend on the machine's own).
+fn camera_flag(camera: bool) -> &'static str {
+    if camera {
+        "--use-fake-device-for-media-stream"
+    } else {
+        "--use-fake-device-for-media-stream=device-count=0"
+    }
+}
 
 /// The self-check sabotage `demo-no-udp`: inside the demo's own network namespace (never
 /// on the host), drop every UDP datagram, so the page loads and WHIP answers over TCP but
@@ -113,8 +161,12 @@ fn inside(netns: bool) -> Result<(), String> {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| util::root().join("target"));
     let bin = target.join("release/examples/demo");
+    let mut demo_args = vec!["--port".to_owned(), port.to_string()];
+    if util::sabotage("demo-no-reflect") {
+        demo_args.push("--no-reflect".into());
+    }
     let mut demo = Command::new(&bin)
-        .args(["--port", &port.to_string()])
+        .args(&demo_args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -141,9 +193,9 @@ fn inside(netns: bool) -> Result<(), String> {
     let shots = util::root().join("target/demo");
     let _ = std::fs::create_dir_all(&shots);
     let mut failures = Vec::new();
-    for &(name, width, height) in VIEWS {
-        if let Err(e) = one_view(port, name, width, height, &shots, &server_lines) {
-            failures.push(format!("{name}: {e}"));
+    for view in VIEWS {
+        if let Err(e) = one_view(port, view, &shots, &server_lines) {
+            failures.push(format!("{}: {e}", view.name));
         }
     }
     let _ = demo.kill();
@@ -166,12 +218,16 @@ fn inside(netns: bool) -> Result<(), String> {
 /// box and a clean console (the page checks those itself, see examples/demo/index.html).
 fn one_view(
     port: u16,
-    name: &str,
-    width: u32,
-    height: u32,
+    view: &View,
     shots: &Path,
     server_lines: &Mutex<Vec<String>>,
 ) -> Result<(), String> {
+    let &View {
+        name,
+        width,
+        height,
+        camera,
+    } = view;
     let dir = std::env::temp_dir().join(format!("ferrtc-demo-{}-{name}", std::process::id()));
     let shot = shots.join(format!("{name}.png"));
     let _ = std::fs::remove_file(&shot);
@@ -183,17 +239,19 @@ fn one_view(
             (500, height),
         )
     } else {
+        let expect = if camera { "" } else { "&camera=none" };
         (
-            format!("http://127.0.0.1:{port}/?autotest={name}"),
+            format!("http://127.0.0.1:{port}/?autotest={name}{expect}"),
             (width, height),
         )
     };
     let start = Instant::now();
     let chromium = util::tool("chromium", "chromium");
     let out = Command::new("timeout")
-        .arg("40")
+        .arg("60")
         .arg(&chromium)
         .args(FLAGS)
+        .arg(camera_flag(camera))
         .arg(format!("--user-data-dir={}", dir.display()))
         .arg(format!("--window-size={},{}", window.0, window.1))
         .arg(format!("--screenshot={}", shot.display()))
@@ -251,5 +309,53 @@ fn one_view(
     if !shot_ok {
         return Err(format!("no screenshot at {}", shot.display()));
     }
+    let media = check_media(&result, camera)?;
+    println!("  {name}: {media}");
     Ok(())
+}
+
+/// The page's `media={…}` numbers, checked again here (not only the page's PASS): with a
+/// camera, the reflected video decoded at least 30 frames and went on decoding, and the
+/// reflected audio's received samples rose; without one, the card said there is no camera.
+/// Returns them as one line for the report.
+fn check_media(result: &str, camera: bool) -> Result<String, String> {
+    let json = result
+        .split_once(" media=")
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| format!("no media numbers in the page's result: {result}"))?;
+    let media: serde_json::Value = serde_json::Deserializer::from_str(json)
+        .into_iter::<serde_json::Value>()
+        .next()
+        .and_then(Result::ok)
+        .ok_or_else(|| format!("unreadable media numbers: {json}"))?;
+    if !camera {
+        let message = media["message"].as_str().unwrap_or("");
+        if media["camera"] != "none" || !message.contains("No camera") {
+            return Err(format!("without a camera the card said: {media}"));
+        }
+        return Ok(format!(
+            "no camera; the card says {message:?}; chat answered"
+        ));
+    }
+    let pair = |k: &str| -> (u64, u64) {
+        let v = &media[k];
+        (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0))
+    };
+    let (f0, f1) = pair("framesDecoded");
+    let (s0, s1) = pair("totalSamplesReceived");
+    let line = format!(
+        "reflected video framesDecoded {f0} -> {f1} over {} s ({} {}, 30 decoded {} s after connecting), \
+         reflected audio totalSamplesReceived {s0} -> {s1}",
+        media["seconds"],
+        media["codec"].as_str().unwrap_or("?"),
+        media["resolution"].as_str().unwrap_or("?"),
+        media["secondsTo30"],
+    );
+    if f0 < 30 || f1 <= f0 {
+        return Err(format!("the reflected video did not decode: {line}"));
+    }
+    if s1 <= s0 {
+        return Err(format!("the reflected audio was not received: {line}"));
+    }
+    Ok(line)
 }

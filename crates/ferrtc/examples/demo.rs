@@ -1,16 +1,24 @@
-//! The ferrtc demo: a web page that chats with this Rust process over a WebRTC data channel.
+//! The ferrtc demo: a web page that chats with this Rust process over a WebRTC data channel
+//! and sends it the camera, which this process reflects straight back.
 //!
 //!     cargo run --release -p ferrtc --example demo        # then open http://127.0.0.1:8080
 //!     cargo run --release -p ferrtc --example demo -- --port 9000
 //!
-//! The page (examples/demo/index.html, embedded) connects through WHIP (`POST /whip`), opens
-//! the channel `chat` and shows the connection state and live stats; the server answers every
-//! message. `http://127.0.0.1:8080/?autotest` runs the page unattended: it sends one message,
-//! checks the answer, that no card's content overflows its box and that the console stayed
-//! clean, and writes PASS/FAIL into `#result` (the page keeps loading until then, so
-//! `chromium --headless --dump-dom` prints the outcome). Every result is also printed as an
-//! `autotest: …` line, and every request for something this server does not have as a
-//! `not found: …` line (`cargo xtask demo` fails on either).
+//! The page (examples/demo/index.html, embedded) connects through WHIP (`POST /whip`) with one
+//! peer connection: the data channel `chat` plus a sendrecv audio and a sendrecv video section
+//! (no track yet: the Camera button attaches the camera and microphone with `replaceTrack`, so
+//! no renegotiation is needed and the chat works without a camera). The server answers every
+//! chat message and sends every received audio and video frame back on the same section (as
+//! examples/reflect.rs); the page shows its camera beside the reflected video with live stats.
+//!
+//! `http://127.0.0.1:8080/?autotest` runs the page unattended: it starts the camera, sends one
+//! message, checks the answer, that the reflected video decodes (framesDecoded >= 30, then
+//! rising) and the reflected audio plays, that no card's content overflows its box and that the
+//! console stayed clean, and writes PASS/FAIL into `#result` (the page keeps loading until
+//! then, so `chromium --headless --dump-dom` prints the outcome). Every result is also printed
+//! as an `autotest: …` line, and every request for something this server does not have as a
+//! `not found: …` line (`cargo xtask demo` fails on either). `--no-reflect` (for that
+//! command's self-check) answers with senders but writes no frame back: the page must fail.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -26,7 +34,10 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use ferrtc::whip::WhipServer;
-use ferrtc::{DataChannel, DataChannelEvent, PeerConnection, PeerEvent, RtcConfiguration};
+use ferrtc::{
+    DataChannel, DataChannelEvent, Error, KeyframeRequestKind, MediaKind, PeerConnection,
+    PeerEvent, RemoteTrack, RtcConfiguration, TrackSender,
+};
 use tokio::sync::Notify;
 
 const PAGE: &str = include_str!("demo/index.html");
@@ -84,6 +95,80 @@ async fn chat(pc: PeerConnection, dc: DataChannel) {
     }
 }
 
+/// Sends `track`'s frames back on `sender` (same payload type and RTP timestamp) until the
+/// track ends; the page's key frame requests for what we send go to the page's own sender.
+/// With `reflect` false (the self-check) the frames are read and dropped.
+async fn reflect(track: RemoteTrack, sender: TrackSender, reflect: bool) {
+    let requests = {
+        let (track, sender) = (track.clone(), sender.clone());
+        tokio::spawn(async move {
+            while let Some(kind) = sender.keyframe_request().await {
+                let _ = track.request_keyframe(kind).await;
+            }
+        })
+    };
+    if track.kind() == MediaKind::Video {
+        // Start the reflected stream at a key frame (before the page sends anything this
+        // fails harmlessly; the browser's encoder starts with one anyway).
+        let _ = track.request_keyframe(KeyframeRequestKind::Pli).await;
+    }
+    let mut sent = 0u64;
+    while let Some(f) = track.recv_frame().await {
+        if !reflect {
+            continue;
+        }
+        match sender
+            .write_frame_as(f.data, f.rtp_timestamp, f.payload_type)
+            .await
+        {
+            Ok(()) => sent += 1,
+            Err(Error::Closed) => break,
+            Err(e) => tracing::debug!(error = %e, "frame not reflected"),
+        }
+    }
+    requests.abort();
+    tracing::info!(mid = track.mid(), frames = sent, "track ended");
+}
+
+/// One WHIP session: the chat on every data channel the page opens, and every track the page
+/// sends reflected back.
+async fn session(pc: PeerConnection, reflect_media: bool) {
+    let Some(mut events) = pc.events() else {
+        tracing::warn!("the session's events were already taken");
+        return;
+    };
+    // Added before the offer is applied: the page's sendrecv sections take these senders, one
+    // per kind, and the answer is sendrecv. An offer without media leaves them unused.
+    let mut senders = Vec::new();
+    for (kind, id) in [
+        (MediaKind::Video, "reflected-video"),
+        (MediaKind::Audio, "reflected-audio"),
+    ] {
+        match pc.add_track(kind, id, &["reflect"]).await {
+            Ok(s) => senders.push(s),
+            Err(e) => tracing::warn!(error = %e, "no {id} sender"),
+        }
+    }
+    tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            match ev {
+                PeerEvent::DataChannel(dc) => {
+                    tokio::spawn(chat(pc.clone(), dc));
+                }
+                PeerEvent::Track(t) => {
+                    match senders.iter().find(|s| s.transceiver() == t.transceiver()) {
+                        Some(s) => {
+                            tokio::spawn(reflect(t, s.clone(), reflect_media));
+                        }
+                        None => tracing::warn!(mid = t.mid(), "no sender on this section"),
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+}
+
 /// Results of autotest pages, by page URL (the Referer of their requests): several runs (a
 /// desktop and a phone-sized window) can share one server.
 #[derive(Default)]
@@ -113,17 +198,8 @@ async fn main() {
         include_loopback: true,
         ..Default::default()
     };
-    let whip = WhipServer::new(config, |pc: PeerConnection| async move {
-        let mut events = pc.events().unwrap();
-        let pc2 = pc.clone();
-        tokio::spawn(async move {
-            while let Some(ev) = events.recv().await {
-                if let PeerEvent::DataChannel(dc) = ev {
-                    tokio::spawn(chat(pc2.clone(), dc));
-                }
-            }
-        });
-    });
+    let reflect_media = !std::env::args().any(|a| a == "--no-reflect");
+    let whip = WhipServer::new(config, move |pc: PeerConnection| session(pc, reflect_media));
     let autotest = Arc::new(Autotest::default());
     let (a1, a2) = (autotest.clone(), autotest.clone());
     let app = whip
@@ -145,7 +221,7 @@ async fn main() {
                 // load event, and so `--dump-dom`, then comes after the result.
                 let page = referer(&headers);
                 if page.contains("autotest") {
-                    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+                    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
                     loop {
                         let wait = a2.done.notified();
                         if a2.results.lock().unwrap().contains_key(&page) {
