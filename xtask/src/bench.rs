@@ -219,5 +219,8 @@ fn same_work(group: &str) -> &'static str {
     NOTES
         .iter()
         .find(|(prefix, _)| group.starts_with(prefix))
-        .map_or("(no note: add one to xtask/src/bench.rs `same_work`)", |(_, n)| n)
+        .map_or(
+            "(no note: add one to xtask/src/bench.rs `same_work`)",
+            |(_, n)| n,
+        )
 }

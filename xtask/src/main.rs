@@ -113,7 +113,7 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
     ),
     (
         "demo",
-        "the README demo page in headless Chromium (WHIP + data channel chat), netns",
+        "the README demo page in headless Chromium (WHIP: data channel chat + camera video/audio reflected by ferrtc), netns",
         demo::run,
         true,
     ),

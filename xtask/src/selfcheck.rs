@@ -217,6 +217,14 @@ pub const SABOTAGES: &[Sabotage] = &[
                and WHIP load over TCP, ICE cannot connect",
         expect: &["page result", "the demo page did not pass"],
     },
+    Sabotage {
+        row: "demo",
+        args: &[],
+        sabotage: "demo-no-reflect",
+        what: "the demo server negotiates its audio and video senders but writes nothing back: \
+               the page's camera card sees no reflected frames or samples",
+        expect: &["page result", "the demo page did not pass"],
+    },
     // coturn
     Sabotage {
         row: "coturn",
