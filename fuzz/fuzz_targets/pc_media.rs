@@ -1066,6 +1066,7 @@ fn frame(data: &[u8], ts: u32, now: Instant) -> OutgoingFrame {
         rtp_timestamp: ts,
         capture_time: now,
         payload_type: None,
+        audio_level: None,
     }
 }
 
@@ -1095,7 +1096,7 @@ fuzz_target!(|data: &[u8]| {
             w.a.connection_state(),
             w.a_video_frames.len(),
             w.a.media_drops(),
-            w.a.media_engine().receive_streams(),
+            w.a.media_engine().map(|e| e.receive_streams()),
             w.b.negotiated_media()
                 .first()
                 .map(|n| n.codecs.first().cloned())
@@ -1158,11 +1159,11 @@ fuzz_target!(|data: &[u8]| {
                     1 => {
                         ts = ts.wrapping_add(3000);
                         let tid = w.a_tids.video;
-                        let _ = w.a.write_frame(tid, frame(KEYFRAME, ts, now));
+                        let _ = w.a.write_frame(now, tid, frame(KEYFRAME, ts, now));
                     }
                     2 => {
                         let tid = w.a_tids.audio;
-                        let _ = w.a.write_frame(tid, frame(&[0xfc, 1, 2, 3], ts, now));
+                        let _ = w.a.write_frame(now, tid, frame(&[0xfc, 1, 2, 3], ts, now));
                     }
                     _ => {
                         let tid = w.a_tids.video;
