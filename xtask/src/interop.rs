@@ -323,8 +323,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     if only.is_none() {
-        let doc = report(&paths, &outcomes, &matrix, &ferrtc);
+        let mut doc = report(&paths, &outcomes, &matrix, &ferrtc);
         let path = paths.root.join("docs/interop.md");
+        // The media sections below the marker are written by hand (interop-media and
+        // interop-media-node): a rewrite keeps them.
+        if let Ok(old) = std::fs::read_to_string(&path) {
+            if let Some(at) = old.find(HAND_WRITTEN) {
+                doc = format!("{}\n{}", doc.trim_end(), &old[at..]);
+            }
+        }
         std::fs::write(&path, doc).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("wrote {}", path.display());
     } else {
@@ -1004,6 +1011,9 @@ fn npm_version(paths: &Paths, package: &str) -> String {
         .and_then(|v| v["version"].as_str().map(String::from))
         .unwrap_or_else(|| "?".into())
 }
+
+/// Where docs/interop.md's hand-written part starts; everything from it on survives a rewrite.
+const HAND_WRITTEN: &str = "<!-- hand-written below: kept by `cargo xtask interop` -->";
 
 /// docs/interop.md.
 fn report(
