@@ -408,3 +408,91 @@ fn merged_facts_of_a_keyframe_split_over_stap_a_and_fu_a() {
     assert_eq!(merged.resolution, Some((176, 144)));
     assert!(d.decodable(&merged, false));
 }
+
+/// An SPS bit by bit (H.264 §7.3.2.1.1), High profile 640x480 with a scaling matrix whose
+/// first list carries `delta_scale` (§7.3.2.1.1.1).
+fn sps_with_scaling_delta(delta: i64) -> Vec<u8> {
+    struct Bits(Vec<bool>);
+    impl Bits {
+        fn put(&mut self, v: u64, n: u32) {
+            for i in (0..n).rev() {
+                self.0.push(v >> i & 1 == 1);
+            }
+        }
+        fn ue(&mut self, v: u64) {
+            let x = v + 1;
+            let n = 64 - x.leading_zeros();
+            self.put(0, n - 1);
+            self.put(x, n);
+        }
+        fn se(&mut self, v: i64) {
+            self.ue(if v > 0 {
+                2 * v as u64 - 1
+            } else {
+                2 * v.unsigned_abs()
+            });
+        }
+    }
+    let mut b = Bits(Vec::new());
+    b.put(100, 8); // profile_idc: High
+    b.put(0, 8); // constraint flags
+    b.put(30, 8); // level_idc
+    b.ue(0); // seq_parameter_set_id
+    b.ue(1); // chroma_format_idc 4:2:0
+    b.ue(0); // bit_depth_luma_minus8
+    b.ue(0); // bit_depth_chroma_minus8
+    b.put(0, 1); // qpprime_y_zero_transform_bypass_flag
+    b.put(1, 1); // seq_scaling_matrix_present_flag
+    b.put(1, 1); // list 0 present
+    b.se(delta); // its first delta_scale: -8 makes nextScale 0, ending the list
+    if (8 + delta).rem_euclid(256) != 0 {
+        // Otherwise the list goes on: 15 more delta_scale of 0 (as a reader that ignored the
+        // range would read it: nextScale stays put).
+        for _ in 0..15 {
+            b.se(0);
+        }
+    }
+    b.put(0, 7); // lists 1..7 absent
+    b.ue(0); // log2_max_frame_num_minus4
+    b.ue(2); // pic_order_cnt_type
+    b.ue(1); // max_num_ref_frames
+    b.put(0, 1); // gaps_in_frame_num_value_allowed_flag
+    b.ue(39); // pic_width_in_mbs_minus1: 640
+    b.ue(29); // pic_height_in_map_units_minus1: 480
+    b.put(1, 1); // frame_mbs_only_flag
+    b.put(1, 1); // direct_8x8_inference_flag
+    b.put(0, 1); // frame_cropping_flag
+    b.put(0, 1); // vui_parameters_present_flag
+    b.put(1, 1); // rbsp_stop_one_bit
+    while b.0.len() % 8 != 0 {
+        b.0.push(false);
+    }
+    let mut nal = vec![0x67];
+    nal.extend(
+        b.0.chunks(8)
+            .map(|c| c.iter().fold(0u8, |a, &bit| a << 1 | u8::from(bit))),
+    );
+    nal
+}
+
+#[test]
+fn sps_scaling_list_delta_outside_its_range_is_refused() {
+    // In range: parses (the control, so the refusals below are about the delta alone).
+    let s = parse_sps(&sps_with_scaling_delta(-8)).unwrap();
+    assert_eq!((s.profile_idc, s.width, s.height), (100, 640, 480));
+    assert!(parse_sps(&sps_with_scaling_delta(127)).is_some());
+    assert!(parse_sps(&sps_with_scaling_delta(-128)).is_some());
+    // Outside -128..=127 (§7.4.2.1.1.1): refused. The SPS is otherwise complete, so the old
+    // reader accepted 128 and -129, and overflowed on the extremes (found by
+    // fuzz/fuzz_targets/depacketize_h264, input in fuzz/regressions/depacketize_h264/).
+    assert_eq!(parse_sps(&sps_with_scaling_delta(128)), None);
+    assert_eq!(parse_sps(&sps_with_scaling_delta(-129)), None);
+    assert_eq!(
+        parse_sps(&sps_with_scaling_delta(i64::from(i32::MAX))),
+        None
+    );
+    assert_eq!(
+        parse_sps(&sps_with_scaling_delta(i64::from(i32::MIN) + 1)),
+        None
+    );
+}

@@ -74,7 +74,12 @@ pub fn parse_sps(nal: &[u8]) -> Option<SpsInfo> {
                     let (mut last, mut next) = (8i32, 8i32);
                     for _ in 0..size {
                         if next != 0 {
+                            // §7.4.2.1.1.1: delta_scale is in -128..=127; anything else is
+                            // a broken (or hostile) SPS, and would overflow the sum below.
                             let delta = r.se()?;
+                            if !(-128..=127).contains(&delta) {
+                                return None;
+                            }
                             next = (last + delta + 256).rem_euclid(256);
                         }
                         last = if next == 0 { last } else { next };
