@@ -40,7 +40,8 @@
 //! lowest buffered packet starts the first frame if its `frame_start` says so or, for a format
 //! that cannot mark frame starts (H.264, H.265), if the complete run from it to the marker has
 //! a packet that says keyframe. Otherwise the buffer waits for a complete keyframe (released
-//! at once) or gives up by age.
+//! at once) or gives up by age. A complete keyframe whose first packet says it starts a frame is
+//! released at once too when it is the lowest buffered packet, without waiting out the delay.
 //!
 //! ```
 //! use std::time::Instant;
@@ -506,6 +507,13 @@ impl<D: Depacketizer> FrameBuffer<D> {
                 }
                 _ => false,
             };
+            // A complete keyframe that says it starts there starts at once, as a complete
+            // keyframe later in the buffer would (`skip_to_keyframe`): waiting would only let
+            // a later one skip it. Without a start flag (H.264, H.265) the run may lack its
+            // first packets, so it waits.
+            if slot.info.frame_start == Some(true) && self.keyframe_run(s) {
+                return true;
+            }
             return waited
                 && match slot.info.frame_start {
                     Some(v) => v,

@@ -616,3 +616,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn first_complete_keyframe_is_not_skipped_for_a_second_within_the_startup_delay() {
+    // A new stream opens with two complete keyframes 20 ms apart (VP8-like: start flags), both
+    // inside the start-up delay. Both are frames the sender meant to be seen: the first is
+    // released at once (it says it starts there and is whole), not skipped for the second.
+    let now = Instant::now();
+    let mut fb = FrameBuffer::new(Toy::default(), Config::default());
+    let c = |b: u8| vec![vec![b, 1], vec![b, 2], vec![b, 3]];
+    for p in toy_frame(100, 0, &c(1), START | KEY, 0) {
+        fb.insert(p, now);
+    }
+    let later = now + Duration::from_millis(20);
+    for p in toy_frame(103, 3000, &c(2), START | KEY, 0) {
+        fb.insert(p, later);
+    }
+    fb.handle_timeout(later + Config::default().startup_delay);
+    let (frames, drops) = drain(&mut fb);
+    assert!(drops.is_empty(), "{drops:?}");
+    assert_eq!(
+        frames.iter().map(|f| f.first_seq).collect::<Vec<_>>(),
+        [100, 103]
+    );
+    assert_eq!(&frames[0].data[..], &[1, 1, 1, 2, 1, 3]);
+}

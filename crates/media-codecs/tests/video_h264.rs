@@ -464,7 +464,7 @@ fn sps_with_scaling_delta(delta: i64) -> Vec<u8> {
     b.put(0, 1); // frame_cropping_flag
     b.put(0, 1); // vui_parameters_present_flag
     b.put(1, 1); // rbsp_stop_one_bit
-    while b.0.len() % 8 != 0 {
+    while !b.0.len().is_multiple_of(8) {
         b.0.push(false);
     }
     let mut nal = vec![0x67];
