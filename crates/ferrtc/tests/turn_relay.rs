@@ -254,9 +254,23 @@ async fn coturn_relay_only_over_tls() {
 #[ignore = "needs coturn: cargo xtask coturn"]
 async fn coturn_tls_with_an_untrusted_certificate_gathers_no_relay() {
     // Without the test CA the self-signed certificate does not verify against the system
-    // roots: no relayed candidate, gathering completes anyway.
+    // roots: no relayed candidate, gathering completes anyway. The control first: the same
+    // server, URL and credentials WITH the CA gather a relayed candidate, so the only
+    // difference between the two runs is the certificate's trust (a server that is down or
+    // refuses the credentials fails the control instead of passing this test).
     let c = coturn();
     let url = format!("turns:{}", c.tls);
+    let control = PeerConnection::new(relay_config(&url, &c.user, &c.pass, Some(c.ca.clone())))
+        .await
+        .unwrap();
+    let cands = tokio::time::timeout(Duration::from_secs(15), gathered_candidates(&control))
+        .await
+        .expect("gathering completes");
+    assert!(
+        cands.iter().any(|l| l.contains(" typ relay")),
+        "the control (CA given) gathers a relay: {cands:?}"
+    );
+    let _ = control.close().await;
     let pc = PeerConnection::new(relay_config(&url, &c.user, &c.pass, None))
         .await
         .unwrap();
