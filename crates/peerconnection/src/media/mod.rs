@@ -55,9 +55,9 @@ pub mod types;
 pub use engine::{MediaConfig, MediaDrops, MediaEngine};
 pub use negotiated::{NegotiatedMedia, RemoteSsrc};
 pub use types::{
-    AudioLevel, Codec, Direction, KeyframeRequestKind, LocalTrack, MediaKind, MediaMode, OutgoingFrame,
-    ReceivedFrame, RtcpFeedback, SendEncoding, TrackInfo, TransceiverId, TransceiverInfo,
-    TransceiverInit,
+    AudioLevel, Codec, Direction, KeyframeRequestKind, LocalTrack, MediaKind, MediaMode,
+    OutgoingFrame, ReceivedFrame, RtcpFeedback, SendEncoding, TrackInfo, TransceiverId,
+    TransceiverInfo, TransceiverInit,
 };
 
 use std::collections::HashMap;
