@@ -202,11 +202,25 @@ pub(super) fn watch(
         }
         if let Some(s) = weak.upgrade() {
             if let Ok(mut m) = s.sessions.lock() {
-                m.remove(&watch_id);
+                remove_session(&mut m, &watch_id);
             }
         }
         let _ = watched.close().await;
     });
+}
+
+/// Removes a session; once the table is mostly empty its capacity is given back, so a burst
+/// of sessions (a flood of offers that never connect, up to `max_sessions`) does not leave the
+/// server holding a table sized for the burst.
+fn remove_session(
+    sessions: &mut std::collections::HashMap<String, Session>,
+    id: &str,
+) -> Option<Session> {
+    let removed = sessions.remove(id);
+    if sessions.len().saturating_mul(4) < sessions.capacity() && sessions.capacity() > 16 {
+        sessions.shrink_to(sessions.len().saturating_mul(2));
+    }
+    removed
 }
 
 pub(super) async fn delete(
@@ -222,7 +236,7 @@ pub(super) async fn delete(
         .sessions
         .lock()
         .ok()
-        .and_then(|mut s| s.remove(&id));
+        .and_then(|mut s| remove_session(&mut s, &id));
     match session {
         Some(s) => {
             let _ = s.pc.close().await;
