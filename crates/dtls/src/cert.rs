@@ -367,7 +367,7 @@ mod tests {
 
     #[test]
     fn fingerprint_round_trips_and_rejects_junk() {
-        let cert = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap();
+        let cert = Certificate::generate(KeyType::EcdsaP256, ferrtc_testkit::wallclock()).unwrap();
         let fp = cert.fingerprint().unwrap();
         let text = fp.to_string();
         assert!(text.starts_with("sha-256 "));
@@ -403,7 +403,7 @@ mod tests {
 
     #[test]
     fn sha256_fingerprint_matches_an_independent_hash() {
-        let cert = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap();
+        let cert = Certificate::generate(KeyType::EcdsaP256, ferrtc_testkit::wallclock()).unwrap();
         let der = cert.der().unwrap();
         let direct = Fingerprint::of_der(HashAlgorithm::Sha256, &der).unwrap();
         assert_eq!(cert.fingerprint().unwrap(), direct);
@@ -412,11 +412,11 @@ mod tests {
     #[test]
     fn pem_round_trip_and_mismatch() {
         for kt in [KeyType::EcdsaP256, KeyType::Rsa2048] {
-            let cert = Certificate::generate(kt, std::time::SystemTime::now()).unwrap();
+            let cert = Certificate::generate(kt, ferrtc_testkit::wallclock()).unwrap();
             let (c, k) = cert.to_pem().unwrap();
             let back = Certificate::from_pem(c.as_bytes(), k.as_bytes()).unwrap();
             assert_eq!(back.fingerprint().unwrap(), cert.fingerprint().unwrap());
-            let other = Certificate::generate(kt, std::time::SystemTime::now()).unwrap();
+            let other = Certificate::generate(kt, ferrtc_testkit::wallclock()).unwrap();
             let (_, k2) = other.to_pem().unwrap();
             assert!(matches!(
                 Certificate::from_pem(c.as_bytes(), k2.as_bytes()),
@@ -429,7 +429,7 @@ mod tests {
     #[test]
     fn generated_certificate_is_signed_by_its_own_key() {
         for kt in [KeyType::EcdsaP256, KeyType::Rsa2048] {
-            let cert = Certificate::generate(kt, SystemTime::now()).unwrap();
+            let cert = Certificate::generate(kt, ferrtc_testkit::wallclock()).unwrap();
             let x509 = cert.x509();
             // OpenSSL checks the signature over the TBSCertificate with the certificate's own
             // public key, and with the private key we hand to the handshake.
@@ -437,7 +437,7 @@ mod tests {
             assert!(x509.verify(cert.key()).unwrap(), "{kt:?}");
             assert!(x509.public_key().unwrap().public_eq(cert.key()));
             // ... and not with another key: the check can fail.
-            let other = Certificate::generate(kt, SystemTime::now()).unwrap();
+            let other = Certificate::generate(kt, ferrtc_testkit::wallclock()).unwrap();
             assert!(!x509.verify(other.key()).unwrap_or(false), "{kt:?}");
         }
     }
@@ -478,7 +478,7 @@ mod tests {
         let serial = x509.serial_number().to_bn().unwrap();
         assert!(!serial.is_negative());
         assert!(serial.num_bits() <= 63 && serial.num_bits() > 0);
-        let other = Certificate::generate(KeyType::EcdsaP256, SystemTime::now()).unwrap();
+        let other = Certificate::generate(KeyType::EcdsaP256, ferrtc_testkit::wallclock()).unwrap();
         assert_ne!(other.x509().serial_number().to_bn().unwrap(), serial);
     }
 

@@ -263,10 +263,9 @@ fn build_ssl_context(config: &Config) -> Result<SslContext> {
 mod tests {
     use super::*;
     use foreign_types::ForeignTypeRef;
-    use std::time::SystemTime;
 
     fn cert() -> Certificate {
-        Certificate::generate(crate::KeyType::EcdsaP256, SystemTime::now()).unwrap()
+        Certificate::generate(crate::KeyType::EcdsaP256, ferrtc_testkit::wallclock()).unwrap()
     }
 
     #[test]

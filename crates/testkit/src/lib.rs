@@ -81,3 +81,9 @@ pub fn addr(n: u8) -> std::net::SocketAddr {
 pub fn epoch() -> std::time::Instant {
     std::time::Instant::now()
 }
+
+/// The wall-clock time for tests that need one (a certificate's validity window): like
+/// [`epoch`], the one place test code reads it, so the crates under test never do.
+pub fn wallclock() -> std::time::SystemTime {
+    std::time::SystemTime::now()
+}

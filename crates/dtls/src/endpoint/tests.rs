@@ -22,12 +22,12 @@ fn handshake(a: &Certificate, b: &Certificate, now: Instant) -> (Dtls, Dtls) {
 }
 
 fn generate() -> Certificate {
-    Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now()).unwrap()
+    Certificate::generate(KeyType::EcdsaP256, ferrtc_testkit::wallclock()).unwrap()
 }
 
 /// A connected pair, both on our record layer.
 fn released_pair() -> (Dtls, Dtls) {
-    let now = Instant::now();
+    let now = ferrtc_testkit::epoch();
     let (mut client, mut server) = handshake(&generate(), &generate(), now);
     client.send(b"x").unwrap();
     while let Some(d) = client.poll_transmit() {
@@ -44,7 +44,7 @@ fn handshake_between_two_generated_certificates() {
     let (a, b) = (generate(), generate());
     // Both contexts share one OpenSSL context (src/config.rs): each side must still present its
     // own certificate, which the peer pins.
-    let (mut client, mut server) = handshake(&a, &b, Instant::now());
+    let (mut client, mut server) = handshake(&a, &b, ferrtc_testkit::epoch());
     let peer = |d: &mut Dtls| loop {
         match d.poll_event() {
             Some(Event::Connected {
@@ -65,7 +65,7 @@ fn handshake_between_two_generated_certificates() {
 
 #[test]
 fn alerts_after_release() {
-    let now = Instant::now();
+    let now = ferrtc_testkit::epoch();
     let (mut client, mut server) = released_pair();
     // A warning alert other than close_notify is ignored.
     let warning = client
