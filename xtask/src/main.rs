@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo xtask ci                         fmt check, clippy -D warnings, all tests
+//! cargo xtask arch [--write]             docs/ARCHITECTURE.md checked against cargo metadata
 //! cargo xtask fuzz [--seconds N] [TARGET] run cargo-fuzz targets on nightly (installs cargo-fuzz)
 //! cargo xtask bench [FILTER]             run the criterion benches, rewrite docs/performance.md
 //! cargo xtask conformance                every conformance check the project has, one table
@@ -21,6 +22,7 @@
     clippy::indexing_slicing
 )]
 
+mod arch;
 mod bench;
 mod coturn;
 mod demo;
@@ -48,6 +50,12 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
         "ci",
         "fmt check, clippy with warnings denied, all tests",
         ci,
+        false,
+    ),
+    (
+        "arch",
+        "[--write]: docs/ARCHITECTURE.md's crate map, graph and sans-IO block vs cargo metadata and the sources",
+        arch::run,
         false,
     ),
     (
