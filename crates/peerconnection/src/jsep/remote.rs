@@ -151,15 +151,6 @@ fn read_section(m: &Media<'_>) -> RemoteSection {
     }
 }
 
-fn direction(d: ferrtc_sdp::Direction) -> Direction {
-    match d {
-        ferrtc_sdp::Direction::SendRecv => Direction::SendRecv,
-        ferrtc_sdp::Direction::SendOnly => Direction::SendOnly,
-        ferrtc_sdp::Direction::RecvOnly => Direction::RecvOnly,
-        ferrtc_sdp::Direction::Inactive => Direction::Inactive,
-    }
-}
-
 /// The media part of an audio/video section. Impossible values are left out with a debug
 /// line rather than failing the description (RFC 3264 §6: the answerer ignores formats it
 /// does not understand): a payload type above 127, a codec without rtpmap and no static
@@ -287,7 +278,7 @@ fn read_media(m: &Media<'_>, kind: media::MediaKind) -> RemoteMedia {
     }
     RemoteMedia {
         kind,
-        direction: direction(m.direction()),
+        direction: m.direction(),
         codecs,
         extensions,
         rtcp_rsize: m.rtcp_rsize(),

@@ -10,7 +10,6 @@ use tracing::debug;
 
 use super::{LocalSection, MediaSection, DATA_FORMAT};
 use crate::media::codec::encoding_name;
-use crate::media::Direction;
 
 /// Everything a local description is written from.
 #[derive(Debug)]
@@ -195,15 +194,6 @@ impl MediaTexts {
     }
 }
 
-fn sdp_direction(d: Direction) -> ferrtc_sdp::Direction {
-    match d {
-        Direction::SendRecv => ferrtc_sdp::Direction::SendRecv,
-        Direction::SendOnly => ferrtc_sdp::Direction::SendOnly,
-        Direction::RecvOnly => ferrtc_sdp::Direction::RecvOnly,
-        Direction::Inactive => ferrtc_sdp::Direction::Inactive,
-    }
-}
-
 /// The media lines of an audio/video section after its transport lines, in Chromium's order
 /// (RFC 8829 §5.2.1): mid, extmaps, direction, msid, rtcp-mux, rtcp-rsize, codecs (rtpmap,
 /// rtcp-fb, fmtp; RTX after its codec), rids and simulcast, ssrc-group and ssrcs.
@@ -219,7 +209,7 @@ fn media_lines<'a>(
     if s.extmap_allow_mixed {
         m = m.attribute(Attribute::ExtmapAllowMixed);
     }
-    m = m.direction(sdp_direction(s.direction));
+    m = m.direction(s.direction);
     let sends = s.direction.sends();
     if sends {
         if s.stream_ids.is_empty() {

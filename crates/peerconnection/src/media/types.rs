@@ -35,47 +35,10 @@ impl MediaKind {
     }
 }
 
-/// `RTCRtpTransceiverDirection` (W3C §5.4), also the SDP direction attribute (RFC 8866 §6.7).
-/// A stopped transceiver is not a direction here: see [`TransceiverInfo::stopped`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Direction {
-    /// Send and receive.
-    #[default]
-    SendRecv,
-    /// Send only.
-    SendOnly,
-    /// Receive only.
-    RecvOnly,
-    /// Neither.
-    Inactive,
-}
-
-impl Direction {
-    /// Whether this direction sends.
-    pub fn sends(self) -> bool {
-        matches!(self, Direction::SendRecv | Direction::SendOnly)
-    }
-
-    /// Whether this direction receives.
-    pub fn receives(self) -> bool {
-        matches!(self, Direction::SendRecv | Direction::RecvOnly)
-    }
-
-    /// The direction made of these two halves.
-    pub fn from_parts(send: bool, recv: bool) -> Self {
-        match (send, recv) {
-            (true, true) => Direction::SendRecv,
-            (true, false) => Direction::SendOnly,
-            (false, true) => Direction::RecvOnly,
-            (false, false) => Direction::Inactive,
-        }
-    }
-
-    /// The same direction seen from the other side (sendonly ↔ recvonly).
-    pub fn reverse(self) -> Self {
-        Direction::from_parts(self.receives(), self.sends())
-    }
-}
+/// `RTCRtpTransceiverDirection` (W3C §5.4) is the SDP direction attribute (RFC 8866 §6.7): one
+/// type for both, so JSEP needs no conversion. A stopped transceiver is not a direction here:
+/// see [`TransceiverInfo::stopped`].
+pub use ferrtc_sdp::Direction;
 
 /// A transceiver of this peer connection: an index that stays valid for the connection's life
 /// (stopped transceivers keep their id; ids are never reused).

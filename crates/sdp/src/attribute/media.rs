@@ -45,6 +45,26 @@ impl Direction {
             d => d,
         }
     }
+
+    /// Whether this direction sends (`sendrecv` or `sendonly`).
+    pub fn sends(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::SendOnly)
+    }
+
+    /// Whether this direction receives (`sendrecv` or `recvonly`).
+    pub fn receives(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::RecvOnly)
+    }
+
+    /// The direction made of these two halves.
+    pub fn from_parts(send: bool, recv: bool) -> Self {
+        match (send, recv) {
+            (true, true) => Direction::SendRecv,
+            (true, false) => Direction::SendOnly,
+            (false, true) => Direction::RecvOnly,
+            (false, false) => Direction::Inactive,
+        }
+    }
 }
 
 impl fmt::Display for Direction {
