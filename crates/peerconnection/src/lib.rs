@@ -1,34 +1,13 @@
-//! A sans-IO `RTCPeerConnection` (W3C webrtc-pc): JSEP offer/answer (RFC 8829), BUNDLE
-//! (RFC 9143), ICE (ferrtc-ice), DTLS (ferrtc-dtls), SCTP and data channels (ferrtc-sctp,
-//! ferrtc-datachannel), the W3C state machines and getStats().
+#![doc = include_str!("../README.md")]
 //!
-//! Like every ferrtc state machine it owns no socket, clock or thread. The caller binds UDP
-//! sockets and hands their addresses in ([`PeerConnection::add_local_interface`]), feeds every
-//! datagram ([`PeerConnection::handle_receive`]) and calls [`PeerConnection::poll_output`]
-//! until it returns [`Output::Timeout`]: each [`Output::Transmit`] is sent from the socket
-//! named by its `source`, each [`Output::Event`] is for the application, and at the timeout
-//! [`PeerConnection::handle_timeout`] is due. The `ferrtc` crate does this with tokio.
+//! # Driving it
 //!
-//! ```
-//! use std::time::Instant;
-//! use ferrtc_peerconnection::{Configuration, PeerConnection, ChannelInit, SdpType, OfferOptions};
-//! use ferrtc_dtls::{Certificate, KeyType};
-//!
-//! let cert = Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now())?;
-//! let now = Instant::now();
-//! # use rand::SeedableRng;
-//! let mut rng = rand::rngs::StdRng::seed_from_u64(7); // use a CSPRNG seeded from the OS
-//! let mut pc = PeerConnection::new(Configuration::new(cert)?, now, &mut rng)?;
-//! pc.add_local_interface(now, "192.0.2.1:40000".parse().unwrap())?;
-//! pc.end_of_local_interfaces(now);
-//! let chat = pc.create_data_channel(ChannelInit { label: "chat".into(), ..Default::default() })?;
-//! let offer = pc.create_offer(OfferOptions::default())?;
-//! assert_eq!(offer.sdp_type, SdpType::Offer);
-//! pc.set_local_description(now, offer)?;
-//! assert!(pc.local_description().unwrap().sdp.contains("a=candidate:"));
-//! # let _ = chat;
-//! # Ok::<(), ferrtc_peerconnection::Error>(())
-//! ```
+//! The caller binds UDP sockets and hands their addresses in
+//! ([`PeerConnection::add_local_interface`]), feeds every datagram
+//! ([`PeerConnection::handle_receive`]) and calls [`PeerConnection::poll_output`] until it
+//! returns [`Output::Timeout`]: each [`Output::Transmit`] is sent from the socket named by its
+//! `source`, each [`Output::Event`] is for the application, and at the timeout
+//! [`PeerConnection::handle_timeout`] is due.
 //!
 //! # Where things are
 //!
@@ -47,9 +26,9 @@
 //! - the [`stats`] module: `getStats()`.
 //! - `config`: [`Configuration`].
 //!
-//! Media (issue 13) gets its own `media/` directory beside `connection/` (transceiver,
-//! sender, receiver, router, reports, stats), wired into `connection/transport.rs` where
-//! RTP/RTCP datagrams are demultiplexed and into the pump.
+//! - `media/`: the media engine beside `connection/` (transceivers, senders, receivers, the
+//!   BUNDLE router, RTCP reports, NACK/RTX, SRTP session, stats), wired into
+//!   `connection/transport.rs` where RTP/RTCP datagrams are demultiplexed, and into the pump.
 #![forbid(unsafe_code)]
 
 mod config;

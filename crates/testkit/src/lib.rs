@@ -1,42 +1,13 @@
-//! Simulated network with a virtual clock for testing sans-IO protocol state machines.
+#![doc = include_str!("../README.md")]
 //!
-//! Every stateful ferrtc crate is a state machine with the shape of DESIGN.md
-//! (`handle_receive`, `handle_timeout`, `poll_transmit`, `poll_timeout`). A test wraps it in a
-//! small adapter implementing [`Endpoint`], puts two or more of them in a [`Sim`] at
-//! [`SocketAddr`]s, configures the links between them ([`LinkConfig`]: delay, jitter, random or
-//! bursty loss, reordering, duplication, MTU, rate limit with a queue) and runs it:
+//! # Using it
 //!
-//! ```
-//! use std::time::{Duration, Instant};
-//! use bytes::Bytes;
-//! use ferrtc_testkit::{Endpoint, LinkConfig, Loss, Sim};
-//! # use std::net::SocketAddr;
-//! /// Sends one ping; echoes what it receives; counts what came back.
-//! struct Echo { peer: SocketAddr, out: Vec<Bytes>, got: usize }
-//! impl Endpoint for Echo {
-//!     fn handle_receive(&mut self, _now: Instant, _from: SocketAddr, data: Bytes) {
-//!         self.got += 1;
-//!         if self.got < 10 { self.out.push(data) }
-//!     }
-//!     fn handle_timeout(&mut self, _now: Instant) {}
-//!     fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
-//!         self.out.pop().map(|d| (self.peer, d))
-//!     }
-//!     fn poll_timeout(&mut self) -> Option<Instant> { None }
-//! }
-//! let (a, b): (SocketAddr, SocketAddr) = ("10.0.0.1:1".parse().unwrap(), "10.0.0.2:2".parse().unwrap());
-//! let mut sim = Sim::new(7);
-//! sim.set_default_link(LinkConfig::with_delay(Duration::from_millis(50)));
-//! sim.add_endpoint(a, Echo { peer: b, out: vec![Bytes::from_static(b"ping")], got: 0 });
-//! sim.add_endpoint(b, Echo { peer: a, out: vec![], got: 0 });
-//! let took = sim.run_until(Duration::from_secs(60), |s| s.endpoint(a).unwrap().got >= 5).unwrap();
-//! assert_eq!(took, Duration::from_millis(500)); // 10 one-way trips of 50 ms, in no real time
-//! ```
-//!
-//! The clock jumps straight to the next due event, so minutes of retransmission timers run in
-//! milliseconds. Everything random follows from the seed: the same seed gives the same
-//! [`Sim::trace`]. When a test panics while a [`Sim`] is alive, the seed is printed; run a test
-//! body over many seeds with [`for_each_seed`], which names the failing one.
+//! A test wraps each state machine in a small adapter implementing [`Endpoint`], puts the
+//! adapters in a [`Sim`] at [`SocketAddr`](std::net::SocketAddr)s, configures the links between
+//! them ([`LinkConfig`]: delay, jitter, [`Loss`], reordering, duplication, MTU, rate limit with
+//! a queue) and runs it with [`Sim::run_until`] or [`Sim::run_for`]. The same seed gives the
+//! same [`Sim::trace`]. When a test panics while a [`Sim`] is alive, the seed is printed; run
+//! a test body over many seeds with [`for_each_seed`], which names the failing one.
 #![forbid(unsafe_code)]
 
 mod link;
