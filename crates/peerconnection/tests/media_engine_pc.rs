@@ -316,3 +316,57 @@ fn audio_frames_carry_the_callers_time_and_audio_level() {
         assert!((104_855..=104_860).contains(&d), "{got:?}");
     }
 }
+
+/// A received audio frame carries the level its packet's ssrc-audio-level extension said
+/// (RFC 6464; what `getSynchronizationSources()` reports), and none when the packet had none.
+#[test]
+fn received_audio_frames_carry_the_senders_audio_level() {
+    use ferrtc_peerconnection::media::AudioLevel;
+    let AvPair {
+        mut sim,
+        a,
+        b,
+        audio,
+        b_audio,
+        ..
+    } = av_pair(18, Duration::from_millis(10));
+    take_events(&mut sim, b);
+    let base = sim.now();
+    let levels = [
+        Some(AudioLevel {
+            voice_activity: true,
+            level: 30,
+        }),
+        None,
+        Some(AudioLevel {
+            voice_activity: false,
+            level: 127,
+        }),
+        Some(AudioLevel {
+            voice_activity: true,
+            level: 0,
+        }),
+    ];
+    let opus = opus_packets();
+    for (i, level) in levels.iter().enumerate() {
+        let mut f = frame(opus[i % opus.len()].clone(), 960 * i as u32, base);
+        f.audio_level = *level;
+        let now = sim.now();
+        pc(&mut sim, a).write_frame(now, audio, f).unwrap();
+        sim.run_for(Duration::from_millis(20)).unwrap();
+    }
+    sim.run_for(Duration::from_millis(300)).unwrap();
+    let got: Vec<(u32, Option<AudioLevel>)> = take_events(&mut sim, b)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Frame(f) if f.transceiver == b_audio => Some((f.rtp_timestamp, f.audio_level)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got.len(), levels.len(), "{got:?}");
+    let first = got[0].0;
+    for (i, (ts, level)) in got.iter().enumerate() {
+        assert_eq!(ts.wrapping_sub(first), 960 * i as u32, "{got:?}");
+        assert_eq!(*level, levels[i], "frame {i}: {got:?}");
+    }
+}

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use ferrtc_media_codecs::frame_buffer::{Config as FrameBufferConfig, FrameBuffer};
+use ferrtc_rtp::values::AudioLevel;
 use ferrtc_rtp::RtpPacket;
 
 use super::negotiated::{NegotiatedMedia, RemoteSsrc};
@@ -15,6 +16,10 @@ use super::types::{Codec, Direction, MediaKind, MediaMode, ReceivedFrame, Transc
 /// Frame buffers kept per receiver (one per remote media SSRC: simulcast layers, SSRC changes).
 pub const MAX_BUFFERS: usize = 8;
 
+/// Audio levels remembered per stream until their frame is released: an audio frame is one
+/// packet, and the frame buffer holds at most a few of them (reordering, start-up delay).
+const LEVELS: usize = 8;
+
 /// One frame buffer and the stream it assembles.
 #[derive(Debug)]
 struct Assembly {
@@ -23,6 +28,27 @@ struct Assembly {
     rid: Option<String>,
     buffer: FrameBuffer<AnyDepacketizer>,
     last_used: Instant,
+    /// RFC 6464 levels of the latest packets by RTP timestamp, a ring (`next` is the slot the
+    /// next one takes); read when their frame is released.
+    levels: [Option<(u32, AudioLevel)>; LEVELS],
+    next: usize,
+}
+
+impl Assembly {
+    fn remember_level(&mut self, timestamp: u32, level: AudioLevel) {
+        if let Some(slot) = self.levels.get_mut(self.next) {
+            *slot = Some((timestamp, level));
+        }
+        self.next = (self.next + 1) % LEVELS;
+    }
+
+    fn level_of(&self, timestamp: u32) -> Option<AudioLevel> {
+        self.levels
+            .iter()
+            .flatten()
+            .find(|(t, _)| *t == timestamp)
+            .map(|(_, l)| *l)
+    }
 }
 
 /// The receiving half of a transceiver.
@@ -145,13 +171,15 @@ impl Receiver {
     }
 
     /// Feeds a media packet to the frame buffer of its SSRC; frames it completes are pushed
-    /// to `out`. `rid` names the simulcast layer, when known. Returns false when the payload
+    /// to `out`. `rid` names the simulcast layer, when known; `audio_level` is the packet's
+    /// RFC 6464 header extension, handed on with its frame. Returns false when the payload
     /// type has no depacketizer.
     pub(crate) fn insert(
         &mut self,
         now: Instant,
         packet: RtpPacket,
         rid: Option<&[u8]>,
+        audio_level: Option<AudioLevel>,
         config: &FrameBufferConfig,
         out: &mut Vec<ReceivedFrame>,
     ) -> bool {
@@ -188,6 +216,8 @@ impl Receiver {
                     rid: rid.map(rid_name),
                     buffer: FrameBuffer::new(d, *config),
                     last_used: now,
+                    levels: [None; LEVELS],
+                    next: 0,
                 };
                 match other {
                     Some(i) => {
@@ -223,6 +253,9 @@ impl Receiver {
                     a.rid = Some(rid_name(r));
                 }
             }
+            if let Some(level) = audio_level {
+                a.remember_level(packet.header.timestamp, level);
+            }
             a.buffer.insert(packet, now);
         }
         self.drain(now, out);
@@ -249,6 +282,7 @@ impl Receiver {
                     ),
                     arrival: now,
                     resolution: f.info.resolution,
+                    audio_level: a.level_of(f.timestamp),
                 });
             }
             while let Some(d) = a.buffer.poll_drop() {

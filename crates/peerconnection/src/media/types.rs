@@ -213,6 +213,10 @@ pub struct ReceivedFrame {
     pub arrival: Instant,
     /// Resolution, when the payload says it (key frames).
     pub resolution: Option<(u16, u16)>,
+    /// The sender's audio level for this frame (RFC 6464 `ssrc-audio-level`, what
+    /// `RTCRtpReceiver.getSynchronizationSources()` reports): `None` for video, or when the
+    /// extension is not negotiated or not sent.
+    pub audio_level: Option<AudioLevel>,
 }
 
 /// Which key frame request (RFC 4585 §6.3.1 PLI, RFC 5104 §4.3.1 FIR).

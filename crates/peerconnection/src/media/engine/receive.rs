@@ -45,14 +45,17 @@ impl MediaEngine {
             self.drops.malformed = self.drops.malformed.saturating_add(1);
             return;
         };
-        let route = {
+        let (route, audio_level) = {
             let ext = packet
                 .header
                 .extensions
                 .as_ref()
                 .map(|e| self.extmap.read(e))
                 .unwrap_or_default();
-            self.router.route(&RouteInfo::new(&packet.header, &ext))
+            (
+                self.router.route(&RouteInfo::new(&packet.header, &ext)),
+                ext.audio_level,
+            )
         };
         let Ok(mut route) = route else {
             self.drops.unrouted = self.drops.unrouted.saturating_add(1);
@@ -137,7 +140,7 @@ impl MediaEngine {
                 let ok = self
                     .receivers
                     .get_mut(ri)
-                    .is_some_and(|r| r.insert(now, packet, rid, &fb, &mut frames));
+                    .is_some_and(|r| r.insert(now, packet, rid, audio_level, &fb, &mut frames));
                 if !ok {
                     self.drops.refused = self.drops.refused.saturating_add(1);
                 }
