@@ -974,6 +974,33 @@ fn extmap_allow_mixed_is_echoed_where_offered() {
     assert!(!text.contains(MIXED), "{text}");
 }
 
+/// RFC 8285 §6: ferrtc's offer with audio/video says a=extmap-allow-mixed once, at session
+/// level (as browsers' offers do), and the answer from a second ferrtc echoes it there; a
+/// data-only offer has no extmap and says nothing.
+#[test]
+fn offers_with_media_allow_mixed_extensions() {
+    const MIXED: &str = "a=extmap-allow-mixed";
+    let now = Instant::now();
+    let mut a = pc(41);
+    let mut b = pc(42);
+    a.add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let offer = a.create_offer(OfferOptions::default()).unwrap();
+    let secs = section_texts(&offer.sdp);
+    assert!(secs[0].lines().any(|l| l == MIXED), "{}", offer.sdp);
+    assert_eq!(offer.sdp.matches(MIXED).count(), 1, "{}", offer.sdp);
+    a.set_local_description(now, offer).unwrap();
+    b.set_remote_description(now, a.local_description().unwrap())
+        .unwrap();
+    let answer = b.create_answer().unwrap();
+    assert!(section_texts(&answer.sdp)[0].lines().any(|l| l == MIXED));
+
+    let mut d = pc(43);
+    d.create_data_channel(Default::default()).unwrap();
+    let offer = d.create_offer(OfferOptions::default()).unwrap();
+    assert!(!offer.sdp.contains(MIXED), "{}", offer.sdp);
+}
+
 /// Trickled candidates (RFC 8838 §4.4) name the section that carries the BUNDLE transport:
 /// in an answer, the offerer-tagged one (the first mid of the offer's group, RFC 8843 §7.3.1),
 /// which is where `local_description()` writes the candidates too.

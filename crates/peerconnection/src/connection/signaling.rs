@@ -78,9 +78,15 @@ impl PeerConnection {
             candidates: &self.local_candidates,
             end_of_candidates: self.gathering_done,
             bundle_tag,
-            // RFC 8285 §6: an answer echoes a session-level a=extmap-allow-mixed.
-            extmap_allow_mixed: kind != SdpType::Offer
-                && self.remote.as_ref().is_some_and(|r| r.extmap_allow_mixed),
+            // RFC 8285 §6: an offer with audio/video says a=extmap-allow-mixed at session level
+            // (as browsers do: the peer may then mix one- and two-byte extension elements,
+            // which ferrtc reads); an answer echoes it only where the offer had it.
+            extmap_allow_mixed: match kind {
+                SdpType::Offer => sections
+                    .iter()
+                    .any(|s| matches!(s, jsep::LocalSection::Media(_))),
+                _ => self.remote.as_ref().is_some_and(|r| r.extmap_allow_mixed),
+            },
         })
     }
 
