@@ -1,13 +1,6 @@
-//! WebRTC data channels (RFC 8831) with DCEP (RFC 8832), as a sans-IO layer over a
-//! [`ferrtc_sctp::Association`].
+#![doc = include_str!("../README.md")]
 //!
-//! [`DataChannels`] owns the association and has the same shape: feed packets with
-//! [`handle_receive`](DataChannels::handle_receive), drain
-//! [`poll_transmit`](DataChannels::poll_transmit) and [`poll_event`](DataChannels::poll_event),
-//! call [`handle_timeout`](DataChannels::handle_timeout) at
-//! [`poll_timeout`](DataChannels::poll_timeout). Channels follow the W3C `RTCDataChannel`
-//! model: `readyState`, `ordered`, `maxRetransmits`, `maxPacketLifeTime`, `negotiated`/`id`,
-//! `bufferedAmount` and its low-threshold event, and `close()` through a stream reset.
+//! ## Errors and limits
 //!
 //! Errors follow the W3C algorithms (`createDataChannel`, `send()`, `close()`): every
 //! [`Error`] says which exception the browser API throws for it ([`Error::w3c`]). The layer

@@ -1,25 +1,4 @@
-//! DTLS 1.2 for WebRTC over OpenSSL memory BIOs, sans-IO, with DTLS-SRTP (RFC 5764) keying.
-//!
-//! ```
-//! use std::time::Instant;
-//! use ferrtc_dtls::{Certificate, Config, Dtls, DtlsContext, Event, KeyType, Role};
-//!
-//! let now = Instant::now();
-//! let (a, b) = (Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now())?, Certificate::generate(KeyType::EcdsaP256, std::time::SystemTime::now())?);
-//! let (fa, fb) = (a.fingerprint()?, b.fingerprint()?);   // exchanged in the SDP
-//! let mut client = Dtls::new(&DtlsContext::new(Config::new(a))?, Role::Client, Some(fb), now)?;
-//! let mut server = Dtls::new(&DtlsContext::new(Config::new(b))?, Role::Server, Some(fa), now)?;
-//! // Shuttle datagrams until both are connected (a real caller uses a socket).
-//! for _ in 0..10 {
-//!     while let Some(d) = client.poll_transmit() { server.handle_receive(now, d)?; }
-//!     while let Some(d) = server.poll_transmit() { client.handle_receive(now, d)?; }
-//! }
-//! let keys = |d: &mut Dtls| loop {
-//!     if let Some(Event::Connected { srtp, .. }) = d.poll_event() { break srtp.unwrap() }
-//! };
-//! assert_eq!(keys(&mut client), keys(&mut server));
-//! # Ok::<(), ferrtc_dtls::Error>(())
-//! ```
+#![doc = include_str!("../README.md")]
 //!
 //! # Authentication
 //!

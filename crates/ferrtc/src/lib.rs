@@ -1,30 +1,14 @@
-//! ferrtc: WebRTC in Rust.
+#![doc = include_str!("../README.md")]
 //!
-//! One dependency gives the whole stack: every protocol crate is re-exported
-//! ([`sdp`], [`stun`], [`ice`], [`dtls`], [`srtp`], [`rtp`], [`rtcp`], [`sctp`],
-//! [`datachannel`], [`media_codecs`], [`peerconnection`]), the sans-IO [`peerconnection::PeerConnection`] is there
-//! for people who drive their own event loop, and [`PeerConnection`] is the same thing driven by
-//! tokio with an API shaped like the browser's:
+//! ## Where things are
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), ferrtc::Error> {
-//! use ferrtc::{PeerConnection, RtcConfiguration, DataChannelInit};
-//!
-//! let offerer = PeerConnection::new(RtcConfiguration::default()).await?;
-//! let answerer = PeerConnection::new(RtcConfiguration::default()).await?;
-//! let chat = offerer.create_data_channel("chat", DataChannelInit::default()).await?;
-//! let offer = offerer.create_offer().await?;
-//! offerer.set_local_description(offer).await?;
-//! answerer.set_remote_description(offerer.gathered_local_description().await?).await?;
-//! let answer = answerer.create_answer().await?;
-//! answerer.set_local_description(answer).await?;
-//! offerer.set_remote_description(answerer.gathered_local_description().await?).await?;
-//! chat.wait_open().await?;
-//! chat.send_text("hello").await?;
-//! # Ok(()) }
-//! ```
-//!
-//! [`whip`] has a WHIP/WHEP server (axum) and client (reqwest).
+//! The protocol crates: [`sdp`], [`stun`], [`turn_client`], [`ice`], [`dtls`], [`srtp`],
+//! [`rtp`], [`rtcp`], [`sctp`], [`datachannel`], [`media_codecs`], [`peerconnection`]. The
+//! sans-IO [`peerconnection::PeerConnection`] is there for people who drive their own event
+//! loop; [`PeerConnection`] is the same thing driven by tokio, with [`DataChannel`] handles and
+//! [`PeerEvent`]s. [`UdpMux`] serves many connections from one socket, [`mdns`] resolves
+//! browsers' `.local` candidates, [`media`] has the track handles, and [`whip`] has a WHIP/WHEP
+//! server (axum) and client (reqwest).
 #![forbid(unsafe_code)]
 
 mod driver;

@@ -1,5 +1,6 @@
-//! Sans-IO ICE agent (RFC 8445) with trickle (RFC 8838), consent freshness (RFC 7675) and the
-//! `a=candidate` grammar of RFC 8839.
+#![doc = include_str!("../README.md")]
+//!
+//! ## Driving it
 //!
 //! The [`Agent`] owns no socket and no clock: the caller hands it the addresses of the UDP
 //! sockets it bound ([`Agent::add_local_interface`]), feeds it every datagram that arrives

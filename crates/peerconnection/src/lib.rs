@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
 //!
-//! # Driving it
+//! ## Driving it
 //!
 //! The caller binds UDP sockets and hands their addresses in
 //! ([`PeerConnection::add_local_interface`]), feeds every datagram
@@ -9,7 +9,7 @@
 //! `source`, each [`Output::Event`] is for the application, and at the timeout
 //! [`PeerConnection::handle_timeout`] is due.
 //!
-//! # Where things are
+//! ## Where things are
 //!
 //! - `connection/`: the [`PeerConnection`] state machine. `mod.rs` holds the struct, the
 //!   `poll_output` loop and the pump that moves data between the layers; `signaling`

@@ -1,4 +1,6 @@
-//! RTCP compound packets, feedback (NACK, PLI, FIR, REMB, TWCC, RFC 8888) and XR.
+#![doc = include_str!("../README.md")]
+//!
+//! ## Where to start
 //!
 //! Parse a datagram with [`parse`] (the WebRTC default: reduced-size RTCP, RFC 5506, which also
 //! accepts every compound packet), [`parse_compound`] (RFC 3550 A.2 checks) or
@@ -10,21 +12,6 @@
 //! On the receive path, [`PacketRefIter`] walks a borrowed datagram with the same checks and
 //! yields small views ([`RtcpPacketRef`]) that read their fields from it: no owned packet is
 //! built, no reference count touched (see [`view`]).
-//!
-//! ```
-//! use bytes::Bytes;
-//! use ferrtc_rtcp::{parse_compound, RtcpPacket};
-//!
-//! let raw = Bytes::from_static(&[
-//!     0x80, 0xc9, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, // RR, no blocks
-//!     0x81, 0xce, 0x00, 0x02, 0, 0, 0, 1, 0, 0, 0, 2, // PLI
-//! ]);
-//! let packets = parse_compound(raw.clone()).unwrap();
-//! assert!(matches!(&packets[1], RtcpPacket::Pli(p) if p.media_ssrc == 2));
-//! let mut out = Vec::new();
-//! ferrtc_rtcp::write_compound(&packets, &mut out);
-//! assert_eq!(out, raw);
-//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

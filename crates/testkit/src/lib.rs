@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
 //!
-//! # Using it
+//! ## Using it
 //!
 //! A test wraps each state machine in a small adapter implementing [`Endpoint`], puts the
 //! adapters in a [`Sim`] at [`SocketAddr`](std::net::SocketAddr)s, configures the links between

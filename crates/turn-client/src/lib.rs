@@ -1,14 +1,11 @@
-//! Sans-IO TURN client (RFC 8656) over UDP, TCP and TLS byte streams.
+#![doc = include_str!("../README.md")]
 //!
-//! [`TurnClient`] allocates a relayed address with long-term credentials (401 challenge,
-//! 438 stale-nonce recovery), keeps the allocation, permissions and channel bindings
-//! refreshed, and relays data through Send/Data indications and ChannelData. It does no
-//! I/O: `tests/coturn.rs` drives it with std sockets against a real coturn
-//! (`cargo xtask coturn`).
+//! ## Streams
 //!
 //! The byte-stream transports (TCP and TLS) only differ in who owns the stream: hand the
 //! plaintext bytes to [`TurnClient::handle_stream_data`] and write what
-//! [`TurnClient::poll_transmit`] returns.
+//! [`TurnClient::poll_transmit`] returns. `tests/coturn.rs` drives the client with std sockets
+//! against a real coturn over UDP and TCP (`cargo xtask coturn`).
 #![forbid(unsafe_code)]
 
 mod channel_data;
