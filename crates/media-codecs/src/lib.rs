@@ -1,9 +1,11 @@
-//! RTP payload formats, frame assembly and media files, sans-IO.
+#![doc = include_str!("../README.md")]
 //!
-//! The layer between encoded media and RTP: [`Packetizer`]s turn frames into payloads that fit
-//! an MTU, [`Depacketizer`]s turn payloads back into frames with per-codec facts (keyframe,
-//! layers, resolution). It knows RTP packets (ferrtc-rtp) and nothing about connections, so an
-//! SFU, a recorder or a test tool can use it alone.
+//! ## Where to start
+//!
+//! [`Packetizer`] and [`Depacketizer`] are the contract (see [`payload`] for forwarding without
+//! depacketizing), one module per format ([`opus`], [`vp8`], [`vp9`], [`h264`], [`h265`],
+//! [`av1`], [`g711`], [`g722`], [`red`]), [`frame_buffer`] for frame assembly and [`container`]
+//! for files.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

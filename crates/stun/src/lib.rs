@@ -1,4 +1,6 @@
-//! STUN (RFC 8489) messages, integrity, fingerprint and sans-IO client transactions.
+#![doc = include_str!("../README.md")]
+//!
+//! ## Where to start
 //!
 //! - [`Message::parse`] checks structure and FINGERPRINT without allocating; attribute
 //!   values are reached only through [`Message::verify_integrity`] (constant-time
@@ -10,7 +12,7 @@
 //! - [`demux`] tells STUN from DTLS, RTP/RTCP, ChannelData and ZRTP by the first byte
 //!   (RFC 7983).
 //!
-//! # String preparation
+//! ## String preparation
 //!
 //! RFC 8489 prepares passwords and realms with the OpaqueString profile of PRECIS
 //! (RFC 8265 §4.2); RFC 5389 (and its test vectors, RFC 5769) used SASLprep (RFC 4013).
