@@ -11,6 +11,10 @@
 //!   signature as a `pub fn` somewhere in `crates/*/src`, and every method listed in the
 //!   state-machine table (`| crate | state machine | methods |`) is a `pub fn` of an inherent
 //!   `impl` of that type in that crate.
+//!
+//! It also checks each crate's docs.rs front page: `readme = "README.md"` in its Cargo.toml,
+//! a README.md with a ```` ```rust ```` example, and `#![doc = include_str!("../README.md")]`
+//! in its lib.rs, so the example is a doctest that `cargo test --doc` runs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -29,6 +33,8 @@ pub struct Crate {
     pub dir: String,
     pub package: String,
     pub deps: BTreeSet<String>,
+    /// The `readme` cargo metadata reports (from Cargo.toml).
+    pub readme: Option<String>,
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -65,10 +71,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
         errors.extend(check_graph(&doc, &crates, &graph));
     }
     errors.extend(check_sans_io(&doc, &sources));
+    for c in &crates {
+        let dir = root.join("crates").join(&c.dir);
+        let readme = std::fs::read_to_string(dir.join("README.md")).ok();
+        let lib = std::fs::read_to_string(dir.join("src/lib.rs")).ok();
+        errors.extend(check_front_page(c, readme.as_deref(), lib.as_deref()));
+    }
 
     if errors.is_empty() {
         eprintln!(
-            "arch: {} agrees with cargo metadata ({} crates, {} edges) and the sources",
+            "arch: {} agrees with cargo metadata ({} crates, {} edges) and the sources; every crate has its README front page",
             doc_path.display(),
             crates.len(),
             crates.iter().map(|c| c.deps.len()).sum::<usize>()
@@ -145,6 +157,7 @@ pub fn crates_from_metadata(meta: &serde_json::Value, root: &Path) -> Result<Vec
             dir: dir.clone(),
             package: name.to_string(),
             deps,
+            readme: p["readme"].as_str().map(String::from),
         });
     }
     out.sort_by(|a, b| a.dir.cmp(&b.dir));
@@ -348,6 +361,30 @@ pub fn check_graph(doc: &str, crates: &[Crate], graph: &str) -> Vec<String> {
     }
     if errors.is_empty() {
         errors.push("dependency graph: same edges, but not the generated layout".into());
+    }
+    errors
+}
+
+/// What is wrong with one crate's docs.rs front page (README.md, `readme`, lib.rs include).
+pub fn check_front_page(c: &Crate, readme: Option<&str>, lib_rs: Option<&str>) -> Vec<String> {
+    let mut errors = Vec::new();
+    let name = &c.dir;
+    if c.readme.as_deref() != Some("README.md") {
+        errors.push(format!(
+            "front page: crates/{name}/Cargo.toml lacks `readme = \"README.md\"`"
+        ));
+    }
+    match readme {
+        None => errors.push(format!("front page: crates/{name}/README.md is missing")),
+        Some(r) if !r.contains("```rust\n") => errors.push(format!(
+            "front page: crates/{name}/README.md has no ```rust example (a doctest)"
+        )),
+        Some(_) => {}
+    }
+    if !lib_rs.is_some_and(|l| l.contains("#![doc = include_str!(\"../README.md\")]")) {
+        errors.push(format!(
+            "front page: crates/{name}/src/lib.rs does not include README.md (#![doc = include_str!(\"../README.md\")])"
+        ));
     }
     errors
 }
@@ -641,6 +678,25 @@ mod tests {
                 "impl Assoc {\n    pub fn handle_timeout(&mut self, now: Instant) {}\n}\nimpl Drop for Assoc {\n    pub fn drop(&mut self) {}\n}\n",
             ),
         ])
+    }
+
+    #[test]
+    fn front_page_needs_readme_example_and_include() {
+        let mut c = crates().remove(0);
+        let readme = "# p-a\n\n```rust\nassert_eq!(1 + 1, 2);\n```\n";
+        let lib = "#![doc = include_str!(\"../README.md\")]\n//! more\n#![forbid(unsafe_code)]\n";
+        assert_eq!(
+            check_front_page(&c, Some(readme), Some(lib)).len(),
+            1,
+            "no readme field in the metadata"
+        );
+        c.readme = Some("README.md".into());
+        assert!(check_front_page(&c, Some(readme), Some(lib)).is_empty());
+        let errors = check_front_page(&c, Some("# p-a\n```text\nx\n```\n"), Some("//! docs\n"));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("no ```rust example"));
+        assert!(errors[1].contains("does not include README.md"));
+        assert!(check_front_page(&c, None, Some(lib))[0].contains("README.md is missing"));
     }
 
     #[test]

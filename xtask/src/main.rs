@@ -54,7 +54,7 @@ const COMMANDS: &[(&str, &str, Command, bool)] = &[
     ),
     (
         "arch",
-        "[--write]: docs/ARCHITECTURE.md's crate map, graph and sans-IO block vs cargo metadata and the sources",
+        "[--write]: docs/ARCHITECTURE.md's crate map, graph and sans-IO block vs cargo metadata and the sources; crate README front pages",
         arch::run,
         false,
     ),
