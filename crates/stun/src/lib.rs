@@ -65,5 +65,5 @@ pub use message::{
     RawAttribute, FINGERPRINT_XOR, MAX_REPORTED_UNKNOWN,
 };
 pub use transaction::{
-    ClientTransaction, TransactionConfig, TransactionEvent, TransportReliability,
+    ClientTransaction, LastWait, TransactionConfig, TransactionEvent, TransportReliability,
 };

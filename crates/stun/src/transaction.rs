@@ -5,6 +5,11 @@
 //! Rm = 16 (the defaults) requests leave at 0, 0.5, 1.5, 3.5, 7.5, 15.5 and 31.5 s and the
 //! transaction times out at 39.5 s. Over TCP/TLS the request is sent once and the
 //! transaction fails after Ti (39.5 s).
+//!
+//! The knobs other users of STUN need are in [`TransactionConfig`]: ICE connectivity checks
+//! (RFC 8445 §14.3) cap the doubling RTO ([`TransactionConfig::max_rto`]) and give up one
+//! RTO after their last request ([`LastWait::Rto`]); a request that is never retransmitted
+//! (an ICE consent check, RFC 7675 §5.1) is `rc = 1`.
 
 use crate::error::Error;
 use crate::header::TransactionId;
@@ -21,15 +26,33 @@ pub enum TransportReliability {
     Reliable,
 }
 
+/// How long an unreliable transaction waits for a response after its last request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LastWait {
+    /// Rm times the initial RTO (RFC 8489 §6.2.1).
+    #[default]
+    Rm,
+    /// One more RTO, doubled and capped at [`TransactionConfig::max_rto`] as a retransmission
+    /// would have been: the ICE agent's checks (RFC 8445 §14.3 leaves the last wait to the
+    /// agent). With `rc = 1` this is the initial RTO itself.
+    Rto,
+}
+
 /// Retransmission parameters (RFC 8489 §6.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransactionConfig {
     /// Initial retransmission timeout (RTO).
     pub rto: Duration,
-    /// Rc: total number of requests sent over UDP.
+    /// Largest RTO the doubling may reach (RFC 8445 §14.3: ICE caps its checks'
+    /// retransmission interval). `None`: the RTO doubles without limit (RFC 8489 §6.2.1).
+    /// The initial RTO is used as given even when it is larger.
+    pub max_rto: Option<Duration>,
+    /// Rc: total number of requests sent over UDP (1: never retransmitted).
     pub rc: u32,
-    /// Rm: the final wait is Rm times the initial RTO.
+    /// Rm: with [`LastWait::Rm`], the final wait is Rm times the initial RTO.
     pub rm: u32,
+    /// How long to wait after the last request over UDP.
+    pub last_wait: LastWait,
     /// Ti: timeout over reliable transports.
     pub ti: Duration,
 }
@@ -38,8 +61,10 @@ impl Default for TransactionConfig {
     fn default() -> Self {
         TransactionConfig {
             rto: Duration::from_millis(500),
+            max_rto: None,
             rc: 7,
             rm: 16,
+            last_wait: LastWait::Rm,
             ti: Duration::from_millis(39_500),
         }
     }
@@ -59,6 +84,7 @@ pub enum TransactionEvent {
 #[derive(Debug)]
 pub struct ClientTransaction {
     tid: TransactionId,
+    /// Shared with every transmit: a retransmission copies no bytes and allocates nothing.
     request: Bytes,
     reliability: TransportReliability,
     config: TransactionConfig,
@@ -110,11 +136,18 @@ impl ClientTransaction {
         self.deadline = Some(match self.reliability {
             TransportReliability::Reliable => now + self.config.ti,
             TransportReliability::Unreliable if self.sent >= self.config.rc => {
-                now + self.config.rto * self.config.rm
+                match self.config.last_wait {
+                    LastWait::Rm => now + self.config.rto.saturating_mul(self.config.rm),
+                    LastWait::Rto => now + self.rto,
+                }
             }
             TransportReliability::Unreliable => {
                 let at = now + self.rto;
-                self.rto = self.rto.saturating_mul(2);
+                let doubled = self.rto.saturating_mul(2);
+                self.rto = match self.config.max_rto {
+                    Some(max) => doubled.min(max),
+                    None => doubled,
+                };
                 at
             }
         });
@@ -232,6 +265,103 @@ mod tests {
         assert_eq!((now - t0).as_millis(), 39500);
         assert!(t.is_done());
         assert_eq!(t.poll_timeout(), None);
+    }
+
+    /// Runs an unreliable transaction that never gets an answer: the send times and the
+    /// timeout, in ms after the start.
+    fn schedule(cfg: TransactionConfig) -> (Vec<u128>, u128) {
+        let t0 = Instant::now();
+        let mut t =
+            ClientTransaction::new(t0, request([9; 12]), TransportReliability::Unreliable, cfg)
+                .unwrap();
+        let mut sends = vec![];
+        let mut now = t0;
+        for _ in 0..100 {
+            while t.poll_transmit().is_some() {
+                sends.push((now - t0).as_millis());
+            }
+            if let Some(ev) = t.poll_event() {
+                assert_eq!(ev, TransactionEvent::TimedOut);
+                assert!(t.is_done());
+                assert_eq!(t.poll_timeout(), None);
+                return (sends, (now - t0).as_millis());
+            }
+            now = t.poll_timeout().unwrap();
+            t.handle_timeout(now);
+        }
+        panic!("no timeout after 100 steps: {sends:?}");
+    }
+
+    #[test]
+    fn max_rto_caps_the_doubling() {
+        // RFC 8445 §14.3 style: 500 ms doubling, capped at 1.6 s; the final wait stays
+        // Rm x the initial RTO (16 x 500 ms = 8 s) after the 7th request at 7.9 s.
+        let cfg = TransactionConfig {
+            max_rto: Some(Duration::from_millis(1600)),
+            ..Default::default()
+        };
+        let (sends, timeout) = schedule(cfg);
+        assert_eq!(sends, vec![0, 500, 1500, 3100, 4700, 6300, 7900]);
+        assert_eq!(timeout, 15_900);
+    }
+
+    #[test]
+    fn initial_rto_above_the_cap_is_used_once() {
+        let cfg = TransactionConfig {
+            rto: Duration::from_millis(2000),
+            max_rto: Some(Duration::from_millis(1000)),
+            rc: 3,
+            last_wait: LastWait::Rto,
+            ..Default::default()
+        };
+        let (sends, timeout) = schedule(cfg);
+        assert_eq!(sends, vec![0, 2000, 3000]);
+        assert_eq!(timeout, 4000);
+    }
+
+    #[test]
+    fn last_wait_rto_is_one_more_capped_rto() {
+        // The ICE agent's checks: 7 sends, then one more 1.6 s interval.
+        let cfg = TransactionConfig {
+            max_rto: Some(Duration::from_millis(1600)),
+            last_wait: LastWait::Rto,
+            ..Default::default()
+        };
+        let (sends, timeout) = schedule(cfg);
+        assert_eq!(sends, vec![0, 500, 1500, 3100, 4700, 6300, 7900]);
+        assert_eq!(timeout, 9500);
+        // Uncapped: the doubled RTO (500, 1000, then 2000 after the third request).
+        let cfg = TransactionConfig {
+            rc: 3,
+            last_wait: LastWait::Rto,
+            ..Default::default()
+        };
+        let (sends, timeout) = schedule(cfg);
+        assert_eq!(sends, vec![0, 500, 1500]);
+        assert_eq!(timeout, 3500);
+    }
+
+    #[test]
+    fn rc_one_is_never_retransmitted() {
+        // An ICE consent check (RFC 7675 §5.1): one request, given up after the interval.
+        let cfg = TransactionConfig {
+            rto: Duration::from_secs(5),
+            rc: 1,
+            last_wait: LastWait::Rto,
+            ..Default::default()
+        };
+        let (sends, timeout) = schedule(cfg);
+        assert_eq!(sends, vec![0]);
+        assert_eq!(timeout, 5000);
+        // With the RFC 8489 last wait: Rm x RTO.
+        let cfg = TransactionConfig {
+            rc: 1,
+            rm: 4,
+            ..Default::default()
+        };
+        let (sends, timeout) = schedule(cfg);
+        assert_eq!(sends, vec![0]);
+        assert_eq!(timeout, 2000);
     }
 
     #[test]

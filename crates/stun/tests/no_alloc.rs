@@ -11,21 +11,34 @@
 use bytes::Bytes;
 use ferrtc_stun::*;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    // Per thread: the tests of this file run in parallel and must not count each other's
+    // allocations (a const-initialised Cell needs no allocation of its own).
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+}
+
+fn allocs() -> usize {
+    COUNT.with(|c| c.get())
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::SeqCst);
+        count();
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::SeqCst);
+        count();
         unsafe { System.realloc(p, l, n) }
     }
 }
@@ -50,7 +63,7 @@ fn parse_verify_does_not_allocate() {
     let packet = Bytes::from(b.build().to_vec());
     let packet2 = packet.clone(); // promote to shared once, outside the measured region
 
-    let before = ALLOCS.load(Ordering::SeqCst);
+    let before = allocs();
     for _ in 0..100 {
         let m = Message::parse(packet2.clone()).unwrap();
         let a = m.verify_integrity(&key).unwrap();
@@ -60,7 +73,7 @@ fn parse_verify_does_not_allocate() {
         assert!(a.use_candidate());
         assert_eq!(a.xor_mapped_address().unwrap(), None);
     }
-    let after = ALLOCS.load(Ordering::SeqCst);
+    let after = allocs();
     assert_eq!(
         after - before,
         0,
@@ -68,4 +81,40 @@ fn parse_verify_does_not_allocate() {
         after - before
     );
     drop(packet);
+}
+
+#[test]
+fn transaction_retransmissions_do_not_allocate() {
+    use std::time::{Duration, Instant};
+    let request = MessageBuilder::new(
+        MessageType::new(Method::BINDING, Class::Request),
+        TransactionId([6; 12]),
+    )
+    .build();
+    let cfg = TransactionConfig {
+        max_rto: Some(Duration::from_millis(1600)),
+        last_wait: LastWait::Rto,
+        ..Default::default()
+    };
+    let t0 = Instant::now();
+    let mut t =
+        ClientTransaction::new(t0, request.clone(), TransportReliability::Unreliable, cfg).unwrap();
+    assert_eq!(t.poll_transmit().as_deref(), Some(&request[..]));
+
+    let before = allocs();
+    let mut sends = 0;
+    let mut timed_out = false;
+    for _ in 0..20 {
+        let Some(at) = t.poll_timeout() else { break };
+        t.handle_timeout(at);
+        while let Some(b) = t.poll_transmit() {
+            assert_eq!(b.len(), request.len());
+            sends += 1;
+        }
+        timed_out |= t.poll_event() == Some(TransactionEvent::TimedOut);
+    }
+    let after = allocs();
+    assert_eq!(sends, 6, "six retransmissions after the first request");
+    assert!(timed_out);
+    assert_eq!(after - before, 0, "retransmitting allocated");
 }

@@ -69,7 +69,6 @@ impl Agent {
         trace!(%source, %destination, nominate, "ice: check");
         self.start_txn(
             now,
-            tid,
             TxnKind::Check { nominate, role },
             source,
             destination,
@@ -311,7 +310,7 @@ impl Agent {
         d: &Datagram,
         msg: &Message,
     ) -> Result<(), Error> {
-        let Some(ti) = self.txns.iter().position(|t| t.id == msg.transaction_id) else {
+        let Some(ti) = self.txns.iter().position(|t| t.id() == msg.transaction_id) else {
             return Err(Error::UnknownTransaction);
         };
         let Some(txn) = self.txns.get(ti) else {

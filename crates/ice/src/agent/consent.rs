@@ -61,7 +61,6 @@ impl Agent {
         self.txns.retain(|t| t.kind != TxnKind::Consent);
         let _ = self.start_txn(
             now,
-            tid,
             TxnKind::Consent,
             sel.local,
             sel.remote,

@@ -24,6 +24,17 @@ pub struct Transmit {
     pub contents: Bytes,
 }
 
+impl Transmit {
+    /// A datagram from the socket bound to `source` to `destination`.
+    pub fn udp(source: SocketAddr, destination: SocketAddr, contents: Bytes) -> Transmit {
+        Transmit {
+            source,
+            destination,
+            contents,
+        }
+    }
+}
+
 /// A received datagram: the same shape as [`Transmit`].
 pub type Datagram = Transmit;
 

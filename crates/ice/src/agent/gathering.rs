@@ -114,7 +114,6 @@ impl Agent {
             let bytes = b.finish(None);
             self.start_txn(
                 now,
-                tid,
                 TxnKind::Srflx {
                     interface_index: index,
                 },

@@ -16,7 +16,7 @@
 //! | `remote.rs` | remote credentials and candidates: trickle, mDNS names to resolve, peer-reflexive remotes (§7.3.1.3), ICE-lite peers |
 //! | `checklist.rs` | candidate pairs ([`PairState`], [`PairStats`]), pair formation, priorities and role, the paced choice of the next check |
 //! | `checks.rs` | connectivity checks: sending one, answering a request, processing a response |
-//! | `transaction.rs` | the agent's STUN transactions and their retransmission schedule |
+//! | `transaction.rs` | the agent's STUN transactions: what each is for, on `ferrtc-stun`'s `ClientTransaction` schedule |
 //! | `nomination.rs` | regular nomination as controlling, accepting nominations as controlled, the selected pair |
 //! | `timer.rs` | every deadline of the agent as one table of named timers, and when each is due |
 //! | `consent.rs` | consent freshness on the selected pair |
@@ -373,7 +373,7 @@ impl Agent {
         let ours = stun::is_stun(&d.contents)
             && d.contents
                 .get(8..20)
-                .is_some_and(|tid| self.txns.iter().any(|t| t.id[..] == *tid));
+                .is_some_and(|tid| self.txns.iter().any(|t| t.id()[..] == *tid));
         if !ours {
             if let Some(r) = self.relays.iter_mut().find(|r| {
                 !r.transport.is_stream() && r.server == d.source && r.base == d.destination

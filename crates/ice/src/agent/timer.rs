@@ -95,7 +95,7 @@ impl Agent {
                 .filter(|r| !r.closed)
                 .filter_map(|r| r.client.poll_timeout())
                 .min(),
-            Timer::Retransmit => self.txns.iter().map(|t| t.next_retx).min(),
+            Timer::Retransmit => self.txns.iter().filter_map(|t| t.tx.poll_timeout()).min(),
             Timer::ConsentExpiry => self
                 .selected
                 .as_ref()

@@ -1,12 +1,18 @@
 //! The agent's STUN client transactions (RFC 8489 §6.2, RFC 8445 §14.3): connectivity checks,
-//! consent checks and server-reflexive gathering requests, their retransmission schedule
-//! (doubling RTO capped at `max_rto`, `max_transmissions` sends) and timeouts.
+//! consent checks and server-reflexive gathering requests. The retransmission schedule is
+//! `ferrtc-stun`'s [`ClientTransaction`] (the one TURN uses too), configured here: checks and
+//! gathering requests double the RTO from `initial_rto` up to `max_rto` and give up one RTO
+//! after the `max_transmissions`-th send; consent checks are sent once (RFC 7675 §5.1: a new
+//! one goes out every consent interval) and given up after the interval.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
+use ferrtc_stun::{
+    ClientTransaction, LastWait, TransactionConfig, TransactionEvent, TransportReliability,
+};
 use rand_core::RngCore;
 use tracing::trace;
 
@@ -34,19 +40,25 @@ pub(super) enum TxnAuth {
     Peer(Option<Arc<IntegrityKey>>),
 }
 
-#[derive(Debug, Clone)]
+/// One outstanding request: the STUN transaction (schedule and bytes) and what the agent
+/// needs to act on its outcome.
+#[derive(Debug)]
 pub(super) struct Txn {
-    pub(super) id: TransactionId,
+    pub(super) tx: ClientTransaction,
     pub(super) kind: TxnKind,
     pub(super) source: SocketAddr,
     pub(super) destination: SocketAddr,
     /// How the response is authenticated.
     pub(super) auth: TxnAuth,
-    pub(super) bytes: Bytes,
+    /// The first send (round-trip times are measured from it).
     pub(super) sent_at: Instant,
-    pub(super) next_retx: Instant,
-    pub(super) rto: Duration,
-    pub(super) transmissions: u32,
+}
+
+impl Txn {
+    /// The transaction id responses carry.
+    pub(super) fn id(&self) -> TransactionId {
+        self.tx.transaction_id().0
+    }
 }
 
 impl Agent {
@@ -56,11 +68,30 @@ impl Agent {
         t
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The schedule of a transaction of `kind` (see the module documentation).
+    fn txn_config(&self, kind: TxnKind) -> TransactionConfig {
+        let rc = self.config.max_transmissions.max(1);
+        match kind {
+            TxnKind::Consent => TransactionConfig {
+                rto: self.config.consent_interval,
+                rc: 1,
+                last_wait: LastWait::Rto,
+                ..TransactionConfig::default()
+            },
+            TxnKind::Check { .. } | TxnKind::Srflx { .. } => TransactionConfig {
+                rto: self.config.initial_rto,
+                max_rto: Some(self.config.max_rto),
+                rc,
+                last_wait: LastWait::Rto,
+                ..TransactionConfig::default()
+            },
+        }
+    }
+
+    /// Starts a transaction; its first request is queued at once.
     pub(super) fn start_txn(
         &mut self,
         now: Instant,
-        id: TransactionId,
         kind: TxnKind,
         source: SocketAddr,
         destination: SocketAddr,
@@ -70,37 +101,30 @@ impl Agent {
         if self.txns.len() >= self.config.max_transactions {
             return Err(Error::Limit("outstanding STUN transactions"));
         }
-        let rto = match kind {
-            // Consent checks are not retransmitted: a new one goes out every consent interval
-            // and consent only expires after `consent_timeout` without any response.
-            TxnKind::Consent => self.config.consent_interval,
-            _ => self.config.initial_rto,
-        };
+        let mut tx = ClientTransaction::new(
+            now,
+            bytes,
+            // The path to the peer is UDP even through a TURN server reached over TCP/TLS.
+            TransportReliability::Unreliable,
+            self.txn_config(kind),
+        )
+        .map_err(|e| Error::Stun(e.to_string()))?;
+        if let Some(contents) = tx.poll_transmit() {
+            self.transmits
+                .push_back(Transmit::udp(source, destination, contents));
+        }
         self.txns.push(Txn {
-            id,
+            tx,
             kind,
             source,
             destination,
             auth,
-            bytes: bytes.clone(),
             sent_at: now,
-            next_retx: now + rto,
-            rto,
-            transmissions: if kind == TxnKind::Consent {
-                self.config.max_transmissions
-            } else {
-                1
-            },
-        });
-        self.transmits.push_back(Transmit {
-            source,
-            destination,
-            contents: bytes,
         });
         Ok(())
     }
 
-    pub(super) fn txn_timed_out(&mut self, now: Instant, txn: Txn) {
+    pub(super) fn txn_timed_out(&mut self, txn: Txn) {
         match txn.kind {
             TxnKind::Check { .. } => {
                 if let Some(p) = self.pair_mut(txn.source, txn.destination) {
@@ -113,38 +137,33 @@ impl Agent {
             }
             TxnKind::Consent | TxnKind::Srflx { .. } => {}
         }
-        let _ = now;
     }
 
-    /// [`Timer::Retransmit`](super::timer::Timer::Retransmit): retransmits every due
-    /// transaction with a doubled RTO (capped at `max_rto`), or ends it after
-    /// `max_transmissions` sends.
+    /// [`Timer::Retransmit`](super::timer::Timer::Retransmit): every due transaction
+    /// retransmits or times out, as its schedule says.
     pub(super) fn retransmit_due(&mut self, now: Instant) {
         let mut i = 0;
         while let Some(txn) = self.txns.get_mut(i) {
-            if txn.next_retx > now {
+            if txn.tx.poll_timeout().is_none_or(|t| t > now) {
                 i += 1;
                 continue;
             }
-            if txn.transmissions >= self.config.max_transmissions {
+            txn.tx.handle_timeout(now);
+            if let Some(TransactionEvent::TimedOut) = txn.tx.poll_event() {
                 let txn = self.txns.swap_remove(i);
-                self.txn_timed_out(now, txn);
+                self.txn_timed_out(txn);
                 continue;
             }
-            txn.transmissions += 1;
-            txn.rto = (txn.rto * 2).min(self.config.max_rto);
-            txn.next_retx = now + txn.rto;
-            let (source, destination, contents) = (txn.source, txn.destination, txn.bytes.clone());
-            if let TxnKind::Check { .. } | TxnKind::Consent = txn.kind {
-                if let Some(p) = self.pair_mut(source, destination) {
-                    p.stats.requests_sent += 1;
+            let (source, destination, kind) = (txn.source, txn.destination, txn.kind);
+            if let Some(contents) = txn.tx.poll_transmit() {
+                if let TxnKind::Check { .. } | TxnKind::Consent = kind {
+                    if let Some(p) = self.pair_mut(source, destination) {
+                        p.stats.requests_sent += 1;
+                    }
                 }
+                self.transmits
+                    .push_back(Transmit::udp(source, destination, contents));
             }
-            self.transmits.push_back(Transmit {
-                source,
-                destination,
-                contents,
-            });
             i += 1;
         }
     }
