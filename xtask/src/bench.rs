@@ -212,8 +212,8 @@ fn same_work(group: &str) -> &'static str {
         ("sdp/parse", "177-line Chrome offer parsed; ferrtc a typed value per line, others unmarshal (attributes as key/value strings)"),
         ("sdp/serialize", "every line formatted from typed values into one String (ferrtc builder; others marshal); outputs checked equal to the input"),
         ("srtp/", "the same packets (12-byte header + payload, seq advancing); ferrtc in place, others return a new buffer; floors are the bare cipher"),
-        ("stun/build", "Binding request with USERNAME, PRIORITY, ICE-CONTROLLING, MESSAGE-INTEGRITY and FINGERPRINT built and signed"),
-        ("stun/parse", "parse a 92-byte Binding request, verify MESSAGE-INTEGRITY (key from the password) and FINGERPRINT"),
+        ("stun/build", "Binding request with USERNAME, PRIORITY, ICE-CONTROLLING, MESSAGE-INTEGRITY and FINGERPRINT built and signed; others key the HMAC from the password per message, ferrtc both ways (variant named)"),
+        ("stun/parse", "parse a 92-byte Binding request, verify MESSAGE-INTEGRITY and FINGERPRINT, read the 4 ICE attributes; others key the HMAC from the password per message, ferrtc both ways (variant named)"),
         ("stun/ice check", "one connectivity check's STUN work on both ends as the ICE agent does it (build+sign, parse+verify)"),
     ];
     NOTES

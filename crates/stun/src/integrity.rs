@@ -277,13 +277,19 @@ impl Sha1Hmac {
 
 /// A precomputed HMAC key for MESSAGE-INTEGRITY and MESSAGE-INTEGRITY-SHA256.
 ///
-/// Creating one hashes the key into the HMAC inner and outer states once; signing and
+/// Creating one hashes the key into the HMAC-SHA1 inner and outer states once; signing and
 /// verifying then start from copies of those states, which saves two hash compressions per
-/// message. Build it once per credential and keep it.
+/// message. Build it once per credential and keep it. The HMAC-SHA256 states are prepared on
+/// first use only: ICE checks never use MESSAGE-INTEGRITY-SHA256, and two SHA-256
+/// compressions would double the cost of a key made per message.
 #[derive(Clone)]
 pub struct IntegrityKey {
     pub(crate) sha1: Sha1Hmac,
-    pub(crate) sha256: HmacSha256,
+    /// The key as HMAC-SHA256 uses it (RFC 2104 §2: a key longer than the 64-byte block is
+    /// replaced by its SHA-256 digest), kept until MESSAGE-INTEGRITY-SHA256 needs it.
+    sha256_key: [u8; 64],
+    sha256_key_len: u8,
+    sha256: std::sync::OnceLock<HmacSha256>,
 }
 
 impl std::fmt::Debug for IntegrityKey {
@@ -295,16 +301,48 @@ impl std::fmt::Debug for IntegrityKey {
 impl IntegrityKey {
     /// A key from raw bytes (already derived).
     pub fn from_raw(key: &[u8]) -> Result<Self, Error> {
+        let mut sha256_key = [0u8; 64];
+        let stored: &[u8] = if key.len() > sha256_key.len() {
+            &Sha256::digest(key)
+        } else {
+            key
+        };
+        let sha256_key_len = stored.len();
+        sha256_key
+            .get_mut(..sha256_key_len)
+            .ok_or(Error::InvalidCredential("HMAC-SHA256 key"))?
+            .copy_from_slice(stored);
         Ok(IntegrityKey {
             sha1: Sha1Hmac::new(key),
-            sha256: <HmacSha256 as KeyInit>::new_from_slice(key)
+            sha256_key,
+            sha256_key_len: u8::try_from(sha256_key_len)
                 .map_err(|_| Error::InvalidCredential("HMAC-SHA256 key"))?,
+            sha256: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The prepared HMAC-SHA256 states (made on first use).
+    pub(crate) fn sha256(&self) -> &HmacSha256 {
+        self.sha256.get_or_init(|| {
+            let key = self
+                .sha256_key
+                .get(..usize::from(self.sha256_key_len))
+                .unwrap_or_default();
+            // HMAC accepts a key of any length: this cannot fail.
+            <HmacSha256 as KeyInit>::new_from_slice(key)
+                .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()))
         })
     }
 
     /// Short-term credential key: OpaqueString(password) (RFC 8489 §9.1.1). This is what
     /// ICE connectivity checks use, with the remote ufrag's password.
     pub fn short_term(password: &str) -> Result<Self, Error> {
+        // Printable ASCII is its own OpaqueString (no mapping, NFC-stable, no control or
+        // ignorable code points): ICE passwords always are (RFC 8839 §5.4 ice-char), so the
+        // common case skips the Unicode pass and its allocation.
+        if !password.is_empty() && password.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Self::from_raw(password.as_bytes());
+        }
         Self::from_raw(opaque_string(password)?.as_bytes())
     }
 
@@ -422,6 +460,48 @@ mod tests {
                 assert_eq!(fast.tag(&[a, b, &[]]), want[..], "split len {len}");
             }
         }
+    }
+
+    /// The lazily prepared HMAC-SHA256 states give the HMAC of the key as given, for short
+    /// keys and for keys longer than the block (hashed first, RFC 2104 §2).
+    #[test]
+    fn lazy_sha256_matches_the_hmac_crate() {
+        use hmac::Mac;
+        let keys: [&[u8]; 4] = [b"k", &[0x42; 64], &[0x17; 65], &[0x99; 300]];
+        for key in keys {
+            let k = IntegrityKey::from_raw(key).unwrap();
+            let msg = b"a STUN message body";
+            let mut ours = k.sha256().clone();
+            ours.update(msg);
+            let mut reference = <HmacSha256 as KeyInit>::new_from_slice(key).unwrap();
+            reference.update(msg);
+            assert_eq!(
+                ours.finalize().into_bytes(),
+                reference.finalize().into_bytes(),
+                "key of {} bytes",
+                key.len()
+            );
+        }
+    }
+
+    /// The printable-ASCII fast path of `short_term` gives the same key as OpaqueString, and
+    /// anything else still goes through OpaqueString (mapping, NFC, rejections).
+    #[test]
+    fn short_term_ascii_fast_path_is_opaque_string() {
+        let tag = |k: &IntegrityKey| k.sha1.tag(&[b"message"]);
+        for p in ["VOkJxbRl1RmTxUk/WvJxBt", "a b~", " "] {
+            assert_eq!(
+                tag(&IntegrityKey::short_term(p).unwrap()),
+                tag(&IntegrityKey::from_raw(opaque_string(p).unwrap().as_bytes()).unwrap())
+            );
+        }
+        assert_eq!(
+            tag(&IntegrityKey::short_term("a\u{00A0}b").unwrap()),
+            tag(&IntegrityKey::from_raw(b"a b").unwrap())
+        );
+        assert!(IntegrityKey::short_term("").is_err());
+        assert!(IntegrityKey::short_term("a\u{7f}").is_err());
+        assert!(IntegrityKey::short_term("tab\there").is_err());
     }
 
     #[test]

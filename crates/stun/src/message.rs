@@ -320,7 +320,7 @@ impl Message {
         let d = &self.buf[..];
         if let Some(off) = self.mi256 {
             let (_, tag) = wire::attribute_at(d, off).ok_or(Error::IntegrityMissing)?;
-            let mut mac = key.sha256.clone();
+            let mut mac = key.sha256().clone();
             feed_with_length(&mut mac, d, off, off + 4 + tag.len());
             mac.verify_truncated_left(tag)
                 .map_err(|_| Error::IntegrityMismatch("MESSAGE-INTEGRITY-SHA256"))?;
@@ -604,7 +604,7 @@ impl MessageBuilder {
     pub fn add_message_integrity_sha256(&mut self, key: &IntegrityKey) -> Result<&mut Self, Error> {
         let body = self.reserve(36)?;
         self.set_len(body);
-        let mut mac = key.sha256.clone();
+        let mut mac = key.sha256().clone();
         mac.update(&self.buf);
         let tag = mac.finalize().into_bytes();
         self.buf.put_u16(attr::MESSAGE_INTEGRITY_SHA256);
