@@ -13,9 +13,12 @@ use bytes::Bytes;
 use nom::number::complete::{be_u16, be_u8};
 use nom::Parser;
 
-use crate::h264::{aggregation_unit, unescape_rbsp, AnnexBNals};
+use crate::container::annexb::{AnnexBNals, START_CODE};
+use crate::h264::unescape_rbsp;
+use crate::nal_payload::{aggregation_unit, FuNames, FuReassembly, ParameterSets};
 use crate::payload::wire::BitReader;
 use crate::payload::wire::NomResult;
+use crate::payload::{merge_common, KeyframeChain};
 use crate::{Codec, CodecInfo, Depacketizer, Error, Layers, PacketInfo, Packetizer, PayloadMeta};
 
 /// NAL unit types of H.265 Table 7-1 and RFC 7798 that this module acts on.
@@ -37,8 +40,6 @@ pub mod nal {
     /// PACI packet (RFC 7798 §4.4.4).
     pub const PACI: u8 = 50;
 }
-
-const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
 fn nal_type(h0: u8) -> u8 {
     (h0 >> 1) & 0x3f
@@ -96,9 +97,8 @@ impl H265Info {
 #[derive(Debug, Default)]
 pub struct H265Packetizer {
     config: H265Config,
-    vps: Option<Bytes>,
-    sps: Option<Bytes>,
-    pps: Option<Bytes>,
+    /// VPS, SPS and PPS.
+    parameter_sets: ParameterSets<3>,
     units: Vec<Bytes>,
     max_payload: usize,
     idx: usize,
@@ -156,7 +156,7 @@ impl Packetizer for H265Packetizer {
         }
         self.max_payload = max_payload;
         let mut it = AnnexBNals::new(&frame);
-        let mut seen = [false; 3];
+        self.parameter_sets.begin_frame();
         while let Some(r) = it.next_range() {
             let unit = frame.slice(r);
             if unit.len() < 2 {
@@ -180,28 +180,12 @@ impl Packetizer for H265Packetizer {
                 });
             }
             match t {
-                nal::VPS => {
-                    seen[0] = true;
-                    self.vps = Some(unit.clone());
-                }
-                nal::SPS => {
-                    seen[1] = true;
-                    self.sps = Some(unit.clone());
-                }
-                nal::PPS => {
-                    seen[2] = true;
-                    self.pps = Some(unit.clone());
-                }
-                nal::IRAP_FIRST..=nal::IRAP_LAST if !seen.iter().all(|&s| s) => {
-                    // The encoder did not repeat its parameter sets: send the remembered ones.
-                    if let (Some(v), Some(s), Some(p)) = (&self.vps, &self.sps, &self.pps) {
-                        for (i, ps) in [v, s, p].into_iter().enumerate() {
-                            if !seen.get(i).copied().unwrap_or(true) {
-                                self.units.push(ps.clone());
-                            }
-                        }
-                    }
-                    seen = [true; 3];
+                nal::VPS => self.parameter_sets.saw(0, &unit),
+                nal::SPS => self.parameter_sets.saw(1, &unit),
+                nal::PPS => self.parameter_sets.saw(2, &unit),
+                // The encoder may not repeat its parameter sets: send the remembered ones.
+                nal::IRAP_FIRST..=nal::IRAP_LAST => {
+                    self.parameter_sets.before_random_access(&mut self.units)
                 }
                 _ => {}
             }
@@ -315,11 +299,17 @@ fn layer_id(nal: &[u8]) -> u8 {
 #[derive(Debug, Default)]
 pub struct H265Depacketizer {
     config: H265Config,
-    in_fu: bool,
-    fu_type: u8,
-    seen_keyframe: bool,
-    chain: bool,
+    fu: FuReassembly,
+    chain: KeyframeChain,
 }
+
+const FU: FuNames = FuNames {
+    codec: "H.265",
+    unfinished: "FU ended without its E fragment",
+    start_inside: "FU start inside another FU",
+    without_start: "FU fragment without its start",
+    frame_ended: "frame ended inside an FU",
+};
 
 impl H265Depacketizer {
     /// A depacketizer with the given settings.
@@ -331,12 +321,7 @@ impl H265Depacketizer {
     }
 
     fn info(&self, payload: &[u8]) -> Result<PacketInfo, Error> {
-        let trunc = |what, offset: usize| Error::Truncated {
-            what,
-            offset,
-            needed: 1,
-            available: payload.len().saturating_sub(offset),
-        };
+        let trunc = |what, offset| truncated(payload, what, offset);
         let (&h0, &h1) = match (payload.first(), payload.get(1)) {
             (Some(a), Some(b)) => (a, b),
             _ => return Err(trunc("H.265 payload header", 0)),
@@ -363,69 +348,8 @@ impl H265Depacketizer {
         let mut resolution = None;
         let donl = self.config.donl;
         match t {
-            nal::AP => {
-                let mut it = ApUnits {
-                    data: payload,
-                    pos: 2,
-                    donl,
-                    first: true,
-                };
-                let mut n = 0;
-                while let Some(u) = it.next() {
-                    let (don, u) = u?;
-                    if n == 0 {
-                        info.donl = don;
-                        info.nal_type = u.first().map_or(0, |&h| nal_type(h));
-                    }
-                    info.add_nal(u, &mut resolution);
-                    n += 1;
-                }
-                if n < 2 {
-                    return Err(Error::Invalid {
-                        what: "H.265 AP",
-                        offset: 2,
-                        reason: "an AP carries two or more aggregation units, RFC 7798 §4.4.2",
-                    });
-                }
-            }
-            nal::FU => {
-                let &fh = payload.get(2).ok_or(trunc("H.265 FU header", 2))?;
-                let (s, e) = (fh & 0x80 != 0, fh & 0x40 != 0);
-                if s && e {
-                    return Err(Error::Invalid {
-                        what: "H.265 FU header",
-                        offset: 2,
-                        reason: "FU with both S and E set, RFC 7798 §4.4.3",
-                    });
-                }
-                let ft = fh & 0x3f;
-                if matches!(ft, nal::AP | nal::FU | nal::PACI) {
-                    return Err(Error::Invalid {
-                        what: "H.265 FU header",
-                        offset: 2,
-                        reason: "FuType of an AP/FU/PACI",
-                    });
-                }
-                let mut data_at = 3;
-                if s && donl {
-                    let d = payload.get(3..5).ok_or(trunc("H.265 FU DONL", 3))?;
-                    info.donl = Some(u16::from_be_bytes([
-                        d.first().copied().unwrap_or(0),
-                        d.get(1).copied().unwrap_or(0),
-                    ]));
-                    data_at = 5;
-                }
-                if payload.len() <= data_at {
-                    return Err(trunc("H.265 FU payload", data_at));
-                }
-                info.fu_start = s;
-                info.fu_end = e;
-                info.nal_type = ft;
-                info.has_irap = (nal::IRAP_FIRST..=nal::IRAP_LAST).contains(&ft);
-                info.has_vps = ft == nal::VPS;
-                info.has_sps = ft == nal::SPS;
-                info.has_pps = ft == nal::PPS;
-            }
+            nal::AP => ap_facts(payload, donl, &mut info, &mut resolution)?,
+            nal::FU => fu_facts(payload, donl, &mut info)?,
             nal::PACI => {
                 return Err(Error::Invalid {
                     what: "H.265 payload header",
@@ -478,6 +402,93 @@ impl H265Depacketizer {
             ..PacketInfo::default()
         })
     }
+}
+
+/// A truncation error for `payload` at `offset`.
+fn truncated(payload: &[u8], what: &'static str, offset: usize) -> Error {
+    Error::Truncated {
+        what,
+        offset,
+        needed: 1,
+        available: payload.len().saturating_sub(offset),
+    }
+}
+
+/// The facts of an aggregation packet (RFC 7798 §4.4.2): its units' NAL types, parameter
+/// sets and IRAP slices, the first unit's DONL; at least two units.
+fn ap_facts(
+    payload: &[u8],
+    donl: bool,
+    info: &mut H265Info,
+    resolution: &mut Option<(u16, u16)>,
+) -> Result<(), Error> {
+    let mut it = ApUnits {
+        data: payload,
+        pos: 2,
+        donl,
+        first: true,
+    };
+    let mut n = 0;
+    while let Some(u) = it.next() {
+        let (don, u) = u?;
+        if n == 0 {
+            info.donl = don;
+            info.nal_type = u.first().map_or(0, |&h| nal_type(h));
+        }
+        info.add_nal(u, resolution);
+        n += 1;
+    }
+    if n < 2 {
+        return Err(Error::Invalid {
+            what: "H.265 AP",
+            offset: 2,
+            reason: "an AP carries two or more aggregation units, RFC 7798 §4.4.2",
+        });
+    }
+    Ok(())
+}
+
+/// The facts of a fragmentation unit (RFC 7798 §4.4.3): S and E, the fragmented unit's type,
+/// the DONL of a start fragment.
+fn fu_facts(payload: &[u8], donl: bool, info: &mut H265Info) -> Result<(), Error> {
+    let trunc = |what, offset| truncated(payload, what, offset);
+    let &fh = payload.get(2).ok_or(trunc("H.265 FU header", 2))?;
+    let (s, e) = (fh & 0x80 != 0, fh & 0x40 != 0);
+    if s && e {
+        return Err(Error::Invalid {
+            what: "H.265 FU header",
+            offset: 2,
+            reason: "FU with both S and E set, RFC 7798 §4.4.3",
+        });
+    }
+    let ft = fh & 0x3f;
+    if matches!(ft, nal::AP | nal::FU | nal::PACI) {
+        return Err(Error::Invalid {
+            what: "H.265 FU header",
+            offset: 2,
+            reason: "FuType of an AP/FU/PACI",
+        });
+    }
+    let mut data_at = 3;
+    if s && donl {
+        let d = payload.get(3..5).ok_or(trunc("H.265 FU DONL", 3))?;
+        info.donl = Some(u16::from_be_bytes([
+            d.first().copied().unwrap_or(0),
+            d.get(1).copied().unwrap_or(0),
+        ]));
+        data_at = 5;
+    }
+    if payload.len() <= data_at {
+        return Err(trunc("H.265 FU payload", data_at));
+    }
+    info.fu_start = s;
+    info.fu_end = e;
+    info.nal_type = ft;
+    info.has_irap = (nal::IRAP_FIRST..=nal::IRAP_LAST).contains(&ft);
+    info.has_vps = ft == nal::VPS;
+    info.has_sps = ft == nal::SPS;
+    info.has_pps = ft == nal::PPS;
+    Ok(())
 }
 
 /// One aggregation unit: its DONL (first unit, when present) and NAL unit.
@@ -570,12 +581,8 @@ impl Depacketizer for H265Depacketizer {
         let CodecInfo::H265(h) = info.codec else {
             return Ok(info);
         };
-        if h.packet_type != nal::FU && self.in_fu {
-            self.in_fu = false;
-            return Err(Error::Discontinuity {
-                codec: "H.265",
-                reason: "FU ended without its E fragment",
-            });
+        if h.packet_type != nal::FU {
+            self.fu.interrupt(&FU)?;
         }
         let donl = self.config.donl;
         match h.packet_type {
@@ -593,34 +600,16 @@ impl Depacketizer for H265Depacketizer {
             }
             nal::FU => {
                 let skip = 3 + if h.fu_start && donl { 2 } else { 0 };
-                if h.fu_start {
-                    if self.in_fu {
-                        self.in_fu = false;
-                        return Err(Error::Discontinuity {
-                            codec: "H.265",
-                            reason: "FU start inside another FU",
-                        });
-                    }
-                    let (h0, h1) = (
-                        payload.first().copied().unwrap_or(0),
-                        payload.get(1).copied().unwrap_or(0),
-                    );
-                    out.extend_from_slice(&START_CODE);
-                    out.push((h0 & 0x81) | (h.nal_type << 1));
-                    out.push(h1);
-                    self.in_fu = true;
-                    self.fu_type = h.nal_type;
-                } else if !self.in_fu || self.fu_type != h.nal_type {
-                    self.in_fu = false;
-                    return Err(Error::Discontinuity {
-                        codec: "H.265",
-                        reason: "FU fragment without its start",
-                    });
-                }
-                out.extend_from_slice(payload.get(skip..).unwrap_or_default());
-                if h.fu_end {
-                    self.in_fu = false;
-                }
+                // The NAL unit header: F, LayerId and TID of the payload header, type of the
+                // FU header.
+                let (h0, h1) = (
+                    payload.first().copied().unwrap_or(0),
+                    payload.get(1).copied().unwrap_or(0),
+                );
+                let hdr = [(h0 & 0x81) | (h.nal_type << 1), h1];
+                let data = payload.get(skip..).unwrap_or_default();
+                let flags = (h.fu_start, h.fu_end);
+                self.fu.push(&FU, flags, h.nal_type, &hdr, data, out)?;
             }
             _ => {
                 out.extend_from_slice(&START_CODE);
@@ -632,25 +621,16 @@ impl Depacketizer for H265Depacketizer {
     }
 
     fn finish(&mut self, _out: &mut Vec<u8>) -> Result<(), Error> {
-        if std::mem::take(&mut self.in_fu) {
-            return Err(Error::Discontinuity {
-                codec: "H.265",
-                reason: "frame ended inside an FU",
-            });
-        }
-        Ok(())
+        self.fu.finish(&FU)
     }
 
     fn reset(&mut self) {
-        self.in_fu = false;
+        self.fu.reset();
     }
 
     /// Ors the NAL unit flags of every payload into the frame's [`H265Info`].
     fn merge_info(&self, frame: &mut PacketInfo, packet: &PacketInfo) {
-        frame.keyframe |= packet.keyframe;
-        if frame.resolution.is_none() {
-            frame.resolution = packet.resolution;
-        }
+        merge_common(frame, packet);
         if let (CodecInfo::H265(f), CodecInfo::H265(p)) = (&mut frame.codec, &packet.codec) {
             f.has_vps |= p.has_vps;
             f.has_sps |= p.has_sps;
@@ -662,14 +642,7 @@ impl Depacketizer for H265Depacketizer {
     /// An IRAP picture is decodable; other pictures when contiguous with a decodable chain
     /// since the last IRAP.
     fn decodable(&mut self, frame: &PacketInfo, contiguous: bool) -> bool {
-        if frame.keyframe {
-            self.seen_keyframe = true;
-            self.chain = true;
-            return true;
-        }
-        let ok = self.seen_keyframe && self.chain && contiguous;
-        self.chain = ok;
-        ok
+        self.chain.decodable(frame.keyframe, contiguous)
     }
 }
 

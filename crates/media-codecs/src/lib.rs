@@ -23,6 +23,7 @@ pub mod av1;
 pub mod dependency_descriptor;
 pub mod h264;
 pub mod h265;
+mod nal_payload;
 pub mod vp8;
 pub mod vp9;
 

@@ -148,6 +148,8 @@ fn frame_len(p: &[u8], off: usize) -> Result<(usize, usize), Error> {
 
 impl OpusPacket {
     /// Parses and validates the framing of an Opus packet (RFC 6716 §3.2, requirements R1-R7).
+    // Long on purpose: the four frame-count codes of RFC 6716 §3.2.2-3.2.5 and the checks R1-R7
+    // in the RFC's order, so it reads against the RFC; each arm is short.
     pub fn parse(p: &[u8]) -> Result<OpusPacket, Error> {
         // R1: at least one byte.
         let toc = Toc(*p.first().ok_or_else(|| truncated(0, 1, 0))?);

@@ -195,10 +195,7 @@ pub trait Depacketizer {
     /// [`Depacketizer::decodable`] needs (e.g. an H.264 IDR slice in a FU-A after a STAP-A of
     /// parameter sets) overrides it.
     fn merge_info(&self, frame: &mut PacketInfo, packet: &PacketInfo) {
-        frame.keyframe |= packet.keyframe;
-        if frame.resolution.is_none() {
-            frame.resolution = packet.resolution;
-        }
+        merge_common(frame, packet);
     }
 
     /// Called once per assembled frame in release order with the facts of its packets merged
@@ -208,6 +205,42 @@ pub trait Depacketizer {
     /// information describes. The default suits formats without inter-frame prediction facts.
     fn decodable(&mut self, frame: &PacketInfo, contiguous: bool) -> bool {
         frame.keyframe || contiguous
+    }
+}
+
+/// What every [`Depacketizer::merge_info`] does: `keyframe` if any payload says so, the
+/// first `resolution` given.
+pub(crate) fn merge_common(frame: &mut PacketInfo, packet: &PacketInfo) {
+    frame.keyframe |= packet.keyframe;
+    if frame.resolution.is_none() {
+        frame.resolution = packet.resolution;
+    }
+}
+
+/// The decodability chain of a format whose pictures predict from earlier ones since the
+/// last keyframe (IDR, IRAP, AV1 key frame) and that says nothing finer: a keyframe is
+/// decodable, and so is a frame contiguous with a decodable chain since one; a lost or
+/// undecodable frame breaks the chain until the next keyframe.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct KeyframeChain {
+    seen_keyframe: bool,
+    chain: bool,
+}
+
+impl KeyframeChain {
+    /// Whether the next released frame is decodable; updates the chain.
+    pub(crate) fn decodable(&mut self, keyframe: bool, contiguous: bool) -> bool {
+        let ok = keyframe || (self.seen_keyframe && self.chain && contiguous);
+        self.record(ok, keyframe);
+        ok
+    }
+
+    /// Records a frame whose decodability was decided otherwise (e.g. from its references).
+    pub(crate) fn record(&mut self, decodable: bool, keyframe: bool) {
+        if decodable && keyframe {
+            self.seen_keyframe = true;
+        }
+        self.chain = decodable;
     }
 }
 

@@ -19,6 +19,7 @@
 use bytes::Bytes;
 
 use crate::dependency_descriptor::{FrameDependency, FrameDiffs};
+use crate::payload::{merge_common, KeyframeChain};
 use crate::{Codec, CodecInfo, Depacketizer, Error, Layers, PacketInfo, Packetizer, PayloadMeta};
 
 /// OBU types of the AV1 specification §6.2.2.
@@ -386,9 +387,8 @@ pub struct Av1Depacketizer {
     pending: Option<Pending>,
     /// Dependency Descriptor of the next pushed packet.
     next_dep: Option<FrameDependency>,
-    // Decodability.
-    seen_keyframe: bool,
-    chain: bool,
+    /// Decodability without a Dependency Descriptor.
+    chain: KeyframeChain,
     /// Frame numbers released decodable, indexed by frame_number % len.
     decoded: [Option<u16>; 256],
 }
@@ -407,8 +407,7 @@ impl Av1Depacketizer {
             in_tu: false,
             pending: None,
             next_dep: None,
-            seen_keyframe: false,
-            chain: false,
+            chain: KeyframeChain::default(),
             decoded: [None; 256],
         }
     }
@@ -582,6 +581,9 @@ impl Depacketizer for Av1Depacketizer {
         Self::info(payload)
     }
 
+    // Long on purpose: one pass over the aggregation header's Z/Y/W/N bits and the OBU
+    // elements (AV1 RTP specification §4.4-4.5), where a fragment continues, ends or starts;
+    // the state it carries across packets (`pending`, `in_tu`) is easier to follow in one place.
     fn push(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<PacketInfo, Error> {
         let dep = self.next_dep.take();
         let mut info = Self::info(payload).map_err(|e| self.fail(e))?;
@@ -716,10 +718,7 @@ impl Depacketizer for Av1Depacketizer {
     /// Keeps the first payload's facts (and its Dependency Descriptor frame), ors `keyframe`
     /// and `has_sequence_header`, takes the first resolution.
     fn merge_info(&self, frame: &mut PacketInfo, packet: &PacketInfo) {
-        frame.keyframe |= packet.keyframe;
-        if frame.resolution.is_none() {
-            frame.resolution = packet.resolution;
-        }
+        merge_common(frame, packet);
         if let (CodecInfo::Av1(f), CodecInfo::Av1(p)) = (&mut frame.codec, &packet.codec) {
             f.has_sequence_header |= p.has_sequence_header;
             if f.frame_number.is_none() {
@@ -748,19 +747,9 @@ impl Depacketizer for Av1Depacketizer {
             if let Some(s) = self.decoded.get_mut(slot(fnum)) {
                 *s = if ok { Some(fnum) } else { None };
             }
-            if ok && frame.keyframe {
-                self.seen_keyframe = true;
-            }
-            self.chain = ok;
+            self.chain.record(ok, frame.keyframe);
             return ok;
         }
-        if frame.keyframe {
-            self.seen_keyframe = true;
-            self.chain = true;
-            return true;
-        }
-        let ok = self.seen_keyframe && self.chain && contiguous;
-        self.chain = ok;
-        ok
+        self.chain.decodable(frame.keyframe, contiguous)
     }
 }

@@ -16,8 +16,12 @@
 //! End of sequence/stream, filler data and suffix SEI stay in the access unit they follow.
 
 use bytes::Bytes;
+use memchr::memmem;
 
 use crate::Error;
+
+/// The 4-byte start code (`00 00 00 01`) written before every NAL unit.
+pub(crate) const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
 /// Which syntax the NAL unit headers follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,44 +45,69 @@ fn next_start_code(data: &[u8], from: usize) -> Option<(usize, usize)> {
     Some((begin, pos + 3))
 }
 
+/// Iterator over the NAL units of an Annex B byte stream (H.264 / H.265 Annex B): the bytes
+/// between start codes, without the start codes and without trailing zero bytes. Bytes before
+/// the first start code are skipped.
+#[derive(Debug, Clone)]
+pub struct AnnexBNals<'a> {
+    data: &'a [u8],
+    /// Position just after the current start code, or `None` when done.
+    pos: Option<usize>,
+    finder: memmem::Finder<'static>,
+}
+
+impl<'a> AnnexBNals<'a> {
+    /// Iterates over `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        let finder = memmem::Finder::new(&[0u8, 0, 1]).into_owned();
+        let pos = finder.find(data).map(|p| p + 3);
+        Self { data, pos, finder }
+    }
+
+    /// Next NAL unit as a range of the input.
+    pub fn next_range(&mut self) -> Option<std::ops::Range<usize>> {
+        loop {
+            let start = self.pos?;
+            let rest = self.data.get(start..)?;
+            let (mut end, next) = match self.finder.find(rest) {
+                Some(p) => (start + p, Some(start + p + 3)),
+                None => (self.data.len(), None),
+            };
+            self.pos = next;
+            // Trailing zeros belong to the next start code (zero_byte) or are trailing_zero_8bits.
+            while end > start && self.data.get(end - 1) == Some(&0) {
+                end -= 1;
+            }
+            if end > start {
+                return Some(start..end);
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for AnnexBNals<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let r = self.next_range()?;
+        self.data.get(r)
+    }
+}
+
 /// Iterates over the NAL units of an Annex B buffer (without start codes or trailing zeros).
 #[derive(Debug, Clone)]
-pub struct NalUnits<'a> {
-    data: &'a [u8],
-    next: Option<usize>,
-}
+pub struct NalUnits<'a>(AnnexBNals<'a>);
 
 /// The NAL units of `data`; bytes before the first start code are skipped.
 pub fn nal_units(data: &[u8]) -> NalUnits<'_> {
-    NalUnits {
-        data,
-        next: next_start_code(data, 0).map(|(_, n)| n),
-    }
+    NalUnits(AnnexBNals::new(data))
 }
 
 impl<'a> Iterator for NalUnits<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        loop {
-            let start = self.next?;
-            let (end, after) = match next_start_code(self.data, start) {
-                Some((b, n)) => (b, Some(n)),
-                None => {
-                    // Last unit: drop trailing zeros.
-                    let mut e = self.data.len();
-                    while e > start && self.data.get(e - 1) == Some(&0) {
-                        e -= 1;
-                    }
-                    (e, None)
-                }
-            };
-            self.next = after;
-            let nal = self.data.get(start..end)?;
-            if !nal.is_empty() {
-                return Some(nal);
-            }
-        }
+        self.0.next()
     }
 }
 
@@ -197,7 +226,7 @@ impl Iterator for AccessUnits {
 /// Writes NAL units as Annex B with 4-byte start codes.
 pub fn write_nal_units<'a>(nals: impl IntoIterator<Item = &'a [u8]>, out: &mut Vec<u8>) {
     for n in nals {
-        out.extend_from_slice(&[0, 0, 0, 1]);
+        out.extend_from_slice(&START_CODE);
         out.extend_from_slice(n);
     }
 }

@@ -10,8 +10,10 @@
 //! - [`parse_sps`]: profile, level and resolution (with cropping) from a sequence parameter set.
 
 use bytes::Bytes;
-use memchr::memmem;
 
+use crate::container::annexb::START_CODE;
+use crate::nal_payload::{aggregation_unit, FuNames, FuReassembly, ParameterSets};
+use crate::payload::{merge_common, KeyframeChain};
 use crate::{Codec, CodecInfo, Depacketizer, Error, PacketInfo, Packetizer, PayloadMeta};
 
 /// NAL unit types of H.264 Table 7-1 and RFC 6184 Table 1 that this module acts on.
@@ -49,56 +51,7 @@ pub use profile::{negotiate, H264Fmtp, H264Negotiated, H264Profile, ProfileLevel
 pub(crate) use sps::unescape_rbsp;
 pub use sps::{parse_sps, SpsInfo};
 
-const START_CODE: [u8; 4] = [0, 0, 0, 1];
-
-/// Iterator over the NAL units of an Annex B byte stream (H.264 / H.265 Annex B): the bytes
-/// between start codes, without the start codes and without trailing zero bytes. Bytes before
-/// the first start code are skipped.
-#[derive(Debug, Clone)]
-pub struct AnnexBNals<'a> {
-    data: &'a [u8],
-    /// Position just after the current start code, or `None` when done.
-    pos: Option<usize>,
-    finder: memmem::Finder<'static>,
-}
-
-impl<'a> AnnexBNals<'a> {
-    /// Iterates over `data`.
-    pub fn new(data: &'a [u8]) -> Self {
-        let finder = memmem::Finder::new(&[0u8, 0, 1]).into_owned();
-        let pos = finder.find(data).map(|p| p + 3);
-        Self { data, pos, finder }
-    }
-
-    /// Next NAL unit as a range of the input.
-    pub fn next_range(&mut self) -> Option<std::ops::Range<usize>> {
-        loop {
-            let start = self.pos?;
-            let rest = self.data.get(start..)?;
-            let (mut end, next) = match self.finder.find(rest) {
-                Some(p) => (start + p, Some(start + p + 3)),
-                None => (self.data.len(), None),
-            };
-            self.pos = next;
-            // Trailing zeros belong to the next start code (zero_byte) or are trailing_zero_8bits.
-            while end > start && self.data.get(end - 1) == Some(&0) {
-                end -= 1;
-            }
-            if end > start {
-                return Some(start..end);
-            }
-        }
-    }
-}
-
-impl<'a> Iterator for AnnexBNals<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let r = self.next_range()?;
-        self.data.get(r)
-    }
-}
+pub use crate::container::annexb::AnnexBNals;
 
 /// H.264 facts of a payload (in [`CodecInfo::H264`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -157,8 +110,8 @@ pub enum PacketizationMode {
 #[derive(Debug, Default)]
 pub struct H264Packetizer {
     mode: PacketizationMode,
-    sps: Option<Bytes>,
-    pps: Option<Bytes>,
+    /// SPS and PPS.
+    parameter_sets: ParameterSets<2>,
     units: Vec<Bytes>,
     max_payload: usize,
     /// Next unit to send.
@@ -180,8 +133,8 @@ impl H264Packetizer {
     /// Gives parameter sets out of band (e.g. from `sprop-parameter-sets`), used until the
     /// encoder sends its own.
     pub fn set_parameter_sets(&mut self, sps: Bytes, pps: Bytes) {
-        self.sps = Some(sps);
-        self.pps = Some(pps);
+        self.parameter_sets.set(0, sps);
+        self.parameter_sets.set(1, pps);
     }
 
     fn stap_count(&self) -> usize {
@@ -214,7 +167,7 @@ impl Packetizer for H264Packetizer {
         }
         self.max_payload = max_payload;
         let mut it = AnnexBNals::new(&frame);
-        let (mut sps_seen, mut pps_seen) = (false, false);
+        self.parameter_sets.begin_frame();
         while let Some(r) = it.next_range() {
             let unit = frame.slice(r);
             let h = unit.first().copied().unwrap_or(0);
@@ -229,27 +182,10 @@ impl Packetizer for H264Packetizer {
                 });
             }
             match t {
-                nal::SPS => {
-                    sps_seen = true;
-                    self.sps = Some(unit.clone());
-                }
-                nal::PPS => {
-                    pps_seen = true;
-                    self.pps = Some(unit.clone());
-                }
-                nal::IDR if !(sps_seen && pps_seen) => {
-                    // The encoder did not repeat its parameter sets: send the remembered ones.
-                    if let (Some(s), Some(p)) = (&self.sps, &self.pps) {
-                        if !sps_seen {
-                            self.units.push(s.clone());
-                        }
-                        if !pps_seen {
-                            self.units.push(p.clone());
-                        }
-                    }
-                    sps_seen = true;
-                    pps_seen = true;
-                }
+                nal::SPS => self.parameter_sets.saw(0, &unit),
+                nal::PPS => self.parameter_sets.saw(1, &unit),
+                // The encoder may not repeat its parameter sets: send the remembered ones.
+                nal::IDR => self.parameter_sets.before_random_access(&mut self.units),
                 _ => {}
             }
             self.units.push(unit);
@@ -341,13 +277,17 @@ impl Packetizer for H264Packetizer {
 /// H.264 depacketizer (packetization-mode 0 and 1) writing Annex B.
 #[derive(Debug, Default)]
 pub struct H264Depacketizer {
-    /// A FU-A is being reassembled.
-    in_fu: bool,
-    /// Type of the fragmented unit.
-    fu_type: u8,
-    seen_keyframe: bool,
-    chain: bool,
+    fu: FuReassembly,
+    chain: KeyframeChain,
 }
+
+const FU_A: FuNames = FuNames {
+    codec: "H.264",
+    unfinished: "FU-A ended without its E fragment",
+    start_inside: "FU-A start inside another FU-A",
+    without_start: "FU-A fragment without its start",
+    frame_ended: "frame ended inside a FU-A",
+};
 
 impl H264Depacketizer {
     /// A new depacketizer.
@@ -497,14 +437,6 @@ impl<'a> StapUnits<'a> {
     }
 }
 
-/// `NALU size (16) | NALU` (RFC 6184 Figure 7, RFC 7798 Figure 8 without DONL).
-pub(crate) fn aggregation_unit(input: &[u8]) -> crate::payload::wire::NomResult<'_, (u16, &[u8])> {
-    use nom::Parser;
-    nom::number::complete::be_u16
-        .flat_map(|n| nom::combinator::map(nom::bytes::complete::take(n), move |b| (n, b)))
-        .parse(input)
-}
-
 impl Depacketizer for H264Depacketizer {
     fn codec(&self) -> Codec {
         Codec::H264
@@ -519,12 +451,8 @@ impl Depacketizer for H264Depacketizer {
         let CodecInfo::H264(h) = info.codec else {
             return Ok(info);
         };
-        if h.packet_type != nal::FU_A && self.in_fu {
-            self.in_fu = false;
-            return Err(Error::Discontinuity {
-                codec: "H.264",
-                reason: "FU-A ended without its E fragment",
-            });
+        if h.packet_type != nal::FU_A {
+            self.fu.interrupt(&FU_A)?;
         }
         match h.packet_type {
             nal::STAP_A => {
@@ -535,31 +463,11 @@ impl Depacketizer for H264Depacketizer {
                 }
             }
             nal::FU_A => {
+                // The NAL unit header: F and NRI of the FU indicator, type of the FU header.
+                let hdr = (payload.first().copied().unwrap_or(0) & 0xe0) | h.nal_type;
                 let data = payload.get(2..).unwrap_or_default();
-                if h.fu_start {
-                    if self.in_fu {
-                        self.in_fu = false;
-                        return Err(Error::Discontinuity {
-                            codec: "H.264",
-                            reason: "FU-A start inside another FU-A",
-                        });
-                    }
-                    let hdr = (payload.first().copied().unwrap_or(0) & 0xe0) | h.nal_type;
-                    out.extend_from_slice(&START_CODE);
-                    out.push(hdr);
-                    self.in_fu = true;
-                    self.fu_type = h.nal_type;
-                } else if !self.in_fu || self.fu_type != h.nal_type {
-                    self.in_fu = false;
-                    return Err(Error::Discontinuity {
-                        codec: "H.264",
-                        reason: "FU-A fragment without its start",
-                    });
-                }
-                out.extend_from_slice(data);
-                if h.fu_end {
-                    self.in_fu = false;
-                }
+                let flags = (h.fu_start, h.fu_end);
+                self.fu.push(&FU_A, flags, h.nal_type, &[hdr], data, out)?;
             }
             _ => {
                 out.extend_from_slice(&START_CODE);
@@ -570,26 +478,17 @@ impl Depacketizer for H264Depacketizer {
     }
 
     fn finish(&mut self, _out: &mut Vec<u8>) -> Result<(), Error> {
-        if std::mem::take(&mut self.in_fu) {
-            return Err(Error::Discontinuity {
-                codec: "H.264",
-                reason: "frame ended inside a FU-A",
-            });
-        }
-        Ok(())
+        self.fu.finish(&FU_A)
     }
 
     fn reset(&mut self) {
-        self.in_fu = false;
+        self.fu.reset();
     }
 
     /// Ors the NAL unit flags of every payload into the frame's [`H264Info`] (an IDR slice
     /// often follows a STAP-A of parameter sets).
     fn merge_info(&self, frame: &mut PacketInfo, packet: &PacketInfo) {
-        frame.keyframe |= packet.keyframe;
-        if frame.resolution.is_none() {
-            frame.resolution = packet.resolution;
-        }
+        merge_common(frame, packet);
         if let (CodecInfo::H264(f), CodecInfo::H264(p)) = (&mut frame.codec, &packet.codec) {
             f.has_sps |= p.has_sps;
             f.has_pps |= p.has_pps;
@@ -605,15 +504,6 @@ impl Depacketizer for H264Depacketizer {
             CodecInfo::H264(h) => h.has_idr || frame.keyframe,
             _ => frame.keyframe,
         };
-        if idr {
-            self.seen_keyframe = true;
-            self.chain = true;
-            return true;
-        }
-        let ok = self.seen_keyframe && self.chain && contiguous;
-        if !ok {
-            self.chain = false;
-        }
-        ok
+        self.chain.decodable(idr, contiguous)
     }
 }

@@ -41,6 +41,8 @@ pub(crate) fn unescape_rbsp(nal: &[u8], buf: &mut [u8]) -> usize {
 
 /// Parses an SPS NAL unit (with its one-byte header), H.264 §7.3.2.1.1; `None` if malformed.
 /// Reads the first 512 bytes at most, without allocating.
+// Long on purpose: the fields of seq_parameter_set_data() (H.264 §7.3.2.1.1) in the order
+// of the syntax table, each read once; splitting would hide the order the bits come in.
 pub fn parse_sps(nal: &[u8]) -> Option<SpsInfo> {
     if nal.first()? & 0x1f != nal::SPS {
         return None;
