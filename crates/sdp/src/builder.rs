@@ -158,6 +158,12 @@ impl<'a> SessionDescriptionBuilder<'a> {
         b
     }
 
+    /// Adds `line` where it belongs (what every line setter does).
+    fn line(mut self, line: Line<'a>) -> Self {
+        self.push_line(line);
+        self
+    }
+
     fn push_line(&mut self, line: Line<'a>) {
         self.hint += line.encoded_len_hint();
         match line {
@@ -178,9 +184,8 @@ impl<'a> SessionDescriptionBuilder<'a> {
     }
 
     /// Sets the `o=` line.
-    pub fn origin(mut self, origin: Origin<'a>) -> Self {
-        self.push_line(Line::Origin(origin));
-        self
+    pub fn origin(self, origin: Origin<'a>) -> Self {
+        self.line(Line::Origin(origin))
     }
 
     /// Sets `o=- <session id> <version> IN IP4 127.0.0.1`, the JSEP form (RFC 8829 §5.2.1).
@@ -190,75 +195,63 @@ impl<'a> SessionDescriptionBuilder<'a> {
     }
 
     /// Sets the `s=` line.
-    pub fn session_name(mut self, name: &'a str) -> Self {
-        self.push_line(Line::SessionName(name));
-        self
+    pub fn session_name(self, name: &'a str) -> Self {
+        self.line(Line::SessionName(name))
     }
 
     /// Sets the `i=` line.
-    pub fn information(mut self, text: &'a str) -> Self {
-        self.push_line(Line::Information(text));
-        self
+    pub fn information(self, text: &'a str) -> Self {
+        self.line(Line::Information(text))
     }
 
     /// Sets the `u=` line.
-    pub fn uri(mut self, uri: &'a str) -> Self {
-        self.push_line(Line::Uri(uri));
-        self
+    pub fn uri(self, uri: &'a str) -> Self {
+        self.line(Line::Uri(uri))
     }
 
     /// Adds an `e=` line.
-    pub fn email(mut self, email: &'a str) -> Self {
-        self.push_line(Line::Email(email));
-        self
+    pub fn email(self, email: &'a str) -> Self {
+        self.line(Line::Email(email))
     }
 
     /// Adds a `p=` line.
-    pub fn phone(mut self, phone: &'a str) -> Self {
-        self.push_line(Line::Phone(phone));
-        self
+    pub fn phone(self, phone: &'a str) -> Self {
+        self.line(Line::Phone(phone))
     }
 
     /// Sets the session-level `c=` line.
-    pub fn connection(mut self, c: Connection<'a>) -> Self {
-        self.push_line(Line::Connection(c));
-        self
+    pub fn connection(self, c: Connection<'a>) -> Self {
+        self.line(Line::Connection(c))
     }
 
     /// Adds a session-level `b=` line.
-    pub fn bandwidth(mut self, b: Bandwidth<'a>) -> Self {
-        self.push_line(Line::Bandwidth(b));
-        self
+    pub fn bandwidth(self, b: Bandwidth<'a>) -> Self {
+        self.line(Line::Bandwidth(b))
     }
 
     /// Adds a `t=` line (default: one `t=0 0`).
-    pub fn timing(mut self, t: Timing) -> Self {
-        self.push_line(Line::Timing(t));
-        self
+    pub fn timing(self, t: Timing) -> Self {
+        self.line(Line::Timing(t))
     }
 
     /// Adds an `r=` line after the last `t=` line (RFC 8866 §5.10), as text.
-    pub fn repeat(mut self, text: &'a str) -> Self {
-        self.push_line(Line::Repeat(text));
-        self
+    pub fn repeat(self, text: &'a str) -> Self {
+        self.line(Line::Repeat(text))
     }
 
     /// Sets the `z=` line, as text.
-    pub fn time_zones(mut self, text: &'a str) -> Self {
-        self.push_line(Line::TimeZones(text));
-        self
+    pub fn time_zones(self, text: &'a str) -> Self {
+        self.line(Line::TimeZones(text))
     }
 
     /// Sets the session-level `k=` line (obsolete, RFC 8866 §5.12).
-    pub fn key(mut self, text: &'a str) -> Self {
-        self.push_line(Line::Key(text));
-        self
+    pub fn key(self, text: &'a str) -> Self {
+        self.line(Line::Key(text))
     }
 
     /// Adds a session-level attribute.
-    pub fn attribute(mut self, a: Attribute<'a>) -> Self {
-        self.push_line(Line::Attribute(a));
-        self
+    pub fn attribute(self, a: Attribute<'a>) -> Self {
+        self.line(Line::Attribute(a))
     }
 
     /// Adds `a=group:<semantics> <mids>`.
@@ -303,45 +296,20 @@ impl<'a> SessionDescriptionBuilder<'a> {
         s.push_str("\r\ns=");
         s.push_str(self.session_name);
         s.push_str("\r\n");
-        let text = |s: &mut String, t: &str, v: &str| {
-            s.push_str(t);
-            s.push_str(v);
-            s.push_str("\r\n");
-        };
-        if let Some(i) = self.information {
-            text(s, "i=", i);
-        }
-        if let Some(u) = self.uri {
-            text(s, "u=", u);
-        }
-        for e in &self.emails {
-            text(s, "e=", e);
-        }
-        for p in &self.phones {
-            text(s, "p=", p);
-        }
-        if let Some(c) = &self.connection {
-            s.push_str("c=");
-            writer::connection(s, c);
-            s.push_str("\r\n");
-        }
-        for b in &self.bandwidths {
-            s.push_str("b=");
-            writer::bandwidth(s, b);
-            s.push_str("\r\n");
-        }
+        write_lines(s, self.information.map(Line::Information));
+        write_lines(s, self.uri.map(Line::Uri));
+        write_lines(s, self.emails.iter().map(|&e| Line::Email(e)));
+        write_lines(s, self.phones.iter().map(|&p| Line::Phone(p)));
+        write_lines(s, self.connection.map(Line::Connection));
+        write_lines(s, self.bandwidths.iter().map(|&b| Line::Bandwidth(b)));
         if self.times.is_empty() {
             s.push_str("t=0 0\r\n");
         }
         for t in &self.times {
             t.write_to(s);
         }
-        if let Some(z) = self.time_zones {
-            text(s, "z=", z);
-        }
-        if let Some(k) = self.key {
-            text(s, "k=", k);
-        }
+        write_lines(s, self.time_zones.map(Line::TimeZones));
+        write_lines(s, self.key.map(Line::Key));
         for a in &self.attributes {
             a.write(s);
         }
@@ -410,6 +378,12 @@ impl<'a> MediaBuilder<'a> {
         b
     }
 
+    /// Adds `line` where it belongs (what every line setter does).
+    fn line(mut self, line: Line<'a>) -> Self {
+        self.push_line(line);
+        self
+    }
+
     fn push_line(&mut self, line: Line<'a>) {
         self.hint += line.encoded_len_hint();
         match line {
@@ -450,33 +424,28 @@ impl<'a> MediaBuilder<'a> {
     }
 
     /// Sets the `i=` line.
-    pub fn information(mut self, text: &'a str) -> Self {
-        self.push_line(Line::Information(text));
-        self
+    pub fn information(self, text: &'a str) -> Self {
+        self.line(Line::Information(text))
     }
 
     /// Adds a `c=` line.
-    pub fn connection(mut self, c: Connection<'a>) -> Self {
-        self.push_line(Line::Connection(c));
-        self
+    pub fn connection(self, c: Connection<'a>) -> Self {
+        self.line(Line::Connection(c))
     }
 
     /// Adds a `b=` line (`b=AS`, `b=TIAS`, …).
-    pub fn bandwidth(mut self, b: Bandwidth<'a>) -> Self {
-        self.push_line(Line::Bandwidth(b));
-        self
+    pub fn bandwidth(self, b: Bandwidth<'a>) -> Self {
+        self.line(Line::Bandwidth(b))
     }
 
     /// Sets the media-level `k=` line.
-    pub fn key(mut self, text: &'a str) -> Self {
-        self.push_line(Line::Key(text));
-        self
+    pub fn key(self, text: &'a str) -> Self {
+        self.line(Line::Key(text))
     }
 
     /// Adds an attribute.
-    pub fn attribute(mut self, a: Attribute<'a>) -> Self {
-        self.push_line(Line::Attribute(a));
-        self
+    pub fn attribute(self, a: Attribute<'a>) -> Self {
+        self.line(Line::Attribute(a))
     }
 
     /// Adds a codec: its payload type to the m= line, then `a=rtpmap`, the `a=rtcp-fb`
@@ -605,29 +574,20 @@ impl<'a> MediaBuilder<'a> {
             }
         }
         s.push_str("\r\n");
-        if let Some(i) = self.information {
-            s.push_str("i=");
-            s.push_str(i);
-            s.push_str("\r\n");
-        }
-        for c in &self.connections {
-            s.push_str("c=");
-            writer::connection(s, c);
-            s.push_str("\r\n");
-        }
-        for b in &self.bandwidths {
-            s.push_str("b=");
-            writer::bandwidth(s, b);
-            s.push_str("\r\n");
-        }
-        if let Some(k) = self.key {
-            s.push_str("k=");
-            s.push_str(k);
-            s.push_str("\r\n");
-        }
+        write_lines(s, self.information.map(Line::Information));
+        write_lines(s, self.connections.iter().map(|&c| Line::Connection(c)));
+        write_lines(s, self.bandwidths.iter().map(|&b| Line::Bandwidth(b)));
+        write_lines(s, self.key.map(Line::Key));
         for a in &self.attributes {
             a.write(s);
         }
+    }
+}
+
+/// Writes each line (letter, `=`, value, CRLF).
+fn write_lines<'a>(s: &mut String, lines: impl IntoIterator<Item = Line<'a>>) {
+    for line in lines {
+        line.write_to(s);
     }
 }
 

@@ -200,6 +200,8 @@ pub(crate) fn media_line<'a>(v: &'a str) -> VResult<MediaLine<'a>> {
     })
 }
 
+// Long on purpose: one short arm per attribute kind (the dispatch table from a kind to its
+// value parser); the parsers themselves live beside their types.
 pub(crate) fn parse_kind<'a>(
     kind: Kind,
     name: &'a str,

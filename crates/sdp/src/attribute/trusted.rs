@@ -104,6 +104,8 @@ fn direction_of(c: u16) -> Option<Direction> {
 // Always inlined into the description's check (its one caller): returned through memory,
 // the record was read back with wider loads than it was written with (a store-forwarding
 // stall per line in perf).
+// Long on purpose: one arm per attribute kind on the hot path, each checking and recording
+// its value in place; inlined for the reason above.
 #[inline(always)]
 pub(crate) fn check_hot(kind: Kind, line: &str, at: usize) -> Option<Packed> {
     let b = line.as_bytes();
@@ -311,6 +313,8 @@ impl Packed {
     // Always inlined, and no `Option<Attribute>` in between: each arm writes the value where
     // the caller wants it (perf: the copy out of an intermediate was read back with wider
     // loads than it was written with, a store-forwarding stall per line).
+    // Long on purpose: one arm per recorded attribute kind, the inverse of `check_hot`'s
+    // arms; inlined for the reason above.
     #[inline(always)]
     pub(crate) fn unpack(self, kind: Kind, line: &str) -> Attribute<'_> {
         // Not recorded (or a record that does not fit the line, which cannot happen).

@@ -59,6 +59,8 @@ fn rank(ranks: &Ranks, t: u8) -> Option<(u8, bool)> {
 // through memory, the (kind, record) pair was read back with wider loads than it was
 // written with, a store-forwarding stall on every line (perf: ~25 % of the plain-profile
 // parse).
+// Long on purpose: the per-line checks of RFC 8866 §9's grammar for every line type in one
+// pass (what may follow what, and each line's fields), inlined for the reason above.
 #[inline(always)]
 pub(super) fn check_line(
     line: &str,
