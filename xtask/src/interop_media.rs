@@ -36,13 +36,17 @@
 //! `framesDecoded >= 90 %` of ferrtc's `framesSent`, `totalSamplesReceived` rose, and ferrtc's
 //! `packetsSent` = the page's `packetsReceived + packetsLost` within 5, video and audio.
 
-use std::io::{BufRead, BufReader};
+pub(crate) mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::{interop_media_aiortc, util};
+use common::{
+    build_examples, expected_frames, make_file, probe, run_inside, script_result, start_example,
+    start_play_from_disk, start_save_to_disk, within_tenth, Flags, Probe, SavedLine,
+};
 
 const CODECS: &[&str] = &["vp8", "vp9", "h264", "av1"];
 const PORT: u16 = 18_480;
@@ -86,30 +90,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("--inside") {
         return inside(args.get(1..).unwrap_or_default());
     }
-    let mut seconds = 5u32;
-    let mut only: Option<String> = None;
-    let mut release = true;
-    let mut peers = Peers::All;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--seconds" => {
-                seconds = it
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or("--seconds N")?
-            }
-            "--only" => only = Some(it.next().ok_or("--only CODEC")?.to_lowercase()),
-            "--peer" => {
-                peers = it
-                    .next()
-                    .and_then(|p| Peers::parse(p))
-                    .ok_or("--peer chromium|aiortc|all")?
-            }
-            "--debug" => release = false,
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
+    let usage = "--peer chromium|aiortc|all";
+    let Flags {
+        seconds,
+        only,
+        release,
+        peer,
+    } = Flags::parse(args, usage)?;
+    let peers = match peer {
+        Some(p) => Peers::parse(&p).ok_or(usage)?,
+        None => Peers::All,
+    };
     let selected = |list: &[&'static str]| -> Vec<&'static str> {
         list.iter()
             .copied()
@@ -167,27 +158,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if !aiortc_codecs.is_empty() {
         interop_media_aiortc::install()?;
     }
-    let mut build = vec![
-        "build",
-        "-p",
-        "ferrtc",
-        "--example",
-        "save-to-disk",
-        "--example",
-        "play-from-disk",
-        "--example",
-        "reflect",
-    ];
-    if release {
-        build.push("--release");
-    }
-    util::cargo(&build)?;
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let examples = target
-        .join(if release { "release" } else { "debug" })
-        .join("examples");
+    let examples = build_examples(&["save-to-disk", "play-from-disk", "reflect"], release)?;
     let example = examples.join("save-to-disk");
     // Inside: `--inside SECONDS EXAMPLE CHROMIUM_CODECS AIORTC_CODECS` (comma lists, `-` = none).
     let list = |c: &[&str]| {
@@ -197,97 +168,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
             c.join(",")
         }
     };
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     eprintln!("interop-media: --peer {}", peers.name());
-    let status = Command::new("unshare")
-        .args([
-            "--net",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--mount-proc",
-            "--",
-            "sh",
-            "-c",
-            "ip link set lo up && exec \"$@\"",
-            "lo-only",
-        ])
-        .arg(exe)
-        .args(["interop-media", "--inside", &seconds.to_string()])
-        .arg(&example)
-        .args([list(&chromium_codecs), list(&aiortc_codecs)])
-        .current_dir(&root)
-        .env("FERRTC_INTEROP_NODE", &node_dir)
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| format!("cannot run unshare: {e}"))?;
-    if status.success() {
+    let inside = [
+        seconds.to_string().into(),
+        example.into_os_string(),
+        list(&chromium_codecs).into(),
+        list(&aiortc_codecs).into(),
+    ];
+    let status = run_inside("interop-media", inside, &node_dir)?;
+    if status {
         Ok(())
     } else {
         Err("interop-media: some rows failed (logs: target/interop/media/)".into())
     }
-}
-
-/// One recorded file as ffprobe and ffmpeg see it.
-pub(crate) struct Probe {
-    pub(crate) frames: u64,
-    /// Stream duration (Ogg: from granule positions), seconds.
-    pub(crate) duration: Option<f64>,
-    /// Packet timestamps, seconds.
-    pub(crate) pts: Vec<f64>,
-    pub(crate) decode_errors: usize,
-}
-
-pub(crate) fn probe(file: &Path) -> Result<Probe, String> {
-    let out = Command::new(util::tool("ffprobe", "ffprobe"))
-        .args(["-v", "error", "-count_frames", "-show_entries"])
-        .arg("stream=codec_name,nb_read_frames,duration:packet=pts_time")
-        .args(["-of", "json"])
-        .arg(file)
-        .output()
-        .map_err(|e| format!("cannot start ffprobe: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "ffprobe {}: {}",
-            file.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("ffprobe JSON: {e}"))?;
-    let stream = &v["streams"][0];
-    let frames = stream["nb_read_frames"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let duration = stream["duration"].as_str().and_then(|s| s.parse().ok());
-    let pts = v["packets"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|p| p["pts_time"].as_str().and_then(|s| s.parse().ok()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let dec = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-f", "null", "-"])
-        .output()
-        .map_err(|e| e.to_string())?;
-    // The null muxer's complaints about two frames in one output tick (Chromium's capture
-    // times jitter; the muxer's time base is 1/frame rate) are not decoding errors.
-    let decode_errors = String::from_utf8_lossy(&dec.stderr)
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("[null @"))
-        .count()
-        + usize::from(!dec.status.success());
-    Ok(Probe {
-        frames,
-        duration,
-        pts,
-        decode_errors,
-    })
 }
 
 /// One publish row: what the peer says it sent, and the files save-to-disk recorded.
@@ -318,13 +211,8 @@ impl Row {
         let (mut vok, mut expected, mut duration) = (false, 0.0, 0.0);
         match &self.video {
             Some((path, p)) => {
-                let ivf = path.extension().is_some_and(|e| e == "ivf");
-                duration = match (ivf, p.pts.first(), p.pts.last()) {
-                    (true, Some(a), Some(b)) if rate > 0.0 => b - a + 1.0 / rate,
-                    _ => self.sent_for,
-                };
-                expected = duration * rate;
-                let within = expected > 0.0 && (p.frames as f64 - expected).abs() <= 0.1 * expected;
+                (duration, expected) = expected_frames(path, p, rate, self.sent_for);
+                let within = within_tenth(p.frames as f64, expected);
                 if !within {
                     why.push(format!(
                         "video: {} frames, expected {expected:.1} ± 10 %",
@@ -351,7 +239,7 @@ impl Row {
             Some((_, p)) => {
                 let d = p.duration.unwrap_or(0.0);
                 let sent = self.audio_sent_for.unwrap_or(self.sent_for);
-                let ok = p.frames > 0 && p.decode_errors == 0 && (d - sent).abs() <= 0.1 * sent;
+                let ok = p.frames > 0 && p.decode_errors == 0 && within_tenth(d, sent);
                 if !ok {
                     why.push(format!(
                         "opus: {d:.2} s / {} packets / {} errors, sent for {sent:.2} s",
@@ -414,73 +302,24 @@ fn inside(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// Starts `save-to-disk` on `port` writing into `files` (stderr to `log`) and waits for its
-/// `listening on` line; the receiver gives its later stdout lines (`saved …`).
-pub(crate) fn start_save_to_disk(
-    example: &Path,
-    port: u16,
-    files: &Path,
-    log: &Path,
-) -> Result<(Child, mpsc::Receiver<String>), String> {
-    std::fs::create_dir_all(files).map_err(|e| e.to_string())?;
-    let server_log = std::fs::File::create(log).map_err(|e| e.to_string())?;
-    let mut server = Command::new(example)
-        .args(["--port", &port.to_string(), "--loopback", "--out"])
-        .arg(files)
-        .env(
-            "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(server_log)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", example.display()))?;
-    let (tx, lines) = mpsc::channel::<String>();
-    if let Some(out) = server.stdout.take() {
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    let first = lines.recv_timeout(Duration::from_secs(20));
-    match first {
-        Ok(l) if l.starts_with("listening on") => Ok((server, lines)),
-        other => {
-            let _ = server.kill();
-            let _ = server.wait();
-            Err(match other {
-                Ok(l) => format!("save-to-disk said {l:?}"),
-                Err(_) => "save-to-disk did not start".to_string(),
-            })
-        }
-    }
-}
-
 /// Waits (up to 15 s) for save-to-disk's `saved …` lines of session `session` (files
 /// `s<session>-*`, finished after the DELETE) and probes them into `row`.
 pub(crate) fn collect_saved(lines: &mpsc::Receiver<String>, session: usize, row: &mut Row) {
     let deadline = Instant::now() + Duration::from_secs(15);
-    let prefix = format!("s{session}-");
     while row.video.is_none() || row.audio.is_none() {
         let left = deadline.saturating_duration_since(Instant::now());
         let Ok(line) = lines.recv_timeout(left) else {
             break;
         };
-        let Some(rest) = line.strip_prefix("saved ") else {
+        let Some(saved) = SavedLine::parse(&line) else {
             continue;
         };
-        let path = PathBuf::from(rest.split(' ').next().unwrap_or_default());
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        if !name.is_some_and(|n| n.starts_with(&prefix)) {
+        if saved.session != session as u64 {
             continue;
         }
-        match probe(&path) {
-            Ok(p) if line.contains("codec=audio/") => row.audio = Some((path, p)),
-            Ok(p) => row.video = Some((path, p)),
+        match probe(&saved.path) {
+            Ok(p) if saved.is_audio() => row.audio = Some((saved.path, p)),
+            Ok(p) => row.video = Some((saved.path, p)),
             Err(e) => row.error = Some(e),
         }
     }
@@ -500,22 +339,10 @@ fn chromium_rows(
         &dir.join("save-to-disk.log"),
     )?;
     let url = format!("http://127.0.0.1:{PORT}/whip");
-    let script = util::root().join("xtask/scripts/interop/chromium_media.mjs");
     let mut rows = Vec::new();
     for (i, codec) in codecs.iter().enumerate() {
         let session = i + 1;
         eprintln!("== {codec}: Chromium publishes for {seconds} s");
-        let log = std::fs::File::create(dir.join(format!("chromium-{codec}.log")))
-            .map_err(|e| e.to_string());
-        let out = log.and_then(|log| {
-            Command::new("timeout")
-                .args(["120", "node"])
-                .arg(&script)
-                .args([url.as_str(), "--codec", codec, "--seconds", seconds])
-                .stderr(log)
-                .output()
-                .map_err(|e| format!("node: {e}"))
-        });
         let mut row = Row {
             codec: codec.clone(),
             sent_frames: 0,
@@ -526,21 +353,10 @@ fn chromium_rows(
             min_recorded_share: None,
             audio_sent_for: None,
         };
-        let out = match out {
-            Ok(out) => out,
-            Err(e) => {
-                row.error = Some(e);
-                rows.push(row);
-                continue;
-            }
-        };
-        let text = String::from_utf8_lossy(&out.stdout);
-        let result: Option<serde_json::Value> = text
-            .lines()
-            .find_map(|l| l.strip_prefix("RESULT "))
-            .and_then(|j| serde_json::from_str(j).ok());
-        match &result {
-            Some(r) if r["ok"].as_bool() == Some(true) => {
+        let args = [url.as_str(), "--codec", codec, "--seconds", seconds].map(String::from);
+        let log = dir.join(format!("chromium-{codec}.log"));
+        match script_result("Chromium", "node", "chromium_media.mjs", &args, &log) {
+            Ok(r) if r["ok"].as_bool() == Some(true) => {
                 row.sent_frames = r["video"]["framesSent"].as_u64().unwrap_or(0);
                 row.sent_for = r["sentFor"].as_f64().unwrap_or(0.0);
                 let mime = r["video"]["mimeType"].as_str().unwrap_or("?");
@@ -548,8 +364,8 @@ fn chromium_rows(
                     row.error = Some(format!("Chromium sent {mime}"));
                 }
             }
-            Some(r) => row.error = Some(format!("Chromium: {}", r["error"])),
-            None => row.error = Some(format!("Chromium gave no result ({})", out.status)),
+            Ok(r) => row.error = Some(format!("Chromium: {}", r["error"])),
+            Err(e) => row.error = Some(e),
         }
         collect_saved(&lines, session, &mut row);
         rows.push(row);
@@ -615,175 +431,74 @@ pub(crate) fn print_publish_table(peer: &str, rows: &[Row]) -> bool {
     all_ok
 }
 
-/// Encodes a 640x480 test pattern at 30 fps (keyframe every second) and a 440 Hz tone as
-/// Opus, `seconds` long, with ffmpeg.
-pub(crate) fn make_file(dir: &Path, codec: &str, seconds: &str) -> Result<PathBuf, String> {
-    let (name, args): (&str, &[&str]) = match codec {
-        "vp8" => (
-            "v.vp8.ivf",
-            &["-c:v", "libvpx", "-b:v", "1M", "-deadline", "realtime"],
-        ),
-        "vp9" => (
-            "v.vp9.ivf",
-            &[
-                "-c:v",
-                "libvpx-vp9",
-                "-b:v",
-                "1M",
-                "-deadline",
-                "realtime",
-                "-cpu-used",
-                "8",
-            ],
-        ),
-        "av1" => (
-            "v.av1.ivf",
-            &["-c:v", "libsvtav1", "-preset", "12", "-b:v", "1M"],
-        ),
-        "h264" => (
-            "v.h264",
-            &[
-                "-c:v",
-                "libx264",
-                "-profile:v",
-                "baseline",
-                "-bf",
-                "0",
-                "-b:v",
-                "1M",
-            ],
-        ),
-        "opus" => (
-            "a.ogg",
-            &["-c:a", "libopus", "-b:a", "64k", "-frame_duration", "20"],
-        ),
-        _ => return Err(format!("no file for {codec}")),
-    };
-    let out = dir.join(name);
-    let input: &[&str] = if codec == "opus" {
-        &["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
-    } else {
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=640x480:rate=30",
-            "-g",
-            "30",
-            "-pix_fmt",
-            "yuv420p",
-        ]
-    };
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(input)
-        .args(["-t", seconds])
-        .args(args)
-        .arg(&out)
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| format!("ffmpeg: {e}"))?;
-    if status.success() {
-        Ok(out)
-    } else {
-        Err(format!("ffmpeg could not write {name}"))
-    }
-}
-
 /// ferrtc `play-from-disk` (WHEP) to Chromium, one row per video codec with Opus. A row
 /// passes when the page decoded at least 90 % of the frames ferrtc sent (the page's
 /// inbound-rtp `framesDecoded` against the server's outbound-rtp `framesSent`, both read at
 /// the same moment), its `totalSamplesReceived` rose, and ferrtc's `packetsSent` equals the
 /// page's `packetsReceived + packetsLost` within 5 packets, for video and for audio.
 fn play_rows(example: &Path, dir: &Path, codecs: &[String], seconds: &str) -> bool {
+    play_table(
+        "page",
+        (example, dir, PORT + 1),
+        codecs,
+        seconds,
+        |codec, port| {
+            let args = [
+                "--play".to_string(),
+                format!("http://127.0.0.1:{port}/whep"),
+                "--server-stats".into(),
+                format!("http://127.0.0.1:{port}/stats"),
+                "--seconds".into(),
+                seconds.into(),
+            ];
+            let log = dir.join(format!("chromium-play-{codec}.log"));
+            script_result("Chromium", "node", "chromium_media.mjs", &args, &log)
+        },
+    )
+}
+
+/// A play-from-disk table: per codec, a video file and the Opus file (ffmpeg, N + 3 s long,
+/// in `dir/play`), `example` (play-from-disk) serving them on its own port from `first_port`
+/// on, and `receiver(codec, port)` playing them and giving its `RESULT`; each row judged and
+/// printed by [`print_play_row`]. Whether every row passed.
+pub(crate) fn play_table(
+    receiver: &str,
+    (example, dir, first_port): (&Path, &Path, u16),
+    codecs: &[String],
+    seconds: &str,
+    mut run: impl FnMut(&str, u16) -> Result<serde_json::Value, String>,
+) -> bool {
     let files = dir.join("play");
-    let _ = std::fs::create_dir_all(&files);
-    let play_for = seconds.parse::<u32>().unwrap_or(5);
-    let file_len = (play_for + 3).to_string();
-    let audio = match make_file(&files, "opus", &file_len) {
+    let file_len = (seconds.parse::<u32>().unwrap_or(5) + 3).to_string();
+    let audio = std::fs::create_dir_all(&files)
+        .map_err(|e| e.to_string())
+        .and_then(|()| make_file(&files, "opus", &file_len));
+    let audio = match audio {
         Ok(a) => a,
         Err(e) => {
-            println!("\nplay-from-disk: {e}");
+            println!("\nplay-from-disk → {receiver}: FAIL: {e}");
             return false;
         }
     };
-    print_play_header("page");
+    print_play_header(receiver);
     let mut all_ok = true;
     for (i, codec) in codecs.iter().enumerate() {
-        let port = PORT + 1 + i as u16;
-        let row = (|| -> Result<serde_json::Value, String> {
-            let video = make_file(&files, codec, &file_len)?;
-            let mut server = start_play_from_disk(
-                example,
-                port,
-                &video,
-                &audio,
-                &dir.join(format!("play-from-disk-{codec}.log")),
-            )?;
-            let log = std::fs::File::create(dir.join(format!("chromium-play-{codec}.log")))
-                .map_err(|e| e.to_string());
-            let out = log.and_then(|log| {
-                Command::new("timeout")
-                    .args(["120", "node"])
-                    .arg(util::root().join("xtask/scripts/interop/chromium_media.mjs"))
-                    .arg("--play")
-                    .arg(format!("http://127.0.0.1:{port}/whep"))
-                    .arg("--server-stats")
-                    .arg(format!("http://127.0.0.1:{port}/stats"))
-                    .args(["--seconds", seconds])
-                    .stderr(log)
-                    .output()
-                    .map_err(|e| format!("node: {e}"))
-            });
+        let port = first_port + i as u16;
+        let row = make_file(&files, codec, &file_len).and_then(|video| {
+            let log = dir.join(format!("play-from-disk-{codec}.log"));
+            let mut server = start_play_from_disk(example, port, &video, &audio, &log)?;
+            let r = run(codec, port);
             let _ = server.kill();
             let _ = server.wait();
-            let out = out?;
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .find_map(|l| l.strip_prefix("RESULT "))
-                .and_then(|j| serde_json::from_str(j).ok())
-                .ok_or_else(|| format!("Chromium gave no result ({})", out.status))
-        })();
+            r
+        });
         all_ok &= print_play_row(codec, row);
     }
     all_ok
 }
 
-/// Starts `play-from-disk` on `port` with `video` and `audio` (stderr to `log`) and waits for
-/// its `listening on` line.
-pub(crate) fn start_play_from_disk(
-    example: &Path,
-    port: u16,
-    video: &Path,
-    audio: &Path,
-    log: &Path,
-) -> Result<Child, String> {
-    let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
-    let mut server = Command::new(example)
-        .args(["--port", &port.to_string(), "--loopback", "--video"])
-        .arg(video)
-        .arg("--audio")
-        .arg(audio)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", example.display()))?;
-    let mut first = String::new();
-    if let Some(out) = server.stdout.as_mut() {
-        let _ = BufReader::new(out).read_line(&mut first);
-    }
-    if first.starts_with("listening on") {
-        Ok(server)
-    } else {
-        let _ = server.kill();
-        let _ = server.wait();
-        Err(format!("play-from-disk said {first:?}"))
-    }
-}
-
 /// The header of a play-from-disk table; `receiver` names the receiving side's counters.
-pub(crate) fn print_play_header(receiver: &str) {
+fn print_play_header(receiver: &str) {
     println!();
     println!(
         "| play-from-disk codec | ferrtc framesSent | {receiver} framesDecoded | decoded % | video packets: sent / received+lost | audio packets: sent / received+lost | totalSamplesReceived | result | notes |"
@@ -796,7 +511,7 @@ pub(crate) fn print_play_header(receiver: &str) {
 /// Passes when `framesDecoded >= 90 %` of ferrtc's `framesSent`, `totalSamplesReceived` rose,
 /// the video codec is the row's, and ferrtc's `packetsSent` = the receiver's `packetsReceived
 /// + packetsLost` within 5, video and audio.
-pub(crate) fn print_play_row(codec: &str, row: Result<serde_json::Value, String>) -> bool {
+fn print_play_row(codec: &str, row: Result<serde_json::Value, String>) -> bool {
     let r = match row {
         Ok(r) if r["ok"].as_bool() == Some(true) => r,
         Ok(r) => {
@@ -866,40 +581,18 @@ pub(crate) fn print_play_row(codec: &str, row: Result<serde_json::Value, String>
 fn reflect_row(example: &Path, dir: &Path, seconds: &str) -> bool {
     let port = PORT + 10;
     let r = (|| -> Result<serde_json::Value, String> {
-        let log = std::fs::File::create(dir.join("reflect.log")).map_err(|e| e.to_string())?;
-        let mut server = Command::new(example)
-            .args(["--port", &port.to_string(), "--loopback"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", example.display()))?;
-        let mut first = String::new();
-        if let Some(out) = server.stdout.as_mut() {
-            let _ = BufReader::new(out).read_line(&mut first);
-        }
-        let out = Command::new("timeout")
-            .args(["120", "node"])
-            .arg(util::root().join("xtask/scripts/interop/chromium_media.mjs"))
-            .arg("--reflect")
-            .arg(format!("http://127.0.0.1:{port}/whip"))
-            .args(["--seconds", seconds])
-            .stderr(
-                std::fs::File::create(dir.join("chromium-reflect.log"))
-                    .map_err(|e| e.to_string())?,
-            )
-            .output();
+        let mut server = start_example(example, port, [""; 0], &dir.join("reflect.log"))?;
+        let args = [
+            "--reflect".to_string(),
+            format!("http://127.0.0.1:{port}/whip"),
+            "--seconds".into(),
+            seconds.into(),
+        ];
+        let log = dir.join("chromium-reflect.log");
+        let r = script_result("Chromium", "node", "chromium_media.mjs", &args, &log);
         let _ = server.kill();
         let _ = server.wait();
-        let out = out.map_err(|e| format!("node: {e}"))?;
-        if !first.starts_with("listening on") {
-            return Err(format!("reflect said {first:?}"));
-        }
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("RESULT "))
-            .and_then(|j| serde_json::from_str(j).ok())
-            .ok_or_else(|| format!("Chromium gave no result ({})", out.status))
+        r
     })();
     println!();
     println!("| reflect (Chromium default codec) | page framesSent | page framesDecoded (reflected) | decoded % | audio totalSamplesReceived | result | notes |");

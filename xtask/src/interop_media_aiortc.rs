@@ -27,12 +27,9 @@
 //! codec than the row judges (VP8 for the H.264 row and the reverse), both directions.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use crate::interop_media::{
-    collect_saved, make_file, print_play_header, print_play_row, print_publish_table,
-    start_play_from_disk, start_save_to_disk, Row,
-};
+use crate::interop_media::common::{script_result, start_save_to_disk};
+use crate::interop_media::{collect_saved, play_table, print_publish_table, Row};
 use crate::{interop, util};
 
 /// The video codecs aiortc encodes and decodes (each row also carries Opus).
@@ -71,20 +68,7 @@ fn asked(codec: &str) -> &str {
 /// Runs the script (`timeout 120 python aiortc_media.py ARGS…`, stderr to `log`) and parses
 /// its `RESULT {json}` line.
 fn script(args: &[String], log: &Path) -> Result<serde_json::Value, String> {
-    let log = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let out: Output = Command::new("timeout")
-        .arg("120")
-        .arg(python())
-        .arg(util::root().join("xtask/scripts/interop/aiortc_media.py"))
-        .args(args)
-        .stderr(log)
-        .output()
-        .map_err(|e| format!("timeout: {e}"))?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .and_then(|j| serde_json::from_str(j).ok())
-        .ok_or_else(|| format!("aiortc gave no result ({})", out.status))
+    script_result("aiortc", python(), "aiortc_media.py", args, log)
 }
 
 /// Both directions for each codec; prints the two tables, true when every row passed.
@@ -171,30 +155,12 @@ fn publish_rows(example: &Path, dir: &Path, codecs: &[String], seconds: &str) ->
 
 /// play-from-disk → aiortc, one server per codec (files made with ffmpeg, N + 3 s long).
 fn play_rows(example: &Path, dir: &Path, codecs: &[String], seconds: &str) -> bool {
-    let files = dir.join("play");
-    let file_len = (seconds.parse::<u32>().unwrap_or(5) + 3).to_string();
-    let audio = std::fs::create_dir_all(&files)
-        .map_err(|e| e.to_string())
-        .and_then(|()| make_file(&files, "opus", &file_len));
-    let audio = match audio {
-        Ok(a) => a,
-        Err(e) => {
-            println!("\nplay-from-disk → aiortc: FAIL: {e}");
-            return false;
-        }
-    };
-    print_play_header("aiortc");
-    let mut all_ok = true;
-    for (i, codec) in codecs.iter().enumerate() {
-        let port = PORT + 1 + i as u16;
-        let row = make_file(&files, codec, &file_len).and_then(|video| {
-            let mut server = start_play_from_disk(
-                example,
-                port,
-                &video,
-                &audio,
-                &dir.join(format!("play-from-disk-{codec}.log")),
-            )?;
+    play_table(
+        "aiortc",
+        (example, dir, PORT + 1),
+        codecs,
+        seconds,
+        |codec, port| {
             let args: Vec<String> = vec![
                 "play".into(),
                 format!("http://127.0.0.1:{port}/whep"),
@@ -205,12 +171,7 @@ fn play_rows(example: &Path, dir: &Path, codecs: &[String], seconds: &str) -> bo
                 "--seconds".into(),
                 seconds.into(),
             ];
-            let r = script(&args, &dir.join(format!("aiortc-play-{codec}.log")));
-            let _ = server.kill();
-            let _ = server.wait();
-            r
-        });
-        all_ok &= print_play_row(codec, row);
-    }
-    all_ok
+            script(&args, &dir.join(format!("aiortc-play-{codec}.log")))
+        },
+    )
 }

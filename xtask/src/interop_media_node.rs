@@ -44,15 +44,17 @@
 //! sends no frame, sample or packet; play counts nothing), so every row must fail.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::interop_media::{make_file, probe, Probe};
+use crate::interop_media::common::{
+    build_examples, expected_frames, make_file, probe, run_inside, script_result,
+    start_play_from_disk, start_save_to_disk, within_tenth, Flags, Probe, SavedLine,
+};
 use crate::util;
 
 /// save-to-disk's port; the play rows use the next ones.
@@ -116,33 +118,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("--inside") {
         return inside(args.get(1..).unwrap_or_default());
     }
-    let mut seconds = 5u32;
-    let mut only: Option<String> = None;
-    let mut release = true;
-    let mut peers = vec![Peer::Wrtc, Peer::Werift];
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--seconds" => {
-                seconds = it
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .filter(|s| *s > 0)
-                    .ok_or("--seconds N")?
-            }
-            "--only" => only = Some(it.next().ok_or("--only CODEC")?.to_lowercase()),
-            "--peer" => {
-                let p = it.next().ok_or("--peer werift|wrtc|all")?;
-                peers = if p == "all" {
-                    vec![Peer::Wrtc, Peer::Werift]
-                } else {
-                    vec![Peer::parse(p).ok_or("--peer werift|wrtc|all")?]
-                };
-            }
-            "--debug" => release = false,
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
+    let usage = "--peer werift|wrtc|all";
+    let Flags {
+        seconds,
+        only,
+        release,
+        peer,
+    } = Flags::parse(args, usage)?;
+    let peers = match peer.as_deref() {
+        None | Some("all") => vec![Peer::Wrtc, Peer::Werift],
+        Some(p) => vec![Peer::parse(p).ok_or(usage)?],
+    };
     if let Some(o) = &only {
         let known = peers.iter().any(|p| {
             p.publish_codecs().contains(&o.as_str()) || p.play_codecs().contains(&o.as_str())
@@ -167,51 +153,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let root = util::root();
     let node_dir = ensure_node(&root)?;
-    let mut build = vec![
-        "build",
-        "-p",
-        "ferrtc",
-        "--example",
-        "save-to-disk",
-        "--example",
-        "play-from-disk",
-    ];
-    if release {
-        build.push("--release");
-    }
-    util::cargo(&build)?;
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let examples = target
-        .join(if release { "release" } else { "debug" })
-        .join("examples");
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let examples = build_examples(&["save-to-disk", "play-from-disk"], release)?;
     let peer_list = peers.iter().map(|p| p.name()).collect::<Vec<_>>().join(",");
-    let status = Command::new("unshare")
-        .args([
-            "--net",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--mount-proc",
-            "--",
-            "sh",
-            "-c",
-            "ip link set lo up && exec \"$@\"",
-            "lo-only",
-        ])
-        .arg(exe)
-        .args(["interop-media-node", "--inside", &seconds.to_string()])
-        .arg(&examples)
-        .arg(&peer_list)
-        .arg(only.as_deref().unwrap_or("all"))
-        .current_dir(&root)
-        .env("FERRTC_INTEROP_NODE", &node_dir)
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| format!("cannot run unshare: {e}"))?;
-    if status.success() {
+    let inside = [
+        seconds.to_string().into(),
+        examples.into_os_string(),
+        peer_list.into(),
+        only.unwrap_or_else(|| "all".into()).into(),
+    ];
+    if run_inside("interop-media-node", inside, &node_dir)? {
         Ok(())
     } else {
         Err("interop-media-node: some rows failed (logs: target/interop/media-js/)".into())
@@ -255,25 +205,7 @@ fn ensure_node(root: &Path) -> Result<PathBuf, String> {
 /// Runs `node SCRIPT ARGS…` (120 s at most), its stderr into `log`; the `RESULT {json}` line
 /// it printed.
 fn node(script: &str, args: &[String], log: &Path) -> Result<Value, String> {
-    let out = Command::new("timeout")
-        .args(["120", "node"])
-        .arg(util::root().join("xtask/scripts/interop").join(script))
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?)
-        .output()
-        .map_err(|e| format!("node: {e}"))?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .and_then(|j| serde_json::from_str(j).ok())
-        .ok_or_else(|| {
-            format!(
-                "{script} gave no result ({}; log {})",
-                out.status,
-                log.display()
-            )
-        })
+    script_result(script, "node", script, args, log)
 }
 
 /// The files the source of each codec was made into, per length (made once).
@@ -333,17 +265,10 @@ impl PublishRow {
             Some(v) => {
                 expected = match self.source_frames {
                     Some(n) => n as f64,
-                    None => {
-                        let ivf = v.path.extension().is_some_and(|e| e == "ivf");
-                        let duration = match (ivf, v.probe.pts.first(), v.probe.pts.last()) {
-                            (true, Some(a), Some(b)) if self.rate > 0.0 => b - a + 1.0 / self.rate,
-                            _ => self.audio_secs,
-                        };
-                        duration * self.rate
-                    }
+                    None => expected_frames(&v.path, &v.probe, self.rate, self.audio_secs).1,
                 };
                 let frames = v.probe.frames as f64;
-                let within = expected > 0.0 && (frames - expected).abs() <= 0.1 * expected;
+                let within = within_tenth(frames, expected);
                 if !within {
                     why.push(format!(
                         "video: {frames} frames, expected {expected:.1} ± 10 %"
@@ -369,8 +294,7 @@ impl PublishRow {
                 let ok = a.probe.frames > 0
                     && a.probe.decode_errors == 0
                     && a.codec == "audio/opus"
-                    && self.audio_secs > 0.0
-                    && (d - self.audio_secs).abs() <= 0.1 * self.audio_secs;
+                    && within_tenth(d, self.audio_secs);
                 if !ok {
                     why.push(format!(
                         "opus: {d:.2} s / {} packets / {} errors, expected {:.2} s",
@@ -399,9 +323,20 @@ struct Recorder {
     lines: mpsc::Receiver<String>,
     /// The highest session number whose files were taken.
     session: u64,
+    /// Why save-to-disk did not start (every publish row fails with it).
+    failed: Option<String>,
 }
 
 impl Recorder {
+    /// No save-to-disk: `why`.
+    fn failed(why: String) -> Recorder {
+        Recorder {
+            lines: mpsc::channel().1,
+            session: 0,
+            failed: Some(why),
+        }
+    }
+
     /// The files of the next session(s), announced by `saved PATH codec=… …` lines once the
     /// client's DELETE ended the session; waits at most 15 s for both.
     fn collect(&mut self) -> (Option<Saved>, Option<Saved>, Option<String>) {
@@ -413,24 +348,15 @@ impl Recorder {
             let Ok(line) = self.lines.recv_timeout(left) else {
                 break;
             };
-            let Some(rest) = line.strip_prefix("saved ") else {
+            let Some(SavedLine {
+                path,
+                codec,
+                session,
+            }) = SavedLine::parse(&line)
+            else {
                 continue;
             };
-            let mut words = rest.split(' ');
-            let path = PathBuf::from(words.next().unwrap_or_default());
-            let codec = words
-                .find_map(|w| w.strip_prefix("codec="))
-                .unwrap_or_default()
-                .to_lowercase();
-            // `s<session>-<mid>.<ext>`: files of an earlier row that came late are not this
-            // row's.
-            let session = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_prefix('s'))
-                .and_then(|n| n.split('-').next())
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
+            // Files of an earlier row that came late are not this row's.
             if session <= self.session {
                 continue;
             }
@@ -480,42 +406,23 @@ fn inside(args: &[String]) -> Result<(), String> {
         .iter()
         .any(|p| p.publish_codecs().iter().any(|c| wanted(c)));
     if wants_publish {
-        let example = examples.join("save-to-disk");
-        let log = std::fs::File::create(dir.join("save-to-disk.log")).map_err(|e| e.to_string())?;
-        let mut server = Command::new(&example)
-            .args(["--port", &PORT.to_string(), "--loopback", "--out"])
-            .arg(&files)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", example.display()))?;
-        let (tx, lines) = mpsc::channel::<String>();
-        if let Some(out) = server.stdout.take() {
-            std::thread::spawn(move || {
-                for l in BufReader::new(out).lines().map_while(Result::ok) {
-                    if tx.send(l).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        let mut rec = Recorder { lines, session: 0 };
-        let started = rec
-            .lines
-            .recv_timeout(Duration::from_secs(20))
-            .map_err(|_| "save-to-disk did not start".to_string())
-            .and_then(|first| {
-                if first.starts_with("listening on") {
-                    Ok(())
-                } else {
-                    Err(format!("save-to-disk said {first:?}"))
-                }
-            });
+        let started = start_save_to_disk(
+            &examples.join("save-to-disk"),
+            PORT,
+            &files,
+            &dir.join("save-to-disk.log"),
+        );
+        let (mut server, mut rec) = match started {
+            Ok((server, lines)) => (
+                Some(server),
+                Recorder {
+                    lines,
+                    session: 0,
+                    failed: None,
+                },
+            ),
+            Err(e) => (None, Recorder::failed(e)),
+        };
         let url = format!("http://127.0.0.1:{PORT}/whip");
         for peer in &peers {
             for codec in peer.publish_codecs().iter().filter(|c| wanted(c)) {
@@ -534,7 +441,7 @@ fn inside(args: &[String]) -> Result<(), String> {
                     audio: None,
                     error: None,
                 };
-                if let Err(e) = &started {
+                if let Some(e) = &rec.failed {
                     row.error = Some(e.clone());
                     publish.push(row);
                     continue;
@@ -614,8 +521,10 @@ fn inside(args: &[String]) -> Result<(), String> {
                 publish.push(row);
             }
         }
-        let _ = server.kill();
-        let _ = server.wait();
+        if let Some(server) = server.as_mut() {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
     }
 
     let mut all_ok = true;
@@ -709,24 +618,9 @@ fn play_row(
     let r = (|| -> Result<Value, String> {
         let video = sources.get(codec, file_secs)?;
         let audio = sources.get("opus", file_secs)?;
-        let log =
-            std::fs::File::create(dir.join(format!("play-from-disk-{}-{codec}.log", peer.name())))
-                .map_err(|e| e.to_string())?;
-        let mut server = Command::new(example)
-            .args(["--port", &port.to_string(), "--loopback", "--video"])
-            .arg(&video)
-            .arg("--audio")
-            .arg(&audio)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", example.display()))?;
-        let mut first = String::new();
-        if let Some(out) = server.stdout.as_mut() {
-            let _ = BufReader::new(out).read_line(&mut first);
-        }
-        let r = if first.starts_with("listening on") {
+        let log = dir.join(format!("play-from-disk-{}-{codec}.log", peer.name()));
+        let mut server = start_play_from_disk(example, port, &video, &audio, &log)?;
+        let r = {
             let mut a = vec![
                 "play".to_string(),
                 format!("http://127.0.0.1:{port}/whep"),
@@ -746,8 +640,6 @@ fn play_row(
                 &a,
                 &dir.join(format!("{}-play-{codec}.log", peer.name())),
             )
-        } else {
-            Err(format!("play-from-disk said {:?}", first.trim()))
         };
         let _ = server.kill();
         let _ = server.wait();

@@ -22,24 +22,16 @@
 // from $FERRTC_INTEROP_NODE (target/interop/node); ffmpeg from PATH.
 import { spawn } from "node:child_process";
 import dgram from "node:dgram";
+import { connect, done, opt as optOf, sleep } from "./media_common.mjs";
 import { log, requireFromInterop } from "./peer_common.mjs";
 
 const argv = process.argv.slice(2);
 const mode = argv[0];
 const url = argv[1];
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
+const opt = (name, dflt) => optOf(argv, name, dflt);
 const codec = opt("--codec", "vp8").toLowerCase();
 const seconds = Number(opt("--seconds", "5"));
 const silent = argv.includes("--silent");
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function done(result) {
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`, () => process.exit(result.ok ? 0 : 1));
-}
 
 const VIDEO_PT = 96;
 const AUDIO_PT = 111;
@@ -82,31 +74,6 @@ function config(werift) {
     iceInterfaceAddresses: { udp4: "127.0.0.1" },
     iceUseIpv6: false,
   };
-}
-
-// Creates the offer, waits for gathering, POSTs it, applies the answer and waits until
-// connected. Returns the session URL (Location).
-async function connect(pc, url) {
-  await pc.setLocalDescription(await pc.createOffer());
-  const t0 = Date.now();
-  while (pc.iceGatheringState !== "complete") {
-    if (Date.now() - t0 > 15000) throw new Error("ICE gathering did not complete");
-    await sleep(20);
-  }
-  log(`offer:\n${pc.localDescription.sdp}`);
-  const resp = await fetch(url, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp });
-  const answer = await resp.text();
-  if (resp.status !== 201) throw new Error(`POST ${url}: HTTP ${resp.status}: ${answer.slice(0, 200)}`);
-  const location = new URL(resp.headers.get("location"), url).href;
-  log(`answer (${location}):\n${answer}`);
-  await pc.setRemoteDescription({ type: "answer", sdp: answer });
-  const t1 = Date.now();
-  while (pc.connectionState !== "connected") {
-    if (Date.now() - t1 > 15000 || pc.connectionState === "failed") throw new Error(`not connected: ${pc.connectionState}`);
-    await sleep(20);
-  }
-  log(`connected after ${(Date.now() - t0) / 1000} s`);
-  return location;
 }
 
 function bindUdp(port) {

@@ -15,49 +15,15 @@
 //
 // Prints one line `RESULT {json}` ({ok:true,…} or {ok:false,error}) and exits 0 only when ok.
 // Logs go to stderr. @roamhq/wrtc comes from $FERRTC_INTEROP_NODE (target/interop/node).
+import { connect, done, opt as optOf, sleep } from "./media_common.mjs";
 import { log, requireFromInterop } from "./peer_common.mjs";
 
 const argv = process.argv.slice(2);
 const mode = argv[0];
 const url = argv[1];
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
+const opt = (name, dflt) => optOf(argv, name, dflt);
 const seconds = Number(opt("--seconds", "5"));
 const silent = argv.includes("--silent");
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function done(result) {
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`, () => process.exit(result.ok ? 0 : 1));
-}
-
-// Creates the offer, waits for gathering, POSTs it (WHIP/WHEP), applies the answer and waits
-// until connected. Returns the session URL (Location).
-async function connect(pc, url) {
-  await pc.setLocalDescription(await pc.createOffer());
-  const t0 = Date.now();
-  while (pc.iceGatheringState !== "complete") {
-    if (Date.now() - t0 > 15000) throw new Error("ICE gathering did not complete");
-    await sleep(20);
-  }
-  log(`offer:\n${pc.localDescription.sdp}`);
-  const resp = await fetch(url, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp });
-  const answer = await resp.text();
-  if (resp.status !== 201) throw new Error(`POST ${url}: HTTP ${resp.status}: ${answer.slice(0, 200)}`);
-  const location = new URL(resp.headers.get("location"), url).href;
-  log(`answer (${location}):\n${answer}`);
-  await pc.setRemoteDescription({ type: "answer", sdp: answer });
-  const t1 = Date.now();
-  const state = () => pc.connectionState || pc.iceConnectionState;
-  while (!["connected", "completed"].includes(state())) {
-    if (Date.now() - t1 > 15000 || state() === "failed") throw new Error(`not connected: ${state()}`);
-    await sleep(20);
-  }
-  log(`connected after ${(Date.now() - t0) / 1000} s`);
-  return location;
-}
 
 // The RTP stats of one direction (`outbound-rtp` or `inbound-rtp`), by kind, with the codec.
 async function rtpStats(pc, type) {
