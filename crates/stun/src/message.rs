@@ -71,6 +71,26 @@ pub struct Message {
     fingerprint: Option<usize>,
     unknown: [u16; MAX_REPORTED_UNKNOWN],
     unknown_len: usize,
+    /// Offset of the first attribute of each [`INDEXED`] type (0: absent; no attribute starts
+    /// in the header), noted by the parse walk so that the per-check reads of an ICE
+    /// connectivity check do not walk the attributes again.
+    first: [u32; INDEXED.len()],
+}
+
+/// The attribute types whose first occurrence the parse notes: what every ICE connectivity
+/// check reads (RFC 8445 §7.3).
+const INDEXED: [u16; 5] = [
+    attr::USERNAME,
+    attr::PRIORITY,
+    attr::ICE_CONTROLLING,
+    attr::ICE_CONTROLLED,
+    attr::USE_CANDIDATE,
+];
+
+/// The slot of `t` in [`INDEXED`].
+#[inline]
+fn indexed_slot(t: u16) -> Option<usize> {
+    INDEXED.iter().position(|&i| i == t)
 }
 
 impl std::fmt::Debug for Message {
@@ -144,6 +164,7 @@ impl Message {
             fingerprint: None,
             unknown: [0; MAX_REPORTED_UNKNOWN],
             unknown_len: 0,
+            first: [0; INDEXED.len()],
         };
         let mut carried_fingerprint = 0;
         let mut rest = body;
@@ -226,7 +247,11 @@ impl Message {
                 self.fingerprint = Some(off);
             }
             _ => {
-                if covered && attr::is_comprehension_required(t) && !attr::is_known(t) {
+                if let Some(slot) = indexed_slot(t).and_then(|i| self.first.get_mut(i)) {
+                    if *slot == 0 {
+                        *slot = u32::try_from(off).unwrap_or(0);
+                    }
+                } else if covered && attr::is_comprehension_required(t) && !attr::is_known(t) {
                     if let Some(slot) = self.unknown.get_mut(self.unknown_len) {
                         *slot = t;
                         self.unknown_len += 1;
@@ -407,6 +432,18 @@ impl<'a> Attributes<'a> {
 
     /// The first attribute of type `t`.
     pub fn find(&self, t: u16) -> Option<RawAttribute<'a>> {
+        if let Some(&first) = indexed_slot(t).and_then(|i| self.msg.first.get(i)) {
+            // Noted by the parse: the first one, or none; one beyond `end` means none before.
+            let offset = usize::try_from(first)
+                .ok()
+                .filter(|&o| o != 0 && o < self.end)?;
+            let (_, value) = wire::attribute_at(&self.msg.buf, offset)?;
+            return Some(RawAttribute {
+                attr_type: t,
+                offset,
+                value,
+            });
+        }
         self.raw().find(|a| a.attr_type == t)
     }
 
