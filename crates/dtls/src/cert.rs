@@ -281,11 +281,15 @@ impl Certificate {
         not_before: SystemTime,
         not_after: SystemTime,
     ) -> Result<Self> {
-        // Key generation and signing in OpenSSL. With aws-lc-rs they cost ~37 µs of CPU instead
-        // of ~80 µs, but OpenSSL 3.0 then needs ~120 µs to parse the DER (`X509::from_der` runs
-        // its provider decoder chain for the public key): slower per connection in total.
+        // Key generation and signing in OpenSSL, on its built-in EC code with the shared group
+        // (`ffi::keep_legacy_ec`): a provider key is no cheaper, `X509_PUBKEY_set` of one runs
+        // OpenSSL 3.0's encoder chain (~250 µs). With aws-lc-rs key and signature cost ~37 µs,
+        // but OpenSSL 3.0 then needs ~120 µs to parse the DER (`X509::from_der` runs its
+        // provider decoder chain for the public key): slower per connection in total.
         let key = match key_type {
-            KeyType::EcdsaP256 => PKey::from_ec_key(EcKey::generate(p256()?)?)?,
+            KeyType::EcdsaP256 => {
+                PKey::from_ec_key(crate::ffi::keep_legacy_ec(EcKey::generate(p256()?)?))?
+            }
             KeyType::Rsa2048 => PKey::from_rsa(Rsa::generate(2048)?)?,
         };
         let name = webrtc_name()?;

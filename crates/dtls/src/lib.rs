@@ -84,8 +84,9 @@
 //!
 //! # Unsafe code
 //!
-//! `#![deny(unsafe_code)]`, except `src/ffi.rs`: two openssl-sys calls (`DTLS_set_timer_cb`,
-//! `DTLSv1_handle_timeout`) that the `openssl` crate does not expose, each with a SAFETY note.
+//! `#![deny(unsafe_code)]`, except `src/ffi.rs`: OpenSSL calls that the `openssl` crate does
+//! not expose (`DTLS_set_timer_cb`, `DTLSv1_handle_timeout`, and `EC_KEY_METHOD_new` /
+//! `EC_KEY_set_method` for generated keys), each with a SAFETY note.
 #![deny(unsafe_code)]
 
 mod alert;
