@@ -5,7 +5,7 @@
 //! * `DTLSv1_handle_timeout`, a macro for `SSL_ctrl(ssl, DTLS_CTRL_HANDLE_TIMEOUT, 0, NULL)`,
 //!   asks OpenSSL to retransmit its last flight if *its* timer has expired.
 //! * `EC_KEY_METHOD_new` / `EC_KEY_set_method` keep a generated ECDSA key on OpenSSL's built-in
-//!   (non-provider) code path; see [`keep_legacy_ec`].
+//!   (non-provider) code path with OpenSSL 3; see `ffi/legacy_ec.rs`.
 //!
 //! OpenSSL's timer reads the wall clock (`gettimeofday`) and cannot be given another one; see
 //! the crate documentation ("Time") for how the virtual clock and this timer fit together.
@@ -13,37 +13,36 @@
 
 use std::cell::Cell;
 use std::os::raw::{c_int, c_uint};
-use std::ptr::NonNull;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use foreign_types::ForeignTypeRef;
-use openssl::ec::EcKey;
-use openssl::pkey::Private;
 use openssl::ssl::SslRef;
+
+// The copied EC_KEY_METHOD only matters with OpenSSL 3's providers (`ferrtc_ossl3` is set by
+// build.rs for OpenSSL 3.x): 1.1.1 has no providers, LibreSSL and BoringSSL neither, and 4.0
+// (which removed custom EVP_PKEY methods) is not tested here, so it keeps the plain key.
+#[cfg(ferrtc_ossl3)]
+mod legacy_ec;
+#[cfg(ferrtc_ossl3)]
+pub(crate) use legacy_ec::keep_legacy_ec;
+
+/// Without OpenSSL 3: the key as it is.
+#[cfg(not(ferrtc_ossl3))]
+pub(crate) fn keep_legacy_ec(
+    key: openssl::ec::EcKey<openssl::pkey::Private>,
+) -> openssl::ec::EcKey<openssl::pkey::Private> {
+    key
+}
 
 /// `DTLS_CTRL_HANDLE_TIMEOUT` from `<openssl/ssl.h>` (stable since OpenSSL 1.0).
 const DTLS_CTRL_HANDLE_TIMEOUT: c_int = 74;
 
 type TimerCb = unsafe extern "C" fn(*mut openssl_sys::SSL, c_uint) -> c_uint;
 
-/// `EC_KEY_METHOD` from `<openssl/ec.h>`: opaque.
-#[repr(C)]
-struct EcKeyMethod {
-    _opaque: [u8; 0],
-}
-
 extern "C" {
     // void DTLS_set_timer_cb(SSL *s, DTLS_timer_cb cb); in libssl since 1.1.1, which
     // openssl-sys already links.
     fn DTLS_set_timer_cb(s: *mut openssl_sys::SSL, cb: Option<TimerCb>);
-    // In libcrypto since 1.1.0 (deprecated, not removed, in 3.x).
-    // const EC_KEY_METHOD *EC_KEY_OpenSSL(void);
-    fn EC_KEY_OpenSSL() -> *const EcKeyMethod;
-    // EC_KEY_METHOD *EC_KEY_METHOD_new(const EC_KEY_METHOD *meth);
-    fn EC_KEY_METHOD_new(meth: *const EcKeyMethod) -> *mut EcKeyMethod;
-    // int EC_KEY_set_method(EC_KEY *key, const EC_KEY_METHOD *meth);
-    fn EC_KEY_set_method(key: *mut openssl_sys::EC_KEY, meth: *const EcKeyMethod) -> c_int;
 }
 
 thread_local! {
@@ -110,52 +109,6 @@ pub(crate) fn handle_timeout(ssl: &SslRef) -> i64 {
     i64::from(r)
 }
 
-/// A process-wide copy of OpenSSL's default `EC_KEY_METHOD`, never freed.
-struct LegacyEcMethod(NonNull<EcKeyMethod>);
-
-// SAFETY: the method table is written once by `EC_KEY_METHOD_new` (a field-by-field copy of
-// OpenSSL's own, constant one) before the pointer is published through the `OnceLock`, and only
-// read afterwards, by OpenSSL, from any thread; it is never freed.
-unsafe impl Send for LegacyEcMethod {}
-// SAFETY: as above: immutable after creation.
-unsafe impl Sync for LegacyEcMethod {}
-
-fn legacy_ec_method() -> Option<&'static LegacyEcMethod> {
-    static METHOD: OnceLock<Option<LegacyEcMethod>> = OnceLock::new();
-    METHOD
-        .get_or_init(|| {
-            // SAFETY: `EC_KEY_OpenSSL` returns a pointer to a static table (never null in
-            // OpenSSL 1.1 and 3.x); `EC_KEY_METHOD_new` copies it into a fresh allocation or
-            // returns null on allocation failure, handled below.
-            let m = unsafe { EC_KEY_METHOD_new(EC_KEY_OpenSSL()) };
-            NonNull::new(m).map(LegacyEcMethod)
-        })
-        .as_ref()
-}
-
-/// Gives a freshly generated EC key a copy of OpenSSL's default `EC_KEY_METHOD`: the same
-/// functions, but a table that is not OpenSSL's own, so OpenSSL 3 classes the key as "foreign"
-/// (`ossl_ec_key_is_foreign`) and signs with it through the legacy `EVP_PKEY_METHOD`
-/// (`ECDSA_sign` on this `EC_KEY` and its group) instead of first exporting it to the default
-/// provider. That export builds a new P-256 `EC_GROUP` from the curve name for every new key
-/// (about half the CPU time of a certificate); the signature is the same computation either way.
-///
-/// Returns the key unchanged (and still usable) if the method table could not be allocated.
-pub(crate) fn keep_legacy_ec(key: EcKey<Private>) -> EcKey<Private> {
-    if let Some(method) = legacy_ec_method() {
-        // SAFETY: `key` is owned here, so nothing else uses the `EC_KEY` during the call.
-        // `EC_KEY_set_method` calls the old method's `finish` (null for OpenSSL's default) and
-        // engine release (no engine: generated without one), stores the pointer, then calls the
-        // new method's `init` (null: copied from the default). The table outlives every key (it
-        // is never freed), and `EC_KEY_free` does not free a key's method table.
-        let ok = unsafe { EC_KEY_set_method(key.as_ptr(), method.0.as_ptr()) };
-        if ok != 1 {
-            tracing::debug!("EC_KEY_set_method failed; the key keeps the provider path");
-        }
-    }
-    key
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,44 +116,6 @@ mod tests {
     fn cb(previous_us: c_uint) -> c_uint {
         // SAFETY: `timer_cb` never dereferences its `SSL*` argument, so a null one is fine.
         unsafe { timer_cb(std::ptr::null_mut(), previous_us) }
-    }
-
-    #[test]
-    fn generated_ec_key_gets_the_copied_method_and_still_signs() {
-        use openssl::ec::{EcGroup, EcKey};
-        use openssl::ecdsa::EcdsaSig;
-        use openssl::nid::Nid;
-        extern "C" {
-            // const EC_KEY_METHOD *EC_KEY_get_method(const EC_KEY *key);
-            fn EC_KEY_get_method(key: *const openssl_sys::EC_KEY) -> *const EcKeyMethod;
-        }
-        let method = |k: &EcKey<Private>| {
-            // SAFETY: `k` is a live EC_KEY; the call only reads its method pointer.
-            unsafe { EC_KEY_get_method(k.as_ptr()) }
-        };
-        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-        let key = EcKey::generate(&group).unwrap();
-        // SAFETY: returns a pointer to OpenSSL's static default table.
-        let default = unsafe { EC_KEY_OpenSSL() };
-        assert_eq!(
-            method(&key),
-            default,
-            "a new key starts on OpenSSL's own table"
-        );
-        let key = keep_legacy_ec(key);
-        assert_ne!(method(&key), default);
-        let copy = legacy_ec_method().unwrap().0.as_ptr().cast_const();
-        assert_eq!(method(&key), copy);
-        // The copy is shared, not made per key.
-        assert_eq!(
-            method(&keep_legacy_ec(EcKey::generate(&group).unwrap())),
-            copy
-        );
-        // Same functions: it signs, the signature verifies, and not for other data.
-        let digest = [7u8; 32];
-        let sig = EcdsaSig::sign(&digest, &key).unwrap();
-        assert!(sig.verify(&digest, &key).unwrap());
-        assert!(!sig.verify(&[8u8; 32], &key).unwrap());
     }
 
     #[test]
