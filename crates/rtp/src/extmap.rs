@@ -36,20 +36,21 @@ pub enum ExtensionKind {
     AbsCaptureTime,
 }
 
-const KINDS: [ExtensionKind; 10] = [
-    ExtensionKind::AbsSendTime,
-    ExtensionKind::TransportCc01,
-    ExtensionKind::TransportCc02,
-    ExtensionKind::Mid,
-    ExtensionKind::RtpStreamId,
-    ExtensionKind::RepairedRtpStreamId,
-    ExtensionKind::AudioLevel,
-    ExtensionKind::VideoOrientation,
-    ExtensionKind::PlayoutDelay,
-    ExtensionKind::AbsCaptureTime,
-];
-
 impl ExtensionKind {
+    /// Every extension kind ferrtc reads, in a fixed order.
+    pub const ALL: [ExtensionKind; 10] = [
+        ExtensionKind::AbsSendTime,
+        ExtensionKind::TransportCc01,
+        ExtensionKind::TransportCc02,
+        ExtensionKind::Mid,
+        ExtensionKind::RtpStreamId,
+        ExtensionKind::RepairedRtpStreamId,
+        ExtensionKind::AudioLevel,
+        ExtensionKind::VideoOrientation,
+        ExtensionKind::PlayoutDelay,
+        ExtensionKind::AbsCaptureTime,
+    ];
+
     /// The URI of this extension.
     pub fn uri(self) -> &'static str {
         match self {
@@ -68,7 +69,7 @@ impl ExtensionKind {
 
     /// The kind named by a URI, if this crate knows it.
     pub fn from_uri(uri: &str) -> Option<Self> {
-        KINDS.into_iter().find(|k| k.uri() == uri)
+        ExtensionKind::ALL.into_iter().find(|k| k.uri() == uri)
     }
 }
 
@@ -152,7 +153,7 @@ impl ExtensionMap {
     /// What `id` means.
     pub fn kind_of(&self, id: u8) -> Option<ExtensionKind> {
         let k = self.by_id.get(usize::from(id)).copied()?;
-        KINDS.into_iter().find(|x| *x as u8 == k)
+        ExtensionKind::ALL.into_iter().find(|x| *x as u8 == k)
     }
 
     /// The URI of `id`, known or not.
@@ -359,11 +360,11 @@ mod tests {
                 proptest::prop_oneof![proptest::num::u8::ANY, proptest::strategy::Just(0u8)],
                 0..80,
             ),
-            ids in proptest::collection::vec((1u8..=14, 0usize..KINDS.len()), 0..12),
+            ids in proptest::collection::vec((1u8..=14, 0usize..ExtensionKind::ALL.len()), 0..12),
         ) {
             let mut map = ExtensionMap::new();
             for (id, k) in ids {
-                if let Some(kind) = KINDS.get(k) {
+                if let Some(kind) = ExtensionKind::ALL.get(k) {
                     map.insert(id, kind.uri()).unwrap();
                 }
             }

@@ -43,20 +43,6 @@ use super::types::{MediaKind, ReceivedFrame, TransceiverId};
 use super::{NtpTime, SsrcMap};
 use crate::{Error, Event};
 
-/// Every extension kind ferrtc reads (for the transport-wide map of a BUNDLE group).
-const KINDS: [ExtensionKind; 10] = [
-    ExtensionKind::AbsSendTime,
-    ExtensionKind::TransportCc01,
-    ExtensionKind::TransportCc02,
-    ExtensionKind::Mid,
-    ExtensionKind::RtpStreamId,
-    ExtensionKind::RepairedRtpStreamId,
-    ExtensionKind::AudioLevel,
-    ExtensionKind::VideoOrientation,
-    ExtensionKind::PlayoutDelay,
-    ExtensionKind::AbsCaptureTime,
-];
-
 /// Limits and knobs of a [`MediaEngine`].
 #[derive(Debug, Clone)]
 pub struct MediaConfig {
@@ -252,7 +238,7 @@ impl MediaEngine {
         // extension in every section (RFC 8285 §6, RFC 8843 §9.1).
         let mut map = ExtensionMap::new();
         for n in negotiated {
-            for k in KINDS {
+            for k in ExtensionKind::ALL {
                 if let Some(id) = n.extensions.id_of(k) {
                     if map.kind_of(id).is_none() {
                         let _ = map.insert(id, k.uri());
