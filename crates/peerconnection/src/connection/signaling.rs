@@ -64,7 +64,7 @@ impl PeerConnection {
             .map(|f| f.to_string())
             .unwrap_or_default();
         let (bundle, bundle_tag) = self.bundle_of(kind);
-        jsep::write_local(&jsep::LocalParams {
+        let mut sdp = jsep::write_local(&jsep::LocalParams {
             session_id: self.session_id,
             session_version: self.session_version,
             creds: self.ice.local_credentials(),
@@ -87,7 +87,11 @@ impl PeerConnection {
                     .any(|s| matches!(s, jsep::LocalSection::Media(_))),
                 _ => self.remote.as_ref().is_some_and(|r| r.extmap_allow_mixed),
             },
-        })
+        });
+        // The text is kept (the last offer or answer, the applied descriptions): no slack
+        // from the writer's size estimate (issue 17: memory per idle connection).
+        sdp.shrink_to_fit();
+        sdp
     }
 
     /// Whether a local description of this `kind` has a BUNDLE group, and (in an answer) the

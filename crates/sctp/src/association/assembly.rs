@@ -16,7 +16,10 @@ impl Association {
     /// Next event for the layer above.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        let ev = self.events.pop_front()?;
+        let Some(ev) = self.events.pop_front() else {
+            release_if_empty(&mut self.events);
+            return None;
+        };
         if let Event::Message(m) = &ev {
             self.rx_buffered = self.rx_buffered.saturating_sub(m.payload.len());
             // Window update when the window opens substantially (SWS avoidance, §6.2).
@@ -47,6 +50,14 @@ impl Association {
         let p = self.build_packet(now);
         if p.is_some() {
             self.stats.packets_sent += 1;
+        } else {
+            // Nothing due: the single-packet and control queues are empty. The in-flight
+            // queue drains only when every chunk is acknowledged, which a bulk sender keeps
+            // from happening; in request/response use its buffer goes back after each reply.
+            release_if_empty(&mut self.transmits);
+            release_if_empty(&mut self.control);
+            release_if_empty(&mut self.inflight);
+            release_if_empty(&mut self.active);
         }
         p
     }

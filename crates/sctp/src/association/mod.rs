@@ -40,6 +40,15 @@ fn take_streams(queue: &mut u32) -> u16 {
     n
 }
 
+/// Gives an empty queue's buffer back, so that an idle association keeps no capacity sized
+/// for its last burst (issue 17: memory per idle connection). Called where a queue drains,
+/// off the paths that run per packet of a bulk transfer.
+fn release_if_empty<T>(q: &mut VecDeque<T>) {
+    if q.is_empty() && q.capacity() != 0 {
+        *q = VecDeque::new();
+    }
+}
+
 /// Serial-number comparison of TSNs (RFC 9260 §1.6): `a` comes before `b`.
 fn tsn_lt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0

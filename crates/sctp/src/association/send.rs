@@ -408,6 +408,7 @@ impl Association {
             let crossed = s.buffered <= low && s.buffered + take > low;
             if ending {
                 s.queue.pop_front();
+                release_if_empty(&mut s.queue);
             }
             let more = !s.queue.is_empty();
             self.queued_bytes -= take;
@@ -432,6 +433,7 @@ impl Association {
         };
         let len = m.payload.len();
         s.buffered -= len;
+        release_if_empty(&mut s.queue);
         let more = !s.queue.is_empty();
         self.queued_bytes -= len;
         self.stats.messages_abandoned += 1;
