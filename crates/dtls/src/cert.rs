@@ -446,6 +446,64 @@ mod tests {
         }
     }
 
+    /// One DER TLV at the start of `d`: (whole TLV, contents). Short and long length forms.
+    fn der_tlv(d: &[u8]) -> (&[u8], &[u8]) {
+        let (head, len) = match d[1] {
+            l @ 0..=0x7f => (2, usize::from(l)),
+            l => {
+                let n = usize::from(l & 0x7f);
+                let len = d[2..2 + n]
+                    .iter()
+                    .fold(0usize, |a, b| a * 256 + usize::from(*b));
+                (2 + n, len)
+            }
+        };
+        (&d[..head + len], &d[head..head + len])
+    }
+
+    #[test]
+    fn generated_p256_certificate_verifies_with_an_independent_ecdsa() {
+        // aws-lc-rs checks OpenSSL's signature (made on its built-in EC code, src/ffi) over the
+        // TBSCertificate bytes of the DER (RFC 5280 §4.1.1.3), with the certificate's key.
+        let cert = Certificate::generate(KeyType::EcdsaP256, ferrtc_testkit::wallclock()).unwrap();
+        let der = cert.der().unwrap();
+        let (_, body) = der_tlv(&der);
+        let (tbs, _) = der_tlv(body);
+        let (alg, _) = der_tlv(&body[tbs.len()..]);
+        let (_, bits) = der_tlv(&body[tbs.len() + alg.len()..]);
+        assert_eq!(bits[0], 0, "no unused bits");
+        let sig = &bits[1..];
+        let ec = cert.key().ec_key().unwrap();
+        let mut ctx = openssl::bn::BigNumContext::new().unwrap();
+        let point = ec
+            .public_key()
+            .to_bytes(
+                ec.group(),
+                openssl::ec::PointConversionForm::UNCOMPRESSED,
+                &mut ctx,
+            )
+            .unwrap();
+        use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1};
+        let key = UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &point);
+        assert!(key.verify(tbs, sig).is_ok());
+        let mut changed = tbs.to_vec();
+        let last = changed.len() - 1;
+        changed[last] ^= 1;
+        assert!(key.verify(&changed, sig).is_err(), "the check can fail");
+        let other = Certificate::generate(KeyType::EcdsaP256, ferrtc_testkit::wallclock()).unwrap();
+        let other_ec = other.key().ec_key().unwrap();
+        let other_point = other_ec
+            .public_key()
+            .to_bytes(
+                other_ec.group(),
+                openssl::ec::PointConversionForm::UNCOMPRESSED,
+                &mut ctx,
+            )
+            .unwrap();
+        let other_key = UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &other_point);
+        assert!(other_key.verify(tbs, sig).is_err());
+    }
+
     #[test]
     fn generated_p256_certificate_fields() {
         let (from, until) = (
