@@ -243,6 +243,11 @@ fn cpu_of(iters: u64, mut f: impl FnMut()) -> Duration {
     thread_cpu() - t0
 }
 
+/// A fresh P-256 key and a self-signed certificate, ready for a handshake, and dropped. ferrtc:
+/// OpenSSL key generation, `X509` fields, `X509_sign` (ECDSA with SHA-256); the fingerprint is
+/// computed later, on first use. webrtc-rs 0.17: rcgen's `generate_simple_self_signed` (key,
+/// certificate with a subject alternative name, signature) and the PKCS#8 key parsed into its
+/// signing key (`CryptoPrivateKey::try_from`); no fingerprint either.
 fn certificate(c: &mut Criterion) {
     let mut g = c.benchmark_group("dtls/certificate ECDSA P-256 (CPU)");
     g.sample_size(50);
