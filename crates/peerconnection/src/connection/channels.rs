@@ -6,7 +6,7 @@
 //! what has no other home: the init of a channel created before the association (the DTLS
 //! role decides the stream id), and the last state of a closed channel for `getStats`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use bytes::Bytes;
 use ferrtc_datachannel::{ChannelError, ChannelInit, ChannelStats, Event as DcEvent, ReadyState};
@@ -70,9 +70,9 @@ impl DataChannelInfo {
     }
 }
 
-/// Where a channel's state lives. The rarely held variants are boxed so that the table's
-/// B-tree nodes (eleven slots each) stay small for the common live channel (issue 17:
-/// ~1.1 KiB of node per connection with one channel unboxed, ~0.3 KiB boxed).
+/// Where a channel's state lives. The rarely held variants are boxed so that a slot is small
+/// for the common live channel (issue 17: with one channel, the table's B-tree node was
+/// ~1.1 KiB per connection with these unboxed).
 #[derive(Debug)]
 enum Slot {
     /// Created before the SCTP association: the init waits for a stream id.
@@ -100,10 +100,73 @@ impl Slot {
     }
 }
 
+/// Slots by [`ChannelId`]: a vector sorted by id. Ids are handed out in increasing order, so a
+/// new channel is pushed at the end; lookups are binary searches. One channel costs one
+/// 32-byte element instead of a B-tree node of eleven (issue 17: memory per idle connection).
+#[derive(Debug, Default)]
+struct SlotMap(Vec<(ChannelId, Slot)>);
+
+impl SlotMap {
+    fn position(&self, id: ChannelId) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&id, |(k, _)| *k)
+    }
+
+    fn insert(&mut self, id: ChannelId, slot: Slot) {
+        match self.position(id) {
+            Ok(i) => {
+                if let Some(e) = self.0.get_mut(i) {
+                    e.1 = slot;
+                }
+            }
+            Err(i) => {
+                if self.0.capacity() == 0 {
+                    // Most connections have one channel: no room for four.
+                    self.0.reserve_exact(1);
+                }
+                self.0.insert(i, (id, slot));
+            }
+        }
+    }
+
+    fn get(&self, id: &ChannelId) -> Option<&Slot> {
+        let i = self.position(*id).ok()?;
+        self.0.get(i).map(|(_, s)| s)
+    }
+
+    fn get_mut(&mut self, id: &ChannelId) -> Option<&mut Slot> {
+        let i = self.position(*id).ok()?;
+        self.0.get_mut(i).map(|(_, s)| s)
+    }
+
+    fn contains_key(&self, id: &ChannelId) -> bool {
+        self.position(*id).is_ok()
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &ChannelId> + '_ {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Slot> + '_ {
+        self.0.iter().map(|(_, s)| s)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&ChannelId, &mut Slot)> + '_ {
+        self.0.iter_mut().map(|(k, s)| (&*k, s))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
 /// The peer connection's channels by [`ChannelId`], and the stream ids of the live ones.
 #[derive(Debug, Default)]
 pub(crate) struct ChannelTable {
-    slots: BTreeMap<ChannelId, Slot>,
+    slots: SlotMap,
     by_stream: HashMap<u16, ChannelId>,
     next: u64,
     /// `RTCPeerConnectionStats.dataChannelsOpened`.
