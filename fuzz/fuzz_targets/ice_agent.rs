@@ -303,20 +303,17 @@ impl World {
             let mut n = 0;
             while let Some(x) = self.t.poll_transmit() {
                 n += 1;
-                assert!(n < QUEUE_BOUND, "T floods datagrams");
+                assert!(n < QUEUE_BOUND, "T floods its datagrams and TURN stream");
                 moved = true;
+                if x.is_stream() {
+                    if self.stream_open {
+                        self.turn.on_client_write(&x.contents);
+                    }
+                    continue;
+                }
                 self.remember(x.source, x.destination, &x.contents);
                 if self.link && x.destination == sa(P_HOST) {
                     let _ = self.p.handle_receive(self.now, x);
-                }
-            }
-            n = 0;
-            while let Some(x) = self.t.poll_stream_transmit() {
-                n += 1;
-                assert!(n < QUEUE_BOUND, "T floods its TURN stream");
-                moved = true;
-                if self.stream_open {
-                    self.turn.on_client_write(&x.contents);
                 }
             }
             n = 0;

@@ -250,20 +250,21 @@ fn main() {
             }
         }
         while let Some(t) = agent.poll_transmit() {
-            let _ = socket.send_to(&t.contents, t.destination);
-        }
-        // TURN over TCP/TLS: the first bytes for the server open the connection.
-        while let Some(t) = agent.poll_stream_transmit() {
+            if !t.is_stream() {
+                let _ = socket.send_to(&t.contents, t.destination);
+                continue;
+            }
+            // TURN over TCP/TLS: the first bytes for the server open the connection.
             if stream_failed {
                 continue;
             }
             if stream.is_none() {
-                match TurnStream::connect(t.server, &t.transport, tls_ca.as_deref()) {
+                match TurnStream::connect(t.destination, &t.transport, tls_ca.as_deref()) {
                     Ok(s) => stream = Some(s),
                     Err(e) => {
-                        eprintln!("ice_udp_peer: TURN stream to {}: {e}", t.server);
+                        eprintln!("ice_udp_peer: TURN stream to {}: {e}", t.destination);
                         stream_failed = true;
-                        agent.handle_stream_closed(Instant::now(), t.local, t.server);
+                        agent.handle_stream_closed(Instant::now(), t.source, t.destination);
                         continue;
                     }
                 }
@@ -273,7 +274,7 @@ fn main() {
                     eprintln!("ice_udp_peer: TURN stream write: {e}");
                     stream = None;
                     stream_failed = true;
-                    agent.handle_stream_closed(Instant::now(), t.local, t.server);
+                    agent.handle_stream_closed(Instant::now(), t.source, t.destination);
                 }
             }
         }

@@ -8,10 +8,12 @@
 //! sends what [`Agent::poll_transmit`] yields from the socket named by [`Transmit::source`].
 //!
 //! TURN servers reached over TCP or TLS ([`TurnTransport`], RFC 8656 §3.1) need a byte stream
-//! instead: [`Agent::poll_stream_transmit`] yields the bytes for it (the first ones for a server
-//! mean "connect"), the caller feeds what it reads to [`Agent::handle_stream_data`] and reports
-//! a connection that failed or closed with [`Agent::handle_stream_closed`] (that relayed
-//! candidate fails; gathering still completes). The relayed address itself is always UDP.
+//! instead: such a [`Transmit`] comes out of the same [`Agent::poll_transmit`] with
+//! [`Transmit::transport`] saying TCP or TLS, and carries the bytes for the stream from
+//! `source` to the server `destination` (the first ones for a server mean "connect"). The
+//! caller feeds what it reads to [`Agent::handle_stream_data`] and reports a connection that
+//! failed or closed with [`Agent::handle_stream_closed`] (that relayed candidate fails;
+//! gathering still completes). The relayed address itself is always UDP.
 #![forbid(unsafe_code)]
 
 pub mod agent;
@@ -20,7 +22,7 @@ pub mod stun;
 
 pub use agent::{
     Agent, AgentConfig, ConnectionState, Credentials, Datagram, Event, PairState, PairStats, Role,
-    StreamTransmit, Transmit, TurnServer, TurnTransport,
+    Transmit, TurnServer, TurnTransport,
 };
 pub use candidate::{Address, Candidate, CandidateType, Extension, TcpType, Transport};
 

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferrtc_ice::{
-    Agent, AgentConfig, CandidateType, ConnectionState, Datagram, Event, PairState, Role,
-    StreamTransmit, TurnServer, TurnTransport,
+    Agent, AgentConfig, CandidateType, ConnectionState, Datagram, Event, PairState, Role, Transmit,
+    TurnServer, TurnTransport,
 };
 use ferrtc_stun::{
     attr, Attribute, Class, ErrorCode, IntegrityKey, Message, MessageBuilder, MessageType, Method,
@@ -185,7 +185,8 @@ struct World {
     b_events: Vec<Event>,
     a_received: Vec<Bytes>,
     b_received: Vec<Bytes>,
-    streams: Vec<StreamTransmit>,
+    /// What `a` wrote to its stream to the server.
+    streams: Vec<Transmit>,
     /// Size of the pieces the server's stream bytes are delivered in.
     chunk: usize,
     /// The stream to the server is up.
@@ -226,12 +227,13 @@ impl World {
     fn settle(&mut self) {
         for _ in 0..10_000 {
             let mut moved = false;
-            if let Some(t) = self.a.poll_transmit() {
-                panic!("relay-only agent sent a datagram from its host socket: {t:?}");
-            }
-            while let Some(t) = self.a.poll_stream_transmit() {
+            while let Some(t) = self.a.poll_transmit() {
                 moved = true;
-                assert_eq!((t.local, t.server), (sa(A), sa(SERVER)));
+                assert!(
+                    t.is_stream(),
+                    "relay-only agent sent a datagram from its host socket: {t:?}"
+                );
+                assert_eq!((t.source, t.destination), (sa(A), sa(SERVER)));
                 self.turn.on_client_write(&t.contents);
                 self.streams.push(t);
             }
@@ -414,18 +416,20 @@ fn tls_transmits_name_the_server_and_rank_below_tcp_and_udp() {
     u.gather(now, &[sa(A)]).unwrap();
     let alloc = u.poll_transmit().unwrap();
     assert_eq!(alloc.destination, sa(SERVER));
-    assert!(u.poll_stream_transmit().is_none());
+    assert_eq!(alloc.transport, TurnTransport::Udp);
+    assert!(u.poll_transmit().is_none());
 }
 
 #[test]
 fn failed_connection_fails_the_relay_and_gathering_completes() {
     let mut w = World::new(TurnTransport::Tcp);
     // The driver could not connect: it drops the queued bytes and reports it.
-    let first = w.a.poll_stream_transmit().unwrap();
-    assert_eq!(first.server, sa(SERVER));
+    let first = w.a.poll_transmit().unwrap();
+    assert_eq!(first.transport, TurnTransport::Tcp);
+    assert_eq!(first.destination, sa(SERVER));
     let now = w.now;
     w.a.handle_stream_closed(now, sa(A), sa(SERVER));
-    assert!(w.a.poll_stream_transmit().is_none());
+    assert!(w.a.poll_transmit().is_none());
     w.settle();
     assert!(gathered(&w), "{:?}", w.a_events);
     assert_eq!(w.a.local_candidates().count(), 1, "only the (hidden) host");

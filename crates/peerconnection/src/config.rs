@@ -241,8 +241,8 @@ impl Configuration {
 
     /// The agent configuration with servers and policy applied. `turn:` URLs become TURN
     /// servers over UDP or (`?transport=tcp`) TCP, `turns:` URLs TURN over TLS checked against
-    /// the URL's host (the connections are opened by whoever drives the connection, see
-    /// [`crate::PeerConnection::poll_stream_transmit`]). STUN over TCP/TLS is parsed but not
+    /// the URL's host (the connections are opened by whoever drives the connection, when
+    /// [`crate::Output::Transmit`] carries stream bytes). STUN over TCP/TLS is parsed but not
     /// used (server-reflexive candidates come from UDP); such URLs are skipped with a warning
     /// rather than failing the configuration, as a browser skips servers it cannot reach.
     pub(crate) fn agent_config(&self) -> Result<AgentConfig, Error> {

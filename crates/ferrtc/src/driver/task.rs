@@ -116,6 +116,9 @@ impl Driver {
     pub(super) async fn drain(&mut self) -> Instant {
         loop {
             match self.pc.poll_output() {
+                // TURN over TCP/TLS: bytes for the stream to the server (if it cannot be
+                // opened, the connection is told and its output comes next).
+                Output::Transmit(t) if t.is_stream() => self.stream_transmit(t),
                 Output::Transmit(t) => {
                     let max = self.sockets.get(&t.source).map_or(1, |s| s.max_segments());
                     if !self.batch.fits(&t, max) {
@@ -129,13 +132,6 @@ impl Driver {
                     // An idle connection keeps no 64 KiB send buffer (memory per connection).
                     if self.batch.buf.capacity() > 4096 {
                         self.batch.buf = Vec::new();
-                    }
-                    let mut failed = false;
-                    while let Some(st) = self.pc.poll_stream_transmit() {
-                        failed |= !self.stream_transmit(st);
-                    }
-                    if failed {
-                        continue; // the failure may have produced output (gathering complete)
                     }
                     self.sync_channels();
                     self.sync_state();

@@ -72,16 +72,17 @@ impl Driver {
         self.batch.clear();
     }
 
-    /// Writes to the TCP/TLS connection to a TURN server, opening it first if needed (the
-    /// agent's first bytes for a server mean "connect"). A failure to connect comes back as
-    /// [`super::input::Input::StreamClosed`]; `false` when the connection could not even be
-    /// attempted (and the agent was told).
-    pub(super) fn stream_transmit(&mut self, st: ferrtc_ice::StreamTransmit) -> bool {
-        let key = (st.local, st.server);
+    /// Writes a stream transmit (`st.transport` TCP or TLS) to the connection from `st.source`
+    /// to the TURN server `st.destination`, opening it first if needed (the agent's first bytes
+    /// for a server mean "connect"). A failure to connect comes back as
+    /// [`super::input::Input::StreamClosed`]; when the connection cannot even be attempted the
+    /// agent is told at once.
+    pub(super) fn stream_transmit(&mut self, st: ferrtc_ice::Transmit) {
+        let key = (st.source, st.destination);
         if let Some((w, _)) = self.streams.get(&key) {
             // If the task has ended, its StreamClosed is on the way: the bytes are moot.
             let _ = w.send(st.contents);
-            return true;
+            return;
         }
         let tls = match &st.transport {
             ferrtc_ice::TurnTransport::Tls { server_name } => {
@@ -91,30 +92,29 @@ impl Driver {
                         Err(e) => {
                             debug!(error = %e, "no TLS for TURN");
                             self.pc
-                                .handle_stream_closed(Instant::now(), st.local, st.server);
-                            return false;
+                                .handle_stream_closed(Instant::now(), st.source, st.destination);
+                            return;
                         }
                     }
                 }
                 let name = self
                     .tls_names
-                    .get(&st.server)
+                    .get(&st.destination)
                     .cloned()
                     .unwrap_or_else(|| server_name.clone());
                 self.tls.clone().map(|c| (c, name))
             }
             _ => None,
         };
-        debug!(server = %st.server, tls = tls.is_some(), "TURN: connecting");
+        debug!(server = %st.destination, tls = tls.is_some(), "TURN: connecting");
         let (w, r) = mpsc::unbounded_channel();
         let _ = w.send(st.contents);
         let target = net::StreamTarget {
-            local: st.local,
-            server: st.server,
+            local: st.source,
+            server: st.destination,
             tls,
         };
         let task = net::spawn_turn_stream(target, r, self.tx.clone());
         self.streams.insert(key, (w, task));
-        true
     }
 }

@@ -115,11 +115,8 @@ impl Agent {
             b.error_code(420, "Unknown Attribute")
                 .unknown_attributes(unknown);
             let bytes = b.finish_with(self.local_key(generation));
-            self.transmits.push_back(Transmit {
-                source: d.destination,
-                destination: d.source,
-                contents: bytes,
-            });
+            self.transmits
+                .push_back(Transmit::udp(d.destination, d.source, bytes));
             return Err(Error::Stun(format!(
                 "unknown comprehension-required attributes {unknown:04x?}"
             )));
@@ -277,11 +274,8 @@ impl Agent {
         let mut b = Builder::new(Class::SuccessResponse, BINDING, &msg.transaction_id);
         b.xor_mapped_address(d.source);
         let bytes = b.finish_with(self.local_key(generation));
-        self.transmits.push_back(Transmit {
-            source: d.destination,
-            destination: d.source,
-            contents: bytes,
-        });
+        self.transmits
+            .push_back(Transmit::udp(d.destination, d.source, bytes));
     }
 
     /// An error response, signed with our key of `signed` (unsigned when the request did not
@@ -297,11 +291,8 @@ impl Agent {
         let mut b = Builder::new(Class::ErrorResponse, BINDING, &msg.transaction_id);
         b.error_code(code, reason);
         let bytes = b.finish_with(signed.and_then(|g| self.local_key(g)));
-        self.transmits.push_back(Transmit {
-            source: d.destination,
-            destination: d.source,
-            contents: bytes,
-        });
+        self.transmits
+            .push_back(Transmit::udp(d.destination, d.source, bytes));
     }
 
     pub(super) fn on_response(

@@ -103,13 +103,13 @@ pub struct TurnServer {
 }
 
 /// The transport between the agent and a TURN server (`turn:` / `turn:…?transport=tcp` /
-/// `turns:` URLs).
+/// `turns:` URLs), and how a [`Transmit`](super::Transmit) leaves.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum TurnTransport {
-    /// UDP datagrams from the interface's socket ([`Agent::poll_transmit`]).
+    /// UDP datagrams from the interface's socket.
     #[default]
     Udp,
-    /// A TCP connection ([`Agent::poll_stream_transmit`]).
+    /// A TCP connection from the interface.
     Tcp,
     /// A TLS connection over TCP; the server certificate must be valid for `server_name`.
     Tls {

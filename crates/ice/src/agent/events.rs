@@ -1,6 +1,7 @@
-//! What the agent hands the caller: datagrams ([`Transmit`]), stream bytes for TURN over
-//! TCP/TLS ([`StreamTransmit`]), [`Event`]s, and the W3C [`ConnectionState`] with the rule that
-//! derives it from the checklist and the selected pair.
+//! What the agent hands the caller: bytes to send ([`Transmit`]: a datagram, or bytes for the
+//! TCP/TLS stream to a TURN server), [`Event`]s, and the W3C [`ConnectionState`] with the rule
+//! that derives it from the checklist and the selected pair; and what it is handed
+//! ([`Datagram`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -12,13 +13,25 @@ use crate::candidate::Candidate;
 
 use super::{Agent, PairState, Role, TurnTransport};
 
-/// A datagram to send (from the local socket `source` to `destination`) or one received
-/// (`source` is the remote address, `destination` the local socket's address).
+/// Bytes to send, in the order they come.
+///
+/// With [`TurnTransport::Udp`] (everything but TURN over TCP/TLS) it is a datagram from the
+/// local socket `source` to `destination`.
+///
+/// With [`TurnTransport::Tcp`] or [`TurnTransport::Tls`] it is bytes to write to the TCP or
+/// TLS connection from the interface `source` to the TURN server `destination` (RFC 8656 §3.1;
+/// the framing is done). The connection is the driver's business: the first such transmit for
+/// a (`source`, `destination`) pair means "open it" (bind to `source`'s IP, connect, and for
+/// TLS verify the certificate for `server_name`); bytes read from it go to
+/// [`Agent::handle_stream_data`]; when it cannot be opened or closes, the driver calls
+/// [`Agent::handle_stream_closed`]. Bytes must be written in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
-    /// Sender address.
+    /// How the bytes leave: a UDP datagram, or the stream to a TURN server.
+    pub transport: TurnTransport,
+    /// The local socket (UDP), or the interface the stream is opened from.
     pub source: SocketAddr,
-    /// Receiver address.
+    /// The receiver (UDP), or the TURN server at the other end of the stream.
     pub destination: SocketAddr,
     /// Payload.
     pub contents: Bytes,
@@ -28,15 +41,41 @@ impl Transmit {
     /// A datagram from the socket bound to `source` to `destination`.
     pub fn udp(source: SocketAddr, destination: SocketAddr, contents: Bytes) -> Transmit {
         Transmit {
+            transport: TurnTransport::Udp,
             source,
             destination,
             contents,
         }
     }
+
+    /// Whether these are bytes for a TCP/TLS stream to a TURN server rather than a datagram.
+    pub fn is_stream(&self) -> bool {
+        self.transport.is_stream()
+    }
 }
 
-/// A received datagram: the same shape as [`Transmit`].
-pub type Datagram = Transmit;
+/// A received datagram: `source` is the remote address, `destination` the local socket's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram {
+    /// Sender address.
+    pub source: SocketAddr,
+    /// Receiver address (the local socket's).
+    pub destination: SocketAddr,
+    /// Payload.
+    pub contents: Bytes,
+}
+
+/// A transmit as its receiver gets it, for networks simulated in memory (a TURN stream's
+/// bytes are not a datagram: such a network must hand those to its TURN server instead).
+impl From<Transmit> for Datagram {
+    fn from(t: Transmit) -> Datagram {
+        Datagram {
+            source: t.source,
+            destination: t.destination,
+            contents: t.contents,
+        }
+    }
+}
 
 /// `RTCIceConnectionState` (W3C webrtc-pc §5.6.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,26 +94,6 @@ pub enum ConnectionState {
     Failed,
     /// [`Agent::close`] was called.
     Closed,
-}
-
-/// Bytes to write to the TCP or TLS connection from the interface `local` to the TURN server
-/// `server`.
-///
-/// The connection is the driver's business: the first `StreamTransmit` for a
-/// (`local`, `server`) pair means "open it" (bind to `local`'s IP, connect, and for TLS verify
-/// the certificate); bytes read from it go to [`Agent::handle_stream_data`]; when it cannot be
-/// opened or closes, the driver calls [`Agent::handle_stream_closed`]. Bytes must be written
-/// in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamTransmit {
-    /// The local interface (the UDP base the relayed candidate belongs to).
-    pub local: SocketAddr,
-    /// The TURN server.
-    pub server: SocketAddr,
-    /// TCP or TLS (never [`TurnTransport::Udp`]).
-    pub transport: TurnTransport,
-    /// The bytes to write.
-    pub contents: Bytes,
 }
 
 /// What the layer above must learn.

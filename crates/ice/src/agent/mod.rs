@@ -11,7 +11,7 @@
 //! |---|---|
 //! | `mod.rs` | [`Agent`]: its state, constructor, accessors, and the sans-IO surface (`handle_receive`, `handle_timeout`, `poll_*`, `send`, `restart`, `close`) |
 //! | `config.rs` | [`AgentConfig`] (every limit and timing knob), [`Role`], [`Credentials`], [`TurnServer`], [`TurnTransport`] |
-//! | `events.rs` | what the caller gets: [`Transmit`], [`StreamTransmit`], [`Event`], [`ConnectionState`] and the rule that derives it |
+//! | `events.rs` | what the caller gets and is given: [`Transmit`] (datagrams and TURN stream bytes), [`Datagram`], [`Event`], [`ConnectionState`] and the rule that derives it |
 //! | `gathering.rs` | local candidates: host, server-reflexive, peer-reflexive (§7.2.5.3.1), mDNS names, gathering complete |
 //! | `remote.rs` | remote credentials and candidates: trickle, mDNS names to resolve, peer-reflexive remotes (§7.3.1.3), ICE-lite peers |
 //! | `checklist.rs` | candidate pairs ([`PairState`], [`PairStats`]), pair formation, priorities and role, the paced choice of the next check |
@@ -39,7 +39,7 @@ mod transaction;
 
 pub use checklist::{PairState, PairStats};
 pub use config::{AgentConfig, Credentials, Role, TurnServer, TurnTransport};
-pub use events::{ConnectionState, Datagram, Event, StreamTransmit, Transmit};
+pub use events::{ConnectionState, Datagram, Event, Transmit};
 
 use checklist::Pair;
 use config::{LocalSecret, RemoteSecret};
@@ -94,7 +94,6 @@ pub struct Agent {
     closed: bool,
     state: ConnectionState,
     transmits: VecDeque<Transmit>,
-    stream_transmits: VecDeque<StreamTransmit>,
     events: VecDeque<Event>,
     prflx_counter: u32,
     relays: Vec<Relay>,
@@ -146,7 +145,6 @@ impl Agent {
             closed: false,
             state: ConnectionState::New,
             transmits: VecDeque::new(),
-            stream_transmits: VecDeque::new(),
             events: VecDeque::new(),
             prflx_counter: 0,
             relays: Vec::new(),
@@ -265,15 +263,13 @@ impl Agent {
             p.stats.packets_sent += 1;
             p.stats.bytes_sent += data.len() as u64;
         }
-        self.transmits.push_back(Transmit {
-            source: local,
-            destination: remote,
-            contents: data,
-        });
+        self.transmits.push_back(Transmit::udp(local, remote, data));
         Ok(())
     }
 
-    /// Next datagram to send.
+    /// Next bytes to send: a datagram, or bytes for the TCP/TLS stream to a TURN server (see
+    /// [`Transmit`]). One queue, in order.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         loop {
             let t = self.transmits.pop_front()?;
@@ -288,27 +284,12 @@ impl Agent {
                 debug!(error = %e, peer = %t.destination, "ice: TURN send");
                 continue;
             }
-            if r.transport.is_stream() {
-                while let Some(x) = r.client.poll_transmit() {
-                    self.stream_transmits.push_back(StreamTransmit {
-                        local: r.base,
-                        server: r.server,
-                        transport: r.transport.clone(),
-                        contents: x.data,
-                    });
-                }
-                continue;
-            }
-            let mut wrapped = Vec::new();
+            // What the client wraps it in (ChannelData or a Send indication, RFC 8656 §11-12)
+            // goes out next, before anything queued after it, without a buffer of its own.
+            let mut at = 0;
             while let Some(x) = r.client.poll_transmit() {
-                wrapped.push(Transmit {
-                    source: r.base,
-                    destination: x.destination,
-                    contents: x.data,
-                });
-            }
-            for w in wrapped.into_iter().rev() {
-                self.transmits.push_front(w);
+                self.transmits.insert(at, r.transmit(x));
+                at += 1;
             }
         }
     }
@@ -362,8 +343,14 @@ impl Agent {
     }
 
     /// A datagram arrived. STUN messages for ICE are consumed (`Ok(None)`); application data
-    /// from a known remote candidate is returned (`Ok(Some(payload))`).
-    pub fn handle_receive(&mut self, now: Instant, d: Datagram) -> Result<Option<Bytes>, Error> {
+    /// from a known remote candidate is returned (`Ok(Some(payload))`). A [`Transmit`] of
+    /// another agent may be handed over as it is (a simulated network).
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        d: impl Into<Datagram>,
+    ) -> Result<Option<Bytes>, Error> {
+        let d = d.into();
         if self.closed {
             return Ok(None);
         }

@@ -18,9 +18,7 @@ use crate::Error;
 use ferrtc_turn_client::{Event as TurnEvent, TurnClient};
 
 use super::TurnServer;
-use super::{
-    Agent, Datagram, Event, LocalCand, PairState, StreamTransmit, Transmit, TurnTransport,
-};
+use super::{Agent, Datagram, Event, LocalCand, PairState, Transmit, TurnTransport};
 
 /// One TURN allocation made from one local base.
 #[derive(Debug)]
@@ -45,6 +43,23 @@ pub(super) struct RelayVia {
     pub(super) server: SocketAddr,
     pub(super) index: u16,
     pub(super) transport: TurnTransport,
+}
+
+impl Relay {
+    /// What the TURN client wants sent to its server, as the agent's output: a datagram from
+    /// the interface's socket, or bytes for the TCP/TLS stream from it.
+    pub(super) fn transmit(&self, x: ferrtc_turn_client::Transmit) -> Transmit {
+        if self.transport.is_stream() {
+            Transmit {
+                transport: self.transport.clone(),
+                source: self.base,
+                destination: self.server,
+                contents: x.data,
+            }
+        } else {
+            Transmit::udp(self.base, x.destination, x.data)
+        }
+    }
 }
 
 impl Agent {
@@ -89,13 +104,6 @@ impl Agent {
             });
         }
         self.drain_relays(now);
-    }
-
-    /// Next bytes to write to a TCP/TLS connection to a TURN server (see [`StreamTransmit`]).
-    /// Call it after [`Agent::poll_transmit`] returned `None`: sending application data
-    /// through a stream relay is only wrapped there.
-    pub fn poll_stream_transmit(&mut self) -> Option<StreamTransmit> {
-        self.stream_transmits.pop_front()
     }
 
     /// Bytes read from the TCP/TLS connection from `local` to the TURN server `server`.
@@ -147,8 +155,9 @@ impl Agent {
         }
         // The dead relayed candidate pairs with nothing any more.
         self.locals.retain(|l| !dead.contains(&l.base));
-        self.stream_transmits
-            .retain(|t| !(t.local == local && t.server == server));
+        // Bytes still queued for the dead stream are moot.
+        self.transmits
+            .retain(|t| !(t.is_stream() && t.source == local && t.destination == server));
         for a in dead {
             for p in &mut self.pairs {
                 if p.stats.local == a {
@@ -231,25 +240,12 @@ impl Agent {
         app
     }
 
-    /// Moves what the TURN clients want to send to the servers into the agent's queues
+    /// Moves what the TURN clients want to send to the servers into the agent's queue
     /// (datagrams from the interface's socket, or bytes for the stream).
     pub(super) fn flush_relay_transmits(&mut self) {
         for r in self.relays.iter_mut().filter(|r| !r.closed) {
             while let Some(x) = r.client.poll_transmit() {
-                if r.transport.is_stream() {
-                    self.stream_transmits.push_back(StreamTransmit {
-                        local: r.base,
-                        server: r.server,
-                        transport: r.transport.clone(),
-                        contents: x.data,
-                    });
-                } else {
-                    self.transmits.push_back(Transmit {
-                        source: r.base,
-                        destination: x.destination,
-                        contents: x.data,
-                    });
-                }
+                self.transmits.push_back(r.transmit(x));
             }
         }
     }

@@ -154,7 +154,7 @@ fn bad_integrity_is_rejected_and_changes_nothing() {
     // A response to a transaction never sent.
     let mut bld = Builder::new(Class::SuccessResponse, BINDING, &[9; 12]);
     bld.xor_mapped_address("127.0.0.1:1000".parse().unwrap());
-    let d = Transmit {
+    let d = Datagram {
         source: "127.0.0.1:2000".parse().unwrap(),
         destination: "127.0.0.1:1000".parse().unwrap(),
         contents: bld.finish(Some(b"x")),
@@ -309,7 +309,7 @@ fn answer_to(
 ) -> (Result<Option<Bytes>, Error>, Vec<Option<u16>>) {
     let r = b.handle_receive(
         now,
-        Transmit {
+        Datagram {
             source: "127.0.0.1:1000".parse().unwrap(),
             destination: "127.0.0.1:2000".parse().unwrap(),
             contents: raw,

@@ -104,7 +104,11 @@ pub enum Event {
 /// One step of output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    /// Send this datagram.
+    /// Send this datagram from the socket bound to its `source`; or, when its `transport` is
+    /// TCP or TLS (TURN over TCP/TLS, RFC 8656 §3.1), write these bytes to the stream from
+    /// `source` to the TURN server `destination`, opening it first if needed (see
+    /// [`ferrtc_ice::Transmit`]; what it reads goes to
+    /// [`PeerConnection::handle_stream_data`](crate::PeerConnection::handle_stream_data)).
     Transmit(Transmit),
     /// Tell the application.
     Event(Event),

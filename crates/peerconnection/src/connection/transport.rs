@@ -164,7 +164,8 @@ impl PeerConnection {
     }
 
     /// Bytes read from the TCP or TLS connection from `local` to the TURN server `server`
-    /// (opened because [`PeerConnection::poll_stream_transmit`] asked for it).
+    /// (opened because an [`Output::Transmit`](super::Output::Transmit) for that stream asked
+    /// for it).
     pub fn handle_stream_data(
         &mut self,
         now: Instant,
@@ -195,20 +196,6 @@ impl PeerConnection {
         self.now = self.now.max(now);
         self.ice.handle_stream_closed(now, local, server);
         self.pump();
-    }
-
-    /// Bytes to write to the TCP/TLS connection to a TURN server (`turn:…?transport=tcp`,
-    /// `turns:`). The first one for a (`local`, `server`) pair means "connect"; see
-    /// [`ferrtc_ice::StreamTransmit`]. Drain it whenever [`PeerConnection::poll_output`] has
-    /// returned a timeout.
-    #[must_use]
-    pub fn poll_stream_transmit(&mut self) -> Option<ferrtc_ice::StreamTransmit> {
-        if self.closed {
-            return None;
-        }
-        let t = self.ice.poll_stream_transmit();
-        self.arm_timers();
-        t
     }
 
     /// A datagram the agent let through (from a validated remote, possibly via a relay).
