@@ -14,208 +14,30 @@
 use std::hint::black_box;
 
 use bytes::Bytes;
-use ferrtc_rtcp::{
-    write_compound, Nack, PacketIter, PacketRefIter, ReportBlock, RtcpPacket, RtcpPacketRef, Sdes,
-    SdesChunk, SdesItem, SenderReport, TransportCcBuilder,
-};
+use ferrtc_benches::rtcp_fields;
+
+/// The inputs and ferrtc's readers, shared with `rtcp` and the crate's `rtcp_loop` example.
+#[path = "../../crates/rtcp/examples/shared/compound.rs"]
+mod compound;
+use compound::{encode, ferrtc_owned, ferrtc_ref};
 
 const ITERS: usize = 200_000;
 const ROUNDS: usize = 10;
 
-fn packets() -> Vec<RtcpPacket> {
-    let mut twcc = TransportCcBuilder::new();
-    let mut t = 1_000_000_000i64;
-    for i in 0..40u16 {
-        t += if i == 20 { 90_000 } else { 2_250 };
-        if i % 9 != 4 {
-            twcc.add(1000 + i, t);
-        }
-    }
-    vec![
-        RtcpPacket::SenderReport(SenderReport {
-            ssrc: 0x1234_5678,
-            ntp_timestamp: 0xe8f1_2345_6789_abcd,
-            rtp_timestamp: 3_000_000,
-            packet_count: 1000,
-            octet_count: 1_000_000,
-            reports: vec![ReportBlock {
-                ssrc: 0x8765_4321,
-                fraction_lost: 3,
-                cumulative_lost: 17,
-                extended_highest_sequence: 70_000,
-                jitter: 45,
-                last_sr: 0x1234_5678,
-                delay_since_last_sr: 6553,
-            }]
-            .into(),
-            profile_extensions: Bytes::new(),
-        }),
-        RtcpPacket::Sdes(Sdes {
-            chunks: vec![SdesChunk {
-                ssrc: 0x1234_5678,
-                items: vec![SdesItem::cname(Bytes::from_static(b"k0Sc2fXpYz7gJmN4"))].into(),
-            }]
-            .into(),
-        }),
-        RtcpPacket::TransportCc(twcc.build(0x1234_5678, 0x8765_4321, 7).unwrap()),
-    ]
-}
-
-/// SR + SDES + a NACK of three FCI entries (as in the criterion bench).
-fn nack_packets() -> Vec<RtcpPacket> {
-    let mut v = packets();
-    v[2] = RtcpPacket::Nack(Nack::from_lost(
-        0x1234_5678,
-        0x8765_4321,
-        [100, 101, 105, 130, 131, 140, 170],
-    ));
-    v
-}
-
-fn input(packets: &[RtcpPacket]) -> Bytes {
-    let mut v = Vec::new();
-    write_compound(packets, &mut v);
-    let raw = Bytes::from(v);
-    let _ = raw.clone(); // shared, as a receive buffer would be
-    raw
-}
-
-fn ferrtc(raw: &Bytes) -> i64 {
-    // Validated as a compound (RFC 3550 §6.1) packet by packet, nothing collected.
-    let mut acc = 0i64;
-    for p in PacketIter::compound(black_box(raw)) {
-        match p.unwrap() {
-            RtcpPacket::SenderReport(sr) => {
-                acc += i64::from(sr.ssrc) + (sr.ntp_timestamp >> 40) as i64;
-                acc += i64::from(sr.reports[0].jitter);
-            }
-            RtcpPacket::Sdes(s) => acc += s.chunks[0].cname().unwrap().len() as i64,
-            RtcpPacket::TransportCc(t) => {
-                for p in t.packets() {
-                    acc += i64::from(p.delta_ticks.unwrap_or(0)) * 250;
-                }
-            }
-            RtcpPacket::Nack(n) => {
-                for p in &n.pairs {
-                    acc += i64::from(p.packet_id) + i64::from(p.lost_bitmask);
-                }
-            }
-            _ => {}
-        }
-    }
-    acc
-}
-
-/// ferrtc's by-reference walk (`PacketRefIter`): the same checks as `PacketIter`, views that
-/// read the same fields from the datagram (SR, SDES, NACK); a TWCC packet is handed out
-/// framed and decoded by `OtherRef::parse`, as the owned walk decodes it.
-fn ferrtc_ref(raw: &Bytes) -> i64 {
-    let mut acc = 0i64;
-    for p in PacketRefIter::compound(black_box(raw)) {
-        match p.unwrap() {
-            RtcpPacketRef::SenderReport(sr) => {
-                acc += i64::from(sr.ssrc()) + (sr.ntp_timestamp() >> 40) as i64;
-                acc += i64::from(sr.report(0).unwrap().jitter);
-            }
-            RtcpPacketRef::Sdes(s) => {
-                acc += s.chunks().next().unwrap().cname().unwrap().len() as i64;
-            }
-            RtcpPacketRef::Nack(n) => {
-                for p in n.pairs() {
-                    acc += i64::from(p.packet_id) + i64::from(p.lost_bitmask);
-                }
-            }
-            RtcpPacketRef::Other(o) => {
-                if let RtcpPacket::TransportCc(t) = o.parse().unwrap() {
-                    for p in t.packets() {
-                        acc += i64::from(p.delta_ticks.unwrap_or(0)) * 250;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    acc
-}
-
 fn webrtc_slice(raw: &Bytes) -> i64 {
-    webrtc_body(webrtc_rtcp::packet::unmarshal(&mut black_box(&raw[..])).unwrap())
+    rtcp_fields!(webrtc_rtcp, &raw[..])
 }
 
 fn webrtc(raw: &Bytes) -> i64 {
-    webrtc_body(webrtc_rtcp::packet::unmarshal(&mut black_box(raw.clone())).unwrap())
-}
-
-fn webrtc_body(pkts: Vec<Box<dyn webrtc_rtcp::packet::Packet + Send + Sync>>) -> i64 {
-    use webrtc_rtcp::sender_report::SenderReport;
-    use webrtc_rtcp::source_description::{SdesType, SourceDescription};
-    use webrtc_rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
-    use webrtc_rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
-    let mut acc = 0i64;
-    for p in &pkts {
-        let any = p.as_any();
-        if let Some(sr) = any.downcast_ref::<SenderReport>() {
-            acc += i64::from(sr.ssrc) + (sr.ntp_time >> 40) as i64;
-            acc += i64::from(sr.reports[0].jitter);
-        } else if let Some(s) = any.downcast_ref::<SourceDescription>() {
-            let item = s.chunks[0]
-                .items
-                .iter()
-                .find(|i| i.sdes_type == SdesType::SdesCname)
-                .unwrap();
-            acc += item.text.len() as i64;
-        } else if let Some(t) = any.downcast_ref::<TransportLayerCc>() {
-            for d in &t.recv_deltas {
-                acc += d.delta;
-            }
-        } else if let Some(n) = any.downcast_ref::<TransportLayerNack>() {
-            for p in &n.nacks {
-                acc += i64::from(p.packet_id) + i64::from(p.lost_packets);
-            }
-        }
-    }
-    black_box(pkts);
-    acc
+    rtcp_fields!(webrtc_rtcp, raw.clone())
 }
 
 fn rtc_slice(raw: &Bytes) -> i64 {
-    rtc_body(rtc_rtcp::packet::unmarshal(&mut black_box(&raw[..])).unwrap())
+    rtcp_fields!(rtc_rtcp, &raw[..])
 }
 
 fn rtc(raw: &Bytes) -> i64 {
-    rtc_body(rtc_rtcp::packet::unmarshal(&mut black_box(raw.clone())).unwrap())
-}
-
-fn rtc_body(pkts: Vec<Box<dyn rtc_rtcp::packet::Packet>>) -> i64 {
-    use rtc_rtcp::sender_report::SenderReport;
-    use rtc_rtcp::source_description::{SdesType, SourceDescription};
-    use rtc_rtcp::transport_feedbacks::transport_layer_cc::TransportLayerCc;
-    use rtc_rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
-    let mut acc = 0i64;
-    for p in &pkts {
-        let any = p.as_any();
-        if let Some(sr) = any.downcast_ref::<SenderReport>() {
-            acc += i64::from(sr.ssrc) + (sr.ntp_time >> 40) as i64;
-            acc += i64::from(sr.reports[0].jitter);
-        } else if let Some(s) = any.downcast_ref::<SourceDescription>() {
-            let item = s.chunks[0]
-                .items
-                .iter()
-                .find(|i| i.sdes_type == SdesType::SdesCname)
-                .unwrap();
-            acc += item.text.len() as i64;
-        } else if let Some(t) = any.downcast_ref::<TransportLayerCc>() {
-            for d in &t.recv_deltas {
-                acc += d.delta;
-            }
-        } else if let Some(n) = any.downcast_ref::<TransportLayerNack>() {
-            for p in &n.nacks {
-                acc += i64::from(p.packet_id) + i64::from(p.lost_packets);
-            }
-        }
-    }
-    black_box(pkts);
-    acc
+    rtcp_fields!(rtc_rtcp, raw.clone())
 }
 
 /// One implementation: parse the datagram and read the fields.
@@ -232,8 +54,8 @@ fn measure(raw: &Bytes, f: Parse) -> f64 {
 
 fn main() {
     for (name, raw) in [
-        ("SR+SDES+TWCC", input(&packets())),
-        ("SR+SDES+NACK", input(&nack_packets())),
+        ("SR+SDES+TWCC", encode(&compound::twcc_packets())),
+        ("SR+SDES+NACK", encode(&compound::nack_packets())),
     ] {
         run(name, &raw);
     }
@@ -241,8 +63,8 @@ fn main() {
 
 fn run(name: &str, raw: &Bytes) {
     // All read the same values.
-    assert_eq!(ferrtc(raw), webrtc(raw));
-    assert_eq!(ferrtc(raw), rtc(raw));
+    assert_eq!(ferrtc_owned(raw), webrtc(raw));
+    assert_eq!(ferrtc_owned(raw), rtc(raw));
     assert_eq!(ferrtc_ref(raw), webrtc(raw));
     println!(
         "rtcp/parse compound {name}, thread CPU time per compound, best of {ROUNDS} x {ITERS}"
@@ -251,7 +73,7 @@ fn run(name: &str, raw: &Bytes) {
     // hits all of them; each keeps its best round.
     let imps: [(&str, Parse); 6] = [
         ("ferrtc PacketRefIter", ferrtc_ref),
-        ("ferrtc PacketIter (owned)", ferrtc),
+        ("ferrtc PacketIter (owned)", ferrtc_owned),
         ("webrtc-rs 0.17", webrtc),
         ("webrtc-rs 0.17 (from &[u8])", webrtc_slice),
         ("rtc 0.21", rtc),

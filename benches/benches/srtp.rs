@@ -18,7 +18,8 @@ use std::hint::black_box;
 
 use aes::cipher::{InnerIvInit, KeyInit, StreamCipher, StreamCipherCoreWrapper};
 use bytes::BytesMut;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion};
 use ferrtc_srtp::{Config, Context, ProtectionProfile};
 use hmac::{Hmac, Mac};
 
@@ -97,7 +98,15 @@ impl CmFloor {
             mac: <Hmac<sha1::Sha1> as Mac>::new_from_slice(&[3; 20]).unwrap(),
         }
     }
+}
 
+/// The least work a profile needs, with the fastest primitives measured.
+trait Floor {
+    /// Protects `pkt` (sequence number `seq`) as the profile would, without SRTP's bookkeeping.
+    fn run(&self, pkt: &mut BytesMut, seq: u16);
+}
+
+impl Floor for CmFloor {
     fn run(&self, pkt: &mut BytesMut, seq: u16) {
         let mut iv = [0u8; 16];
         iv[..14].copy_from_slice(&CM_SALT);
@@ -116,153 +125,117 @@ impl CmFloor {
     }
 }
 
-/// Raw AES-128-GCM seal with ring over the payload, header as AAD.
-struct GcmFloor(ring::aead::LessSafeKey);
+/// A raw AES-128-GCM seal over the payload, header as AAD, with `$krate` (ring and
+/// aws-lc-rs spell this API the same).
+macro_rules! gcm_floor {
+    ($(#[$doc:meta])* $name:ident, $krate:ident) => {
+        $(#[$doc])*
+        struct $name($krate::aead::LessSafeKey);
 
-impl GcmFloor {
-    fn new() -> Self {
-        let k = ring::aead::UnboundKey::new(&ring::aead::AES_128_GCM, &GCM_KEY).unwrap();
-        GcmFloor(ring::aead::LessSafeKey::new(k))
-    }
+        impl $name {
+            fn new() -> Self {
+                let k = $krate::aead::UnboundKey::new(&$krate::aead::AES_128_GCM, &GCM_KEY).unwrap();
+                $name($krate::aead::LessSafeKey::new(k))
+            }
+        }
 
-    fn run(&self, pkt: &mut BytesMut, seq: u16) {
-        let mut iv = GCM_SALT;
-        iv[10] ^= (seq >> 8) as u8;
-        iv[11] ^= seq as u8;
-        let (hdr, payload) = pkt.split_at_mut(12);
-        let tag = self
-            .0
-            .seal_in_place_separate_tag(
-                ring::aead::Nonce::assume_unique_for_key(iv),
-                ring::aead::Aad::from(&*hdr),
-                payload,
-            )
-            .unwrap();
-        pkt.extend_from_slice(tag.as_ref());
-    }
+        impl Floor for $name {
+            fn run(&self, pkt: &mut BytesMut, seq: u16) {
+                let mut iv = GCM_SALT;
+                iv[10] ^= (seq >> 8) as u8;
+                iv[11] ^= seq as u8;
+                let (hdr, payload) = pkt.split_at_mut(12);
+                let tag = self
+                    .0
+                    .seal_in_place_separate_tag(
+                        $krate::aead::Nonce::assume_unique_for_key(iv),
+                        $krate::aead::Aad::from(&*hdr),
+                        payload,
+                    )
+                    .unwrap();
+                pkt.extend_from_slice(tag.as_ref());
+            }
+        }
+    };
 }
 
-/// Raw AES-128-GCM seal with aws-lc-rs (ferrtc's default GCM backend) over the payload,
-/// header as AAD.
-struct GcmFloorAwsLc(aws_lc_rs::aead::LessSafeKey);
+gcm_floor!(
+    /// Raw AES-128-GCM seal with ring.
+    GcmFloor,
+    ring
+);
+gcm_floor!(
+    /// Raw AES-128-GCM seal with aws-lc-rs (ferrtc's default GCM backend).
+    GcmFloorAwsLc,
+    aws_lc_rs
+);
 
-impl GcmFloorAwsLc {
-    fn new() -> Self {
-        let k = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_128_GCM, &GCM_KEY).unwrap();
-        GcmFloorAwsLc(aws_lc_rs::aead::LessSafeKey::new(k))
-    }
+/// One iteration's work on a fresh packet per iteration: `make` builds it from the next
+/// sequence number outside the timing, `run` is timed (what it returns is dropped outside
+/// the timing, as criterion does with a routine's output).
+fn bench_packets<T, O>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    mut make: impl FnMut(u16) -> T,
+    mut run: impl FnMut(&mut T) -> O,
+) {
+    let mut seq = 0u16;
+    g.bench_function(name, |b| {
+        b.iter_batched_ref(
+            || {
+                seq = seq.wrapping_add(1);
+                make(seq)
+            },
+            &mut run,
+            BatchSize::SmallInput,
+        )
+    });
+}
 
-    fn run(&self, pkt: &mut BytesMut, seq: u16) {
-        let mut iv = GCM_SALT;
-        iv[10] ^= (seq >> 8) as u8;
-        iv[11] ^= seq as u8;
-        let (hdr, payload) = pkt.split_at_mut(12);
-        let tag = self
-            .0
-            .seal_in_place_separate_tag(
-                aws_lc_rs::aead::Nonce::assume_unique_for_key(iv),
-                aws_lc_rs::aead::Aad::from(&*hdr),
-                payload,
-            )
-            .unwrap();
-        pkt.extend_from_slice(tag.as_ref());
-    }
+/// A floor's row: the primitive work over a plaintext packet of `payload` bytes.
+fn bench_floor(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    floor: &impl Floor,
+    payload: usize,
+) {
+    bench_packets(
+        g,
+        name,
+        |seq| (plain(seq, payload), seq),
+        |(pkt, seq)| {
+            floor.run(pkt, *seq);
+            black_box(&pkt[..]);
+        },
+    );
 }
 
 fn protect(c: &mut Criterion) {
     for case in cases() {
         for payload in [1200usize, 160] {
             let mut g = c.benchmark_group(format!("srtp/protect {} {payload}B", case.name));
-            {
-                let mut ctx = ferrtc_ctx(&case);
-                let mut seq = 0u16;
-                g.bench_function("ferrtc", |b| {
-                    b.iter_batched_ref(
-                        || {
-                            seq = seq.wrapping_add(1);
-                            plain(seq, payload)
-                        },
-                        |pkt| {
-                            ctx.protect_rtp(pkt).unwrap();
-                            black_box(&pkt[..]);
-                        },
-                        BatchSize::SmallInput,
-                    )
-                });
-            }
-            {
-                let mut ctx = rtc_ctx(&case);
-                let mut seq = 0u16;
-                g.bench_function("rtc 0.21", |b| {
-                    b.iter_batched_ref(
-                        || {
-                            seq = seq.wrapping_add(1);
-                            plain(seq, payload)
-                        },
-                        |pkt| black_box(ctx.encrypt_rtp(pkt).unwrap()),
-                        BatchSize::SmallInput,
-                    )
-                });
-            }
-            {
-                let mut ctx = webrtc_ctx(&case);
-                let mut seq = 0u16;
-                g.bench_function("webrtc-rs 0.17", |b| {
-                    b.iter_batched_ref(
-                        || {
-                            seq = seq.wrapping_add(1);
-                            plain(seq, payload)
-                        },
-                        |pkt| black_box(ctx.encrypt_rtp(pkt).unwrap()),
-                        BatchSize::SmallInput,
-                    )
-                });
-            }
-            let mut seq = 0u16;
+            let make = |seq| plain(seq, payload);
+            let mut ctx = ferrtc_ctx(&case);
+            bench_packets(&mut g, "ferrtc", make, |pkt| {
+                ctx.protect_rtp(pkt).unwrap();
+                black_box(&pkt[..]);
+            });
+            let mut ctx = rtc_ctx(&case);
+            bench_packets(&mut g, "rtc 0.21", make, |pkt| {
+                black_box(ctx.encrypt_rtp(pkt).unwrap())
+            });
+            let mut ctx = webrtc_ctx(&case);
+            bench_packets(&mut g, "webrtc-rs 0.17", make, |pkt| {
+                black_box(ctx.encrypt_rtp(pkt).unwrap())
+            });
             if case.ferrtc == ProtectionProfile::Aes128CmHmacSha1_80 {
                 let floor = CmFloor::new();
-                g.bench_function("floor: AES-CTR+HMAC-SHA1", |b| {
-                    b.iter_batched_ref(
-                        || {
-                            seq = seq.wrapping_add(1);
-                            (plain(seq, payload), seq)
-                        },
-                        |(pkt, s)| {
-                            floor.run(pkt, *s);
-                            black_box(&pkt[..]);
-                        },
-                        BatchSize::SmallInput,
-                    )
-                });
+                bench_floor(&mut g, "floor: AES-CTR+HMAC-SHA1", &floor, payload);
             } else {
                 let floor = GcmFloor::new();
-                g.bench_function("floor: ring AES-128-GCM seal", |b| {
-                    b.iter_batched_ref(
-                        || {
-                            seq = seq.wrapping_add(1);
-                            (plain(seq, payload), seq)
-                        },
-                        |(pkt, s)| {
-                            floor.run(pkt, *s);
-                            black_box(&pkt[..]);
-                        },
-                        BatchSize::SmallInput,
-                    )
-                });
+                bench_floor(&mut g, "floor: ring AES-128-GCM seal", &floor, payload);
                 let floor = GcmFloorAwsLc::new();
-                g.bench_function("floor: aws-lc AES-128-GCM seal", |b| {
-                    b.iter_batched_ref(
-                        || {
-                            seq = seq.wrapping_add(1);
-                            (plain(seq, payload), seq)
-                        },
-                        |(pkt, s)| {
-                            floor.run(pkt, *s);
-                            black_box(&pkt[..]);
-                        },
-                        BatchSize::SmallInput,
-                    )
-                });
+                bench_floor(&mut g, "floor: aws-lc AES-128-GCM seal", &floor, payload);
             }
             g.finish();
         }
@@ -273,70 +246,31 @@ fn unprotect(c: &mut Criterion) {
     for case in cases() {
         for payload in [1200usize, 160] {
             let mut g = c.benchmark_group(format!("srtp/unprotect {} {payload}B", case.name));
-            {
-                let (mut tx, mut rx) = (ferrtc_ctx(&case), ferrtc_ctx(&case));
-                let mut seq = 0u16;
-                g.bench_function("ferrtc", |b| {
-                    b.iter_batched_ref(
-                        || {
-                            seq = seq.wrapping_add(1);
-                            let mut p = plain(seq, payload);
-                            tx.protect_rtp(&mut p).unwrap();
-                            p
-                        },
-                        |pkt| {
-                            rx.unprotect_rtp(pkt).unwrap();
-                            black_box(&pkt[..]);
-                        },
-                        BatchSize::SmallInput,
-                    )
-                });
-            }
-            {
-                let (mut tx, mut rx) = (rtc_ctx(&case), rtc_ctx(&case));
-                let mut seq = 0u16;
-                g.bench_function("rtc 0.21", |b| {
-                    b.iter_batched_ref(
-                        || {
-                            seq = seq.wrapping_add(1);
-                            tx.encrypt_rtp(&plain(seq, payload)).unwrap()
-                        },
-                        |pkt| black_box(rx.decrypt_rtp(pkt).unwrap()),
-                        BatchSize::SmallInput,
-                    )
-                });
-            }
-            {
-                let (mut tx, mut rx) = (webrtc_ctx(&case), webrtc_ctx(&case));
-                let mut seq = 0u16;
-                g.bench_function("webrtc-rs 0.17", |b| {
-                    b.iter_batched_ref(
-                        || {
-                            seq = seq.wrapping_add(1);
-                            tx.encrypt_rtp(&plain(seq, payload)).unwrap()
-                        },
-                        |pkt| black_box(rx.decrypt_rtp(pkt).unwrap()),
-                        BatchSize::SmallInput,
-                    )
-                });
-            }
+            // Each implementation's packets come from its own sender, outside the timing.
+            let (mut tx, mut rx) = (ferrtc_ctx(&case), ferrtc_ctx(&case));
+            let make = |seq| {
+                let mut p = plain(seq, payload);
+                tx.protect_rtp(&mut p).unwrap();
+                p
+            };
+            bench_packets(&mut g, "ferrtc", make, |pkt| {
+                rx.unprotect_rtp(pkt).unwrap();
+                black_box(&pkt[..]);
+            });
+            let (mut tx, mut rx) = (rtc_ctx(&case), rtc_ctx(&case));
+            let make = |seq| tx.encrypt_rtp(&plain(seq, payload)).unwrap();
+            bench_packets(&mut g, "rtc 0.21", make, |pkt| {
+                black_box(rx.decrypt_rtp(pkt).unwrap())
+            });
+            let (mut tx, mut rx) = (webrtc_ctx(&case), webrtc_ctx(&case));
+            let make = |seq| tx.encrypt_rtp(&plain(seq, payload)).unwrap();
+            bench_packets(&mut g, "webrtc-rs 0.17", make, |pkt| {
+                black_box(rx.decrypt_rtp(pkt).unwrap())
+            });
             if case.ferrtc == ProtectionProfile::Aes128CmHmacSha1_80 {
                 // Unprotect does the same primitive work as protect: HMAC, then CTR.
                 let floor = CmFloor::new();
-                let mut seq = 0u16;
-                g.bench_function("floor: AES-CTR+HMAC-SHA1", |b| {
-                    b.iter_batched_ref(
-                        || {
-                            seq = seq.wrapping_add(1);
-                            (plain(seq, payload), seq)
-                        },
-                        |(pkt, s)| {
-                            floor.run(pkt, *s);
-                            black_box(&pkt[..]);
-                        },
-                        BatchSize::SmallInput,
-                    )
-                });
+                bench_floor(&mut g, "floor: AES-CTR+HMAC-SHA1", &floor, payload);
             }
             g.finish();
         }
