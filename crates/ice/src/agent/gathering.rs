@@ -143,6 +143,20 @@ impl Agent {
         self.update_state(now);
     }
 
+    /// The related address (`raddr`/`rport`) a candidate from `base` shows: `related`, or
+    /// with mDNS host names the unspecified address of `base`'s family and port 0, so that
+    /// the base address does not leak through it.
+    pub(super) fn related_address(&self, base: SocketAddr, related: SocketAddr) -> SocketAddr {
+        if !self.config.mdns_host_names {
+            return related;
+        }
+        let unspecified = match base {
+            SocketAddr::V4(_) => IpAddr::from([0u8; 4]),
+            SocketAddr::V6(_) => IpAddr::from([0u16; 8]),
+        };
+        SocketAddr::new(unspecified, 0)
+    }
+
     pub(super) fn with_ufrag(&self, mut c: Candidate) -> Candidate {
         c.extensions
             .push(Extension::Ufrag(self.local_creds.creds.ufrag.clone()));
@@ -207,17 +221,7 @@ impl Agent {
             debug!("ice: local candidate limit, peer-reflexive candidate not kept");
             return;
         }
-        let related = if self.config.mdns_host_names {
-            SocketAddr::new(
-                match base {
-                    SocketAddr::V4(_) => IpAddr::from([0u8; 4]),
-                    SocketAddr::V6(_) => IpAddr::from([0u16; 8]),
-                },
-                0,
-            )
-        } else {
-            base
-        };
+        let related = self.related_address(base, base);
         let f = foundation(
             CandidateType::PeerReflexive,
             base.ip(),
@@ -275,18 +279,7 @@ impl Agent {
             Some(server.ip()),
             Transport::Udp,
         );
-        // With mDNS names the base address must not leak through raddr either.
-        let related = if self.config.mdns_host_names {
-            SocketAddr::new(
-                match base {
-                    SocketAddr::V4(_) => IpAddr::from([0u8; 4]),
-                    SocketAddr::V6(_) => IpAddr::from([0u16; 8]),
-                },
-                0,
-            )
-        } else {
-            base
-        };
+        let related = self.related_address(base, base);
         let cand = self.with_ufrag(Candidate::new(
             f,
             Transport::Udp,

@@ -289,17 +289,7 @@ impl Agent {
                 Transport::Udp
             },
         );
-        let related = if self.config.mdns_host_names {
-            SocketAddr::new(
-                match base {
-                    SocketAddr::V4(_) => IpAddr::from([0u8; 4]),
-                    SocketAddr::V6(_) => IpAddr::from([0u16; 8]),
-                },
-                0,
-            )
-        } else {
-            mapped
-        };
+        let related = self.related_address(base, mapped);
         let cand = self.with_ufrag(Candidate::new(
             f,
             Transport::Udp,

@@ -374,3 +374,28 @@ fn requests_are_answered_as_rfc_8489_says() {
     let (r, _) = answer_to(&mut b, now, Bytes::from(short));
     assert!(r.is_err());
 }
+
+#[test]
+fn related_address_hides_the_base_behind_mdns_names() {
+    let now = ferrtc_testkit::epoch();
+    let base: SocketAddr = "192.168.1.20:5000".parse().unwrap();
+    let mapped: SocketAddr = "203.0.113.9:6000".parse().unwrap();
+    let base6: SocketAddr = "[2001:db8::20]:5000".parse().unwrap();
+    let plain = Agent::new(cfg(Role::Controlling), now, &mut Rng(7));
+    assert_eq!(plain.related_address(base, base), base);
+    assert_eq!(plain.related_address(base, mapped), mapped);
+    let hidden = Agent::new(
+        AgentConfig {
+            mdns_host_names: true,
+            ..cfg(Role::Controlling)
+        },
+        now,
+        &mut Rng(8),
+    );
+    // raddr 0.0.0.0 rport 0 (or :: for IPv6), whatever the candidate would have shown.
+    let v4: SocketAddr = "0.0.0.0:0".parse().unwrap();
+    let v6: SocketAddr = "[::]:0".parse().unwrap();
+    assert_eq!(hidden.related_address(base, base), v4);
+    assert_eq!(hidden.related_address(base, mapped), v4);
+    assert_eq!(hidden.related_address(base6, base6), v6);
+}
