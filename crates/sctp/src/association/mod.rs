@@ -17,6 +17,8 @@ use crate::Config;
 
 mod assembly;
 mod handshake;
+#[cfg(test)]
+mod idle_tests;
 mod reassembly;
 mod receive;
 mod reconfig;
