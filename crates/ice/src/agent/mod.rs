@@ -55,6 +55,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
+use ferrtc_stun::demux::{classify, PacketKind};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_core::RngCore;
@@ -380,9 +381,9 @@ impl Agent {
     }
 
     fn receive_inner(&mut self, now: Instant, d: Datagram) -> Result<Option<Bytes>, Error> {
-        if d.contents.first().is_some_and(|b| *b <= 3) && !stun::is_stun(&d.contents) {
-            // RFC 7983 §7: a first byte of 0-3 is STUN; one that is not a valid STUN header is
-            // dropped, never handed up as application data.
+        if classify(&d.contents) == PacketKind::Stun && !stun::is_stun(&d.contents) {
+            // RFC 7983 §7 (the STUN crate's demultiplexer): a first byte of 0-3 is STUN; one
+            // that is not a valid STUN header is dropped, never handed up as application data.
             return Err(Error::Stun("malformed STUN header".into()));
         }
         if !stun::is_stun(&d.contents) {
