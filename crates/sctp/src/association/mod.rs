@@ -305,7 +305,9 @@ pub struct Association {
     timers: TimerTable,
     hb_outstanding: bool,
     // --- send side ---
-    streams_out: HashMap<u16, OutStream>,
+    /// Boxed: the map allocates room for several entries at once (issue 17: an idle
+    /// connection with one channel paid for four 80-byte entries).
+    streams_out: HashMap<u16, Box<OutStream>>,
     active: VecDeque<u16>,
     current: Option<u16>,
     next_msg_id: u64,
