@@ -3,7 +3,8 @@
 
 use super::{PacketStatus, TwccPacket};
 
-/// Iterator over the packets of a feedback message; see [`TransportCc::packets`].
+/// Iterator over the packets of a feedback message; see
+/// [`TransportCc::packets`](super::TransportCc::packets).
 ///
 /// Runs and status vectors decode alike: every chunk becomes a 32-bit register of two-bit
 /// symbols, next one in the top bits, rotated by two bits per packet. A one-bit vector has its
