@@ -12,9 +12,10 @@
 //!   temporal delimiter at the start of each temporal unit (configurable), so the output is a
 //!   conforming low-overhead temporal unit.
 //! - Decodability: with a Dependency Descriptor per packet
-//!   ([`Av1Depacketizer::set_frame_dependency`] before [`Depacketizer::push`](crate::Depacketizer::push)), a frame is
-//!   decodable when every frame it refers to (frame_number − fdiff) was released decodable;
-//!   without one, a keyframe (N = 1) or a frame contiguous with a decodable chain is.
+//!   ([`Av1Depacketizer::set_frame_dependency`] before
+//!   [`Depacketizer::push`](crate::Depacketizer::push)), a frame is decodable when every frame
+//!   it refers to (frame_number − fdiff) was released decodable; without one, a keyframe
+//!   (N = 1) or a frame contiguous with a decodable chain is.
 
 /// OBU types of the AV1 specification §6.2.2.
 pub mod obu {

@@ -160,9 +160,9 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
 /// The SRTP/SRTCP crypto context of one direction (what we send, or what one peer sends
 /// us): one master key, any number of SSRCs up to [`Config::max_streams`].
 ///
-/// Protect and unprotect work in place on a [`BytesMut`](bytes::BytesMut): protect appends the MKI and tag
-/// (reserve `max_overhead()` bytes of spare capacity to keep it allocation-free),
-/// unprotect truncates them. On any error the buffer is left exactly as it was.
+/// Protect and unprotect work in place on a [`BytesMut`](bytes::BytesMut): protect appends
+/// the MKI and tag (reserve `max_overhead()` bytes of spare capacity to keep it
+/// allocation-free), unprotect truncates them. On any error the buffer is left exactly as it was.
 pub struct Context {
     profile: ProtectionProfile,
     config: Config,
