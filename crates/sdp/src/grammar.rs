@@ -162,11 +162,14 @@ pub(crate) fn media_line<'a>(v: &'a str) -> VResult<MediaLine<'a>> {
     }
     // RFC 8866 wants at least one format. Some older browsers reject a section with
     // `m=<media> 0 <proto>` and nothing after: accepted when the port is 0 (nothing is
-    // negotiated in a rejected section, so nothing is lost).
+    // negotiated in a rejected section, so nothing is lost). A space after the protocol
+    // with nothing behind it is no format either (§5.14: `1*(SP fmt)`, fmt = token, never
+    // empty): accepting it as a live section made a description whose re-print
+    // (`m=audio 9 RTP/AVP`) this parser refuses (found by fuzz target `sdp`).
     let formats = match formats {
-        Some(f) => f,
-        None if port == 0 => "",
-        None => return Err("expected at least one format after the protocol".into()),
+        Some(f) if !f.is_empty() => f,
+        _ if port == 0 => "",
+        _ => return Err("expected at least one format after the protocol".into()),
     };
     // RTP profiles (RFC 3550 §5.1, RFC 3551 §6): the formats are payload types, 0-127.
     // The byte scan says yes for the usual case (payload types separated by single spaces

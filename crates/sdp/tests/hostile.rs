@@ -189,6 +189,12 @@ fn cases() -> Vec<Case> {
             outcome: Outcome::Rejected(|e| syntax_at(e, 5)),
         },
         Case {
+            name: "a live section whose format list is one trailing space",
+            source: "RFC 8866 §5.14: 1*(SP fmt), a fmt is a non-empty token (fuzz target sdp)",
+            input: || with("m=audio 9 RTP/AVP \r\n"),
+            outcome: Outcome::Rejected(|e| syntax_at(e, 5)),
+        },
+        Case {
             name: "port 70000",
             source: "RFC 8866 §5.14: a 16-bit port",
             input: || with("m=audio 70000 RTP/AVP 0\r\n"),
