@@ -206,6 +206,7 @@ impl ClientTransaction {
     }
 
     /// Bytes to send now, if any.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         if std::mem::take(&mut self.transmit_due) {
             Some(self.request.clone())
@@ -215,11 +216,13 @@ impl ClientTransaction {
     }
 
     /// When to call [`Self::handle_timeout`] next.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.deadline
     }
 
     /// The outcome, once.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<TransactionEvent> {
         self.event.take()
     }

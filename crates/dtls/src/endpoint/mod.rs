@@ -331,11 +331,13 @@ impl Dtls {
     }
 
     /// Next datagram to send to the peer.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         self.transmits.pop_front()
     }
 
     /// Next event for the layer above.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }

@@ -67,6 +67,7 @@ impl Dtls {
     }
 
     /// When [`Dtls::handle_timeout`] must be called next.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Handshaking => Some(

@@ -133,6 +133,7 @@ impl NackGenerator {
     /// When [`due`](Self::due) next has something, with the round-trip time `rtt` (if
     /// known) spacing the requests. A packet asked for the last time is due once more, to be
     /// given up then.
+    #[must_use]
     pub fn poll_timeout(&self, rtt: Option<Duration>, config: &NackConfig) -> Option<Instant> {
         let spacing = config.retry_after(rtt);
         self.missing.values().map(|m| m.due_at(spacing)).min()

@@ -294,6 +294,7 @@ impl Receiver {
     }
 
     /// The earliest frame buffer deadline.
+    #[must_use]
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.assemblies
             .iter()

@@ -213,6 +213,7 @@ impl RtcpScheduler {
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is due next.
+    #[must_use]
     pub fn poll_timeout(&self) -> Instant {
         self.tn
     }

@@ -528,11 +528,13 @@ impl<R: RngCore> TurnClient<R> {
     }
 
     /// Next bytes to send to the server.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
     /// Next event.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }

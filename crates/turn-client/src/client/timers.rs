@@ -107,6 +107,7 @@ impl<R: RngCore> TurnClient<R> {
     }
 
     /// When [`Self::handle_timeout`] must next be called.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let tx = self.pending.iter().filter_map(|p| p.tx.poll_timeout());
         let mut t: Option<Instant> = tx.min();

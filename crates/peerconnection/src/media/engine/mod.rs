@@ -353,11 +353,13 @@ impl MediaEngine {
     }
 
     /// The next protected datagram to send over the selected candidate pair.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         self.transmits.pop_front()
     }
 
     /// The next media event (frames, RTP packets, keyframe requests).
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }

@@ -14,6 +14,7 @@ use crate::media::srtp_session::SrtpSession;
 
 impl MediaEngine {
     /// When [`handle_timeout`](Self::handle_timeout) is next due.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {
             return None;
