@@ -136,6 +136,25 @@ fn sha1_blocks(state: &mut [u32; 5], block: &[u8; 64]) {
     sha1::compress(state, &[(*block).into()]);
 }
 
+/// One SHA-1 input block, the type `sha1::compress` takes: filled in place, so that no
+/// `[u8; 64]` temporary is copied into it before compressing.
+type Block = hmac::digest::generic_array::GenericArray<u8, hmac::digest::consts::U64>;
+
+/// Copy `part` into the two blocks `b` seen as one 128-byte buffer, starting at `at`.
+#[inline(always)]
+fn put(b: &mut [Block; 2], at: usize, part: &[u8]) {
+    let [b0, b1] = b;
+    let n0 = 64usize.saturating_sub(at).min(part.len());
+    let (p0, p1) = part.split_at(n0);
+    if let Some(dst) = b0.get_mut(at..at + n0) {
+        dst.copy_from_slice(p0);
+    }
+    let at1 = at.saturating_sub(64);
+    if let Some(dst) = b1.get_mut(at1..at1 + p1.len()) {
+        dst.copy_from_slice(p1);
+    }
+}
+
 /// HMAC-SHA1 with the inner and outer hash states computed once per key (RFC 2104 §4).
 ///
 /// MESSAGE-INTEGRITY is checked on every ICE connectivity check, so this is the hot path
@@ -150,25 +169,26 @@ pub(crate) struct Sha1Hmac {
 impl Sha1Hmac {
     fn new(key: &[u8]) -> Self {
         use sha1::Digest;
-        let mut k = [0u8; 64];
-        if key.len() > 64 {
-            let h = Sha1::digest(key);
-            if let Some(dst) = k.get_mut(..20) {
-                dst.copy_from_slice(&h);
-            }
-        } else if let Some(dst) = k.get_mut(..key.len()) {
-            dst.copy_from_slice(key);
-        }
-        let mut ipad = [0u8; 64];
-        let mut opad = [0u8; 64];
-        for ((i, o), b) in ipad.iter_mut().zip(opad.iter_mut()).zip(k) {
-            *i = b ^ 0x36;
-            *o = b ^ 0x5c;
+        // RFC 2104 §2: a key longer than the block is replaced by its digest; the key is then
+        // zero-padded to 64 bytes and XORed with ipad (0x36) / opad (0x5c). The pads are built
+        // in the blocks the compression function reads (no intermediate key copy).
+        let digest;
+        let key: &[u8] = if key.len() > 64 {
+            digest = Sha1::digest(key);
+            &digest
+        } else {
+            key
+        };
+        let mut ipad = Block::from([0x36u8; 64]);
+        let mut opad = Block::from([0x5cu8; 64]);
+        for ((i, o), b) in ipad.iter_mut().zip(opad.iter_mut()).zip(key) {
+            *i ^= b;
+            *o ^= b;
         }
         let mut inner = SHA1_IV;
         let mut outer = SHA1_IV;
-        sha1_blocks(&mut inner, &ipad);
-        sha1_blocks(&mut outer, &opad);
+        sha1::compress(&mut inner, std::slice::from_ref(&ipad));
+        sha1::compress(&mut outer, std::slice::from_ref(&opad));
         Sha1Hmac { inner, outer }
     }
 
@@ -183,34 +203,22 @@ impl Sha1Hmac {
         self.outer(st)
     }
 
-    /// Inner hash of up to 119 bytes (one or two blocks with padding): one copy into a
-    /// stack buffer and a single call of the compression function.
+    /// Inner hash of up to 119 bytes (one or two blocks with padding, FIPS 180-4 §5.1.1):
+    /// the parts are copied straight into the blocks the compression function reads, and
+    /// compressed in a single call.
     fn inner_short(&self, parts: &[&[u8]], len: usize) -> [u32; 5] {
-        let mut buf = [0u8; 128];
+        let mut b = [Block::default(), Block::default()];
         let mut at = 0usize;
         for part in parts {
-            if let Some(dst) = buf.get_mut(at..at + part.len()) {
-                dst.copy_from_slice(part);
-            }
+            put(&mut b, at, part);
             at += part.len();
         }
-        if let Some(b) = buf.get_mut(len) {
-            *b = 0x80;
-        }
+        put(&mut b, len, &[0x80]);
         let nblocks = if len <= 55 { 1 } else { 2 };
         let bits = ((64 + len as u64) * 8).to_be_bytes();
-        if let Some(dst) = buf.get_mut(nblocks * 64 - 8..nblocks * 64) {
-            dst.copy_from_slice(&bits);
-        }
+        put(&mut b, nblocks * 64 - 8, &bits);
         let mut st = self.inner;
-        let (b0, b1) = buf.split_at(64);
-        let b0: [u8; 64] = b0.try_into().unwrap_or([0; 64]);
-        let b1: [u8; 64] = b1.try_into().unwrap_or([0; 64]);
-        if nblocks == 1 {
-            sha1::compress(&mut st, &[b0.into()]);
-        } else {
-            sha1::compress(&mut st, &[b0.into(), b1.into()]);
-        }
+        sha1::compress(&mut st, b.get(..nblocks).unwrap_or_default());
         st
     }
 
@@ -255,7 +263,7 @@ impl Sha1Hmac {
     }
 
     fn outer(&self, st: [u32; 5]) -> [u8; 20] {
-        let mut ob = [0u8; 64];
+        let mut ob = Block::default();
         for (chunk, w) in ob.chunks_exact_mut(4).zip(st) {
             chunk.copy_from_slice(&w.to_be_bytes());
         }
@@ -266,7 +274,7 @@ impl Sha1Hmac {
             len.copy_from_slice(&((64u64 + 20) * 8).to_be_bytes());
         }
         let mut o = self.outer;
-        sha1_blocks(&mut o, &ob);
+        sha1::compress(&mut o, std::slice::from_ref(&ob));
         let mut out = [0u8; 20];
         for (chunk, w) in out.chunks_exact_mut(4).zip(o) {
             chunk.copy_from_slice(&w.to_be_bytes());
@@ -289,7 +297,9 @@ pub struct IntegrityKey {
     /// replaced by its SHA-256 digest), kept until MESSAGE-INTEGRITY-SHA256 needs it.
     sha256_key: [u8; 64],
     sha256_key_len: u8,
-    sha256: std::sync::OnceLock<HmacSha256>,
+    /// Boxed: the prepared states are ~200 bytes that a key made per message would otherwise
+    /// write (and move) for nothing.
+    sha256: std::sync::OnceLock<Box<HmacSha256>>,
 }
 
 impl std::fmt::Debug for IntegrityKey {
@@ -329,8 +339,10 @@ impl IntegrityKey {
                 .get(..usize::from(self.sha256_key_len))
                 .unwrap_or_default();
             // HMAC accepts a key of any length: this cannot fail.
-            <HmacSha256 as KeyInit>::new_from_slice(key)
-                .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()))
+            Box::new(
+                <HmacSha256 as KeyInit>::new_from_slice(key)
+                    .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default())),
+            )
         })
     }
 
