@@ -467,6 +467,7 @@ impl<'a> Attributes<'a> {
     }
 
     /// The first attribute of type `t`.
+    #[inline]
     pub fn find(&self, t: u16) -> Option<RawAttribute<'a>> {
         if let Some(&first) = indexed_slot(t).and_then(|i| self.msg.first.get(i)) {
             // Noted by the parse: the first one, or none; one beyond `end` means none before.
