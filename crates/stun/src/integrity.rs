@@ -310,6 +310,7 @@ impl std::fmt::Debug for IntegrityKey {
 
 impl IntegrityKey {
     /// A key from raw bytes (already derived).
+    #[inline]
     pub fn from_raw(key: &[u8]) -> Result<Self, Error> {
         let mut sha256_key = [0u8; 64];
         let stored: &[u8] = if key.len() > sha256_key.len() {
@@ -352,10 +353,15 @@ impl IntegrityKey {
         // Printable ASCII is its own OpaqueString (no mapping, NFC-stable, no control or
         // ignorable code points): ICE passwords always are (RFC 8839 §5.4 ice-char), so the
         // common case skips the Unicode pass and its allocation.
-        if !password.is_empty() && password.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-            return Self::from_raw(password.as_bytes());
-        }
-        Self::from_raw(opaque_string(password)?.as_bytes())
+        // One call of `from_raw` (inlined), so that the key is written once, in place.
+        let prepared;
+        let key = if !password.is_empty() && password.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            password.as_bytes()
+        } else {
+            prepared = opaque_string(password)?;
+            prepared.as_bytes()
+        };
+        Self::from_raw(key)
     }
 
     /// Long-term credential key (RFC 8489 §9.2.2), with `algorithm` one of
