@@ -253,27 +253,18 @@ impl Drop for MuxInner {
     }
 }
 
-/// The local ufrag of a STUN Binding request (`USERNAME` attribute 0x0006, RFC 8445 §7.2.2:
-/// "RFRAG:LFRAG" from the sender's view, so ours comes first).
-fn stun_local_ufrag(d: &[u8]) -> Option<&str> {
-    if d.len() < 20
-        || d.first().is_none_or(|b| b & 0xc0 != 0)
-        || d.get(4..8)? != [0x21, 0x12, 0xa4, 0x42]
-    {
+/// `f` of the local ufrag of a STUN message, the part of its USERNAME before ':' (RFC 8445
+/// §7.2.2: "RFRAG:LFRAG" from the sender's view, so ours comes first), read by ferrtc-stun's
+/// parser (unauthenticated: it only picks the connection, whose ICE agent then verifies
+/// MESSAGE-INTEGRITY). `None` for anything that is not a well-formed STUN message with one.
+fn with_local_ufrag<T>(d: &Bytes, f: impl FnOnce(&str) -> Option<T>) -> Option<T> {
+    // RFC 7983 §7: STUN starts with 0..=3; skip the parse for RTP, DTLS and the rest.
+    if d.first().is_none_or(|b| *b > 3) {
         return None;
     }
-    let mut rest = d.get(20..)?;
-    for _ in 0..64 {
-        let t = u16::from_be_bytes([*rest.first()?, *rest.get(1)?]);
-        let l = usize::from(u16::from_be_bytes([*rest.get(2)?, *rest.get(3)?]));
-        let v = rest.get(4..4 + l)?;
-        if t == 0x0006 {
-            let s = std::str::from_utf8(v).ok()?;
-            return s.split(':').next();
-        }
-        rest = rest.get(4 + l.div_ceil(4) * 4..)?;
-    }
-    None
+    let m = ferrtc_stun::Message::parse(d.clone()).ok()?;
+    let username = m.username().ok()??;
+    f(username.split(':').next()?)
 }
 
 impl UdpMux {
@@ -306,8 +297,7 @@ impl UdpMux {
                         let Ok(mut routes) = inner.routes.lock() else {
                             return;
                         };
-                        let by_user =
-                            stun_local_ufrag(&data).and_then(|u| routes.by_ufrag.get(u).cloned());
+                        let by_user = with_local_ufrag(&data, |u| routes.by_ufrag.get(u).cloned());
                         match by_user {
                             Some(tx) => {
                                 routes.by_addr.insert(from, tx.clone());
@@ -513,8 +503,10 @@ mod tests {
         m.extend([0u8; 12]);
         m.extend([0x00, 0x06, 0x00, 0x09]);
         m.extend(b"abcd:wxyz\0\0\0");
-        assert_eq!(stun_local_ufrag(&m), Some("abcd"));
-        assert_eq!(stun_local_ufrag(&m[..30]), None);
-        assert_eq!(stun_local_ufrag(&[0x80; 40]), None);
+        let ufrag = |d: &[u8]| with_local_ufrag(&Bytes::copy_from_slice(d), |u| Some(u.to_owned()));
+        assert_eq!(ufrag(&m).as_deref(), Some("abcd"));
+        assert_eq!(ufrag(&m[..30]), None);
+        assert_eq!(ufrag(&[0x80; 40]), None);
+        assert_eq!(ufrag(&m[..20]), None);
     }
 }
