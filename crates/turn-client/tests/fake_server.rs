@@ -637,3 +637,26 @@ fn dual_allocation() {
         other => panic!("{other:?}"),
     }
 }
+
+/// RFC 8656 §9: an installed permission lasts 300 s unless refreshed; `send` uses its `now` to
+/// refuse a peer whose permission has run out (the server would drop the data), and accepts it
+/// again once a refresh has installed it anew.
+#[test]
+fn send_refuses_a_peer_whose_permission_expired() {
+    let (mut c, mut s, now) = allocated(Transport::Udp);
+    let peer: SocketAddr = PEER.parse().unwrap();
+    c.create_permission(now, peer.ip()).unwrap();
+    pump(&mut c, &mut s, now);
+    assert!(c.has_permission(peer.ip()));
+    c.send(now + Duration::from_secs(299), peer, b"in time")
+        .unwrap();
+    assert!(matches!(
+        c.send(now + Duration::from_secs(301), peer, b"too late"),
+        Err(ferrtc_turn_client::Error::NoPermission(_))
+    ));
+    c.create_permission(now + Duration::from_secs(301), peer.ip())
+        .unwrap();
+    pump(&mut c, &mut s, now + Duration::from_secs(301));
+    c.send(now + Duration::from_secs(302), peer, b"again")
+        .unwrap();
+}

@@ -342,7 +342,7 @@ impl Association {
                 cum_tsn_ack: self.peer_cum,
             });
         }
-        self.process_deferred_reset(now);
+        self.process_deferred_reset();
     }
 
     /// Adds an "Unrecognized Chunk Type" cause (RFC 9260 §3.3.10.6: the whole chunk, header

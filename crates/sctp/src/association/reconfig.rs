@@ -232,7 +232,7 @@ impl Association {
             .push_back(Event::IncomingStreamsReset(streams.to_vec()));
     }
 
-    pub(super) fn process_deferred_reset(&mut self, _now: Instant) {
+    pub(super) fn process_deferred_reset(&mut self) {
         let ready =
             matches!(&self.deferred_incoming, Some((_, last, _)) if tsn_le(*last, self.peer_cum));
         if ready {

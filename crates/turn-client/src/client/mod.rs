@@ -452,8 +452,9 @@ impl<R: RngCore> TurnClient<R> {
     }
 
     /// Relay `data` to `peer`: over its channel when bound, else in a Send indication. A
-    /// permission (or channel) for the peer must exist.
-    pub fn send(&mut self, _now: Instant, peer: SocketAddr, data: &[u8]) -> Result<(), Error> {
+    /// permission for the peer must exist and not have expired at `now` (RFC 8656 §9: the
+    /// server drops what arrives without one; refreshes keep it alive while it is used).
+    pub fn send(&mut self, now: Instant, peer: SocketAddr, data: &[u8]) -> Result<(), Error> {
         self.require_allocated()?;
         if data.len() > usize::from(u16::MAX) - 64 {
             return Err(Error::DataTooLarge(data.len()));
@@ -478,8 +479,10 @@ impl<R: RngCore> TurnClient<R> {
             return Ok(());
         }
         match self.permissions.get_mut(&peer.ip()) {
-            Some(p) => p.used = true,
-            None => return Err(Error::NoPermission(peer.ip())),
+            // A permission still being created may be used (as before it is installed); an
+            // installed one only until it expires.
+            Some(p) if !p.installed || now < p.expires => p.used = true,
+            _ => return Err(Error::NoPermission(peer.ip())),
         }
         let tid = TransactionId::random(&mut self.rng);
         let mut b = MessageBuilder::new(MessageType::new(Method::SEND, Class::Indication), tid);
@@ -502,7 +505,7 @@ impl<R: RngCore> TurnClient<R> {
         }
         // RFC 7983 by the first byte: ChannelData, else STUN (which rejects the rest).
         match ferrtc_stun::demux::classify(&data) {
-            PacketKind::ChannelData => self.handle_channel_data(now, ChannelData::parse(data)?),
+            PacketKind::ChannelData => self.handle_channel_data(ChannelData::parse(data)?),
             _ => self.handle_stun(now, Message::parse(data)?),
         }
     }
@@ -517,7 +520,7 @@ impl<R: RngCore> TurnClient<R> {
                     .map_err(Error::from)
                     .and_then(|m| self.handle_stun(now, m)),
                 Frame::ChannelData(b) => {
-                    ChannelData::parse(b).and_then(|cd| self.handle_channel_data(now, cd))
+                    ChannelData::parse(b).and_then(|cd| self.handle_channel_data(cd))
                 }
             };
             if let Err(e) = r {

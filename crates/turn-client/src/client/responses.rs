@@ -13,11 +13,7 @@ use super::{
 };
 
 impl<R: RngCore> TurnClient<R> {
-    pub(super) fn handle_channel_data(
-        &mut self,
-        _now: Instant,
-        cd: ChannelData,
-    ) -> Result<(), Error> {
+    pub(super) fn handle_channel_data(&mut self, cd: ChannelData) -> Result<(), Error> {
         let Some(c) = self.channels.get_mut(&cd.channel) else {
             tracing::debug!(
                 channel = cd.channel,
@@ -228,7 +224,7 @@ impl<R: RngCore> TurnClient<R> {
         match code {
             error_code::UNAUTHENTICATED if !p.authenticated => {
                 let (Some(realm), Some(nonce)) = (a.realm()?, a.nonce()?) else {
-                    self.fail(now, p.purpose, Some(code), "401 without REALM/NONCE".into());
+                    self.fail(p.purpose, Some(code), "401 without REALM/NONCE".into());
                     return Ok(());
                 };
                 let offered = match a.get(attr::PASSWORD_ALGORITHMS) {
@@ -236,14 +232,14 @@ impl<R: RngCore> TurnClient<R> {
                     _ => None,
                 };
                 if let Err(e) = self.set_auth(realm, nonce, offered) {
-                    self.fail(now, p.purpose, Some(code), format!("bad credentials: {e}"));
+                    self.fail(p.purpose, Some(code), format!("bad credentials: {e}"));
                     return Ok(());
                 }
                 self.start(now, p.purpose, p.stale_retries)?;
             }
             error_code::STALE_NONCE if p.stale_retries < self.config.max_stale_nonce_retries => {
                 let Some(nonce) = a.nonce()? else {
-                    self.fail(now, p.purpose, Some(code), "438 without NONCE".into());
+                    self.fail(p.purpose, Some(code), "438 without NONCE".into());
                     return Ok(());
                 };
                 if let Some(auth) = &mut self.auth {
@@ -270,7 +266,7 @@ impl<R: RngCore> TurnClient<R> {
                     }
                     _ => format!("{code} {reason}"),
                 };
-                self.fail(now, p.purpose, Some(code), reason);
+                self.fail(p.purpose, Some(code), reason);
             }
         }
         Ok(())
@@ -287,13 +283,7 @@ impl<R: RngCore> TurnClient<R> {
         self.events.push_back(Event::AllocationLost { reason });
     }
 
-    pub(super) fn fail(
-        &mut self,
-        _now: Instant,
-        purpose: Purpose,
-        code: Option<u16>,
-        reason: String,
-    ) {
+    pub(super) fn fail(&mut self, purpose: Purpose, code: Option<u16>, reason: String) {
         match purpose {
             Purpose::Allocate => {
                 self.state = AllocationState::Closed;

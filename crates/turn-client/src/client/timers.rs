@@ -20,12 +20,7 @@ impl<R: RngCore> TurnClient<R> {
         for i in timed_out.into_iter().rev() {
             if i < self.pending.len() {
                 let p = self.pending.swap_remove(i);
-                self.fail(
-                    now,
-                    p.purpose,
-                    None,
-                    "no response from the TURN server".into(),
-                );
+                self.fail(p.purpose, None, "no response from the TURN server".into());
             }
         }
         if self.state == AllocationState::Allocated {
