@@ -190,11 +190,13 @@ async fn sessions_that_never_connect_leave_no_heap_behind() {
 
     // The memory comes back too, counted by the allocator (exact, unlike RSS, which glibc's
     // slack moved by up to 57 MiB between identical runs). Measured: +1 KiB over the 2,000
-    // POSTs. The bound, 256 KiB, is some 256 bytes for each of the 1,000 sessions: a session
-    // whose connection task and sockets are freed but whose handle is kept (an `Arc` clone
+    // POSTs on a quiet machine, +257 KiB once at load 13 (more sessions alive at once than in
+    // the warm-up, so the runtime's task and timer tables grew further and keep their size).
+    // The bound, 1 MiB, is about 1 KiB for each of the 1,000 sessions: a session whose
+    // connection task and sockets are freed but whose handle is kept (an `Arc` clone
     // forgotten in `post`) leaves ~8 KiB each (+8 MiB measured), a whole session far more.
     let after = live_heap_kib();
     let grown = after - before;
     println!("heap: {before} KiB live before, {after} KiB after 2,000 POSTs ({grown:+} KiB)");
-    assert!(grown < 256, "live heap grew by {grown} KiB");
+    assert!(grown < 1024, "live heap grew by {grown} KiB");
 }
