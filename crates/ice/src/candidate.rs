@@ -306,7 +306,7 @@ fn parse_num<T: FromStr>(what: &str, s: &str) -> Result<T, Error> {
 impl FromStr for Candidate {
     type Err = Error;
 
-    /// RFC 8839 §5.1 `candidate-attribute`, with nom (see [`grammar`]).
+    /// RFC 8839 §5.1 `candidate-attribute`, with nom (see the private `grammar` module).
     fn from_str(s: &str) -> Result<Candidate, Error> {
         grammar::candidate(s)
     }

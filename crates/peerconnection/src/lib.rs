@@ -6,7 +6,10 @@
 //! ([`PeerConnection::add_local_interface`]), feeds every datagram
 //! ([`PeerConnection::handle_receive`]) and calls [`PeerConnection::poll_output`] until it
 //! returns [`Output::Timeout`]: each [`Output::Transmit`] is sent from the socket named by its
-//! `source`, each [`Output::Event`] is for the application, and at the timeout
+//! `source` (a UDP datagram, or with `transport` TCP/TLS the next bytes of the stream to that
+//! TURN server, the first ones meaning "connect"; bytes read back go to
+//! [`PeerConnection::handle_stream_data`]), each [`Output::Event`] is for the application, and
+//! at the timeout
 //! [`PeerConnection::handle_timeout`] is due.
 //!
 //! ## Where things are

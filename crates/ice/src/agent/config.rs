@@ -171,7 +171,7 @@ pub struct AgentConfig {
     /// Most unresolved remote mDNS names waiting for the application's resolver.
     pub max_pending_names: usize,
     /// Hide host addresses behind random mDNS names (`<uuid>.local`), as browsers do; the
-    /// application answers mDNS queries for them ([`Event::MdnsName`]). Server-reflexive
+    /// application answers mDNS queries for them ([`Event::MdnsName`](crate::Event::MdnsName)). Server-reflexive
     /// candidates then carry `raddr 0.0.0.0 rport 0`.
     pub mdns_host_names: bool,
     /// TURN servers: a relayed candidate is allocated on each from every interface of the

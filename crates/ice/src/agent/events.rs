@@ -117,7 +117,7 @@ pub enum Event {
     /// A remote candidate uses this host name: resolve it and call
     /// [`Agent::resolve_remote_name`] (mDNS names of browsers).
     ResolveName(String),
-    /// With [`AgentConfig::mdns_host_names`]: the application's mDNS responder must answer
+    /// With [`AgentConfig::mdns_host_names`](crate::AgentConfig::mdns_host_names): the application's mDNS responder must answer
     /// queries for `name` with `ip`.
     MdnsName {
         /// The random `<uuid>.local` name.
