@@ -274,10 +274,14 @@ pub(crate) fn parse_kind<'a>(
             if !is_token(semantics) {
                 return Err("group semantics must be a token".into());
             }
-            Attribute::Group(Group {
-                semantics,
-                mids: mids.unwrap_or(""),
-            })
+            // RFC 5888 §5: `"a=group:" semantics *(SP identification-tag)`, each tag a
+            // token: a second space would keep an empty tag (`mids` " bar") that the
+            // builder's re-print drops (found by fuzz target `sdp`).
+            let mids = mids.unwrap_or("");
+            if !mids.is_empty() && !is_token_list(mids) {
+                return Err("group tags must be tokens separated by single spaces".into());
+            }
+            Attribute::Group(Group { semantics, mids })
         }
         Kind::MsidSemantic => {
             let v = need(value)?.trim_start_matches(' ');

@@ -155,6 +155,12 @@ fn cases() -> Vec<Case> {
             outcome: Outcome::Rejected(|e| matches!(e, Error::Attribute { line: 5, .. })),
         },
         Case {
+            name: "a BUNDLE group with two spaces before its tag",
+            source: "RFC 5888 §5: *(SP identification-tag), a tag is a token (fuzz target sdp)",
+            input: || with("a=group:BUNDLE  bar\r\n"),
+            outcome: Outcome::Rejected(|e| matches!(e, Error::Attribute { line: 5, .. })),
+        },
+        Case {
             name: "an m= line before any t= line",
             source: "RFC 8866 §9 line order",
             input: || {
