@@ -239,6 +239,11 @@ pub(crate) fn parse_kind<'a>(
             let ssrcs = ssrcs.unwrap_or("");
             if is_token_list(ssrcs) {
                 for s in ssrcs.split(' ') {
+                    // RFC 8866 §9 `integer` = POS-DIGIT *DIGIT: no leading zero (the typed
+                    // value would print differently from the text kept).
+                    if s.len() > 1 && s.starts_with('0') {
+                        return Err(format!("SSRC {s:?} has a leading zero").into());
+                    }
                     number_u32(s, "SSRC")?;
                 }
             } else {

@@ -161,6 +161,12 @@ fn cases() -> Vec<Case> {
             outcome: Outcome::Rejected(|e| matches!(e, Error::Attribute { line: 5, .. })),
         },
         Case {
+            name: "an ssrc-group SSRC with a leading zero",
+            source: "RFC 8866 §9 integer = POS-DIGIT *DIGIT, RFC 5576 §4.2 (fuzz target sdp)",
+            input: || with("a=ssrc-group:FID 05 6\r\n"),
+            outcome: Outcome::Rejected(|e| matches!(e, Error::Attribute { line: 5, .. })),
+        },
+        Case {
             name: "an m= line before any t= line",
             source: "RFC 8866 §9 line order",
             input: || {
