@@ -40,7 +40,10 @@ fn input() -> Bytes {
 fn parse(c: &mut Criterion) {
     for (name, raw) in [
         ("rtcp/parse compound SR+SDES+TWCC", input()),
-        ("rtcp/parse compound SR+SDES+NACK", encode(&compound::nack_packets())),
+        (
+            "rtcp/parse compound SR+SDES+NACK",
+            encode(&compound::nack_packets()),
+        ),
     ] {
         // All read the same values.
         assert_eq!(ferrtc_owned(&raw), rtcp_fields!(webrtc_rtcp, raw.clone()));
@@ -52,7 +55,9 @@ fn parse(c: &mut Criterion) {
         g.bench_function("webrtc-rs 0.17", |b| {
             b.iter(|| black_box(rtcp_fields!(webrtc_rtcp, raw.clone())))
         });
-        g.bench_function("rtc 0.21", |b| b.iter(|| black_box(rtcp_fields!(rtc_rtcp, raw.clone()))));
+        g.bench_function("rtc 0.21", |b| {
+            b.iter(|| black_box(rtcp_fields!(rtc_rtcp, raw.clone())))
+        });
         g.finish();
         let mut g = c.benchmark_group(format!("{name}, owned packets (PacketIter)"));
         g.bench_function("ferrtc", |b| b.iter(|| black_box(ferrtc_owned(&raw))));
