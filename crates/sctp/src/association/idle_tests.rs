@@ -29,7 +29,7 @@ fn settle(a: &mut Association, b: &mut Association, now: Instant) -> usize {
 
 #[test]
 fn queues_give_their_buffers_back_once_drained() {
-    let t0 = Instant::now();
+    let t0 = ferrtc_testkit::epoch();
     let cfg = Config {
         heartbeat_interval: None,
         ..Default::default()
