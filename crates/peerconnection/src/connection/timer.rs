@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn earliest_set_timer_is_next_and_only_due_ones_expire() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut table = TimerTable::default();
         assert_eq!(table.next_timeout(), None);
         table.set(Timer::Sctp, Some(t0 + Duration::from_millis(300)));

@@ -228,7 +228,7 @@ mod tests {
             max_retries: 2,
             ..NackConfig::default()
         };
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut g = NackGenerator::default();
         g.on_packet(t0, 100, &cfg);
         g.on_packet(t0, 104, &cfg); // 101..=103 missing
@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn requests_are_spaced_by_the_measured_rtt() {
         let cfg = NackConfig::default();
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let rtt = Some(30 * MS);
         let mut g = NackGenerator::default();
         g.on_packet(t0, 10, &cfg);
@@ -277,7 +277,7 @@ mod tests {
             100 * MS,
             "upper bound"
         );
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut g = NackGenerator::default();
         g.on_packet(t0, 1, &cfg);
         g.on_packet(t0, 3, &cfg);
@@ -294,7 +294,7 @@ mod tests {
             ..NackConfig::default()
         };
         let rtt = Some(10 * MS);
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut g = NackGenerator::default();
         g.on_packet(t0, 1, &cfg);
         g.on_packet(t0, 3, &cfg);
@@ -310,7 +310,7 @@ mod tests {
     #[test]
     fn a_huge_gap_is_not_tracked() {
         let cfg = NackConfig::default();
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut g = NackGenerator::default();
         g.on_packet(t0, 1, &cfg);
         g.on_packet(t0, 5000, &cfg);

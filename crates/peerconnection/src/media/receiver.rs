@@ -249,7 +249,7 @@ mod tests {
 
     #[test]
     fn streams_account_packets_and_are_bounded() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStreams::new(config(2));
         let v = s.on_rtp(t0, &route(1, 0), 10, 0, 100, 48_000).unwrap();
         assert_eq!(v, Sequence::InOrder { extended: 10 });
@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn report_blocks_round_robin() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStreams::new(config(10));
         for ssrc in [30, 10, 20] {
             s.on_rtp(t0, &route(ssrc, 0), 1, 0, 1, 90_000).unwrap();
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn sender_report_feeds_lsr_and_moving_ssrc_restarts_stats() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStreams::new(config(10));
         s.on_rtp(t0, &route(7, 0), 100, 0, 1, 90_000).unwrap();
         s.on_rtp(t0, &route(7, 0), 105, 0, 1, 90_000).unwrap();
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn silent_streams_expire() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStreams::new(config(10));
         s.on_rtp(t0, &route(1, 0), 1, 0, 1, 90_000).unwrap();
         s.on_rtp(t0 + Duration::from_secs(3), &route(2, 0), 1, 0, 1, 90_000)

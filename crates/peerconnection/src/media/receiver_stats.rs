@@ -522,7 +522,7 @@ mod tests {
 
     #[test]
     fn probation_needs_two_sequential_packets() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(1, rfc(48_000), t0);
         let v = feed(&mut s, t0, &[100, 101, 102]);
         assert_eq!(v[0], Sequence::Probation);
@@ -536,7 +536,7 @@ mod tests {
 
     #[test]
     fn probation_restarts_on_a_gap() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(1, rfc(48_000), t0);
         let v = feed(&mut s, t0, &[100, 105, 106, 107]);
         assert_eq!(v[0], Sequence::Probation);
@@ -552,7 +552,7 @@ mod tests {
 
     #[test]
     fn wrap_around_counts_a_cycle() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(9, no_probation(90_000), t0);
         let v = feed(&mut s, t0, &[65_534, 65_535, 0, 1]);
         assert_eq!(v[0], Sequence::InOrder { extended: 65_534 });
@@ -567,7 +567,7 @@ mod tests {
 
     #[test]
     fn reordering_across_the_wrap() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(9, no_probation(90_000), t0);
         let v = feed(&mut s, t0, &[65_533, 65_535, 0, 65_534]);
         assert_eq!(v[3], Sequence::Reordered { extended: 65_534 });
@@ -588,7 +588,7 @@ mod tests {
 
     #[test]
     fn loss_and_fraction_per_interval() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(1, no_probation(8_000), t0);
         // 0..=9 with 3 and 7 missing: expected 10, received 8.
         feed(&mut s, t0, &[0, 1, 2, 4, 5, 6, 8, 9]);
@@ -613,7 +613,7 @@ mod tests {
 
     #[test]
     fn duplicates_make_loss_negative_and_fraction_zero() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(1, no_probation(8_000), t0);
         let v = feed(&mut s, t0, &[0, 1, 1, 2, 2, 2, 3]);
         assert_eq!(v[2], Sequence::Duplicate { extended: 1 });
@@ -629,7 +629,7 @@ mod tests {
 
     #[test]
     fn late_packet_fills_a_gap() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(1, no_probation(8_000), t0);
         let v = feed(&mut s, t0, &[10, 11, 13, 12, 12]);
         assert_eq!(v[3], Sequence::Reordered { extended: 12 });
@@ -640,7 +640,7 @@ mod tests {
 
     #[test]
     fn sender_restart_resyncs_after_two_sequential() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(1, no_probation(8_000), t0);
         feed(&mut s, t0, &[1000, 1001, 1002]);
         // 30000 - 1002 = 28998 > MAX_DROPOUT and not a misorder: bad.
@@ -668,7 +668,7 @@ mod tests {
 
     #[test]
     fn gap_below_max_dropout_is_loss() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(1, no_probation(8_000), t0);
         feed(&mut s, t0, &[0, 2999]);
         assert_eq!(s.cumulative_lost(), 2998);
@@ -688,7 +688,7 @@ mod tests {
     fn jitter_a8_hand_computed() {
         // 8 kHz clock: 1 ms = 8 units. Packets every 20 ms with timestamps 160 apart, but the
         // second arrives 5 ms late and the third on time.
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(1, no_probation(8_000), t0);
         s.on_packet(t0, 0, 1000, 1);
         s.on_packet(t0 + Duration::from_millis(25), 1, 1160, 1);
@@ -706,7 +706,7 @@ mod tests {
 
     #[test]
     fn jitter_is_zero_for_perfect_pacing_and_handles_timestamp_wrap() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(1, no_probation(90_000), t0);
         let base = u32::MAX - 3000 * 5;
         for i in 0..20u32 {
@@ -723,7 +723,7 @@ mod tests {
         // 8 kHz: frames of 3 packets 1 ms apart, timestamps 0 and 160, frames 20 ms apart.
         let arrivals = [(0, 0), (1, 0), (2, 0), (20, 160), (21, 160), (22, 160)];
         let run = |first_only: bool| {
-            let t0 = Instant::now();
+            let t0 = ferrtc_testkit::epoch();
             let config = ReceiveConfig {
                 jitter_first_packet_of_timestamp: first_only,
                 ..no_probation(8_000)
@@ -742,7 +742,7 @@ mod tests {
 
     #[test]
     fn lsr_and_dlsr() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(1, no_probation(90_000), t0);
         feed(&mut s, t0, &[1, 2]);
         let rb = s.report_block(t0).unwrap();
@@ -761,7 +761,7 @@ mod tests {
 
     #[test]
     fn cumulative_loss_clamps_to_24_bits() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = ReceiveStats::new(1, no_probation(8_000), t0);
         s.on_packet(t0, 0, 0, 1);
         // Simulate many duplicates: received far above expected.

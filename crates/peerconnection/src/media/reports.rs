@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn receive_only_sends_rr_and_cname() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let b = ReportBuilder::new(&b"cname-1"[..], true);
         let mut streams = streams_with(&[0xaa, 0xbb], t0);
         let (packets, sr) = b.regular(t0, NtpTime(1 << 32), 0x1234, &mut [], &mut streams);
@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn senders_send_sr_with_the_blocks_on_the_first() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let b = ReportBuilder::new(&b"c"[..], false);
         let mut streams = streams_with(&[0xaa], t0);
         let mut audio = SenderStats::new(1, 48_000);

@@ -358,7 +358,7 @@ mod tests {
 
     #[test]
     fn randomisation_and_compensation() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let c = ScheduleConfig::webrtc(2_000_000, true, true);
         // Initial 0.5 s × 1.0 / 1.21828 = 0.41041 s.
         let s = RtcpScheduler::new(c, t0, &mut Fixed(MID));
@@ -373,7 +373,7 @@ mod tests {
 
     #[test]
     fn sends_then_reschedules_with_the_running_average() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut rng = Fixed(MID);
         let mut s = RtcpScheduler::new(ScheduleConfig::rfc3550(64_000), t0, &mut rng);
         assert!(!s.handle_timeout(t0, &mut rng), "not due yet");
@@ -392,7 +392,7 @@ mod tests {
 
     #[test]
     fn reconsideration_moves_the_timer_when_the_group_grew() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut rng = Fixed(MID);
         let c = ScheduleConfig::rfc3550(64_000);
         let mut s = RtcpScheduler::new(c, t0, &mut rng);
@@ -409,7 +409,7 @@ mod tests {
 
     #[test]
     fn reverse_reconsideration_pulls_the_timer_in() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut rng = Fixed(MID);
         let mut s = RtcpScheduler::new(ScheduleConfig::rfc3550(64_000), t0, &mut rng);
         let due = s.poll_timeout();

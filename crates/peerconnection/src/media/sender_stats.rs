@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn counts_packets_and_payload_octets() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = SenderStats::new(5, 90_000);
         s.on_packet_sent(t0, 20, 1000);
         s.on_packet_sent(t0, 12, 200);
@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn sr_timestamp_extrapolated_from_capture_clock() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = SenderStats::new(5, 90_000);
         let ntp = NtpTime(0xE000_0000_0000_0000);
         assert!(s.sender_report(t0, ntp, ReportBlocks::new()).is_none());
@@ -235,7 +235,7 @@ mod tests {
 
     #[test]
     fn rtp_timestamp_wraps() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = SenderStats::new(5, 48_000);
         s.set_timestamp_reference(t0, u32::MAX - 99);
         // 10 ms at 48 kHz = 480 ticks: u32::MAX - 99 + 480 wraps to 380.
@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn sender_flag_covers_the_last_two_reports() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let ntp = NtpTime(1 << 32);
         let mut s = SenderStats::new(5, 48_000);
         assert!(!s.is_sender());
@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn counts_wrap_in_the_report() {
-        let t0 = Instant::now();
+        let t0 = ferrtc_testkit::epoch();
         let mut s = SenderStats::new(5, 48_000);
         s.set_timestamp_reference(t0, 0);
         s.packets_sent = u64::from(u32::MAX) + 3;
